@@ -1,0 +1,51 @@
+//! plec's front end: TorchEasyRec pipeline config text -> validated [`spec::ModelSpec`].
+//!
+//! ```text
+//! text --textformat--> proto::tzrec::EasyRecConfig --validate--> spec::ModelSpec (+ warnings)
+//! ```
+//! Every error names `file:line:col` (syntax, types) or a field path (meaning); validation collects all of them.
+
+pub mod diagnostics;
+pub mod names;
+pub mod signature;
+pub mod spec;
+pub mod textformat;
+pub mod transform;
+mod validate;
+
+#[allow(renamed_and_removed_lints, clippy::all, clippy::pedantic)]
+pub mod proto {
+    include!(concat!(env!("OUT_DIR"), "/proto/mod.rs"));
+}
+
+use std::path::{Path, PathBuf};
+
+pub use diagnostics::{ConfigError, Diagnostic};
+pub use spec::ModelSpec;
+
+/// A config read and validated, with what the user should hear about but that does not stop them.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub spec: ModelSpec,
+    pub warnings: Vec<Diagnostic>,
+    /// The config text exactly as read (the compiler stores it in the model's metadata).
+    pub text: String,
+    /// Where it came from, for messages.
+    pub source: PathBuf,
+}
+
+/// Reads, parses and validates a config file.
+pub fn load_file(path: impl AsRef<Path>) -> Result<LoadedConfig, ConfigError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Io { path: path.display().to_string(), message: e.to_string() })?;
+    load_str(&text, path)
+}
+
+/// Parses and validates config text; `source` names it in messages.
+pub fn load_str(text: &str, source: impl AsRef<Path>) -> Result<LoadedConfig, ConfigError> {
+    let source = source.as_ref();
+    let config = textformat::parse::<proto::tzrec::EasyRecConfig>(text, &source.display().to_string())?;
+    let (spec, warnings) = validate::validate(&config)?;
+    Ok(LoadedConfig { spec, warnings, text: text.to_string(), source: source.to_path_buf() })
+}

@@ -1,0 +1,192 @@
+//! The one dotted naming scheme for every parameter: the same string is the tch VarStore path, the safetensors
+//! key, the ONNX initializer name and the prefix of the ONNX node names built from it.
+//!
+//! ```text
+//! embedding.<table>.weight                         [rows, dim]
+//! ple.<layer>.task_<tower>.expert_<e>.fc_<j>.weight  [units, in]   (PyTorch Linear layout, Gemm transB=1)
+//! ple.<layer>.task_<tower>.expert_<e>.fc_<j>.bias    [units]       (absent with use_bn or bias: false)
+//! ple.<layer>.task_<tower>.expert_<e>.fc_<j>.bn.{weight,bias,running_mean,running_var}   [units]
+//! ple.<layer>.task_<tower>.expert_<e>.fc_<j>.ln.{weight,bias}                           [units]
+//! ple.<layer>.shared.expert_<e>.fc_<j>...          (shared experts, same shapes)
+//! ple.<layer>.gate_<tower>.{weight,bias}           [task experts + shared experts, in], [...]
+//! ple.<layer>.gate_shared.{weight,bias}            (every layer but the last)
+//! tower.<tower>.fc_<j>...                          (tower MLP)
+//! tower.<tower>.output.{weight,bias}               [num_class, in], [num_class]
+//! ```
+//! `<layer>` is `network_name`, `<tower>` is `tower_name`, `<table>` is the table name; validation guarantees that
+//! they are unique, free of dots and that no tower is called `shared`, so the names are unambiguous.
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::{Mlp, ModelSpec, Norm};
+
+/// What a parameter is, which decides its optimizer and initialisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamKind {
+    /// An embedding table: sparse optimizer, uniform(-sqrt(1/rows), sqrt(1/rows)) init (torchrec's default).
+    Embedding,
+    /// Linear weight [out, in]: dense optimizer, PyTorch default init uniform(-1/sqrt(in), 1/sqrt(in)).
+    LinearWeight,
+    /// Linear bias [out]: dense optimizer, uniform(-1/sqrt(in), 1/sqrt(in)).
+    LinearBias,
+    /// Norm scale: dense optimizer, init 1.
+    NormWeight,
+    /// Norm shift: dense optimizer, init 0.
+    NormBias,
+    /// BatchNorm running mean: not trained, init 0.
+    RunningMean,
+    /// BatchNorm running variance: not trained, init 1.
+    RunningVar,
+}
+
+impl ParamKind {
+    pub fn is_trainable(self) -> bool {
+        !matches!(self, ParamKind::RunningMean | ParamKind::RunningVar)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Param {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub kind: ParamKind,
+    /// The `in` of the Linear this belongs to (sets the PyTorch default init bound); rows for embeddings.
+    pub fan_in: usize,
+}
+
+impl Param {
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+pub fn embedding(table: &str) -> String {
+    format!("embedding.{table}.weight")
+}
+
+/// Prefix of task expert `e` of `tower` in `layer`.
+pub fn task_expert(layer: &str, tower: &str, expert: usize) -> String {
+    format!("ple.{layer}.task_{tower}.expert_{expert}")
+}
+
+pub fn shared_expert(layer: &str, expert: usize) -> String {
+    format!("ple.{layer}.shared.expert_{expert}")
+}
+
+pub fn task_gate(layer: &str, tower: &str) -> String {
+    format!("ple.{layer}.gate_{tower}")
+}
+
+pub fn shared_gate(layer: &str) -> String {
+    format!("ple.{layer}.gate_shared")
+}
+
+pub fn tower(tower: &str) -> String {
+    format!("tower.{tower}")
+}
+
+pub fn tower_output(tower: &str) -> String {
+    format!("tower.{tower}.output")
+}
+
+/// Prefix of MLP block `j` under `module`.
+pub fn fc(module: &str, j: usize) -> String {
+    format!("{module}.fc_{j}")
+}
+
+fn linear(out: &mut Vec<Param>, prefix: &str, input: usize, units: usize, bias: bool) {
+    out.push(Param {
+        name: format!("{prefix}.weight"),
+        shape: vec![units, input],
+        kind: ParamKind::LinearWeight,
+        fan_in: input,
+    });
+    if bias {
+        out.push(Param { name: format!("{prefix}.bias"), shape: vec![units], kind: ParamKind::LinearBias, fan_in: input });
+    }
+}
+
+fn mlp(out: &mut Vec<Param>, module: &str, mlp: &Mlp) {
+    for (j, (input, layer)) in mlp.widths().enumerate() {
+        let prefix = fc(module, j);
+        linear(out, &prefix, input, layer.units, layer.bias);
+        let norm = |suffix: &str, kind| Param {
+            name: format!("{prefix}.{suffix}"),
+            shape: vec![layer.units],
+            kind,
+            fan_in: input,
+        };
+        match layer.norm {
+            Norm::None => {}
+            Norm::Batch => out.extend([
+                norm("bn.weight", ParamKind::NormWeight),
+                norm("bn.bias", ParamKind::NormBias),
+                norm("bn.running_mean", ParamKind::RunningMean),
+                norm("bn.running_var", ParamKind::RunningVar),
+            ]),
+            Norm::Layer => {
+                out.extend([norm("ln.weight", ParamKind::NormWeight), norm("ln.bias", ParamKind::NormBias)])
+            }
+        }
+    }
+}
+
+impl ModelSpec {
+    /// Every parameter and buffer, in module-tree order (embeddings, layers, towers). Emitters that need a
+    /// canonical order sort by name.
+    pub fn params(&self) -> Vec<Param> {
+        let mut out = Vec::new();
+        for table in &self.tables {
+            out.push(Param {
+                name: embedding(&table.name),
+                shape: vec![table.rows as usize, table.dim],
+                kind: ParamKind::Embedding,
+                fan_in: table.rows as usize,
+            });
+        }
+        let tasks = self.towers.len();
+        for layer in &self.layers {
+            for tower in &self.towers {
+                for e in 0..layer.experts_per_task {
+                    mlp(&mut out, &task_expert(&layer.name, &tower.name, e), &layer.task_expert);
+                }
+            }
+            for e in 0..layer.shared_experts {
+                mlp(&mut out, &shared_expert(&layer.name, e), &layer.shared_expert);
+            }
+            for tower in &self.towers {
+                linear(&mut out, &task_gate(&layer.name, &tower.name), layer.input_width, layer.task_gate_width(), true);
+            }
+            if layer.has_shared_gate {
+                let width = layer.shared_gate_width(tasks);
+                linear(&mut out, &shared_gate(&layer.name), layer.input_width, width, true);
+            }
+        }
+        for tower in &self.towers {
+            if let Some(tower_mlp) = &tower.mlp {
+                mlp(&mut out, &self::tower(&tower.name), tower_mlp);
+            }
+            linear(&mut out, &tower_output(&tower.name), tower.head_input_width(), tower.num_class, true);
+        }
+        out
+    }
+
+    /// Trainable dense parameters (everything but embeddings and BatchNorm running statistics).
+    pub fn dense_param_count(&self) -> usize {
+        self.params().iter().filter(|p| p.kind.is_trainable() && p.kind != ParamKind::Embedding).map(Param::numel).sum()
+    }
+
+    pub fn embedding_rows(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows).sum()
+    }
+
+    pub fn embedding_param_count(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows * t.dim as u64).sum()
+    }
+
+    /// Dense FLOPs per sample at inference: 2 per multiply-add of every Linear (experts, gates, towers).
+    pub fn flops_per_sample(&self) -> u64 {
+        self.params().iter().filter(|p| p.kind == ParamKind::LinearWeight).map(|p| 2 * p.numel() as u64).sum()
+    }
+}

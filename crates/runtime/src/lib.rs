@@ -1,0 +1,1 @@
+//! plec runtime
