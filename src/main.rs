@@ -1,1 +1,54 @@
-fn main() {}
+//! The `plec` command line: argument parsing, then library calls.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+/// Train, compile to ONNX, run and verify TorchEasyRec PLE multi-task rankers.
+#[derive(Parser, Debug)]
+#[command(name = "plec", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate a config and summarise the model it describes.
+    Check(cmd::check::Args),
+    /// Train a model from a config on CSV or Parquet data.
+    Train(cmd::train::Args),
+    /// Evaluate a checkpoint on the eval data.
+    Evaluate(cmd::evaluate::Args),
+    /// Lower a config and its weights into one ONNX model.
+    Compile(cmd::compile::Args),
+    /// Print a compiled model as deterministic text.
+    Dump(cmd::dump::Args),
+    /// Check a compiled model against its golden outputs.
+    Verify(cmd::verify::Args),
+    /// Score CSV or Parquet rows with a compiled model.
+    Predict(cmd::predict::Args),
+    /// Measure a compiled model's latency and throughput.
+    Bench(cmd::bench::Args),
+    /// Generate synthetic data sets.
+    Datagen(cmd::datagen::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => cmd::check::run(args),
+        Command::Train(args) => cmd::train::run(args),
+        Command::Evaluate(args) => cmd::evaluate::run(args),
+        Command::Compile(args) => cmd::compile::run(args),
+        Command::Dump(args) => cmd::dump::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Predict(args) => cmd::predict::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
+        Command::Datagen(args) => cmd::datagen::run(args),
+    };
+    if let Err(error) = result {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}

@@ -5,6 +5,7 @@
 //! ```
 //! Every error names `file:line:col` (syntax, types) or a field path (meaning); validation collects all of them.
 
+pub mod checkpoint;
 pub mod diagnostics;
 pub mod names;
 pub mod signature;

@@ -190,3 +190,21 @@ impl ModelSpec {
         self.params().iter().filter(|p| p.kind == ParamKind::LinearWeight).map(|p| 2 * p.numel() as u64).sum()
     }
 }
+
+impl ModelSpec {
+    /// sha256 (hex) of everything that decides the parameters' names and shapes and what the graph computes from
+    /// them (features, transforms, layers, towers); not data or training settings. Checkpoints record it.
+    pub fn structure_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let structure = serde_json::json!({
+            "features": self.features,
+            "tables": self.tables,
+            "layers": self.layers,
+            "towers": self.towers.iter().map(|t| serde_json::json!({
+                "name": t.name, "mlp": t.mlp, "num_class": t.num_class, "outputs": t.outputs,
+            })).collect::<Vec<_>>(),
+        });
+        let digest = Sha256::digest(structure.to_string().as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}

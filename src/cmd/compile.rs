@@ -1,0 +1,8 @@
+//! `plec compile` (placeholder until its issue lands).
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`plec compile` is not implemented yet")
+}

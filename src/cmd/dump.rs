@@ -1,0 +1,8 @@
+//! `plec dump` (placeholder until its issue lands).
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`plec dump` is not implemented yet")
+}

@@ -1,0 +1,9 @@
+pub mod bench;
+pub mod check;
+pub mod compile;
+pub mod datagen;
+pub mod dump;
+pub mod evaluate;
+pub mod predict;
+pub mod train;
+pub mod verify;
