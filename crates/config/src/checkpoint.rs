@@ -52,8 +52,7 @@ pub fn list_checkpoints(model_dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>
     for entry in std::fs::read_dir(model_dir)? {
         let entry = entry?;
         let name = entry.file_name();
-        let Some(step) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)).and_then(|s| s.parse::<u64>().ok())
-        else {
+        let Some(step) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)).and_then(|s| s.parse::<u64>().ok()) else {
             continue;
         };
         if entry.path().join(META_FILE).is_file() {

@@ -46,7 +46,8 @@ impl ConfigError {
 }
 
 fn list(diagnostics: &[Diagnostic]) -> String {
-    let mut out = format!("invalid config ({} error{}):", diagnostics.len(), if diagnostics.len() == 1 { "" } else { "s" });
+    let mut out =
+        format!("invalid config ({} error{}):", diagnostics.len(), if diagnostics.len() == 1 { "" } else { "s" });
     for d in diagnostics {
         out.push_str("\n  ");
         out.push_str(&d.to_string());

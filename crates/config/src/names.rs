@@ -103,7 +103,12 @@ fn linear(out: &mut Vec<Param>, prefix: &str, input: usize, units: usize, bias: 
         fan_in: input,
     });
     if bias {
-        out.push(Param { name: format!("{prefix}.bias"), shape: vec![units], kind: ParamKind::LinearBias, fan_in: input });
+        out.push(Param {
+            name: format!("{prefix}.bias"),
+            shape: vec![units],
+            kind: ParamKind::LinearBias,
+            fan_in: input,
+        });
     }
 }
 
@@ -125,9 +130,7 @@ fn mlp(out: &mut Vec<Param>, module: &str, mlp: &Mlp) {
                 norm("bn.running_mean", ParamKind::RunningMean),
                 norm("bn.running_var", ParamKind::RunningVar),
             ]),
-            Norm::Layer => {
-                out.extend([norm("ln.weight", ParamKind::NormWeight), norm("ln.bias", ParamKind::NormBias)])
-            }
+            Norm::Layer => out.extend([norm("ln.weight", ParamKind::NormWeight), norm("ln.bias", ParamKind::NormBias)]),
         }
     }
 }
@@ -156,7 +159,13 @@ impl ModelSpec {
                 mlp(&mut out, &shared_expert(&layer.name, e), &layer.shared_expert);
             }
             for tower in &self.towers {
-                linear(&mut out, &task_gate(&layer.name, &tower.name), layer.input_width, layer.task_gate_width(), true);
+                linear(
+                    &mut out,
+                    &task_gate(&layer.name, &tower.name),
+                    layer.input_width,
+                    layer.task_gate_width(),
+                    true,
+                );
             }
             if layer.has_shared_gate {
                 let width = layer.shared_gate_width(tasks);

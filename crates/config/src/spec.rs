@@ -240,8 +240,12 @@ pub enum Activation {
     Gelu,
     /// SiLU / Swish: x * sigmoid(x).
     Silu,
-    LeakyRelu { negative_slope: f32 },
-    Elu { alpha: f32 },
+    LeakyRelu {
+        negative_slope: f32,
+    },
+    Elu {
+        alpha: f32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -392,13 +396,26 @@ pub struct TrainSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SparseOptimizer {
-    Sgd { lr: f32 },
+    Sgd {
+        lr: f32,
+    },
     /// fbgemm's exact row-sparse Adagrad (eps 1e-8).
-    Adagrad { lr: f32, initial_accumulator_value: f32 },
+    Adagrad {
+        lr: f32,
+        initial_accumulator_value: f32,
+    },
     /// Row-sparse Adam (eps 1e-8); bias correction uses the global step.
-    Adam { lr: f32, beta1: f32, beta2: f32, weight_decay: f32 },
+    Adam {
+        lr: f32,
+        beta1: f32,
+        beta2: f32,
+        weight_decay: f32,
+    },
     /// One accumulator per row: the mean of the squared gradient over the row (eps 1e-8).
-    RowwiseAdagrad { lr: f32, weight_decay: f32 },
+    RowwiseAdagrad {
+        lr: f32,
+        weight_decay: f32,
+    },
 }
 
 impl SparseOptimizer {
@@ -448,7 +465,11 @@ pub enum LrSchedule {
     },
     /// `learning_rates[i]` from step `schedule_sizes[i]` on (the base lr before the first boundary); with
     /// `warmup`, linear from the base lr to `learning_rates[0]` over the first boundary.
-    ManualStep { schedule_sizes: Vec<u64>, learning_rates: Vec<f32>, warmup: bool },
+    ManualStep {
+        schedule_sizes: Vec<u64>,
+        learning_rates: Vec<f32>,
+        warmup: bool,
+    },
 }
 
 impl LrSchedule {
