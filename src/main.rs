@@ -30,6 +30,8 @@ enum Command {
     Predict(cmd::predict::Args),
     /// Measure a compiled model's latency and throughput.
     Bench(cmd::bench::Args),
+    /// Write an NVIDIA Triton model repository for a compiled model.
+    ExportTriton(cmd::export_triton::Args),
     /// Generate synthetic data sets.
     Datagen(cmd::datagen::Args),
 }
@@ -45,6 +47,7 @@ fn main() {
         Command::Verify(args) => cmd::verify::run(args),
         Command::Predict(args) => cmd::predict::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::ExportTriton(args) => cmd::export_triton::run(args),
         Command::Datagen(args) => cmd::datagen::run(args),
     };
     if let Err(error) = result {
