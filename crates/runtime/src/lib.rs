@@ -1,1 +1,22 @@
-//! plec runtime
+//! plec's runtime: loads a compiled PLE model (one ONNX file) into ONNX Runtime through `ort`, checks raw inputs
+//! against the model's feature signature, and runs it safely from many threads. Also: synthetic benchmark inputs,
+//! NVIDIA Triton model repositories.
+
+pub mod bench;
+pub mod device;
+pub mod dylib;
+pub mod error;
+pub mod model;
+pub mod options;
+mod pool;
+pub mod synthetic;
+pub mod tensor;
+pub mod triton;
+pub mod validate;
+
+pub use device::{Device, DeviceError, DeviceReport};
+pub use error::{Result, RuntimeError};
+pub use model::Model;
+pub use options::{OptimizationLevel, RunOptions};
+pub use tensor::{OutputTensor, Outputs, RawInputs, RawTensor, TensorData};
+pub use validate::{BadValue, InputError};

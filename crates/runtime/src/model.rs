@@ -1,0 +1,291 @@
+//! A compiled plec model loaded into ONNX Runtime: its signature and metadata, and checked, thread-safe runs.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ort::session::{Session, SessionInputValue};
+use ort::value::{Tensor, TensorElementType, TensorRef, ValueType as OrtValueType};
+use plec_config::signature::{OutputSignature, Signature, SIGNATURE_KEY};
+use plec_config::spec::ValueType;
+
+use crate::device::{self, Device, DeviceReport};
+use crate::dylib;
+use crate::error::{Result, RuntimeError};
+use crate::options::RunOptions;
+use crate::pool::SessionPool;
+use crate::tensor::{OutputTensor, Outputs, RawInputs, RawTensor, TensorData};
+use crate::validate;
+
+/// Prefix of every metadata key plec writes.
+pub const METADATA_PREFIX: &str = "plec.";
+
+pub struct Model {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    options: RunOptions,
+    signature: Signature,
+    metadata: BTreeMap<String, String>,
+    device: DeviceReport,
+    pool: SessionPool,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model").field("path", &self.path).field("device", &self.device).finish_non_exhaustive()
+    }
+}
+
+impl Model {
+    /// Loads a compiled model: reads its signature from metadata, checks the graph agrees with it, and creates a
+    /// first session on `options.device` (or the CPU, if that fails and `options.fallback_cpu` is set).
+    pub fn load(path: impl AsRef<Path>, options: &RunOptions) -> Result<Model> {
+        let path = path.as_ref().to_path_buf();
+        let bytes =
+            std::fs::read(&path).map_err(|e| RuntimeError::ModelFile { path: path.clone(), message: e.to_string() })?;
+        Model::from_bytes(path, bytes, options)
+    }
+
+    /// As [`Model::load`], from the model's bytes; `path` names it in messages.
+    pub fn from_bytes(path: PathBuf, bytes: Vec<u8>, options: &RunOptions) -> Result<Model> {
+        dylib::environment()?;
+        let (session, device) = first_session(&path, &bytes, options)?;
+        let metadata = read_metadata(&path, &session)?;
+        let signature = parse_signature(&path, &metadata)?;
+        check_graph(&path, &session, &signature)?;
+        let max_sessions = options
+            .max_sessions
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
+        let mut options = options.clone();
+        options.device = device.used;
+        Ok(Model { path, bytes, options, signature, metadata, device, pool: SessionPool::new(session, max_sessions) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The feature signature (metadata key `plec.signature`).
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// The outputs every run returns, in order.
+    pub fn outputs(&self) -> &[OutputSignature] {
+        &self.signature.outputs
+    }
+
+    /// Every custom metadata entry of the model (plec's are under `plec.`), by key.
+    pub fn metadata(&self) -> &BTreeMap<String, String> {
+        &self.metadata
+    }
+
+    /// Which device runs the model, and why, if it is not the one asked for.
+    pub fn device_report(&self) -> &DeviceReport {
+        &self.device
+    }
+
+    /// Sessions created so far (they serve concurrent callers).
+    pub fn session_count(&self) -> usize {
+        self.pool.created()
+    }
+
+    /// Runs one batch after checking it against the signature (names, types, shapes, batch sizes, valid ids).
+    /// Safe to call from many threads at once.
+    pub fn run(&self, inputs: &RawInputs) -> Result<Outputs> {
+        let batch = validate::check(&self.signature, inputs)?;
+        self.run_checked(inputs, batch)
+    }
+
+    /// Runs a batch that [`validate::check`] accepted with this batch size.
+    pub fn run_checked(&self, inputs: &RawInputs, batch: usize) -> Result<Outputs> {
+        if batch == 0 {
+            return Ok(self.empty_outputs());
+        }
+        let mut session = self.pool.acquire(|| new_session(&self.path, &self.bytes, &self.options))?;
+        let values = self.input_values(inputs)?;
+        let run_error = |e: ort::Error| RuntimeError::Run { path: self.path.clone(), message: e.to_string() };
+        let results = session.run(values).map_err(run_error)?;
+        let mut outputs = Outputs::default();
+        for output in &self.signature.outputs {
+            let output_error = |message: String| RuntimeError::Output {
+                path: self.path.clone(),
+                output: output.name.clone(),
+                message,
+            };
+            let value = results.get(&output.name).ok_or_else(|| output_error("not produced by the run".into()))?;
+            let (shape, values) = value.try_extract_tensor::<f32>().map_err(|e| output_error(e.to_string()))?;
+            let shape = shape.iter().map(|&d| usize::try_from(d).unwrap_or(0)).collect();
+            outputs.tensors.push((output.name.clone(), OutputTensor { shape, values: values.to_vec() }));
+        }
+        Ok(outputs)
+    }
+
+    /// Ends profiling on every idle session and returns the profile files written (empty when not profiling).
+    pub fn end_profiling(&self) -> Result<Vec<PathBuf>> {
+        if self.options.profiling.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut files = Vec::new();
+        for mut session in self.pool.drain_idle() {
+            let file = session
+                .end_profiling()
+                .map_err(|e| RuntimeError::Run { path: self.path.clone(), message: e.to_string() })?;
+            files.push(PathBuf::from(file));
+        }
+        Ok(files)
+    }
+
+    fn input_values<'a>(&self, inputs: &'a RawInputs) -> Result<Vec<(Cow<'a, str>, SessionInputValue<'a>)>> {
+        let mut values = Vec::with_capacity(inputs.tensors.len());
+        for (name, tensor) in &inputs.tensors {
+            let value = ort_value(tensor)
+                .map_err(|e| RuntimeError::Run { path: self.path.clone(), message: format!("input `{name}`: {e}") })?;
+            values.push((Cow::Borrowed(name.as_str()), value));
+        }
+        Ok(values)
+    }
+
+    fn empty_outputs(&self) -> Outputs {
+        let tensors = self
+            .signature
+            .outputs
+            .iter()
+            .map(|output| {
+                let mut shape = vec![0];
+                shape.extend(output.shape.iter().skip(1).map(|d| d.as_u64().unwrap_or(0) as usize));
+                (output.name.clone(), OutputTensor { shape, values: Vec::new() })
+            })
+            .collect();
+        Outputs { tensors }
+    }
+}
+
+/// Borrows int64/float data without copying; strings are copied (ONNX Runtime owns string tensors).
+fn ort_value(tensor: &RawTensor) -> ort::Result<SessionInputValue<'_>> {
+    let shape: Vec<i64> = tensor.shape.iter().map(|&d| d as i64).collect();
+    Ok(match &tensor.data {
+        TensorData::Int64(values) => TensorRef::from_array_view((shape, values.as_slice()))?.into(),
+        TensorData::Float(values) => TensorRef::from_array_view((shape, values.as_slice()))?.into(),
+        TensorData::String(values) => Tensor::from_string_array((shape, values.as_slice()))?.into(),
+    })
+}
+
+/// A session on the requested device; on failure, a CPU session if `fallback_cpu`, else the error.
+fn first_session(path: &Path, bytes: &[u8], options: &RunOptions) -> Result<(Session, DeviceReport)> {
+    let requested = options.device;
+    match new_session(path, bytes, options) {
+        Ok(session) => Ok((session, DeviceReport { requested, used: requested, fallback_reason: None })),
+        Err(error) if requested != Device::Cpu && options.fallback_cpu => {
+            let cpu = RunOptions { device: Device::Cpu, ..options.clone() };
+            let session = new_session(path, bytes, &cpu)?;
+            let report = DeviceReport { requested, used: Device::Cpu, fallback_reason: Some(error.to_string()) };
+            Ok((session, report))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn new_session(path: &Path, bytes: &[u8], options: &RunOptions) -> Result<Session> {
+    let environment = dylib::environment()?;
+    let session_error = |message: String| RuntimeError::Session { path: path.to_path_buf(), message };
+    let mut builder = Session::builder(environment)
+        .map_err(|e| session_error(e.to_string()))?
+        .with_optimization_level(options.optimization_level.to_ort())
+        .map_err(|e| session_error(e.to_string()))?;
+    if let Some(threads) = options.intra_threads {
+        builder = builder.with_intra_threads(threads).map_err(|e| session_error(e.to_string()))?;
+    }
+    if let Some(prefix) = &options.profiling {
+        builder = builder.with_profiling(prefix).map_err(|e| session_error(e.to_string()))?;
+    }
+    let mut builder = device::register(builder, options.device)?;
+    builder.commit_from_memory(bytes).map_err(|e| {
+        if options.device == Device::Cpu {
+            session_error(e.to_string())
+        } else {
+            RuntimeError::Device(device::DeviceError::Register {
+                device: options.device,
+                provider: options.device.provider_name(),
+                message: e.to_string(),
+            })
+        }
+    })
+}
+
+fn read_metadata(path: &Path, session: &Session) -> Result<BTreeMap<String, String>> {
+    let metadata_error = |e: ort::Error| RuntimeError::Metadata {
+        path: path.to_path_buf(),
+        message: format!("cannot read metadata: {e}"),
+    };
+    let metadata = session.metadata().map_err(metadata_error)?;
+    let mut entries = BTreeMap::new();
+    for key in metadata.custom_keys().map_err(metadata_error)? {
+        if let Some(value) = metadata.custom(&key) {
+            entries.insert(key, value);
+        }
+    }
+    Ok(entries)
+}
+
+fn parse_signature(path: &Path, metadata: &BTreeMap<String, String>) -> Result<Signature> {
+    let text = metadata.get(SIGNATURE_KEY).ok_or_else(|| RuntimeError::Metadata {
+        path: path.to_path_buf(),
+        message: format!("no `{SIGNATURE_KEY}` metadata entry: was it compiled by `plec compile`?"),
+    })?;
+    serde_json::from_str(text).map_err(|e| RuntimeError::Metadata {
+        path: path.to_path_buf(),
+        message: format!("`{SIGNATURE_KEY}` is not a valid signature: {e}"),
+    })
+}
+
+fn element_type(dtype: ValueType) -> TensorElementType {
+    match dtype {
+        ValueType::Int64 => TensorElementType::Int64,
+        ValueType::Float => TensorElementType::Float32,
+        ValueType::String => TensorElementType::String,
+    }
+}
+
+/// The graph's inputs and outputs must be exactly what the signature says, or every check made against the
+/// signature would be meaningless.
+fn check_graph(path: &Path, session: &Session, signature: &Signature) -> Result<()> {
+    let mismatch = |message: String| RuntimeError::Metadata { path: path.to_path_buf(), message };
+    let tensor_type = |dtype: &OrtValueType| match dtype {
+        OrtValueType::Tensor { ty, shape, .. } => Some((*ty, shape.len())),
+        _ => None,
+    };
+    for input in &signature.inputs {
+        let graph = session
+            .inputs()
+            .iter()
+            .find(|i| i.name() == input.name)
+            .ok_or_else(|| mismatch(format!("signature input `{}` is not a graph input", input.name)))?;
+        let expected = element_type(input.dtype);
+        if tensor_type(graph.dtype()) != Some((expected, input.shape.len())) {
+            return Err(mismatch(format!(
+                "graph input `{}` is {:?}, but the signature says {} {}",
+                input.name,
+                graph.dtype(),
+                validate::dtype_name(input.dtype),
+                validate::shape_text(&input.shape)
+            )));
+        }
+    }
+    for graph in session.inputs() {
+        if !signature.inputs.iter().any(|i| i.name == graph.name()) {
+            return Err(mismatch(format!("graph input `{}` is not in the signature", graph.name())));
+        }
+    }
+    for output in &signature.outputs {
+        let graph = session
+            .outputs()
+            .iter()
+            .find(|o| o.name() == output.name)
+            .ok_or_else(|| mismatch(format!("signature output `{}` is not a graph output", output.name)))?;
+        if tensor_type(graph.dtype()).map(|(ty, _)| ty) != Some(TensorElementType::Float32) {
+            return Err(mismatch(format!("graph output `{}` is {:?}, expected float32", output.name, graph.dtype())));
+        }
+    }
+    Ok(())
+}

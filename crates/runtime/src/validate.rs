@@ -1,0 +1,239 @@
+//! Checking raw inputs against a model's signature before ONNX Runtime sees them, so that a bad request gets an
+//! error naming the input, row and value rather than an ONNX Runtime shape message (or, worse, a silent result).
+
+use std::fmt;
+
+use plec_config::signature::{InputSignature, Signature, INT64_MISSING};
+use plec_config::spec::ValueType;
+
+use crate::tensor::{RawInputs, RawTensor, TensorData};
+
+/// At most this many bad values are listed in one error; the count says how many there were in all.
+pub const MAX_LISTED_BAD_VALUES: usize = 10;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InputError {
+    #[error("missing input `{name}` ({expected}); the model's inputs are: {all}")]
+    Missing { name: String, expected: String, all: String },
+    #[error("unknown input `{name}`; the model's inputs are: {all}")]
+    Unknown { name: String, all: String },
+    #[error("input `{name}` is given twice")]
+    Duplicate { name: String },
+    #[error("input `{name}`: expected {expected} values, got {got}")]
+    DType { name: String, expected: ValueTypeName, got: ValueTypeName },
+    #[error("input `{name}`: expected shape {expected}, got {got}")]
+    Shape { name: String, expected: String, got: String },
+    #[error("input `{name}`: shape {shape} holds {expected} values, but {got} were given")]
+    DataLength { name: String, shape: String, expected: usize, got: usize },
+    #[error("input `{name}` has batch size {batch}, but `{first}` has {first_batch}: all inputs need the same rows")]
+    BatchMismatch { name: String, batch: usize, first: String, first_batch: usize },
+    #[error("{}", bad_values_message(.values, *.total))]
+    BadValues { values: Vec<BadValue>, total: usize },
+}
+
+/// A `ValueType` printed the way signatures spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueTypeName(pub ValueType);
+
+impl fmt::Display for ValueTypeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(dtype_name(self.0))
+    }
+}
+
+pub fn dtype_name(dtype: ValueType) -> &'static str {
+    match dtype {
+        ValueType::Int64 => "int64",
+        ValueType::Float => "float",
+        ValueType::String => "string",
+    }
+}
+
+/// One value that does not fit its input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadValue {
+    pub input: String,
+    pub row: usize,
+    /// Position inside the row, for `[batch, n]` inputs.
+    pub position: Option<usize>,
+    /// The value as text.
+    pub value: String,
+    pub reason: String,
+}
+
+impl fmt::Display for BadValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "input `{}` row {}", self.input, self.row)?;
+        if let Some(position) = self.position {
+            write!(f, " position {position}")?;
+        }
+        write!(f, ": value {} {}", self.value, self.reason)
+    }
+}
+
+fn bad_values_message(values: &[BadValue], total: usize) -> String {
+    let mut text = format!("{total} bad input value{}:", if total == 1 { "" } else { "s" });
+    for value in values {
+        text.push_str(&format!("\n  {value}"));
+    }
+    if total > values.len() {
+        text.push_str(&format!("\n  ... and {} more", total - values.len()));
+    }
+    text
+}
+
+/// A signature shape like `[batch, len]` or `[batch, 4]`, as text.
+pub fn shape_text(shape: &[serde_json::Value]) -> String {
+    let dims: Vec<String> = shape
+        .iter()
+        .map(|d| match d {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect();
+    format!("[{}]", dims.join(", "))
+}
+
+fn concrete_shape_text(shape: &[usize]) -> String {
+    format!("[{}]", shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", "))
+}
+
+fn input_names(signature: &Signature) -> String {
+    signature.inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Checks names, types and shapes; returns the batch size. Values are not looked at (see [`find_bad_values`]).
+pub fn check_structure(signature: &Signature, inputs: &RawInputs) -> Result<usize, InputError> {
+    for (i, (name, _)) in inputs.tensors.iter().enumerate() {
+        if !signature.inputs.iter().any(|s| &s.name == name) {
+            return Err(InputError::Unknown { name: name.clone(), all: input_names(signature) });
+        }
+        if inputs.tensors[..i].iter().any(|(n, _)| n == name) {
+            return Err(InputError::Duplicate { name: name.clone() });
+        }
+    }
+    let mut batch: Option<(usize, &str)> = None;
+    for input in &signature.inputs {
+        let Some(tensor) = inputs.get(&input.name) else {
+            let expected = format!("{} {}", dtype_name(input.dtype), shape_text(&input.shape));
+            return Err(InputError::Missing { name: input.name.clone(), expected, all: input_names(signature) });
+        };
+        check_one(input, tensor)?;
+        let rows = tensor.shape[0];
+        match batch {
+            None => batch = Some((rows, &input.name)),
+            Some((first_batch, first)) if first_batch != rows => {
+                return Err(InputError::BatchMismatch {
+                    name: input.name.clone(),
+                    batch: rows,
+                    first: first.to_string(),
+                    first_batch,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(batch.map_or(0, |(rows, _)| rows))
+}
+
+fn check_one(input: &InputSignature, tensor: &RawTensor) -> Result<(), InputError> {
+    let name = &input.name;
+    let got = tensor.data.dtype();
+    if got != input.dtype {
+        return Err(InputError::DType {
+            name: name.clone(),
+            expected: ValueTypeName(input.dtype),
+            got: ValueTypeName(got),
+        });
+    }
+    let shape_error = || InputError::Shape {
+        name: name.clone(),
+        expected: shape_text(&input.shape),
+        got: concrete_shape_text(&tensor.shape),
+    };
+    if tensor.shape.len() != input.shape.len() || tensor.shape.is_empty() {
+        return Err(shape_error());
+    }
+    for (dim, expected) in tensor.shape.iter().zip(&input.shape).skip(1) {
+        if let Some(fixed) = expected.as_u64() {
+            if *dim as u64 != fixed {
+                return Err(shape_error());
+            }
+        }
+    }
+    let expected_len = tensor.shape.iter().try_fold(1usize, |acc, d| acc.checked_mul(*d));
+    if expected_len != Some(tensor.data.len()) {
+        return Err(InputError::DataLength {
+            name: name.clone(),
+            shape: concrete_shape_text(&tensor.shape),
+            expected: expected_len.unwrap_or(usize::MAX),
+            got: tensor.data.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Every value that does not fit its input (after [`check_structure`] passed), in input order then row order:
+/// int64 ids outside `valid_range` (other than the missing value -1), strings ONNX Runtime cannot hold.
+pub fn find_bad_values(signature: &Signature, inputs: &RawInputs) -> Vec<BadValue> {
+    let mut bad = Vec::new();
+    for input in &signature.inputs {
+        let Some(tensor) = inputs.get(&input.name) else { continue };
+        let row_len: usize = tensor.shape.iter().skip(1).product();
+        let multi = tensor.shape.len() > 1;
+        let locate = |index: usize| {
+            let row = if row_len == 0 { 0 } else { index / row_len };
+            (row, multi.then(|| index % row_len.max(1)))
+        };
+        match (&tensor.data, input.valid_range) {
+            (TensorData::Int64(values), Some([lo, hi])) => {
+                for (index, &value) in values.iter().enumerate() {
+                    if value != INT64_MISSING && !(lo..hi).contains(&value) {
+                        let (row, position) = locate(index);
+                        bad.push(BadValue {
+                            input: input.name.clone(),
+                            row,
+                            position,
+                            value: value.to_string(),
+                            reason: format!("is outside the valid ids [{lo}, {hi}) (missing is {INT64_MISSING})"),
+                        });
+                    }
+                }
+            }
+            (TensorData::String(values), _) => {
+                for (index, value) in values.iter().enumerate() {
+                    if value.contains('\0') {
+                        let (row, position) = locate(index);
+                        bad.push(BadValue {
+                            input: input.name.clone(),
+                            row,
+                            position,
+                            value: format!("{value:?}"),
+                            reason: "contains a NUL character, which ONNX Runtime strings cannot hold".to_string(),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    bad
+}
+
+/// The error for a non-empty list of bad values.
+pub fn bad_values_error(mut values: Vec<BadValue>) -> InputError {
+    let total = values.len();
+    values.truncate(MAX_LISTED_BAD_VALUES);
+    InputError::BadValues { values, total }
+}
+
+/// Structure and values: the batch size, or the first problem (all bad values, listed).
+pub fn check(signature: &Signature, inputs: &RawInputs) -> Result<usize, InputError> {
+    let batch = check_structure(signature, inputs)?;
+    let bad = find_bad_values(signature, inputs);
+    if bad.is_empty() {
+        Ok(batch)
+    } else {
+        Err(bad_values_error(bad))
+    }
+}
