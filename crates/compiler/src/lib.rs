@@ -1,1 +1,23 @@
-//! plec compiler
+//! plec's compiler: a validated `ModelSpec` and its weights -> one self-contained ONNX model that takes raw
+//! feature values (ple-semantics.md), plus a deterministic text dump of any such model.
+//!
+//! ```text
+//! Weights::load(path, &spec) --compile(&spec, &weights, &options)--> CompiledModel --write--> model.onnx
+//!                                                                                     \--dump--> text
+//! ```
+
+pub mod dump;
+pub mod error;
+mod lower;
+pub mod model;
+pub mod options;
+#[doc(hidden)]
+pub mod testing;
+pub mod weights;
+
+pub use error::{CompileError, WeightProblem, WeightsError};
+pub use lower::{compile, compile_owned, gate_output_name, meta, GRAPH_NAME, PRODUCER};
+pub use model::{check_writable, read_model, CompiledModel, WriteSummary};
+pub use onnx_protobuf;
+pub use options::{CompileOptions, Layout, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET};
+pub use weights::{NormInit, Tensor, Weights};

@@ -1,0 +1,69 @@
+//! Errors of the compiler: weights that do not fit the config, options it cannot honour, files it cannot write.
+
+use std::path::PathBuf;
+
+/// One problem with a weights file, naming the tensor and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeightProblem {
+    Missing { name: String, expected: Vec<usize> },
+    Unexpected { name: String, shape: Vec<usize> },
+    WrongShape { name: String, expected: Vec<usize>, found: Vec<usize> },
+    WrongDtype { name: String, dtype: String },
+}
+
+impl std::fmt::Display for WeightProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WeightProblem::Missing { name, expected } => {
+                write!(f, "missing tensor `{name}` (expected shape {expected:?})")
+            }
+            WeightProblem::Unexpected { name, shape } => {
+                write!(f, "unexpected tensor `{name}` of shape {shape:?}: the config has no such parameter")
+            }
+            WeightProblem::WrongShape { name, expected, found } => {
+                write!(f, "tensor `{name}` has shape {found:?}, the config expects {expected:?}")
+            }
+            WeightProblem::WrongDtype { name, dtype } => write!(f, "tensor `{name}` has dtype {dtype}, expected F32"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("cannot read weights {path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error("{path} is not a valid safetensors file: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("no checkpoint (ckpt-<step>/ with meta.json) in {0}")]
+    NoCheckpoint(PathBuf),
+    #[error("weights {path} do not fit the config ({} problem{}):{}", problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]
+    Mismatch { path: PathBuf, problems: Vec<WeightProblem> },
+    #[error(
+        "checkpoint {path} was trained from a different model structure (structure_hash {found}, the config's \
+             is {expected}){detail}"
+    )]
+    OtherConfig { path: PathBuf, expected: String, found: String, detail: String },
+    #[error("cannot write weights {path}: {message}")]
+    Write { path: PathBuf, message: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error("opset {0} is not supported: plec emits ai.onnx opsets {min}..={max}", min = crate::options::MIN_OPSET,
+        max = crate::options::MAX_OPSET)]
+    UnsupportedOpset(i64),
+    #[error("feature `{feature}`: {message}")]
+    Feature { feature: String, message: String },
+    #[error("the model spec is inconsistent: {0}")]
+    Spec(String),
+    #[error("cannot write {path}: {message}")]
+    Write { path: PathBuf, message: String },
+    #[error("the model is {size} bytes, over protobuf's 2 GB limit: compile with external data (--external-data)")]
+    TooLarge { size: u64 },
+    #[error("cannot read ONNX model {path}: {message}")]
+    Read { path: PathBuf, message: String },
+}

@@ -1,0 +1,50 @@
+//! One extraction layer (CGC) in the explicit layout (ple-semantics.md section 4): every expert its own MLP
+//! chain, every gate its own Gemm -> Softmax -> weighted sum.
+
+use plec_config::names::{shared_expert, shared_gate, task_expert, task_gate};
+use plec_config::spec::{ExtractionLayer, ModelSpec};
+
+use super::gate::{expert_slot, lower_gate};
+use super::graph::Graph;
+use super::mlp::lower_mlp;
+use crate::error::CompileError;
+
+/// Per-task inputs `xs` and shared input `s` -> per-task outputs and the next shared input (if this layer has a
+/// shared gate).
+pub(crate) fn lower_layer(
+    g: &mut Graph,
+    spec: &ModelSpec,
+    layer: &ExtractionLayer,
+    xs: &[String],
+    s: &str,
+    expose_gates: bool,
+) -> Result<(Vec<String>, Option<String>), CompileError> {
+    let mut task_slots: Vec<Vec<String>> = Vec::new();
+    for (tower, x) in spec.towers.iter().zip(xs) {
+        let mut slots = Vec::new();
+        for e in 0..layer.experts_per_task {
+            let module = task_expert(&layer.name, &tower.name, e);
+            let out = lower_mlp(g, &module, &layer.task_expert, x)?;
+            slots.push(expert_slot(g, &out, &module));
+        }
+        task_slots.push(slots);
+    }
+    let mut shared_slots = Vec::new();
+    for e in 0..layer.shared_experts {
+        let module = shared_expert(&layer.name, e);
+        let out = lower_mlp(g, &module, &layer.shared_expert, s)?;
+        shared_slots.push(expert_slot(g, &out, &module));
+    }
+    let mut ys = Vec::new();
+    for ((tower, x), own) in spec.towers.iter().zip(xs).zip(&task_slots) {
+        let slots: Vec<String> = own.iter().chain(&shared_slots).cloned().collect();
+        ys.push(lower_gate(g, &task_gate(&layer.name, &tower.name), x, &slots, expose_gates)?);
+    }
+    let next_shared = if layer.has_shared_gate {
+        let slots: Vec<String> = task_slots.iter().flatten().chain(&shared_slots).cloned().collect();
+        Some(lower_gate(g, &shared_gate(&layer.name), s, &slots, expose_gates)?)
+    } else {
+        None
+    };
+    Ok((ys, next_shared))
+}

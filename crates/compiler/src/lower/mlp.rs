@@ -1,0 +1,107 @@
+//! MLP blocks (ple-semantics.md section 3) at inference: Gemm (BatchNorm folded in) -> LayerNormalization ->
+//! activation; Dropout is dropped.
+//!
+//! BatchNorm folding (eval mode): with s = gamma / sqrt(running_var + eps), the Gemm weight becomes `W * s` (per
+//! output row) and its bias `beta - running_mean * s` (plus `b * s` if the Linear had a bias). The folded tensors
+//! keep the Linear's names, `<fc>.weight` and `<fc>.bias`; the `<fc>.bn.*` tensors do not appear in the model.
+
+use plec_config::names::fc;
+use plec_config::spec::{Activation, Mlp, MlpLayer, Norm, NORM_EPS};
+
+use super::graph::{attr_float, attr_int, Graph};
+use crate::error::CompileError;
+use crate::weights::Tensor;
+
+/// The Gemm weight `[units, in]` and optional bias `[units]` of block `prefix`, BatchNorm folded in.
+pub(crate) fn linear_params(
+    g: &mut Graph,
+    prefix: &str,
+    layer: &MlpLayer,
+) -> Result<(Tensor, Option<Tensor>), CompileError> {
+    let weight = g.take(&format!("{prefix}.weight"))?;
+    let bias = if layer.bias { Some(g.take(&format!("{prefix}.bias"))?) } else { None };
+    if layer.norm != Norm::Batch {
+        return Ok((weight, bias));
+    }
+    let gamma = g.take(&format!("{prefix}.bn.weight"))?.to_f32();
+    let beta = g.take(&format!("{prefix}.bn.bias"))?.to_f32();
+    let mean = g.take(&format!("{prefix}.bn.running_mean"))?.to_f32();
+    let var = g.take(&format!("{prefix}.bn.running_var"))?.to_f32();
+    let units = layer.units;
+    let inputs = weight.shape.get(1).copied().unwrap_or(0);
+    let w = weight.to_f32();
+    let b = bias.map(|b| b.to_f32());
+    let mut folded_w = Vec::with_capacity(w.len());
+    let mut folded_b = Vec::with_capacity(units);
+    for u in 0..units {
+        // f64 so the folded values are the exactly rounded f32 of the real-number result.
+        let scale = gamma[u] as f64 / (var[u] as f64 + NORM_EPS as f64).sqrt();
+        for i in 0..inputs {
+            folded_w.push((w[u * inputs + i] as f64 * scale) as f32);
+        }
+        let linear_bias = b.as_ref().map_or(0.0, |b| b[u] as f64);
+        folded_b.push((beta[u] as f64 + (linear_bias - mean[u] as f64) * scale) as f32);
+    }
+    Ok((Tensor::from_f32(vec![units, inputs], &folded_w), Some(Tensor::from_f32(vec![units], &folded_b))))
+}
+
+/// Lowers `mlp` under `module` on `input` `[batch, in]`; returns the output tensor `[batch, units]`.
+pub(crate) fn lower_mlp(g: &mut Graph, module: &str, mlp: &Mlp, input: &str) -> Result<String, CompileError> {
+    let mut x = input.to_string();
+    for (j, (_, layer)) in mlp.widths().enumerate() {
+        let prefix = fc(module, j);
+        let (weight, bias) = linear_params(g, &prefix, layer)?;
+        let w_name = format!("{prefix}.weight");
+        g.add_initializer(&w_name, weight);
+        let mut inputs = vec![x.clone(), w_name];
+        if let Some(bias) = bias {
+            let b_name = format!("{prefix}.bias");
+            g.add_initializer(&b_name, bias);
+            inputs.push(b_name);
+        }
+        let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        x = g.node("Gemm", &prefix, &refs, vec![attr_int("transB", 1)]);
+        if layer.norm == Norm::Layer {
+            let scale = g.param(&format!("{prefix}.ln.weight"))?;
+            let shift = g.param(&format!("{prefix}.ln.bias"))?;
+            x = g.node(
+                "LayerNormalization",
+                &format!("{prefix}.ln"),
+                &[&x, &scale, &shift],
+                vec![attr_int("axis", -1), attr_float("epsilon", NORM_EPS)],
+            );
+        }
+        x = activation(g, &prefix, layer.activation, &x);
+    }
+    Ok(x)
+}
+
+/// Applies `activation` to `x`; node names are `<prefix>.<activation>`.
+pub(crate) fn activation(g: &mut Graph, prefix: &str, activation: Activation, x: &str) -> String {
+    match activation {
+        Activation::Identity => x.to_string(),
+        Activation::Relu => g.node("Relu", &format!("{prefix}.relu"), &[x], vec![]),
+        Activation::Sigmoid => g.node("Sigmoid", &format!("{prefix}.sigmoid"), &[x], vec![]),
+        Activation::Tanh => g.node("Tanh", &format!("{prefix}.tanh"), &[x], vec![]),
+        Activation::LeakyRelu { negative_slope } => {
+            g.node("LeakyRelu", &format!("{prefix}.leaky_relu"), &[x], vec![attr_float("alpha", negative_slope)])
+        }
+        Activation::Elu { alpha } => g.node("Elu", &format!("{prefix}.elu"), &[x], vec![attr_float("alpha", alpha)]),
+        Activation::Silu => {
+            let s = g.node("Sigmoid", &format!("{prefix}.silu.sigmoid"), &[x], vec![]);
+            g.node("Mul", &format!("{prefix}.silu"), &[x, &s], vec![])
+        }
+        Activation::Gelu if g.opset >= 20 => g.node("Gelu", &format!("{prefix}.gelu"), &[x], vec![]),
+        Activation::Gelu => {
+            // 0.5 * x * (1 + erf(x / sqrt(2))): exact GELU, PyTorch's default.
+            let inv_sqrt2 = g.scalar_f32(std::f32::consts::FRAC_1_SQRT_2);
+            let one = g.scalar_f32(1.0);
+            let half = g.scalar_f32(0.5);
+            let scaled = g.node("Mul", &format!("{prefix}.gelu.scale"), &[x, &inv_sqrt2], vec![]);
+            let erf = g.node("Erf", &format!("{prefix}.gelu.erf"), &[&scaled], vec![]);
+            let plus = g.node("Add", &format!("{prefix}.gelu.add"), &[&erf, &one], vec![]);
+            let half_x = g.node("Mul", &format!("{prefix}.gelu.half"), &[x, &half], vec![]);
+            g.node("Mul", &format!("{prefix}.gelu"), &[&half_x, &plus], vec![])
+        }
+    }
+}

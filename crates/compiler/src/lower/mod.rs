@@ -1,0 +1,156 @@
+//! `ModelSpec` + `Weights` -> ONNX `ModelProto`.
+//!
+//! ```text
+//! raw feature inputs --features--> group input --layers (explicit | fused)--> y_t --towers--> outputs
+//! ```
+
+mod features;
+mod fused;
+mod gate;
+mod graph;
+mod layer;
+mod mlp;
+mod tower;
+
+use onnx_protobuf::{GraphProto, ModelProto, OperatorSetIdProto, StringStringEntryProto};
+use plec_config::ModelSpec;
+
+pub use gate::gate_output_name;
+use graph::{Graph, ML_DOMAIN, MS_DOMAIN};
+
+use crate::error::{CompileError, WeightsError};
+use crate::model::CompiledModel;
+use crate::options::{CompileOptions, Layout, MAX_OPSET, MIN_OPSET};
+use crate::weights::Weights;
+
+/// Metadata keys written into every model.
+pub mod meta {
+    pub const VERSION: &str = "plec.version";
+    pub const CONFIG: &str = "plec.config";
+    pub const SIGNATURE: &str = plec_config::signature::SIGNATURE_KEY;
+    pub const OUTPUTS: &str = "plec.outputs";
+    pub const LAYOUT: &str = "plec.layout";
+    pub const WEIGHTS_SHA256: &str = "plec.weights_sha256";
+    pub const OPSET: &str = "plec.opset";
+}
+
+pub const PRODUCER: &str = "plec";
+pub const GRAPH_NAME: &str = "plec_ple";
+/// `ai.onnx.ml` opset (LabelEncoder with string keys and int64 values exists since 2).
+const ML_OPSET: i64 = 3;
+const MS_OPSET: i64 = 1;
+
+/// The IR version matching an ai.onnx opset (ONNX's own release pairing).
+fn ir_version(opset: i64) -> i64 {
+    match opset {
+        ..=18 => 8,
+        19 | 20 => 9,
+        _ => 10,
+    }
+}
+
+/// Compiles `spec` with `weights` (copied: the big tables are cloned once; see `compile_owned` to avoid that).
+pub fn compile(spec: &ModelSpec, weights: &Weights, options: &CompileOptions) -> Result<CompiledModel, CompileError> {
+    compile_owned(spec, weights.clone(), options)
+}
+
+/// Compiles `spec`, moving the weights' buffers into the model's initializers (no copy of the tables).
+pub fn compile_owned(
+    spec: &ModelSpec,
+    weights: Weights,
+    options: &CompileOptions,
+) -> Result<CompiledModel, CompileError> {
+    if !(MIN_OPSET..=MAX_OPSET).contains(&options.opset) {
+        return Err(CompileError::UnsupportedOpset(options.opset));
+    }
+    let problems = weights.problems(spec);
+    if !problems.is_empty() {
+        return Err(WeightsError::Mismatch { path: "<weights in memory>".into(), problems }.into());
+    }
+    let weights_sha256 = weights.content_sha256();
+    let mut g = Graph::new(weights, options.opset);
+    let input = features::lower_features(&mut g, spec)?;
+    let ys = match options.layout {
+        Layout::Explicit => explicit_layers(&mut g, spec, &input, options.expose_gates)?,
+        Layout::Fused => fused::lower_layers(&mut g, spec, &input, options.expose_gates)?,
+    };
+    for (tower, y) in spec.towers.iter().zip(&ys) {
+        tower::lower_tower(&mut g, tower, y)?;
+    }
+    let leftover = g.leftover_params();
+    if !leftover.is_empty() {
+        return Err(CompileError::Spec(format!("parameters not used by the graph: {}", leftover.join(", "))));
+    }
+    Ok(CompiledModel { model: assemble(spec, g, options, weights_sha256)? })
+}
+
+fn explicit_layers(
+    g: &mut Graph,
+    spec: &ModelSpec,
+    input: &str,
+    expose_gates: bool,
+) -> Result<Vec<String>, CompileError> {
+    let mut xs = vec![input.to_string(); spec.towers.len()];
+    let mut s = input.to_string();
+    for layer in &spec.layers {
+        let (ys, next) = layer::lower_layer(g, spec, layer, &xs, &s, expose_gates)?;
+        xs = ys;
+        if let Some(next) = next {
+            s = next;
+        }
+    }
+    Ok(xs)
+}
+
+fn assemble(
+    spec: &ModelSpec,
+    g: Graph,
+    options: &CompileOptions,
+    weights_sha256: String,
+) -> Result<ModelProto, CompileError> {
+    let mut opset_import =
+        vec![OperatorSetIdProto { domain: String::new(), version: options.opset, ..Default::default() }];
+    for domain in &g.domains {
+        let version = match *domain {
+            ML_DOMAIN => ML_OPSET,
+            MS_DOMAIN => MS_OPSET,
+            other => return Err(CompileError::Spec(format!("unexpected operator domain {other}"))),
+        };
+        opset_import.push(OperatorSetIdProto { domain: domain.to_string(), version, ..Default::default() });
+    }
+    let mut outputs = g.outputs;
+    outputs.extend(g.gate_outputs);
+    let output_names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+    let signature = serde_json::to_string(&spec.signature()).map_err(|e| CompileError::Spec(e.to_string()))?;
+    let mut metadata = vec![
+        (meta::VERSION, env!("CARGO_PKG_VERSION").to_string()),
+        (meta::CONFIG, options.config_text.clone()),
+        (meta::SIGNATURE, signature),
+        (meta::OUTPUTS, serde_json::to_string(&output_names).map_err(|e| CompileError::Spec(e.to_string()))?),
+        (meta::LAYOUT, options.layout.name().to_string()),
+        (meta::WEIGHTS_SHA256, weights_sha256),
+        (meta::OPSET, options.opset.to_string()),
+    ];
+    metadata.sort();
+    let graph = GraphProto {
+        name: GRAPH_NAME.into(),
+        node: g.nodes,
+        // BTreeMap: sorted by name.
+        initializer: g.initializers.into_values().collect(),
+        input: g.inputs,
+        output: outputs,
+        ..Default::default()
+    };
+    Ok(ModelProto {
+        ir_version: ir_version(options.opset),
+        opset_import,
+        producer_name: PRODUCER.into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        graph: Some(graph).into(),
+        metadata_props: metadata
+            .into_iter()
+            .map(|(key, value)| StringStringEntryProto { key: key.into(), value, ..Default::default() })
+            .collect(),
+        ..Default::default()
+    })
+}

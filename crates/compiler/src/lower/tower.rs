@@ -1,0 +1,71 @@
+//! Towers and named outputs (ple-semantics.md section 5): optional MLP, the output Gemm `tower.<t>.output`
+//! `[batch, num_class]`, then per output kind: `logits_<t>` (Squeeze to [batch] when num_class is 1, else
+//! Identity), `probs_<t>` (Sigmoid or Softmax), `probs1_<t>` (column 1 of a 2-class softmax), `y_<t>` (Squeeze).
+
+use onnx_protobuf::tensor_proto::DataType;
+use plec_config::names::{tower as tower_module, tower_output};
+use plec_config::spec::{OutputKind, Tower};
+
+use super::graph::{attr_int, Dim, Graph};
+use super::mlp::lower_mlp;
+use crate::error::CompileError;
+
+pub(crate) fn lower_tower(g: &mut Graph, tower: &Tower, input: &str) -> Result<(), CompileError> {
+    let mut x = input.to_string();
+    if let Some(mlp) = &tower.mlp {
+        x = lower_mlp(g, &tower_module(&tower.name), mlp, &x)?;
+    }
+    let head = tower_output(&tower.name);
+    let w = g.param(&format!("{head}.weight"))?;
+    let b = g.param(&format!("{head}.bias"))?;
+    let out2d = g.node("Gemm", &head, &[&x, &w, &b], vec![attr_int("transB", 1)]);
+    let named = |kind: OutputKind| tower.outputs.iter().find(|o| o.kind == kind).map(|o| o.name.clone());
+    let squeezed = |g: &mut Graph, name: &str| {
+        let axes = g.ints(&[1]);
+        g.node("Squeeze", name, &[&out2d, &axes], vec![])
+    };
+    let logits_name = named(OutputKind::Logits);
+    let logits = match (&logits_name, tower.num_class) {
+        (Some(name), 1) => Some(squeezed(g, name)),
+        (Some(name), _) => Some(g.node("Identity", name, &[&out2d], vec![])),
+        (None, _) => None,
+    };
+    let needs_probs = named(OutputKind::Probs).is_some() || named(OutputKind::Probs1).is_some();
+    let probs = if needs_probs {
+        let name = named(OutputKind::Probs).unwrap_or_else(|| format!("{head}.softmax"));
+        Some(if tower.num_class == 1 {
+            let flat = match &logits {
+                Some(l) => l.clone(),
+                None => squeezed(g, &format!("{head}.squeeze")),
+            };
+            g.node("Sigmoid", &name, &[&flat], vec![])
+        } else {
+            g.node("Softmax", &name, &[&out2d], vec![attr_int("axis", -1)])
+        })
+    } else {
+        None
+    };
+    for output in &tower.outputs {
+        match output.kind {
+            OutputKind::Logits | OutputKind::Probs => {}
+            OutputKind::Probs1 => {
+                let probs = probs.clone().ok_or_else(|| CompileError::Spec("probs1 without probs".into()))?;
+                if tower.num_class != 2 {
+                    return Err(CompileError::Spec(format!(
+                        "tower `{}` has output {} but {} classes",
+                        tower.name, output.name, tower.num_class
+                    )));
+                }
+                let one = g.scalar_i64(1);
+                g.node("Gather", &output.name, &[&probs, &one], vec![attr_int("axis", 1)]);
+            }
+            OutputKind::Regression => {
+                squeezed(g, &output.name);
+            }
+        }
+        let mut dims = vec![Dim::Named("batch")];
+        dims.extend(output.dims.iter().map(|&d| Dim::Fixed(d)));
+        g.add_output(&output.name, DataType::FLOAT, &dims);
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! A compiled model and how it is written: one `.onnx` file, or with external data, the `.onnx` file plus
+//! `<model file>.data` holding every initializer of at least `EXTERNAL_MIN_BYTES` (ONNX's external-data fields:
+//! `location` relative to the model, `offset`, `length`; `data_location` EXTERNAL).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use onnx_protobuf::tensor_proto::DataLocation;
+use onnx_protobuf::{Message, ModelProto, StringStringEntryProto};
+
+use crate::error::CompileError;
+
+/// Protobuf messages cannot exceed 2 GiB.
+pub const PROTOBUF_LIMIT: u64 = (1 << 31) - 1;
+/// Initializers smaller than this stay inside the model file (onnx's own default threshold).
+pub const EXTERNAL_MIN_BYTES: usize = 1024;
+
+#[derive(Debug, Clone)]
+pub struct CompiledModel {
+    pub model: ModelProto,
+}
+
+/// What `CompiledModel::write` wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteSummary {
+    pub model_path: PathBuf,
+    pub model_bytes: u64,
+    /// The external data file and its size, if any.
+    pub data: Option<(PathBuf, u64)>,
+}
+
+impl CompiledModel {
+    pub fn node_count(&self) -> usize {
+        self.model.graph.node.len()
+    }
+
+    pub fn initializer_count(&self) -> usize {
+        self.model.graph.initializer.len()
+    }
+
+    /// Serialized size in bytes (with the data currently held inline).
+    pub fn byte_size(&self) -> u64 {
+        self.model.compute_size()
+    }
+
+    /// The serialized model (inline data only).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, CompileError> {
+        let size = self.byte_size();
+        if size > PROTOBUF_LIMIT {
+            return Err(CompileError::TooLarge { size });
+        }
+        self.model.write_to_bytes().map_err(|e| CompileError::Spec(format!("cannot serialize the model: {e}")))
+    }
+
+    /// Writes the model to `path` (through a temporary file renamed into place). With `external_data`, the large
+    /// initializers move to `<path>.data` first (the in-memory model then refers to that file).
+    pub fn write(&mut self, path: &Path, external_data: bool) -> Result<WriteSummary, CompileError> {
+        let werr = |p: &Path, e: std::io::Error| CompileError::Write { path: p.to_path_buf(), message: e.to_string() };
+        let data = if external_data { Some(self.externalize(path)?) } else { None };
+        let size = self.byte_size();
+        if size > PROTOBUF_LIMIT {
+            return Err(CompileError::TooLarge { size });
+        }
+        let tmp = temp_path(path);
+        let file = std::fs::File::create(&tmp).map_err(|e| werr(&tmp, e))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        self.model
+            .write_to_writer(&mut out)
+            .map_err(|e| CompileError::Write { path: tmp.clone(), message: e.to_string() })?;
+        out.flush().map_err(|e| werr(&tmp, e))?;
+        drop(out);
+        std::fs::rename(&tmp, path).map_err(|e| werr(path, e))?;
+        Ok(WriteSummary { model_path: path.to_path_buf(), model_bytes: size, data })
+    }
+
+    fn externalize(&mut self, path: &Path) -> Result<(PathBuf, u64), CompileError> {
+        let data_path = external_data_path(path);
+        let location = data_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let werr = |e: std::io::Error| CompileError::Write { path: data_path.clone(), message: e.to_string() };
+        let file = std::fs::File::create(&data_path).map_err(werr)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut offset = 0u64;
+        for tensor in self.model.graph.mut_or_insert_default().initializer.iter_mut() {
+            if tensor.raw_data.len() < EXTERNAL_MIN_BYTES {
+                continue;
+            }
+            let data = std::mem::take(&mut tensor.raw_data);
+            out.write_all(&data).map_err(werr)?;
+            let entry =
+                |key: &str, value: String| StringStringEntryProto { key: key.into(), value, ..Default::default() };
+            tensor.external_data = vec![
+                entry("location", location.clone()),
+                entry("offset", offset.to_string()),
+                entry("length", data.len().to_string()),
+            ];
+            tensor.data_location = DataLocation::EXTERNAL.into();
+            offset += data.len() as u64;
+        }
+        out.flush().map_err(werr)?;
+        Ok((data_path, offset))
+    }
+}
+
+/// `<model path>.data`, e.g. `model.onnx.data`.
+pub fn external_data_path(model_path: &Path) -> PathBuf {
+    let mut name = model_path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".data");
+    model_path.with_file_name(name)
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+/// Fails early, before any work, when `path` cannot be written (missing folder, a folder in the way, no
+/// permission). Leaves no file behind.
+pub fn check_writable(path: &Path) -> Result<(), CompileError> {
+    let fail = |message: String| CompileError::Write { path: path.to_path_buf(), message };
+    if path.is_dir() {
+        return Err(fail("is a folder".into()));
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(|e| fail(e.to_string()))?;
+    if !existed {
+        std::fs::remove_file(path).map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Reads an ONNX model file.
+pub fn read_model(path: &Path) -> Result<ModelProto, CompileError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| CompileError::Read { path: path.to_path_buf(), message: e.to_string() })?;
+    ModelProto::parse_from_bytes(&bytes)
+        .map_err(|e| CompileError::Read { path: path.to_path_buf(), message: format!("not an ONNX model: {e}") })
+}
