@@ -6,6 +6,10 @@
 //! Every error names `file:line:col` (syntax, types) or a field path (meaning); validation collects all of them.
 
 pub mod checkpoint;
+#[cfg(feature = "data")]
+pub mod data;
+#[cfg(feature = "data")]
+pub mod datagen;
 pub mod diagnostics;
 pub mod names;
 pub mod signature;
