@@ -1,1 +1,11 @@
-//! plec trainer
+//! plec's trainer: the PLE model, losses, optimizers, metrics, checkpoints and the training loop on libtorch (tch).
+
+pub mod error;
+pub mod model;
+
+pub use error::{Result, TrainError};
+pub use model::PleModel;
+pub mod loss;
+pub mod metrics;
+pub mod optim;
+pub mod testing;

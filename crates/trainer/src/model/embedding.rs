@@ -1,0 +1,70 @@
+//! Embedding tables and the group input (section 1): each feature's pooled embedding or dense values,
+//! concatenated in feature order.
+
+use plec_config::names;
+use plec_config::spec::{ModelSpec, Pooling};
+use tch::Tensor;
+
+use super::input::{FeatureInput, ModelInput};
+use super::params::ParamFactory;
+use crate::error::Result;
+
+pub struct Embeddings {
+    /// `[rows, dim]` per table, in `spec.tables` order. Not autograd leaves (see `GatheredRows`).
+    pub tables: Vec<Tensor>,
+}
+
+/// The rows of each table a batch touched, gathered into small tensors; in training they are autograd leaves whose
+/// gradients the sparse optimizer applies to just those rows.
+pub struct GatheredRows {
+    pub rows: Vec<Tensor>,
+}
+
+impl Embeddings {
+    pub fn new(factory: &mut ParamFactory, spec: &ModelSpec) -> Result<Self> {
+        let tables = spec.tables.iter().map(|t| factory.single(&names::embedding(&t.name))).collect::<Result<_>>()?;
+        Ok(Embeddings { tables })
+    }
+
+    /// The group input `[batch, input_width]` and the gathered rows it was computed from.
+    pub fn forward(&self, input: &ModelInput, train: bool) -> (Tensor, GatheredRows) {
+        let rows: Vec<Tensor> = self
+            .tables
+            .iter()
+            .zip(&input.table_rows)
+            .map(|(table, ids)| {
+                let gathered = table.index_select(0, ids);
+                if train {
+                    gathered.set_requires_grad(true)
+                } else {
+                    gathered
+                }
+            })
+            .collect();
+        let parts: Vec<Tensor> = input
+            .features
+            .iter()
+            .map(|feature| match feature {
+                FeatureInput::Bag { table, indices, offsets, pooling } => {
+                    let mode = match pooling {
+                        Pooling::Sum => 0,
+                        Pooling::Mean => 1,
+                    };
+                    let (pooled, _, _, _) = Tensor::embedding_bag::<Tensor>(
+                        &rows[*table],
+                        indices,
+                        offsets,
+                        false,
+                        mode,
+                        false,
+                        None,
+                        false,
+                    );
+                    pooled
+                }
+                FeatureInput::Dense(values) => values.shallow_clone(),
+            })
+            .collect();
+        (Tensor::cat(&parts, 1), GatheredRows { rows })
+    }
+}

@@ -1,0 +1,166 @@
+//! One extraction layer (CGC, section 4): task and shared experts, softmax task gates over [own..., shared...], and
+//! (except at the last layer) a shared gate over [task 0's..., task 1's..., ..., shared...].
+
+use plec_config::names;
+use plec_config::spec::ExtractionLayer;
+use tch::Tensor;
+
+use super::mlp::{BankInput, MlpBank};
+use super::params::ParamFactory;
+use crate::error::Result;
+
+/// How a layer's experts are banked: all together when task and shared experts have the same MLP (one batched
+/// matmul per Linear), otherwise a task bank and a shared bank.
+enum Experts {
+    One(MlpBank),
+    Split { task: Option<MlpBank>, shared: Option<MlpBank> },
+}
+
+struct Gate {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Gate {
+    fn new(factory: &mut ParamFactory, prefix: &str) -> Result<Self> {
+        Ok(Gate {
+            weight: factory.single(&format!("{prefix}.weight"))?,
+            bias: factory.single(&format!("{prefix}.bias"))?,
+        })
+    }
+
+    /// `softmax(x W^T + b)`, `[batch, experts]`.
+    fn forward(&self, x: &Tensor) -> Tensor {
+        self.bias.unsqueeze(0).addmm(x, &self.weight.transpose(0, 1)).softmax(-1, None)
+    }
+
+    fn trainable(&self, out: &mut Vec<Tensor>) {
+        out.push(self.weight.shallow_clone());
+        out.push(self.bias.shallow_clone());
+    }
+}
+
+pub struct CgcLayer {
+    tasks: usize,
+    per_task: usize,
+    shared: usize,
+    experts: Experts,
+    task_gates: Vec<Gate>,
+    shared_gate: Option<Gate>,
+}
+
+/// The outputs of a layer: one per task, and the shared vector for the next layer (absent at the last).
+pub struct LayerOutput {
+    pub tasks: Vec<Tensor>,
+    pub shared: Option<Tensor>,
+}
+
+impl CgcLayer {
+    pub fn new(factory: &mut ParamFactory, layer: &ExtractionLayer, towers: &[String]) -> Result<Self> {
+        let task_modules: Vec<String> = towers
+            .iter()
+            .flat_map(|t| (0..layer.experts_per_task).map(move |e| names::task_expert(&layer.name, t, e)))
+            .collect();
+        let shared_modules: Vec<String> =
+            (0..layer.shared_experts).map(|e| names::shared_expert(&layer.name, e)).collect();
+        // Parameters are created in spec order (task experts, shared experts, gates) whichever way they are banked.
+        let experts =
+            if layer.task_expert == layer.shared_expert && !task_modules.is_empty() && !shared_modules.is_empty() {
+                let all: Vec<String> = task_modules.iter().chain(&shared_modules).cloned().collect();
+                Experts::One(MlpBank::new(factory, &all, &layer.task_expert)?)
+            } else {
+                let task = if task_modules.is_empty() {
+                    None
+                } else {
+                    Some(MlpBank::new(factory, &task_modules, &layer.task_expert)?)
+                };
+                let shared = if shared_modules.is_empty() {
+                    None
+                } else {
+                    Some(MlpBank::new(factory, &shared_modules, &layer.shared_expert)?)
+                };
+                Experts::Split { task, shared }
+            };
+        let task_gates =
+            towers.iter().map(|t| Gate::new(factory, &names::task_gate(&layer.name, t))).collect::<Result<_>>()?;
+        let shared_gate =
+            if layer.has_shared_gate { Some(Gate::new(factory, &names::shared_gate(&layer.name))?) } else { None };
+        Ok(CgcLayer {
+            tasks: towers.len(),
+            per_task: layer.experts_per_task,
+            shared: layer.shared_experts,
+            experts,
+            task_gates,
+            shared_gate,
+        })
+    }
+
+    pub fn trainable(&self, out: &mut Vec<Tensor>) {
+        match &self.experts {
+            Experts::One(bank) => bank.trainable(out),
+            Experts::Split { task, shared } => {
+                for bank in [task, shared].into_iter().flatten() {
+                    bank.trainable(out);
+                }
+            }
+        }
+        for gate in self.task_gates.iter().chain(&self.shared_gate) {
+            gate.trainable(out);
+        }
+    }
+
+    /// `tasks[t]` = x_t, `shared` = s; `same_input` when they are all one tensor (the first layer), so each Linear
+    /// of the first MLP layer is a single wide matmul.
+    pub fn forward(&self, tasks: &[Tensor], shared: &Tensor, same_input: bool, train: bool) -> Result<LayerOutput> {
+        let task_groups = || -> Vec<(&Tensor, usize)> { tasks.iter().map(|x| (x, self.per_task)).collect() };
+        // `[task 0's..., task 1's..., shared...]`, each `[batch, width]` along dim 0.
+        let outputs = match &self.experts {
+            Experts::One(bank) => {
+                let groups = if same_input {
+                    vec![(shared, self.tasks * self.per_task + self.shared)]
+                } else {
+                    let mut g = task_groups();
+                    g.push((shared, self.shared));
+                    g
+                };
+                bank.forward(&BankInput { groups }, train)?
+            }
+            Experts::Split { task, shared: shared_bank } => {
+                let mut parts = Vec::new();
+                if let Some(bank) = task {
+                    let groups = if same_input { vec![(shared, self.tasks * self.per_task)] } else { task_groups() };
+                    parts.push(bank.forward(&BankInput { groups }, train)?);
+                }
+                if let Some(bank) = shared_bank {
+                    parts.push(bank.forward(&BankInput { groups: vec![(shared, self.shared)] }, train)?);
+                }
+                Tensor::cat(&parts, 0)
+            }
+        };
+        let shared_start = (self.tasks * self.per_task) as i64;
+        let mut ys = Vec::with_capacity(self.tasks);
+        for (t, (x, gate)) in tasks.iter().zip(&self.task_gates).enumerate() {
+            let g = gate.forward(x);
+            let own = outputs.narrow(0, (t * self.per_task) as i64, self.per_task as i64);
+            let shared_part = outputs.narrow(0, shared_start, self.shared as i64);
+            let experts = if self.per_task == 0 {
+                shared_part
+            } else if self.shared == 0 {
+                own
+            } else {
+                Tensor::cat(&[own, shared_part], 0)
+            };
+            ys.push(mix(&experts, &g));
+        }
+        let shared_next = match &self.shared_gate {
+            Some(gate) => Some(mix(&outputs, &gate.forward(shared))),
+            None => None,
+        };
+        Ok(LayerOutput { tasks: ys, shared: shared_next })
+    }
+}
+
+/// `sum_e gate[:, e] * experts[e]`: experts `[E, batch, width]`, gate `[batch, E]` -> `[batch, width]`.
+fn mix(experts: &Tensor, gate: &Tensor) -> Tensor {
+    (experts * gate.transpose(0, 1).unsqueeze(-1)).sum_dim_intlist(0, false, None)
+}

@@ -1,0 +1,168 @@
+//! A batch as the model reads it: per feature either an embedding bag over its table or dense values, with each
+//! table's touched rows de-duplicated (so only those rows are gathered, differentiated and updated).
+
+use std::collections::BTreeMap;
+
+use plec_config::spec::{Encoding, ModelSpec, Pooling};
+use tch::{Device, Kind, Tensor};
+
+use crate::error::{Result, TrainError};
+
+/// One feature of a batch before it becomes tensors (mirrors `plec_config::data::encode::EncodedFeature`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawFeature {
+    /// Rows of `table` for every sample, bag `i` = `indices[offsets[i]..offsets[i + 1]]` (the last bag runs to the
+    /// end); `offsets` has one entry per sample (an extra final entry equal to `indices.len()` is accepted).
+    Ids { table: usize, indices: Vec<u64>, offsets: Vec<usize>, pooling: Pooling },
+    /// `width` values per sample, row-major.
+    Dense { width: usize, values: Vec<f32> },
+}
+
+/// One feature, ready for the model.
+pub enum FeatureInput {
+    /// `indices` point into `ModelInput::table_rows[table]` (the batch's de-duplicated rows of that table).
+    Bag { table: usize, indices: Tensor, offsets: Tensor, pooling: Pooling },
+    /// `[batch, width]`.
+    Dense(Tensor),
+}
+
+/// Model inputs of one batch.
+pub struct ModelInput {
+    pub num_rows: usize,
+    /// One per `spec.features`, in group order.
+    pub features: Vec<FeatureInput>,
+    /// Per table: the sorted distinct table rows the batch touches (int64).
+    pub table_rows: Vec<Tensor>,
+}
+
+/// Labels and sample weights of one batch, by column name, `[batch]` f32.
+#[derive(Default)]
+pub struct Targets {
+    pub columns: BTreeMap<String, Tensor>,
+}
+
+impl ModelInput {
+    /// Checks `features` against the spec (count, kinds, tables, widths, row ranges, offsets) and builds tensors on
+    /// `device`. Errors name the feature and what was expected.
+    pub fn build(spec: &ModelSpec, num_rows: usize, features: &[RawFeature], device: Device) -> Result<Self> {
+        if features.len() != spec.features.len() {
+            return Err(TrainError::Input(format!(
+                "the batch has {} features, the model reads {}",
+                features.len(),
+                spec.features.len()
+            )));
+        }
+        // Per table: every row referenced, then sorted and de-duplicated.
+        let mut touched: Vec<Vec<u64>> = vec![Vec::new(); spec.tables.len()];
+        for (feature, raw) in spec.features.iter().zip(features) {
+            match (&feature.encoding, raw) {
+                (Encoding::Embedding { table, .. }, RawFeature::Ids { table: t, indices, offsets, .. }) => {
+                    if table != t {
+                        return Err(TrainError::Input(format!(
+                            "feature `{}` reads table {table}, the batch gives table {t}",
+                            feature.name
+                        )));
+                    }
+                    check_bags(&feature.name, num_rows, indices, offsets, spec.tables[*table].rows)?;
+                    touched[*table].extend_from_slice(indices);
+                }
+                (Encoding::Dense { value_dim, .. }, RawFeature::Dense { width, values }) => {
+                    if width != value_dim || values.len() != num_rows * width {
+                        return Err(TrainError::Input(format!(
+                            "dense feature `{}` expects {value_dim} value(s) per row for {num_rows} rows, the batch \
+                             has width {width} and {} values",
+                            feature.name,
+                            values.len()
+                        )));
+                    }
+                }
+                _ => {
+                    return Err(TrainError::Input(format!(
+                        "feature `{}` has the wrong kind in the batch (ids vs dense values)",
+                        feature.name
+                    )))
+                }
+            }
+        }
+        for rows in &mut touched {
+            rows.sort_unstable();
+            rows.dedup();
+        }
+        let mut out = Vec::with_capacity(features.len());
+        for raw in features {
+            out.push(match raw {
+                RawFeature::Ids { table, indices, offsets, pooling } => {
+                    let rows = &touched[*table];
+                    // Position of each row among the table's distinct rows (present by construction).
+                    let local: Vec<i64> =
+                        indices.iter().map(|r| rows.binary_search(r).map_or(0, |i| i as i64)).collect();
+                    let offsets: Vec<i64> = offsets.iter().take(num_rows).map(|&o| o as i64).collect();
+                    FeatureInput::Bag {
+                        table: *table,
+                        indices: Tensor::from_slice(&local).to_device(device),
+                        offsets: Tensor::from_slice(&offsets).to_device(device),
+                        pooling: *pooling,
+                    }
+                }
+                RawFeature::Dense { width, values } => FeatureInput::Dense(
+                    Tensor::from_slice(values).reshape([num_rows as i64, *width as i64]).to_device(device),
+                ),
+            });
+        }
+        let table_rows = touched
+            .iter()
+            .map(|rows| {
+                let rows: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+                Tensor::from_slice(&rows).to_kind(Kind::Int64).to_device(device)
+            })
+            .collect();
+        Ok(ModelInput { num_rows, features: out, table_rows })
+    }
+}
+
+fn check_bags(name: &str, num_rows: usize, indices: &[u64], offsets: &[usize], rows: u64) -> Result<()> {
+    if offsets.len() != num_rows && offsets.len() != num_rows + 1 {
+        return Err(TrainError::Input(format!("feature `{name}`: {} bag offsets for {num_rows} rows", offsets.len())));
+    }
+    let mut previous = 0;
+    for (row, &o) in offsets.iter().enumerate() {
+        if o < previous || o > indices.len() || (row == 0 && o != 0) {
+            return Err(TrainError::Input(format!(
+                "feature `{name}`: bag offsets must start at 0 and not decrease (row {row} has offset {o})"
+            )));
+        }
+        previous = o;
+    }
+    if offsets.len() == num_rows + 1 && offsets[num_rows] != indices.len() {
+        return Err(TrainError::Input(format!("feature `{name}`: the last offset is not the number of ids")));
+    }
+    if let Some(bad) = indices.iter().position(|&r| r >= rows) {
+        let row = offsets.partition_point(|&o| o <= bad).saturating_sub(1);
+        return Err(TrainError::Input(format!(
+            "feature `{name}`, row {row}: table row {} is outside 0..{rows}",
+            indices[bad]
+        )));
+    }
+    Ok(())
+}
+
+impl Targets {
+    /// Label / weight columns as `[batch]` tensors; each must have `num_rows` values.
+    pub fn build(num_rows: usize, columns: &BTreeMap<String, Vec<f32>>, device: Device) -> Result<Self> {
+        let mut out = BTreeMap::new();
+        for (name, values) in columns {
+            if values.len() != num_rows {
+                return Err(TrainError::Input(format!(
+                    "column `{name}` has {} values for {num_rows} rows",
+                    values.len()
+                )));
+            }
+            out.insert(name.clone(), Tensor::from_slice(values).to_device(device));
+        }
+        Ok(Targets { columns: out })
+    }
+
+    pub fn get(&self, name: &str) -> Result<&Tensor> {
+        self.columns.get(name).ok_or_else(|| TrainError::Input(format!("the batch has no column `{name}`")))
+    }
+}

@@ -1,0 +1,187 @@
+//! A bank of identically shaped MLPs (section 3) evaluated together: every Linear of the bank is one batched
+//! matmul over `[experts, batch, in]`, BatchNorm/LayerNorm are per expert, activation after every layer, dropout in
+//! training only.
+
+use plec_config::names;
+use plec_config::spec::{Activation, Mlp, Norm, NORM_EPS};
+use tch::Tensor;
+
+use super::activation;
+use super::params::ParamFactory;
+use crate::error::{Result, TrainError};
+
+/// What a bank reads: one input per group of consecutive experts (`(x [batch, in], experts reading it)`).
+pub struct BankInput<'a> {
+    pub groups: Vec<(&'a Tensor, usize)>,
+}
+
+enum BankNorm {
+    None,
+    /// Per expert `[E, units]`; running statistics are updated in place in training.
+    Batch {
+        weight: Tensor,
+        bias: Tensor,
+        running_mean: Tensor,
+        running_var: Tensor,
+    },
+    Layer {
+        weight: Tensor,
+        bias: Tensor,
+    },
+}
+
+struct BankLayer {
+    /// `[E, units, in]`, PyTorch's Linear layout per expert.
+    weight: Tensor,
+    /// `[E, units]`.
+    bias: Option<Tensor>,
+    norm: BankNorm,
+    activation: Activation,
+    dropout: f64,
+}
+
+pub struct MlpBank {
+    experts: usize,
+    layers: Vec<BankLayer>,
+}
+
+impl MlpBank {
+    /// The MLPs under the module prefixes `modules` (e.g. `ple.layer1.task_ctr.expert_0`), all shaped by `mlp`.
+    pub fn new(factory: &mut ParamFactory, modules: &[String], mlp: &Mlp) -> Result<Self> {
+        let names = |j: usize, suffix: &str| -> Vec<String> {
+            modules.iter().map(|m| format!("{}.{suffix}", names::fc(m, j))).collect()
+        };
+        let mut layers = Vec::with_capacity(mlp.layers.len());
+        for (j, (_, layer)) in mlp.widths().enumerate() {
+            let weight = factory.bank(&names(j, "weight"))?;
+            let bias = if layer.bias { Some(factory.bank(&names(j, "bias"))?) } else { None };
+            let norm = match layer.norm {
+                Norm::None => BankNorm::None,
+                Norm::Batch => BankNorm::Batch {
+                    weight: factory.bank(&names(j, "bn.weight"))?,
+                    bias: factory.bank(&names(j, "bn.bias"))?,
+                    running_mean: factory.bank(&names(j, "bn.running_mean"))?,
+                    running_var: factory.bank(&names(j, "bn.running_var"))?,
+                },
+                Norm::Layer => BankNorm::Layer {
+                    weight: factory.bank(&names(j, "ln.weight"))?,
+                    bias: factory.bank(&names(j, "ln.bias"))?,
+                },
+            };
+            layers.push(BankLayer { weight, bias, norm, activation: layer.activation, dropout: layer.dropout as f64 });
+        }
+        Ok(MlpBank { experts: modules.len(), layers })
+    }
+
+    /// Trainable bank tensors (each `[E, ...]`), for the dense optimizer.
+    pub fn trainable(&self, out: &mut Vec<Tensor>) {
+        for layer in &self.layers {
+            out.push(layer.weight.shallow_clone());
+            if let Some(b) = &layer.bias {
+                out.push(b.shallow_clone());
+            }
+            match &layer.norm {
+                BankNorm::None => {}
+                BankNorm::Batch { weight, bias, .. } | BankNorm::Layer { weight, bias } => {
+                    out.push(weight.shallow_clone());
+                    out.push(bias.shallow_clone());
+                }
+            }
+        }
+    }
+
+    /// `[E, batch, out]`. Without layers (an empty `hidden_units`), the inputs pass through.
+    pub fn forward(&self, input: &BankInput, train: bool) -> Result<Tensor> {
+        let total: usize = input.groups.iter().map(|(_, n)| n).sum();
+        if total != self.experts {
+            return Err(TrainError::Input(format!("an MLP bank of {} got {total} inputs", self.experts)));
+        }
+        let Some((first, rest)) = self.layers.split_first() else {
+            let parts: Vec<Tensor> =
+                input.groups.iter().map(|(x, n)| x.unsqueeze(0).expand([*n as i64, -1, -1], false)).collect();
+            return Ok(Tensor::cat(&parts, 0));
+        };
+        let mut h = first_linear(first, input);
+        h = first.finish(h, train)?;
+        for layer in rest {
+            h = match &layer.bias {
+                Some(b) => b.unsqueeze(1).baddbmm(&h, &layer.weight.transpose(1, 2), 1.0, 1.0),
+                None => h.bmm(&layer.weight.transpose(1, 2)),
+            };
+            h = layer.finish(h, train)?;
+        }
+        Ok(h)
+    }
+}
+
+/// The first Linear: one wide matmul per input group (its experts' weights side by side), then `[E, B, units]`.
+fn first_linear(layer: &BankLayer, input: &BankInput) -> Tensor {
+    let (_, units, width) = layer.weight.size3().unwrap_or((0, 0, 0));
+    let mut start = 0i64;
+    let mut parts = Vec::with_capacity(input.groups.len());
+    for (x, n) in &input.groups {
+        let n = *n as i64;
+        let w = layer.weight.narrow(0, start, n).reshape([n * units, width]);
+        let y = match &layer.bias {
+            Some(b) => b.narrow(0, start, n).reshape([1, n * units]).addmm(x, &w.transpose(0, 1)),
+            None => x.matmul(&w.transpose(0, 1)),
+        };
+        let batch = x.size()[0];
+        parts.push(y.reshape([batch, n, units]).permute([1, 0, 2]));
+        start += n;
+    }
+    Tensor::cat(&parts, 0)
+}
+
+impl BankLayer {
+    /// Norm -> activation -> dropout on `[E, B, units]`.
+    fn finish(&self, h: Tensor, train: bool) -> Result<Tensor> {
+        let h = match &self.norm {
+            BankNorm::None => h,
+            BankNorm::Batch { weight, bias, running_mean, running_var } => {
+                batch_norm(&h, weight, bias, running_mean, running_var, train)?
+            }
+            BankNorm::Layer { weight, bias } => {
+                let mean = h.mean_dim(-1, true, None);
+                let var = h.var_dim(-1, false, true);
+                (h - mean) * (var + NORM_EPS as f64).rsqrt() * weight.unsqueeze(1) + bias.unsqueeze(1)
+            }
+        };
+        let h = activation::apply(self.activation, &h);
+        Ok(if train && self.dropout > 0.0 { h.dropout(self.dropout, true) } else { h })
+    }
+}
+
+/// BatchNorm1d per expert over the batch dimension (1): batch statistics and a running-statistics update in
+/// training (momentum 0.1, unbiased variance for the running estimate, as PyTorch), running statistics in eval.
+fn batch_norm(
+    h: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    train: bool,
+) -> Result<Tensor> {
+    let (mean, var) = if train {
+        let batch = h.size()[1];
+        if batch < 2 {
+            return Err(TrainError::Input(
+                "BatchNorm needs more than 1 sample per batch in training (a last batch of 1 row?)".into(),
+            ));
+        }
+        let mean = h.mean_dim(1, true, None);
+        let var = h.var_dim(1, false, true);
+        tch::no_grad(|| {
+            let m = plec_config::spec::BN_MOMENTUM;
+            let unbiased = var.squeeze_dim(1) * (batch as f64 / (batch - 1) as f64);
+            let mut rm = running_mean.shallow_clone();
+            let mut rv = running_var.shallow_clone();
+            let _ = rm.lerp_(&mean.squeeze_dim(1).detach(), m);
+            let _ = rv.lerp_(&unbiased.detach(), m);
+        });
+        (mean, var)
+    } else {
+        (running_mean.unsqueeze(1), running_var.unsqueeze(1))
+    };
+    Ok((h - mean) * (var + NORM_EPS as f64).rsqrt() * weight.unsqueeze(1) + bias.unsqueeze(1))
+}

@@ -1,0 +1,200 @@
+//! The model's forward pass vs the independent reference in `common/reference.rs`.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::reference::{self, Sample};
+use common::{assert_close, named, to_vec, FORWARD_TOL};
+use plec_config::spec::{Activation, Loss, MlpLayer, ModelSpec, Norm, Pooling};
+use plec_trainer::model::{ModelInput, RawFeature};
+use plec_trainer::testing::*;
+use plec_trainer::PleModel;
+use tch::{Device, Kind, Tensor};
+
+fn layer_with(units: usize, norm: Norm, activation: Activation) -> MlpLayer {
+    MlpLayer { units, bias: norm != Norm::Batch, norm, activation, dropout: 0.0 }
+}
+
+fn features() -> Vec<FeatureDef> {
+    let mut tags = id("tags", 7);
+    tags.multi = Some(Pooling::Mean);
+    tags.shares_table_of = Some("user");
+    let mut items = id("items", 5);
+    items.multi = Some(Pooling::Sum);
+    vec![id("user", 7), tags, items, dense("price", 2)]
+}
+
+/// Layer 1 banks all experts together (equal MLPs, BatchNorm); layer 2 has different task/shared MLPs (LayerNorm).
+fn layers(input: usize) -> Vec<plec_config::spec::ExtractionLayer> {
+    let bn = mlp(input, vec![layer_with(6, Norm::Batch, Activation::Relu), plain_layer(4)]);
+    let task2 = mlp(4, vec![layer_with(5, Norm::Layer, Activation::Gelu), layer_with(4, Norm::None, Activation::Tanh)]);
+    let shared2 = mlp(
+        4,
+        vec![
+            layer_with(6, Norm::None, Activation::Silu),
+            layer_with(4, Norm::None, Activation::LeakyRelu { negative_slope: 0.2 }),
+        ],
+    );
+    vec![layer("layer1", input, 2, bn.clone(), 1, bn, false), layer("layer2", 4, 1, task2, 2, shared2, true)]
+}
+
+fn two_tower_spec() -> ModelSpec {
+    let tower_mlp = Some(mlp(4, vec![layer_with(3, Norm::None, Activation::Elu { alpha: 0.7 })]));
+    let bce = Loss::BinaryCrossEntropy { label_smoothing: 0.0 };
+    let towers = vec![tower("ctr", "clk", 4, tower_mlp.clone(), bce, 1), tower("cvr", "buy", 4, tower_mlp, bce, 1)];
+    spec(&features(), 3, layers(11), towers)
+}
+
+fn mixed_tower_spec() -> ModelSpec {
+    let towers = vec![
+        tower(
+            "ctr",
+            "clk",
+            4,
+            Some(mlp(4, vec![plain_layer(3)])),
+            Loss::BinaryCrossEntropy { label_smoothing: 0.0 },
+            1,
+        ),
+        tower("cls", "kind", 4, None, Loss::SoftmaxCrossEntropy { label_smoothing: 0.0 }, 3),
+        tower("two", "pair", 4, None, Loss::SoftmaxCrossEntropy { label_smoothing: 0.0 }, 2),
+        tower("price", "price_label", 4, Some(mlp(4, vec![plain_layer(2)])), Loss::L2, 1),
+    ];
+    spec(&features(), 3, layers(11), towers)
+}
+
+fn samples() -> Vec<Sample> {
+    let s = |user: u64, tags: Vec<u64>, items: Vec<u64>, price: [f64; 2]| Sample {
+        ids: vec![vec![user], tags, items, vec![]],
+        dense: vec![vec![], vec![], vec![], price.to_vec()],
+    };
+    vec![
+        s(0, vec![1, 2, 2], vec![4], [0.5, -1.0]),
+        s(6, vec![], vec![0, 1, 2], [2.0, 0.25]),
+        s(3, vec![5], vec![], [-0.5, 0.0]),
+        s(2, vec![0, 6], vec![3, 3], [1.5, 1.0]),
+        s(6, vec![3, 4, 5, 6], vec![1], [0.0, -2.0]),
+    ]
+}
+
+fn raw_features(spec: &ModelSpec, samples: &[Sample]) -> Vec<RawFeature> {
+    spec.features
+        .iter()
+        .enumerate()
+        .map(|(f, feature)| match &feature.encoding {
+            plec_config::spec::Encoding::Embedding { table, multi, .. } => {
+                let mut indices = Vec::new();
+                let mut offsets = Vec::new();
+                for s in samples {
+                    offsets.push(indices.len());
+                    indices.extend(&s.ids[f]);
+                }
+                let pooling = multi.as_ref().map_or(Pooling::Sum, |m| m.pooling);
+                RawFeature::Ids { table: *table, indices, offsets, pooling }
+            }
+            plec_config::spec::Encoding::Dense { value_dim, .. } => RawFeature::Dense {
+                width: *value_dim,
+                values: samples.iter().flat_map(|s| s.dense[f].iter().map(|&v| v as f32)).collect(),
+            },
+        })
+        .collect()
+}
+
+/// Gives norm scales/shifts and running statistics non-trivial values so that they matter.
+fn perturb_norms(model: &PleModel) {
+    let mut values = BTreeMap::new();
+    for (name, t) in model.named_tensors() {
+        let v = if name.contains(".bn.") || name.contains(".ln.") {
+            let r = Tensor::rand(t.size(), (Kind::Float, Device::Cpu));
+            if name.ends_with("running_var") || name.ends_with(".weight") {
+                r + 0.5
+            } else {
+                r - 0.5
+            }
+        } else {
+            t.detach().copy()
+        };
+        values.insert(name, v);
+    }
+    model.load_named(&values, "test").expect("load perturbed norms");
+}
+
+fn check_outputs(spec: &ModelSpec, train: bool) {
+    tch::manual_seed(7);
+    let model = PleModel::new(spec, Device::Cpu).expect("model");
+    perturb_norms(&model);
+    let samples = samples();
+    let params = named(&model);
+    let expected = reference::forward(spec, &params, &samples, train);
+    let input = ModelInput::build(spec, samples.len(), &raw_features(spec, &samples), Device::Cpu).expect("input");
+    let forward = model.forward(&input, train).expect("forward");
+    let outputs = model.outputs(&forward.logits);
+    assert_eq!(outputs.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
+    for (name, want) in &expected {
+        let flat: Vec<f64> = want.iter().flatten().copied().collect();
+        assert_close(&to_vec(&outputs[name]), &flat, FORWARD_TOL, name);
+    }
+}
+
+#[test]
+fn eval_forward_matches_reference_with_banked_towers() {
+    check_outputs(&two_tower_spec(), false);
+}
+
+#[test]
+fn eval_forward_matches_reference_with_mixed_towers() {
+    check_outputs(&mixed_tower_spec(), false);
+}
+
+#[test]
+fn train_forward_uses_batch_statistics() {
+    check_outputs(&two_tower_spec(), true);
+    check_outputs(&mixed_tower_spec(), true);
+}
+
+#[test]
+fn batchnorm_running_statistics_update_with_momentum() {
+    let spec = two_tower_spec();
+    tch::manual_seed(3);
+    let model = PleModel::new(&spec, Device::Cpu).expect("model");
+    let samples = samples();
+    let before = named(&model);
+    let input = ModelInput::build(&spec, samples.len(), &raw_features(&spec, &samples), Device::Cpu).expect("input");
+    model.forward(&input, true).expect("forward");
+    let after = named(&model);
+    let prefix = "ple.layer1.shared.expert_0.fc_0";
+    let pre_bn: Vec<Vec<f64>> = samples
+        .iter()
+        .map(|s| reference::linear(&before, prefix, &reference::group_input(&spec, &before, s)))
+        .collect();
+    let n = pre_bn.len() as f64;
+    let mean: Vec<f64> = (0..6).map(|u| pre_bn.iter().map(|r| r[u]).sum::<f64>() / n).collect();
+    let var: Vec<f64> =
+        (0..6).map(|u| pre_bn.iter().map(|r| (r[u] - mean[u]).powi(2)).sum::<f64>() / (n - 1.0)).collect();
+    let rm = &before[&format!("{prefix}.bn.running_mean")].1;
+    let rv = &before[&format!("{prefix}.bn.running_var")].1;
+    let want_mean: Vec<f64> = rm.iter().zip(&mean).map(|(r, m)| 0.9 * r + 0.1 * m).collect();
+    let want_var: Vec<f64> = rv.iter().zip(&var).map(|(r, v)| 0.9 * r + 0.1 * v).collect();
+    assert_close(&after[&format!("{prefix}.bn.running_mean")].1, &want_mean, FORWARD_TOL, "running_mean");
+    assert_close(&after[&format!("{prefix}.bn.running_var")].1, &want_var, FORWARD_TOL, "running_var");
+}
+
+#[test]
+fn parameters_are_named_exactly_as_the_spec() {
+    let spec = mixed_tower_spec();
+    let model = PleModel::new(&spec, Device::Cpu).expect("model");
+    let mine: BTreeMap<String, Vec<i64>> = model.named_tensors().into_iter().map(|(n, t)| (n, t.size())).collect();
+    let want: BTreeMap<String, Vec<i64>> =
+        spec.params().into_iter().map(|p| (p.name, p.shape.iter().map(|&d| d as i64).collect())).collect();
+    assert_eq!(mine, want);
+}
+
+#[test]
+fn bad_ids_are_reported_with_feature_and_row() {
+    let spec = two_tower_spec();
+    let mut samples = samples();
+    samples[3].ids[2] = vec![3, 9];
+    let err =
+        ModelInput::build(&spec, samples.len(), &raw_features(&spec, &samples), Device::Cpu).err().expect("error");
+    assert_eq!(err.to_string(), "bad input: feature `items`, row 3: table row 9 is outside 0..5");
+}
