@@ -29,7 +29,7 @@ fn check_with_python(dir: &Path, opset: i64) {
         std::fs::write(&spec_path, serde_json::to_string_pretty(&spec).unwrap()).unwrap();
         let expose_gates = i % 2 == 0;
         let mut models = serde_json::Map::new();
-        for layout in [Layout::Explicit] {
+        for layout in [Layout::Explicit, Layout::Fused] {
             let options = CompileOptions { layout, opset, expose_gates, config_text: String::new() };
             let mut compiled = compile(&spec, &weights, &options).unwrap();
             let path = dir.join(format!("{name}.{}.onnx", layout.name()));
@@ -48,7 +48,7 @@ fn check_with_python(dir: &Path, opset: i64) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "python check failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains(&format!("checked {} models", manifest.len())), "{stdout}");
+    assert!(stdout.contains(&format!("checked {} models", 2 * manifest.len())), "{stdout}");
 }
 
 #[test]

@@ -99,11 +99,6 @@ impl Graph {
             .ok_or_else(|| CompileError::Spec(format!("parameter `{name}` is missing or used twice")))
     }
 
-    /// Reads a parameter without removing it (fused layouts read some tensors more than once).
-    pub fn peek(&self, name: &str) -> Result<&Tensor, CompileError> {
-        self.weights.tensors.get(name).ok_or_else(|| CompileError::Spec(format!("parameter `{name}` is missing")))
-    }
-
     pub fn add_initializer(&mut self, name: &str, tensor: Tensor) {
         let proto = TensorProto {
             name: name.to_string(),
