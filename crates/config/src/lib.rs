@@ -33,6 +33,8 @@ pub use spec::ModelSpec;
 pub struct LoadedConfig {
     pub spec: ModelSpec,
     pub warnings: Vec<Diagnostic>,
+    /// Fields that plec accepts but that have no effect in plec, with why (nothing is ignored silently).
+    pub ignored: Vec<Diagnostic>,
     /// The config text exactly as read (the compiler stores it in the model's metadata).
     pub text: String,
     /// Where it came from, for messages.
@@ -50,7 +52,9 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<LoadedConfig, ConfigError> {
 /// Parses and validates config text; `source` names it in messages.
 pub fn load_str(text: &str, source: impl AsRef<Path>) -> Result<LoadedConfig, ConfigError> {
     let source = source.as_ref();
-    let config = textformat::parse::<proto::tzrec::EasyRecConfig>(text, &source.display().to_string())?;
-    let (spec, warnings) = validate::validate(&config)?;
-    Ok(LoadedConfig { spec, warnings, text: text.to_string(), source: source.to_path_buf() })
+    let (config, mut warnings) =
+        textformat::parse_with_warnings::<proto::tzrec::EasyRecConfig>(text, &source.display().to_string())?;
+    let (spec, findings) = validate::validate(&config)?;
+    warnings.extend(findings.warnings);
+    Ok(LoadedConfig { spec, warnings, ignored: findings.ignored, text: text.to_string(), source: source.to_path_buf() })
 }

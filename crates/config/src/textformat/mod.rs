@@ -230,7 +230,8 @@ impl<'a> Parser<'a> {
                         return Ok(());
                     }
                     loop {
-                        let value = self.repeated_element(&ty, &field, descriptor, &format!("{field_path}[{index}]"))?;
+                        let value =
+                            self.repeated_element(&ty, &field, descriptor, &format!("{field_path}[{index}]"))?;
                         field.mut_repeated(message).push(value);
                         index += 1;
                         if self.eat_punct(']')? {
@@ -362,7 +363,12 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn scalar(&mut self, ty: &RuntimeType, field: &FieldDescriptor, owner: &MessageDescriptor) -> ParseResult<ReflectValueBox> {
+    fn scalar(
+        &mut self,
+        ty: &RuntimeType,
+        field: &FieldDescriptor,
+        owner: &MessageDescriptor,
+    ) -> ParseResult<ReflectValueBox> {
         let Spanned { token, pos } = self.advance()?;
         let what = || format!("field `{}` of {}", field.name(), owner.name());
         let mismatch = |expected: &str, token: &Token| format!("expected {expected} for {}, found {token}", what());
@@ -503,3 +509,8 @@ fn error_at(source: &str, pos: Pos, message: String) -> ConfigError {
 
 #[cfg(test)]
 mod tests;
+
+/// The closest of `candidates` to a misspelt `name`, for "did you mean" hints elsewhere in the front end.
+pub fn closest_name<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    suggest::closest(name, candidates)
+}

@@ -1,5 +1,5 @@
 use super::*;
-use crate::proto::tzrec::{EasyRecConfig, IdFeature, RawFeature, DataConfig, DatasetType};
+use crate::proto::tzrec::{DataConfig, DatasetType, EasyRecConfig, IdFeature, RawFeature};
 
 fn parse_ok<M: MessageFull>(text: &str) -> M {
     match parse::<M>(text, "t.config") {

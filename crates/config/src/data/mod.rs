@@ -1,0 +1,31 @@
+//! Data input (cargo feature `data`): CSV / Parquet files -> [`ColumnBatch`]es -> model inputs.
+//!
+//! ```text
+//! resolve_inputs("a.parquet,dir/*.csv") -> files
+//! BatchReader::open(files, ReadOptions::for_spec(spec, batch_size)) -> ColumnBatch, ColumnBatch, ...
+//!   encode(spec, &batch, &EncodeOptions)  -> EncodedBatch   (trainer: table rows, dense values, labels)
+//!   raw_inputs(&signature, &batch)        -> Vec<RawTensor> (runtime: the compiled graph's raw inputs)
+//! ```
+//! Batches never span files: each holds rows of one file, so every row stays reportable as file + row (and the
+//! 1-based line for CSV). A file's last batch may be shorter than the batch size.
+//!
+//! A feature reads the column named like the feature (which is also the compiled graph's input name).
+
+mod column;
+mod csv_reader;
+mod encode;
+mod error;
+mod inputs;
+mod parquet_reader;
+mod raw;
+mod reader;
+
+pub use column::{Cell, Column, ColumnBatch, StringColumn};
+pub use encode::{encode, EncodeOptions, EncodedBatch, EncodedFeature};
+pub use error::{BadCell, DataError, RowRef};
+pub use inputs::resolve_inputs;
+pub use raw::{check_raw, raw_inputs, OutOfRangeId, RawData, RawTensor};
+pub use reader::{feature_column, required_columns, BatchReader, CsvOptions, FileFormat, ReadOptions};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! `plec datagen`: synthetic and converted data sets (in progress).

@@ -1,0 +1,416 @@
+//! `model_config`: the feature group, extraction layers, MLPs and towers.
+
+use crate::proto::tzrec::loss_config::Loss as LossKind;
+use crate::proto::tzrec::metric_config::Metric as MetricKind;
+use crate::proto::tzrec::model_config::Model;
+use crate::proto::tzrec::{EasyRecConfig, FeatureGroupType, TaskTower, MLP};
+use crate::spec::{
+    Activation, DataSettings, ExtractionLayer, Loss, LossWeighting, Metric, Mlp, MlpLayer, Norm, Output, OutputKind,
+    TaskSpace, Tower,
+};
+
+use super::audit::Policy;
+use super::Validator;
+
+/// The feature group the model reads.
+pub(crate) struct Group {
+    pub name: String,
+    pub path: String,
+    pub feature_names: Vec<String>,
+}
+
+const MODEL_CONFIG: Policy = Policy {
+    used: &["feature_groups", "ple"],
+    inert: &[("kernel", "plec runs its own kernels (libtorch on CPU/CUDA, ONNX Runtime)")],
+};
+const FEATURE_GROUP: Policy = Policy { used: &["group_name", "feature_names", "group_type"], inert: &[] };
+const PLE: Policy = Policy { used: &["extraction_networks", "task_towers"], inert: &[] };
+const EXTRACTION_NETWORK: Policy = Policy {
+    used: &["network_name", "expert_num_per_task", "share_num", "task_expert_net", "share_expert_net"],
+    inert: &[],
+};
+const MLP_POLICY: Policy =
+    Policy { used: &["hidden_units", "dropout_ratio", "activation", "use_bn", "bias", "use_ln"], inert: &[] };
+const TASK_TOWER: Policy = Policy {
+    used: &[
+        "tower_name",
+        "label_name",
+        "metrics",
+        "losses",
+        "num_class",
+        "mlp",
+        "weight",
+        "sample_weight_name",
+        "task_space_indicator_label",
+        "in_task_space_weight",
+        "out_task_space_weight",
+    ],
+    inert: &[],
+};
+const LOSS: Policy =
+    Policy { used: &["binary_cross_entropy", "softmax_cross_entropy", "l2_loss", "binary_focal_loss"], inert: &[] };
+const METRIC: Policy =
+    Policy { used: &["auc", "mean_absolute_error", "mean_squared_error", "accuracy", "grouped_auc"], inert: &[] };
+const ACCURACY: Policy = Policy { used: &["threshold"], inert: &[] };
+
+pub(crate) fn feature_group(v: &mut Validator, config: &EasyRecConfig) -> Group {
+    let model = &config.model_config;
+    v.audit(&**model, "model_config", &MODEL_CONFIG);
+    let groups = &model.feature_groups;
+    let Some(first) = groups.first() else {
+        v.error("model_config.feature_groups", "a PLE model needs a feature group (group_type DEEP)");
+        return Group { name: String::new(), path: String::new(), feature_names: Vec::new() };
+    };
+    let path = "model_config.feature_groups[0]".to_string();
+    v.audit(first, &path, &FEATURE_GROUP);
+    if first.group_type() != FeatureGroupType::DEEP {
+        v.error(
+            &format!("{path}.group_type"),
+            format!("not supported yet: group_type {:?} (PLE reads one DEEP group)", first.group_type()),
+        );
+    }
+    if first.feature_names.is_empty() {
+        v.error(&format!("{path}.feature_names"), format!("feature group `{}` is empty", first.group_name()));
+    }
+    for (j, name) in first.feature_names.iter().enumerate() {
+        if first.feature_names[..j].contains(name) {
+            v.error(&format!("{path}.feature_names[{j}]"), format!("feature `{name}` appears twice in the group"));
+        }
+    }
+    for (i, extra) in groups.iter().enumerate().skip(1) {
+        v.warn(
+            &format!("model_config.feature_groups[{i}]"),
+            format!("feature group `{}` is ignored: PLE reads only the first group", extra.group_name()),
+        );
+    }
+    Group { name: first.group_name().to_string(), path, feature_names: first.feature_names.clone() }
+}
+
+pub(crate) fn ple(
+    v: &mut Validator,
+    config: &EasyRecConfig,
+    input_width: usize,
+    data: &Option<DataSettings>,
+) -> (Vec<ExtractionLayer>, Vec<Tower>) {
+    let Some(Model::Ple(ple)) = &config.model_config.model else {
+        v.error("model_config", "model_config has no `ple { ... }` block: plec compiles PLE models");
+        return (Vec::new(), Vec::new());
+    };
+    let base = "model_config.ple";
+    v.audit(ple, base, &PLE);
+    let tasks = ple.task_towers.len();
+    if tasks == 0 {
+        v.error(&format!("{base}.task_towers"), "a PLE model needs at least one task tower");
+    }
+    if ple.extraction_networks.is_empty() {
+        v.error(&format!("{base}.extraction_networks"), "a PLE model needs at least one extraction network");
+    }
+    let mut layers = Vec::new();
+    let mut width = input_width;
+    let count = ple.extraction_networks.len();
+    for (i, net) in ple.extraction_networks.iter().enumerate() {
+        let path = format!("{base}.extraction_networks[{i}]");
+        v.audit(net, &path, &EXTRACTION_NETWORK);
+        let name = net.network_name().to_string();
+        v.check_name(&format!("{path}.network_name"), "network_name", &name);
+        if layers.iter().any(|l: &ExtractionLayer| l.name == name) {
+            v.error(&format!("{path}.network_name"), format!("duplicate network_name `{name}`"));
+        }
+        let experts_per_task = net.expert_num_per_task() as usize;
+        let shared_experts = net.share_num() as usize;
+        if experts_per_task + shared_experts == 0 {
+            v.error(&path, "a layer needs experts: expert_num_per_task and share_num are both 0");
+        }
+        let task_expert = mlp(v, &net.task_expert_net, &format!("{path}.task_expert_net"), width);
+        let shared_expert = if net.share_expert_net.is_some() {
+            mlp(v, &net.share_expert_net, &format!("{path}.share_expert_net"), width)
+        } else {
+            if shared_experts > 0 {
+                v.error(
+                    &format!("{path}.share_expert_net"),
+                    format!("share_num is {shared_experts} but share_expert_net is missing"),
+                );
+            }
+            Mlp { input_width: width, layers: Vec::new() }
+        };
+        if experts_per_task > 0 && task_expert.layers.is_empty() {
+            v.error(
+                &format!("{path}.task_expert_net.hidden_units"),
+                "task experts need at least one hidden unit count",
+            );
+        }
+        if shared_experts > 0 && shared_expert.layers.is_empty() {
+            v.error(
+                &format!("{path}.share_expert_net.hidden_units"),
+                "shared experts need at least one hidden unit count",
+            );
+        }
+        let task_out = task_expert.output_width();
+        let shared_out = shared_expert.output_width();
+        if experts_per_task > 0 && shared_experts > 0 && task_out != shared_out {
+            v.error(
+                &format!("{path}.share_expert_net.hidden_units"),
+                format!("last width {shared_out} of the shared experts differs from the task experts' {task_out}: the gates mix them, so they must match"),
+            );
+        }
+        let output_width = if experts_per_task > 0 { task_out } else { shared_out };
+        layers.push(ExtractionLayer {
+            name,
+            input_width: width,
+            experts_per_task,
+            task_expert,
+            shared_experts,
+            shared_expert,
+            has_shared_gate: i + 1 < count,
+            output_width,
+        });
+        width = output_width;
+    }
+    let labels: &[String] = data.as_ref().map_or(&[], |d| &d.label_fields);
+    let sample_weights: &[String] = data.as_ref().map_or(&[], |d| &d.sample_weight_fields);
+    let mut towers: Vec<Tower> = Vec::new();
+    for (i, tower) in ple.task_towers.iter().enumerate() {
+        let path = format!("{base}.task_towers[{i}]");
+        let t = task_tower(v, tower, &path, width, labels, sample_weights);
+        if towers.iter().any(|other| other.name == t.name) {
+            v.error(&format!("{path}.tower_name"), format!("duplicate tower_name `{}`", t.name));
+        }
+        towers.push(t);
+    }
+    (layers, towers)
+}
+
+fn mlp(v: &mut Validator, config: &MLP, path: &str, input_width: usize) -> Mlp {
+    v.audit(config, path, &MLP_POLICY);
+    let units = &config.hidden_units;
+    if let Some(j) = units.iter().position(|&u| u == 0) {
+        v.error(&format!("{path}.hidden_units[{j}]"), "hidden units must be positive");
+    }
+    if config.use_bn() && config.use_ln() {
+        v.error(path, "use_bn and use_ln are both set: choose one normalisation");
+    }
+    let dropout = &config.dropout_ratio;
+    if !(dropout.len() <= 1 || dropout.len() == units.len()) {
+        v.error(
+            &format!("{path}.dropout_ratio"),
+            format!("{} dropout ratios for {} layers: give none, one, or one per layer", dropout.len(), units.len()),
+        );
+    }
+    if let Some(j) = dropout.iter().position(|d| !(0.0..1.0).contains(d)) {
+        v.error(&format!("{path}.dropout_ratio[{j}]"), format!("dropout ratio {} is outside [0, 1)", dropout[j]));
+    }
+    let activation = activation(v, config.activation(), &format!("{path}.activation"));
+    let norm = if config.use_bn() {
+        Norm::Batch
+    } else if config.use_ln() {
+        Norm::Layer
+    } else {
+        Norm::None
+    };
+    let layers = units
+        .iter()
+        .enumerate()
+        .map(|(j, &u)| MlpLayer {
+            units: u as usize,
+            bias: config.bias() && !config.use_bn(),
+            norm,
+            activation,
+            dropout: match dropout.len() {
+                0 => 0.0,
+                1 => dropout[0],
+                _ => dropout.get(j).copied().unwrap_or(0.0),
+            },
+        })
+        .collect();
+    Mlp { input_width, layers }
+}
+
+/// tzrec's activation strings: a torch.nn class name, optionally with arguments.
+fn activation(v: &mut Validator, text: &str, path: &str) -> Activation {
+    let text = text.trim();
+    let (name, args) = match text.find('(') {
+        Some(open) if text.ends_with(')') => (&text[..open], &text[open + 1..text.len() - 1]),
+        _ => (text, ""),
+    };
+    let arg = |key: &str, default: f32, v: &mut Validator| -> f32 {
+        let value = args.split(',').map(str::trim).find_map(|a| {
+            let (k, val) = a.split_once('=')?;
+            (k.trim() == key).then(|| val.trim().to_string())
+        });
+        let positional = args.split(',').map(str::trim).find(|a| !a.is_empty() && !a.contains('='));
+        match value.or(positional.map(str::to_string)) {
+            None => default,
+            Some(s) => s.parse().unwrap_or_else(|_| {
+                v.error(path, format!("expected a number for `{key}` in `{text}`"));
+                default
+            }),
+        }
+    };
+    match name.strip_prefix("nn.").unwrap_or(name) {
+        "" | "Identity" => Activation::Identity,
+        "ReLU" => Activation::Relu,
+        "Sigmoid" => Activation::Sigmoid,
+        "Tanh" => Activation::Tanh,
+        "GELU" => Activation::Gelu,
+        "SiLU" => Activation::Silu,
+        "LeakyReLU" => Activation::LeakyRelu { negative_slope: arg("negative_slope", 0.01, v) },
+        "ELU" => Activation::Elu { alpha: arg("alpha", 1.0, v) },
+        other => {
+            v.error(path, format!("not supported yet: activation `{other}` (plec supports nn.ReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.Identity)"));
+            Activation::Relu
+        }
+    }
+}
+
+fn task_tower(
+    v: &mut Validator,
+    tower: &TaskTower,
+    path: &str,
+    input_width: usize,
+    labels: &[String],
+    sample_weights: &[String],
+) -> Tower {
+    v.audit(tower, path, &TASK_TOWER);
+    let name = tower.tower_name().to_string();
+    v.check_name(&format!("{path}.tower_name"), "tower_name", &name);
+    if name == "shared" {
+        v.error(&format!("{path}.tower_name"), "tower_name `shared` is reserved (it names the shared gate)");
+    }
+    let label = tower.label_name().to_string();
+    if !labels.contains(&label) {
+        v.error(
+            &format!("{path}.label_name"),
+            format!("label `{label}` is not in data_config.label_fields [{}]", labels.join(", ")),
+        );
+    }
+    let num_class = tower.num_class() as usize;
+    if num_class == 0 {
+        v.error(&format!("{path}.num_class"), "num_class must be at least 1");
+    }
+    let mlp_spec = tower.mlp.as_ref().map(|m| mlp(v, m, &format!("{path}.mlp"), input_width));
+    let mut losses = Vec::new();
+    if tower.losses.is_empty() {
+        v.error(&format!("{path}.losses"), format!("tower `{name}` has no loss"));
+    }
+    for (k, loss) in tower.losses.iter().enumerate() {
+        let loss_path = format!("{path}.losses[{k}]");
+        v.audit(loss, &loss_path, &LOSS);
+        let spec = match &loss.loss {
+            Some(LossKind::BinaryCrossEntropy(l)) => Loss::BinaryCrossEntropy { label_smoothing: l.label_smoothing() },
+            Some(LossKind::BinaryFocalLoss(l)) => Loss::BinaryFocal { gamma: l.gamma(), alpha: l.alpha() },
+            Some(LossKind::SoftmaxCrossEntropy(l)) => {
+                Loss::SoftmaxCrossEntropy { label_smoothing: l.label_smoothing() }
+            }
+            Some(LossKind::L2Loss(_)) => Loss::L2,
+            Some(LossKind::JrcLoss(_)) => continue, // reported by the audit as not supported yet
+            None => {
+                v.error(&loss_path, "loss config names no loss");
+                continue;
+            }
+        };
+        let fits = match spec {
+            Loss::SoftmaxCrossEntropy { .. } => num_class >= 2,
+            _ => num_class == 1,
+        };
+        if !fits {
+            let needs = if matches!(spec, Loss::SoftmaxCrossEntropy { .. }) { "num_class >= 2" } else { "num_class 1" };
+            v.error(&loss_path, format!("{} needs {needs}, but tower `{name}` has num_class {num_class}", spec.name()));
+        }
+        if let Loss::BinaryCrossEntropy { label_smoothing } | Loss::SoftmaxCrossEntropy { label_smoothing } = spec {
+            if !(0.0..1.0).contains(&label_smoothing) {
+                v.error(&loss_path, format!("label_smoothing {label_smoothing} is outside [0, 1)"));
+            }
+        }
+        losses.push(spec);
+    }
+    let mut metrics = Vec::new();
+    for (k, metric) in tower.metrics.iter().enumerate() {
+        let metric_path = format!("{path}.metrics[{k}]");
+        v.audit(metric, &metric_path, &METRIC);
+        let spec = match &metric.metric {
+            Some(MetricKind::Auc(m)) => {
+                if num_class > 2 {
+                    v.error(
+                        &metric_path,
+                        format!("auc needs a binary tower (num_class 1 or 2), `{name}` has {num_class}"),
+                    );
+                }
+                if m.thresholds() < 2 {
+                    v.error(&format!("{metric_path}.auc.thresholds"), "thresholds must be at least 2");
+                }
+                Metric::Auc { thresholds: m.thresholds() }
+            }
+            Some(MetricKind::GroupedAuc(m)) => {
+                if num_class > 2 {
+                    v.error(
+                        &metric_path,
+                        format!("grouped_auc needs a binary tower, `{name}` has num_class {num_class}"),
+                    );
+                }
+                Metric::GroupedAuc { grouping_key: m.grouping_key().to_string() }
+            }
+            Some(MetricKind::Accuracy(m)) => {
+                v.audit(m, &format!("{metric_path}.accuracy"), &ACCURACY);
+                Metric::Accuracy { threshold: m.threshold() }
+            }
+            Some(MetricKind::MeanAbsoluteError(_)) => Metric::MeanAbsoluteError,
+            Some(MetricKind::MeanSquaredError(_)) => Metric::MeanSquaredError,
+            Some(_) => continue, // reported by the audit as not supported yet
+            None => {
+                v.error(&metric_path, "metric config names no metric");
+                continue;
+            }
+        };
+        if matches!(spec, Metric::MeanAbsoluteError | Metric::MeanSquaredError) && num_class != 1 {
+            v.error(&metric_path, format!("{} needs num_class 1, `{name}` has {num_class}", spec.name()));
+        }
+        metrics.push(spec);
+    }
+    let weighted = tower.has_sample_weight_name() || tower.has_weight() || tower.has_task_space_indicator_label();
+    let weighting = weighted.then(|| {
+        let sample_weight = tower.has_sample_weight_name().then(|| tower.sample_weight_name().to_string());
+        if let Some(column) = &sample_weight {
+            if !sample_weights.contains(column) {
+                v.error(
+                    &format!("{path}.sample_weight_name"),
+                    format!("`{column}` is not in data_config.sample_weight_fields [{}]", sample_weights.join(", ")),
+                );
+            }
+        }
+        let task_space = tower.has_task_space_indicator_label().then(|| {
+            let indicator = tower.task_space_indicator_label().to_string();
+            if !labels.contains(&indicator) {
+                v.error(
+                    &format!("{path}.task_space_indicator_label"),
+                    format!("indicator `{indicator}` is not in data_config.label_fields [{}]", labels.join(", ")),
+                );
+            }
+            TaskSpace {
+                indicator_label: indicator,
+                in_weight: tower.in_task_space_weight(),
+                out_weight: tower.out_task_space_weight(),
+            }
+        });
+        LossWeighting { sample_weight, task_space, weight: tower.weight() }
+    });
+    let outputs = outputs(&name, num_class, &losses);
+    Tower { name, label, input_width, mlp: mlp_spec, num_class, losses, metrics, weighting, outputs }
+}
+
+/// Output names per loss kind (section 5), each once, in a fixed order.
+fn outputs(tower: &str, num_class: usize, losses: &[Loss]) -> Vec<Output> {
+    let dims = if num_class > 1 { vec![num_class] } else { Vec::new() };
+    let classification = losses.iter().any(|l| !matches!(l, Loss::L2));
+    let mut out = Vec::new();
+    if classification {
+        out.push(Output { name: format!("logits_{tower}"), kind: OutputKind::Logits, dims: dims.clone() });
+        out.push(Output { name: format!("probs_{tower}"), kind: OutputKind::Probs, dims: dims.clone() });
+        if num_class == 2 {
+            out.push(Output { name: format!("probs1_{tower}"), kind: OutputKind::Probs1, dims: Vec::new() });
+        }
+    }
+    if losses.iter().any(|l| matches!(l, Loss::L2)) {
+        out.push(Output { name: format!("y_{tower}"), kind: OutputKind::Regression, dims: Vec::new() });
+    }
+    out
+}
