@@ -1,6 +1,8 @@
-//! `plec check CONFIG [--json]`.
+//! `plec check CONFIG [--json]`: validate a config and summarise the model it describes.
 
 use std::path::PathBuf;
+
+use plec_config::summary::Summary;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -13,6 +15,11 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let loaded = plec_config::load_file(&args.config)?;
-    println!("{:?}", loaded.spec.input_width);
+    let summary = Summary::new(&loaded);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{summary}");
+    }
     Ok(())
 }

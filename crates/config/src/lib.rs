@@ -14,6 +14,7 @@ pub mod diagnostics;
 pub mod names;
 pub mod signature;
 pub mod spec;
+pub mod summary;
 pub mod textformat;
 pub mod transform;
 mod validate;

@@ -1,0 +1,329 @@
+//! What `plec check` tells a user before training: features, tables, layers, towers, sizes, warnings.
+
+use std::fmt::{self, Write as _};
+
+use serde::Serialize;
+
+use crate::spec::{Activation, Encoding, Mlp, ModelSpec, Norm, Transform};
+use crate::{Diagnostic, LoadedConfig};
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub source: String,
+    pub group: String,
+    pub input_width: usize,
+    pub features: Vec<FeatureRow>,
+    pub tables: Vec<TableRow>,
+    pub layers: Vec<LayerRow>,
+    pub towers: Vec<TowerRow>,
+    pub embedding_rows: u64,
+    pub embedding_params: u64,
+    pub dense_params: usize,
+    pub flops_per_sample: u64,
+    pub warnings: Vec<String>,
+    pub ignored: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FeatureRow {
+    pub name: String,
+    pub kind: &'static str,
+    pub transform: String,
+    pub table: Option<String>,
+    pub rows: Option<u64>,
+    pub width: usize,
+    pub input: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TableRow {
+    pub name: String,
+    pub rows: u64,
+    pub dim: usize,
+    pub features: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LayerRow {
+    pub name: String,
+    pub input_width: usize,
+    pub experts_per_task: usize,
+    pub task_expert: String,
+    pub shared_experts: usize,
+    pub shared_expert: String,
+    pub task_gate_width: usize,
+    pub shared_gate_width: Option<usize>,
+    pub output_width: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TowerRow {
+    pub name: String,
+    pub label: String,
+    pub mlp: Option<String>,
+    pub num_class: usize,
+    pub losses: Vec<&'static str>,
+    pub metrics: Vec<String>,
+    pub weighted: bool,
+    pub outputs: Vec<String>,
+}
+
+impl Summary {
+    pub fn new(loaded: &LoadedConfig) -> Summary {
+        let spec = &loaded.spec;
+        let tasks = spec.towers.len();
+        Summary {
+            source: loaded.source.display().to_string(),
+            group: spec.group_name.clone(),
+            input_width: spec.input_width,
+            features: spec
+                .signature()
+                .inputs
+                .iter()
+                .zip(&spec.features)
+                .map(|(input, f)| feature_row(spec, f, input))
+                .collect(),
+            tables: spec
+                .tables
+                .iter()
+                .map(|t| TableRow { name: t.name.clone(), rows: t.rows, dim: t.dim, features: t.features.clone() })
+                .collect(),
+            layers: spec
+                .layers
+                .iter()
+                .map(|l| LayerRow {
+                    name: l.name.clone(),
+                    input_width: l.input_width,
+                    experts_per_task: l.experts_per_task,
+                    task_expert: describe_mlp(&l.task_expert),
+                    shared_experts: l.shared_experts,
+                    shared_expert: describe_mlp(&l.shared_expert),
+                    task_gate_width: l.task_gate_width(),
+                    shared_gate_width: l.has_shared_gate.then(|| l.shared_gate_width(tasks)),
+                    output_width: l.output_width,
+                })
+                .collect(),
+            towers: spec
+                .towers
+                .iter()
+                .map(|t| TowerRow {
+                    name: t.name.clone(),
+                    label: t.label.clone(),
+                    mlp: t.mlp.as_ref().map(describe_mlp),
+                    num_class: t.num_class,
+                    losses: t.losses.iter().map(|l| l.name()).collect(),
+                    metrics: t.metrics.iter().map(|m| format!("{}_{}", m.name(), t.name)).collect(),
+                    weighted: t.weighting.is_some(),
+                    outputs: t.outputs.iter().map(|o| o.name.clone()).collect(),
+                })
+                .collect(),
+            embedding_rows: spec.embedding_rows(),
+            embedding_params: spec.embedding_param_count(),
+            dense_params: spec.dense_param_count(),
+            flops_per_sample: spec.flops_per_sample(),
+            warnings: loaded.warnings.iter().map(Diagnostic::to_string).collect(),
+            ignored: loaded.ignored.iter().map(Diagnostic::to_string).collect(),
+        }
+    }
+}
+
+fn feature_row(
+    spec: &ModelSpec,
+    feature: &crate::spec::Feature,
+    input: &crate::signature::InputSignature,
+) -> FeatureRow {
+    let shape: Vec<String> =
+        input.shape.iter().map(|d| d.as_str().map_or_else(|| d.to_string(), str::to_string)).collect();
+    let dtype = serde_json::to_value(input.dtype).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let input_text = format!("{dtype}[{}]", shape.join(", "));
+    match &feature.encoding {
+        Encoding::Embedding { table, transform, multi, default_value } => {
+            let table = &spec.tables[*table];
+            let mut text = describe_transform(transform);
+            if let Some(multi) = multi {
+                text.push_str(&format!(", multi-valued ({:?} pooling)", multi.pooling).to_lowercase());
+            }
+            if let Some(default) = default_value {
+                text.push_str(&format!(", default {default:?}"));
+            }
+            let kind = if matches!(transform, Transform::Boundaries(_)) { "raw_feature" } else { "id_feature" };
+            FeatureRow {
+                name: feature.name.clone(),
+                kind,
+                transform: text,
+                table: Some(table.name.clone()),
+                rows: Some(table.rows),
+                width: feature.width,
+                input: input_text,
+            }
+        }
+        Encoding::Dense { value_dim, default_value } => FeatureRow {
+            name: feature.name.clone(),
+            kind: "raw_feature",
+            transform: format!("dense value x{value_dim}, default {default_value}"),
+            table: None,
+            rows: None,
+            width: feature.width,
+            input: input_text,
+        },
+    }
+}
+
+fn describe_transform(transform: &Transform) -> String {
+    match transform {
+        Transform::NumBuckets(n) => format!("num_buckets {n}"),
+        Transform::HashBucket(n) => format!("hash_bucket_size {n} (murmur3)"),
+        Transform::VocabList(v) => format!("vocab_list of {}", v.len()),
+        Transform::VocabDict(m) => format!("vocab_dict of {}", m.len()),
+        Transform::Boundaries(b) => format!("boundaries ({})", b.len()),
+    }
+}
+
+fn describe_mlp(mlp: &Mlp) -> String {
+    let Some(first) = mlp.layers.first() else {
+        return "-".to_string();
+    };
+    let units: Vec<String> = mlp.layers.iter().map(|l| l.units.to_string()).collect();
+    let mut text = format!("[{}] {}", units.join(", "), activation_name(first.activation));
+    match first.norm {
+        Norm::Batch => text.push_str(" +bn"),
+        Norm::Layer => text.push_str(" +ln"),
+        Norm::None => {}
+    }
+    if !first.bias {
+        text.push_str(" no-bias");
+    }
+    if mlp.layers.iter().any(|l| l.dropout > 0.0) {
+        let ratios: Vec<String> = mlp.layers.iter().map(|l| l.dropout.to_string()).collect();
+        text.push_str(&format!(" dropout [{}]", ratios.join(", ")));
+    }
+    text
+}
+
+fn activation_name(activation: Activation) -> String {
+    match activation {
+        Activation::Identity => "identity".into(),
+        Activation::Relu => "relu".into(),
+        Activation::Sigmoid => "sigmoid".into(),
+        Activation::Tanh => "tanh".into(),
+        Activation::Gelu => "gelu".into(),
+        Activation::Silu => "silu".into(),
+        Activation::LeakyRelu { negative_slope } => format!("leaky_relu({negative_slope})"),
+        Activation::Elu { alpha } => format!("elu({alpha})"),
+    }
+}
+
+/// Thousands separators, for counts people read.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        let towers: Vec<&str> = self.towers.iter().map(|t| t.name.as_str()).collect();
+        writeln!(
+            out,
+            "{}: PLE, {} extraction layer(s), {} task(s): {}",
+            self.source,
+            self.layers.len(),
+            towers.len(),
+            towers.join(", ")
+        )?;
+        writeln!(
+            out,
+            "\nfeature group `{}`: {} features, input width {}",
+            self.group,
+            self.features.len(),
+            self.input_width
+        )?;
+        let name_w = self.features.iter().map(|r| r.name.len()).max().unwrap_or(0).max(7);
+        let transform_w = self.features.iter().map(|r| r.transform.len()).max().unwrap_or(0).max(9);
+        let table_w = self.features.iter().map(|r| r.table.as_deref().map_or(1, str::len)).max().unwrap_or(0).max(5);
+        writeln!(
+            out,
+            "  {:<name_w$}  {:<11}  {:<transform_w$}  {:<table_w$}  {:>9}  {:>5}  input",
+            "feature", "kind", "transform", "table", "rows", "width"
+        )?;
+        for r in &self.features {
+            let rows = r.rows.map_or("-".to_string(), grouped);
+            let table = r.table.as_deref().unwrap_or("-");
+            writeln!(
+                out,
+                "  {:<name_w$}  {:<11}  {:<transform_w$}  {:<table_w$}  {:>9}  {:>5}  {}",
+                r.name, r.kind, r.transform, table, rows, r.width, r.input
+            )?;
+        }
+        let shared: Vec<String> = self
+            .tables
+            .iter()
+            .filter(|t| t.features.len() > 1)
+            .map(|t| format!("{} ({})", t.name, t.features.join(", ")))
+            .collect();
+        writeln!(
+            out,
+            "\nembedding: {} tables, {} rows, {} parameters{}",
+            self.tables.len(),
+            grouped(self.embedding_rows),
+            grouped(self.embedding_params),
+            if shared.is_empty() { String::new() } else { format!("; shared: {}", shared.join(", ")) }
+        )?;
+        writeln!(out, "\nextraction layers:")?;
+        for l in &self.layers {
+            write!(
+                out,
+                "  {}: input {}, task experts {} per task {}, shared experts {}",
+                l.name, l.input_width, l.experts_per_task, l.task_expert, l.shared_experts
+            )?;
+            if l.shared_experts > 0 {
+                write!(out, " {}", l.shared_expert)?;
+            }
+            write!(out, "; task gates over {}", l.task_gate_width)?;
+            match l.shared_gate_width {
+                Some(w) => write!(out, ", shared gate over {w}")?,
+                None => write!(out, ", no shared gate (last layer)")?,
+            }
+            writeln!(out, "; output {}", l.output_width)?;
+        }
+        writeln!(out, "\ntowers:")?;
+        for t in &self.towers {
+            writeln!(
+                out,
+                "  {}: label {}, mlp {}, num_class {}, losses {}{}, metrics {}; outputs {}",
+                t.name,
+                t.label,
+                t.mlp.as_deref().unwrap_or("-"),
+                t.num_class,
+                t.losses.join(", "),
+                if t.weighted { " (weighted)" } else { "" },
+                if t.metrics.is_empty() { "-".to_string() } else { t.metrics.join(", ") },
+                t.outputs.join(", ")
+            )?;
+        }
+        writeln!(out, "\ndense parameters: {}", grouped(self.dense_params as u64))?;
+        writeln!(out, "dense FLOPs per sample: {} (2 per multiply-add)", grouped(self.flops_per_sample))?;
+        if self.warnings.is_empty() {
+            writeln!(out, "warnings: none")?;
+        } else {
+            writeln!(out, "warnings:")?;
+            for w in &self.warnings {
+                writeln!(out, "  {w}")?;
+            }
+        }
+        if !self.ignored.is_empty() {
+            writeln!(out, "settings accepted without effect in plec:")?;
+            for i in &self.ignored {
+                writeln!(out, "  {i}")?;
+            }
+        }
+        f.write_str(&out)
+    }
+}
