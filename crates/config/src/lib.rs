@@ -11,11 +11,14 @@ pub mod data;
 #[cfg(feature = "data")]
 pub mod datagen;
 pub mod diagnostics;
+pub mod golden;
 pub mod names;
 pub mod signature;
 pub mod spec;
 pub mod summary;
+pub mod tensor;
 pub mod textformat;
+pub mod tolerance;
 pub mod transform;
 mod validate;
 

@@ -7,35 +7,7 @@ use super::error::{BadCell, DataError};
 use crate::signature::{InputSignature, Signature, INT64_MISSING, STRING_MISSING};
 use crate::spec::ValueType;
 
-/// One graph input, row-major.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RawTensor {
-    pub name: String,
-    /// `[batch]`, `[batch, len]` (multi-valued ids, padded with the missing value) or `[batch, value_dim]`.
-    pub shape: Vec<usize>,
-    pub data: RawData,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum RawData {
-    Int64(Vec<i64>),
-    Float(Vec<f32>),
-    String(Vec<String>),
-}
-
-impl RawData {
-    pub fn len(&self) -> usize {
-        match self {
-            RawData::Int64(v) => v.len(),
-            RawData::Float(v) => v.len(),
-            RawData::String(v) => v.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+pub use crate::tensor::{RawData, RawTensor};
 
 /// The second dimension of an input, from its signature shape.
 enum Layout {

@@ -1,0 +1,36 @@
+//! The one place where plec says how close two computations of the same model must be.
+//!
+//! The trainer (libtorch), the compiled graph (ONNX Runtime, explicit or fused layout) and other-language clients
+//! compute the same float32 function with different summation orders, GEMM blockings and fused kernels (BatchNorm
+//! folded into the Gemm, batched expert MatMuls). Each Linear adds a relative rounding error around
+//! sqrt(k) * 2^-24 for a k-long dot product; through ~10 stacked layers of width up to 1024 that stays below
+//! ~1e-5 relative on logits. Probabilities are squashed into [0, 1], where an absolute bound is the natural one.
+//! The bounds below leave about 10x headroom over what the test suite observes, and stay far below any difference
+//! that matters to a ranking (a swapped expert or a corrupted weight moves outputs by 1e-3 or more; see the
+//! fault-injection tests).
+
+use crate::spec::OutputKind;
+
+/// |got - expected| <= atol + rtol * |expected|.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerance {
+    pub atol: f32,
+    pub rtol: f32,
+}
+
+impl Tolerance {
+    /// Trained model (libtorch) vs compiled model (ONNX Runtime), per output kind.
+    pub fn for_output(kind: OutputKind) -> Tolerance {
+        match kind {
+            OutputKind::Probs | OutputKind::Probs1 => Tolerance { atol: 1e-5, rtol: 0.0 },
+            OutputKind::Logits | OutputKind::Regression => Tolerance { atol: 1e-4, rtol: 1e-4 },
+        }
+    }
+
+    /// Explicit vs fused layout of the same compiled model: the bound on probabilities.
+    pub const LAYOUTS_PROBS: Tolerance = Tolerance { atol: 1e-6, rtol: 0.0 };
+
+    pub fn allowed(&self, expected: f32) -> f32 {
+        self.atol + self.rtol * expected.abs()
+    }
+}
