@@ -28,4 +28,4 @@ pub use raw::{check_raw, raw_inputs, OutOfRangeId, RawData, RawTensor};
 pub use reader::{feature_column, required_columns, BatchReader, CsvOptions, FileFormat, ReadOptions};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

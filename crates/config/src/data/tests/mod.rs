@@ -1,7 +1,7 @@
 //! Tests of the data path on small files written to temporary folders.
 
 mod encode_tests;
-mod fixtures;
+pub(crate) mod fixtures;
 mod inputs_tests;
 mod raw_tests;
 mod reader_tests;
