@@ -12,6 +12,7 @@
 //!   softmax (`<gate>.softmax`, as in the explicit layout); each softmax is scattered onto the layer's full
 //!   expert list with a constant 0/1 matrix, and one MatMul `[batch, gates, experts] x [batch, experts, units]`
 //!   mixes every gate at once (`ple.<layer>.fused.mix`).
+//!
 //! Initializers are new tensors named after these nodes (`<node>.weight`, `<node>.bias`, `<node>.ln_scale`, ...);
 //! only embeddings and towers keep the parameter names.
 

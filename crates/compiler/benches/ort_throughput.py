@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Benchmark of plec's compiled example model against PyTorch.
+
+    python3 crates/compiler/benches/ort_throughput.py [--config examples/ple_taobao.config] [--out target/bench-compile]
+
+Measures, on ONNX Runtime CPU with 2 intra-op threads (median of repeats, warm-up excluded):
+  - plec explicit and fused layouts (raw feature inputs: transforms run in the graph),
+  - the same PLE written in PyTorch and exported with torch.onnx.export (table-row inputs: no transforms),
+  - PyTorch eager (2 threads, inference mode),
+at batch 1, 256 and 8192; plus compile time and peak RSS of `plec compile` (load + check + lower + write) for the
+config with random weights (seed 0). Prints a table and writes <out>/results.json.
+
+PyTorch lives in its own venv, .native/bench-venv (torch==2.13.0, ~4.7 GB with its CUDA wheels), created by this
+script on first use; the test venv (.native/venv) stays small.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+BENCH_VENV = ROOT / ".native" / "bench-venv"
+PINS = ["torch==2.13.0", "numpy==2.2.6", "onnx==1.20.1", "onnxruntime==1.31.1"]
+BATCHES = [1, 256, 8192]
+THREADS = 2
+# Timed runs per batch size (after 3 warm-up runs); batch-1 latency needs many.
+REPEATS = {1: 2000, 256: 200, 8192: 12}
+COMPILE_REPEATS = 3
+
+
+def ensure_venv():
+    python = BENCH_VENV / "bin" / "python"
+    if Path(sys.prefix).resolve() == BENCH_VENV.resolve():
+        return
+    stamp = BENCH_VENV / ".plec-pins"
+    if not (stamp.is_file() and stamp.read_text() == " ".join(PINS)):
+        print("creating %s (%s)" % (BENCH_VENV, " ".join(PINS)), file=sys.stderr)
+        subprocess.check_call([sys.executable, "-m", "venv", str(BENCH_VENV)])
+        subprocess.check_call([str(python), "-m", "pip", "install", "--quiet"] + PINS)
+        stamp.write_text(" ".join(PINS))
+    os.execv(str(python), [str(python), __file__] + sys.argv[1:])
+
+
+def run_child(cmd):
+    """Runs cmd; returns (stdout, peak RSS in MB of that child alone)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=ROOT)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit("failed: %s" % " ".join(map(str, cmd)))
+    return out.decode(), usage.ru_maxrss / 1024.0
+
+
+def read_safetensors(path):
+    import numpy as np
+
+    data = Path(path).read_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    return {
+        k: np.frombuffer(data[8 + n + v["data_offsets"][0] : 8 + n + v["data_offsets"][1]], dtype="<f4").reshape(v["shape"])
+        for k, v in header.items()
+        if k != "__metadata__"
+    }
+
+
+def torch_model(spec, weights):
+    """The PLE of ple-semantics.md in PyTorch, reading table rows (one int64 per feature)."""
+    import torch
+    from torch import nn
+
+    for f in spec["features"]:
+        assert "Embedding" in f["encoding"] and f["encoding"]["Embedding"]["multi"] is None, "bench supports single ids"
+
+    def linear(prefix, bias=True):
+        w = torch.from_numpy(weights[prefix + ".weight"].copy())
+        lin = nn.Linear(w.shape[1], w.shape[0], bias=bias)
+        lin.weight.data = w
+        if bias:
+            lin.bias.data = torch.from_numpy(weights[prefix + ".bias"].copy())
+        return lin
+
+    def mlp(module, m):
+        layers = []
+        for j, layer in enumerate(m["layers"]):
+            assert layer["norm"] == "none" and layer["activation"] == "relu", "bench supports plain ReLU MLPs"
+            layers += [linear("%s.fc_%d" % (module, j), layer["bias"]), nn.ReLU()]
+        return nn.Sequential(*layers)
+
+    class Ple(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tables = nn.ModuleList()
+            for t in spec["tables"]:
+                w = torch.from_numpy(weights["embedding.%s.weight" % t["name"]].copy())
+                self.tables.append(nn.Embedding.from_pretrained(w))
+            self.table_of = [f["encoding"]["Embedding"]["table"] for f in spec["features"]]
+            self.towers = [t["name"] for t in spec["towers"]]
+            self.layers = nn.ModuleList()
+            for L in spec["layers"]:
+                ln = L["name"]
+                mod = nn.Module()
+                mod.task = nn.ModuleList(
+                    nn.ModuleList(mlp("ple.%s.task_%s.expert_%d" % (ln, t, e), L["task_expert"]) for e in range(L["experts_per_task"]))
+                    for t in self.towers
+                )
+                mod.shared = nn.ModuleList(mlp("ple.%s.shared.expert_%d" % (ln, e), L["shared_expert"]) for e in range(L["shared_experts"]))
+                mod.gates = nn.ModuleList(linear("ple.%s.gate_%s" % (ln, t)) for t in self.towers)
+                mod.shared_gate = linear("ple.%s.gate_shared" % ln) if L["has_shared_gate"] else None
+                self.layers.append(mod)
+            self.tower_mlps = nn.ModuleList(mlp("tower.%s" % t["name"], t["mlp"]) if t["mlp"] else nn.Identity() for t in spec["towers"])
+            self.heads = nn.ModuleList(linear("tower.%s.output" % t) for t in self.towers)
+
+        def forward(self, *rows):
+            x = torch.cat([self.tables[t](r) for t, r in zip(self.table_of, rows)], dim=1)
+            xs = [x] * len(self.towers)
+            s = x
+            for mod in self.layers:
+                task = [[e(xs[i]) for e in experts] for i, experts in enumerate(mod.task)]
+                shared = [e(s) for e in mod.shared]
+                ys = []
+                for i, gate in enumerate(mod.gates):
+                    g = torch.softmax(gate(xs[i]), dim=-1)
+                    ys.append(torch.einsum("be,ebu->bu", g, torch.stack(task[i] + shared)))
+                if mod.shared_gate is not None:
+                    g = torch.softmax(mod.shared_gate(s), dim=-1)
+                    s = torch.einsum("be,ebu->bu", g, torch.stack([e for es in task for e in es] + shared))
+                xs = ys
+            outs = []
+            for y, tower_mlp, head in zip(xs, self.tower_mlps, self.heads):
+                logits = head(tower_mlp(y)).squeeze(1)
+                outs += [logits, torch.sigmoid(logits)]
+            return tuple(outs)
+
+    return Ple().eval()
+
+
+def time_runs(fn, batch):
+    for _ in range(3):
+        fn()
+    samples = []
+    for _ in range(REPEATS[batch]):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def raw_inputs(session, spec, batch, rng):
+    """Raw feature values for a plec model, from its signature."""
+    import numpy as np
+
+    meta = session.get_modelmeta().custom_metadata_map
+    signature = json.loads(meta["plec.signature"])
+    feeds = {}
+    for inp in signature["inputs"]:
+        if inp["dtype"] == "int64":
+            lo, hi = inp["valid_range"]
+            feeds[inp["name"]] = rng.integers(lo, hi, size=batch).astype(np.int64)
+        elif inp["dtype"] == "string":
+            feeds[inp["name"]] = np.array(["v%d" % v for v in rng.integers(0, 1000, size=batch)], dtype=object)
+        else:
+            feeds[inp["name"]] = rng.uniform(0, 1000, size=batch).astype(np.float32)
+    return feeds
+
+
+def main():
+    ensure_venv()
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", default=str(ROOT / "examples" / "ple_taobao.config"))
+    parser.add_argument("--out", default=str(ROOT / "target" / "bench-compile"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    subprocess.check_call(["cargo", "build", "--release", "-q", "-p", "plec-compiler", "--example", "bench_prep"], cwd=ROOT)
+    prep = ROOT / "target" / "release" / "examples" / "bench_prep"
+    weights_path = out / "weights.safetensors"
+    run_child([prep, "weights", args.config, weights_path, "0"])
+    spec = json.loads((out / "weights.safetensors.spec.json").read_text())
+
+    results = {"compile": {}, "throughput": {}, "threads": THREADS}
+    models = {}
+    for layout in ["explicit", "fused"]:
+        path = out / ("plec_%s.onnx" % layout)
+        times, rss = [], []
+        for _ in range(COMPILE_REPEATS):
+            stdout, peak = run_child([prep, "compile", args.config, weights_path, path, layout])
+            times.append(json.loads(stdout)["compile_s"])
+            rss.append(peak)
+        info = json.loads(stdout)
+        results["compile"][layout] = {
+            "median_s": statistics.median(times),
+            "peak_rss_mb": max(rss),
+            "weights_mb": info["weights_bytes"] / 1e6,
+            "nodes": info["nodes"],
+            "model_mb": path.stat().st_size / 1e6,
+        }
+        models["plec_" + layout] = path
+
+    weights = read_safetensors(weights_path)
+    model = torch_model(spec, weights)
+    rows_of = lambda batch, rng: tuple(
+        torch.from_numpy(rng.integers(0, spec["tables"][f["encoding"]["Embedding"]["table"]]["rows"], size=batch).astype(np.int64))
+        for f in spec["features"]
+    )
+    torch_path = out / "torch_export.onnx"
+    example = rows_of(4, np.random.default_rng(0))
+    names = [f["name"] for f in spec["features"]]
+    outputs = [o for t in spec["towers"] for o in ("logits_" + t["name"], "probs_" + t["name"])]
+    export_kwargs = dict(
+        input_names=names,
+        output_names=outputs,
+        dynamic_axes={n: {0: "batch"} for n in names + outputs},
+        opset_version=17,
+    )
+    try:
+        torch.onnx.export(model, example, str(torch_path), dynamo=False, **export_kwargs)
+    except Exception as e:  # noqa: BLE001 - older/newer exporters differ; say which one ran
+        print("legacy exporter failed (%s); using dynamo=True" % e, file=sys.stderr)
+        torch.onnx.export(model, example, str(torch_path), dynamo=True, **export_kwargs)
+    models["torch_export"] = torch_path
+
+    torch.set_num_threads(THREADS)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = THREADS
+    opts.inter_op_num_threads = 1
+    sessions = {k: ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"]) for k, p in models.items()}
+    for batch in BATCHES:
+        rng = np.random.default_rng(batch)
+        rows = rows_of(batch, rng)
+        row_feeds = {n: r.numpy() for n, r in zip(names, rows)}
+        entry = {}
+        for name, sess in sessions.items():
+            feeds = row_feeds if name == "torch_export" else raw_inputs(sess, spec, batch, rng)
+            entry[name] = time_runs(lambda: sess.run(None, feeds), batch)
+        with torch.inference_mode():
+            entry["torch_eager"] = time_runs(lambda: model(*rows), batch)
+        results["throughput"][batch] = {k: {"median_ms": v * 1e3, "rows_per_s": batch / v} for k, v in entry.items()}
+
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    print("compile (median of %d, example config, random weights):" % COMPILE_REPEATS)
+    for layout, c in results["compile"].items():
+        print(
+            "  %-8s %.2f s, peak RSS %.0f MB (weights %.0f MB, %.2fx), model %.0f MB, %d nodes"
+            % (layout, c["median_s"], c["peak_rss_mb"], c["weights_mb"], c["peak_rss_mb"] / c["weights_mb"], c["model_mb"], c["nodes"])
+        )
+    print("median ms per batch, %d threads (rows/s):" % THREADS)
+    cols = ["plec_explicit", "plec_fused", "torch_export", "torch_eager"]
+    print("  batch " + "".join("%22s" % c for c in cols) + "   fused/explicit  explicit/torch_export")
+    for batch, entry in results["throughput"].items():
+        cells = "".join("%12.3f (%7.0f)" % (entry[c]["median_ms"], entry[c]["rows_per_s"]) for c in cols)
+        speedup = entry["plec_explicit"]["median_ms"] / entry["plec_fused"]["median_ms"]
+        vs_torch = entry["torch_export"]["median_ms"] / entry["plec_explicit"]["median_ms"]
+        print("  %5d %s   %14.2fx  %20.2fx" % (batch, cells, speedup, vs_torch))
+
+
+if __name__ == "__main__":
+    main()
