@@ -5,7 +5,13 @@ pub mod model;
 
 pub use error::{Result, TrainError};
 pub use model::PleModel;
+pub mod checkpoint;
+pub mod data;
+pub mod evaluate;
 pub mod loss;
 pub mod metrics;
 pub mod optim;
+pub mod plot;
+pub mod predict;
 pub mod testing;
+pub mod train;

@@ -78,7 +78,7 @@ pub fn sample_weights(weighting: &LossWeighting, label: &Tensor, targets: &Targe
     };
     if let Some(space) = &weighting.task_space {
         let inside = targets.get(&space.indicator_label)?.gt(0.0).to_kind(Kind::Float);
-        w = w * (&inside * space.in_weight as f64 + (1.0 - inside) * space.out_weight as f64);
+        w *= &inside * space.in_weight as f64 + (1.0 - inside) * space.out_weight as f64;
     }
     let mean = w.mean(Kind::Float);
     let nonzero = mean.ne(0.0);

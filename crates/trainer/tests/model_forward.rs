@@ -86,9 +86,10 @@ fn raw_features(spec: &ModelSpec, samples: &[Sample]) -> Vec<RawFeature> {
                 let mut indices = Vec::new();
                 let mut offsets = Vec::new();
                 for s in samples {
-                    offsets.push(indices.len());
-                    indices.extend(&s.ids[f]);
+                    offsets.push(indices.len() as i64);
+                    indices.extend(s.ids[f].iter().map(|&i| i as i64));
                 }
+                offsets.push(indices.len() as i64);
                 let pooling = multi.as_ref().map_or(Pooling::Sum, |m| m.pooling);
                 RawFeature::Ids { table: *table, indices, offsets, pooling }
             }

@@ -152,10 +152,7 @@ impl CgcLayer {
             };
             ys.push(mix(&experts, &g));
         }
-        let shared_next = match &self.shared_gate {
-            Some(gate) => Some(mix(&outputs, &gate.forward(shared))),
-            None => None,
-        };
+        let shared_next = self.shared_gate.as_ref().map(|gate| mix(&outputs, &gate.forward(shared)));
         Ok(LayerOutput { tasks: ys, shared: shared_next })
     }
 }

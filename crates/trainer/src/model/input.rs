@@ -8,15 +8,8 @@ use tch::{Device, Kind, Tensor};
 
 use crate::error::{Result, TrainError};
 
-/// One feature of a batch before it becomes tensors (mirrors `plec_config::data::encode::EncodedFeature`).
-#[derive(Debug, Clone, PartialEq)]
-pub enum RawFeature {
-    /// Rows of `table` for every sample, bag `i` = `indices[offsets[i]..offsets[i + 1]]` (the last bag runs to the
-    /// end); `offsets` has one entry per sample (an extra final entry equal to `indices.len()` is accepted).
-    Ids { table: usize, indices: Vec<u64>, offsets: Vec<usize>, pooling: Pooling },
-    /// `width` values per sample, row-major.
-    Dense { width: usize, values: Vec<f32> },
-}
+/// One feature of a batch before it becomes tensors: the data module's encoding.
+pub use plec_config::data::EncodedFeature as RawFeature;
 
 /// One feature, ready for the model.
 pub enum FeatureInput {
@@ -53,7 +46,7 @@ impl ModelInput {
             )));
         }
         // Per table: every row referenced, then sorted and de-duplicated.
-        let mut touched: Vec<Vec<u64>> = vec![Vec::new(); spec.tables.len()];
+        let mut touched: Vec<Vec<i64>> = vec![Vec::new(); spec.tables.len()];
         for (feature, raw) in spec.features.iter().zip(features) {
             match (&feature.encoding, raw) {
                 (Encoding::Embedding { table, .. }, RawFeature::Ids { table: t, indices, offsets, .. }) => {
@@ -96,7 +89,7 @@ impl ModelInput {
                     // Position of each row among the table's distinct rows (present by construction).
                     let local: Vec<i64> =
                         indices.iter().map(|r| rows.binary_search(r).map_or(0, |i| i as i64)).collect();
-                    let offsets: Vec<i64> = offsets.iter().take(num_rows).map(|&o| o as i64).collect();
+                    let offsets: Vec<i64> = offsets.iter().take(num_rows).copied().collect();
                     FeatureInput::Bag {
                         table: *table,
                         indices: Tensor::from_slice(&local).to_device(device),
@@ -109,35 +102,30 @@ impl ModelInput {
                 ),
             });
         }
-        let table_rows = touched
-            .iter()
-            .map(|rows| {
-                let rows: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
-                Tensor::from_slice(&rows).to_kind(Kind::Int64).to_device(device)
-            })
-            .collect();
+        let table_rows =
+            touched.iter().map(|rows| Tensor::from_slice(rows).to_kind(Kind::Int64).to_device(device)).collect();
         Ok(ModelInput { num_rows, features: out, table_rows })
     }
 }
 
-fn check_bags(name: &str, num_rows: usize, indices: &[u64], offsets: &[usize], rows: u64) -> Result<()> {
+fn check_bags(name: &str, num_rows: usize, indices: &[i64], offsets: &[i64], rows: u64) -> Result<()> {
     if offsets.len() != num_rows && offsets.len() != num_rows + 1 {
         return Err(TrainError::Input(format!("feature `{name}`: {} bag offsets for {num_rows} rows", offsets.len())));
     }
     let mut previous = 0;
     for (row, &o) in offsets.iter().enumerate() {
-        if o < previous || o > indices.len() || (row == 0 && o != 0) {
+        if o < previous || o > indices.len() as i64 || (row == 0 && o != 0) {
             return Err(TrainError::Input(format!(
                 "feature `{name}`: bag offsets must start at 0 and not decrease (row {row} has offset {o})"
             )));
         }
         previous = o;
     }
-    if offsets.len() == num_rows + 1 && offsets[num_rows] != indices.len() {
+    if offsets.len() == num_rows + 1 && offsets[num_rows] != indices.len() as i64 {
         return Err(TrainError::Input(format!("feature `{name}`: the last offset is not the number of ids")));
     }
-    if let Some(bad) = indices.iter().position(|&r| r >= rows) {
-        let row = offsets.partition_point(|&o| o <= bad).saturating_sub(1);
+    if let Some(bad) = indices.iter().position(|&r| r < 0 || r as u64 >= rows) {
+        let row = offsets.partition_point(|&o| o <= bad as i64).saturating_sub(1);
         return Err(TrainError::Input(format!(
             "feature `{name}`, row {row}: table row {} is outside 0..{rows}",
             indices[bad]
@@ -164,5 +152,34 @@ impl Targets {
 
     pub fn get(&self, name: &str) -> Result<&Tensor> {
         self.columns.get(name).ok_or_else(|| TrainError::Input(format!("the batch has no column `{name}`")))
+    }
+}
+
+impl ModelInput {
+    /// The same batch on another device.
+    pub fn to_device(&self, device: Device) -> ModelInput {
+        ModelInput {
+            num_rows: self.num_rows,
+            features: self
+                .features
+                .iter()
+                .map(|f| match f {
+                    FeatureInput::Bag { table, indices, offsets, pooling } => FeatureInput::Bag {
+                        table: *table,
+                        indices: indices.to_device(device),
+                        offsets: offsets.to_device(device),
+                        pooling: *pooling,
+                    },
+                    FeatureInput::Dense(t) => FeatureInput::Dense(t.to_device(device)),
+                })
+                .collect(),
+            table_rows: self.table_rows.iter().map(|t| t.to_device(device)).collect(),
+        }
+    }
+}
+
+impl Targets {
+    pub fn to_device(&self, device: Device) -> Targets {
+        Targets { columns: self.columns.iter().map(|(k, v)| (k.clone(), v.to_device(device))).collect() }
     }
 }

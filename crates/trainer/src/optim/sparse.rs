@@ -88,9 +88,4 @@ impl SparseOpt {
         }
         out
     }
-
-    /// The state slots in `state_tensors` order, to restore into.
-    pub fn state_slots(&self) -> &[Vec<Tensor>] {
-        &self.state
-    }
 }

@@ -1,0 +1,197 @@
+//! Writing and reading checkpoints in `plec_config::checkpoint`'s layout. A checkpoint is written into a hidden
+//! temporary folder, every file fsynced, then renamed into place, so a crash never leaves a partial `ckpt-<step>`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use plec_config::checkpoint::{self as layout, CheckpointMeta};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tch::Tensor;
+
+use crate::error::{io_err, Result, TrainError};
+use crate::model::PleModel;
+use crate::optim::{DenseOpt, SparseOpt};
+
+/// Trainer-private state beside the optimizer state: where training stands.
+pub const TRAIN_STATE_FILE: &str = "train_state.json";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    pub step: u64,
+    pub epoch: u64,
+    /// Rows of the current epoch already trained on (resuming skips them).
+    pub rows_in_epoch: u64,
+    /// Rows trained on in total.
+    pub samples: u64,
+    pub sparse_step: u64,
+    pub dense_step: u64,
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).map_err(|e| io_err(path, e))?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn fsync(path: &Path) -> Result<()> {
+    fs::File::open(path).and_then(|f| f.sync_all()).map_err(|e| io_err(path, e))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = fs::File::create(path).map_err(|e| io_err(path, e))?;
+    file.write_all(bytes).and_then(|_| file.sync_all()).map_err(|e| io_err(path, e))
+}
+
+fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
+    let contiguous: Vec<(String, Tensor)> =
+        tensors.iter().map(|(n, t)| (n.clone(), t.detach().to_device(tch::Device::Cpu).contiguous())).collect();
+    Tensor::write_safetensors(&contiguous, path)?;
+    fsync(path)
+}
+
+pub fn read_tensors(path: &Path) -> Result<BTreeMap<String, Tensor>> {
+    let tensors = Tensor::read_safetensors(path)
+        .map_err(|e| TrainError::Checkpoint { path: path.to_path_buf(), message: e.to_string() })?;
+    Ok(tensors.into_iter().collect())
+}
+
+/// Writes `ckpt-<step>` atomically and removes the oldest checkpoints beyond `keep_max` (0 keeps all).
+pub fn save(
+    model_dir: &Path,
+    model: &PleModel,
+    sparse: &SparseOpt,
+    dense: &DenseOpt,
+    state: &TrainState,
+    keep_max: usize,
+) -> Result<PathBuf> {
+    fs::create_dir_all(model_dir).map_err(|e| io_err(model_dir, e))?;
+    let final_dir = layout::checkpoint_dir(model_dir, state.step);
+    let tmp = model_dir.join(format!(".ckpt-{}.tmp-{}", state.step, std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
+    }
+    fs::create_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
+    let weights = tmp.join(layout::WEIGHTS_FILE);
+    let named: Vec<(String, Tensor)> = model.named_tensors().into_iter().collect();
+    write_tensors(&weights, &named)?;
+    let mut opt_state = sparse.state_tensors();
+    opt_state.extend(dense.state_tensors());
+    if !opt_state.is_empty() {
+        write_tensors(&tmp.join(layout::OPTIMIZER_FILE), &opt_state)?;
+    }
+    let state_json = serde_json::to_vec_pretty(state).map_err(|e| io_err(&tmp, e))?;
+    write_file(&tmp.join(TRAIN_STATE_FILE), &state_json)?;
+    let meta = CheckpointMeta {
+        step: state.step,
+        samples: state.samples,
+        epoch: state.epoch,
+        structure_hash: model.spec.structure_hash(),
+        weights_sha256: sha256_file(&weights)?,
+        optimizer_state: if opt_state.is_empty() { None } else { Some(layout::OPTIMIZER_FILE.to_string()) },
+        plec_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let meta_json = serde_json::to_vec_pretty(&meta).map_err(|e| io_err(&tmp, e))?;
+    write_file(&tmp.join(layout::META_FILE), &meta_json)?;
+    fsync(&tmp)?;
+    if final_dir.exists() {
+        fs::remove_dir_all(&final_dir).map_err(|e| io_err(&final_dir, e))?;
+    }
+    fs::rename(&tmp, &final_dir).map_err(|e| io_err(&final_dir, e))?;
+    fsync(model_dir)?;
+    if keep_max > 0 {
+        let all = layout::list_checkpoints(model_dir).map_err(|e| io_err(model_dir, e))?;
+        for (_, old) in all.iter().take(all.len().saturating_sub(keep_max)) {
+            fs::remove_dir_all(old).map_err(|e| io_err(old, e))?;
+        }
+    }
+    Ok(final_dir)
+}
+
+/// Reads and checks `meta.json` of a checkpoint folder against `model`'s structure.
+pub fn read_meta(dir: &Path, model: &PleModel) -> Result<CheckpointMeta> {
+    let path = dir.join(layout::META_FILE);
+    let text = fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+    let meta: CheckpointMeta = serde_json::from_str(&text).map_err(|e| TrainError::Checkpoint {
+        path: path.clone(),
+        message: format!("not a checkpoint meta.json: {e}"),
+    })?;
+    if meta.structure_hash != model.spec.structure_hash() {
+        return Err(TrainError::Checkpoint {
+            path: dir.to_path_buf(),
+            message: "it was trained with a different model structure than this config describes".into(),
+        });
+    }
+    Ok(meta)
+}
+
+/// Loads a checkpoint's weights into `model` (after checking the structure hash and the weights' sha256).
+pub fn load_weights(dir: &Path, model: &PleModel) -> Result<CheckpointMeta> {
+    let meta = read_meta(dir, model)?;
+    let weights = dir.join(layout::WEIGHTS_FILE);
+    if sha256_file(&weights)? != meta.weights_sha256 {
+        return Err(TrainError::Checkpoint {
+            path: weights,
+            message: "sha256 differs from meta.json (the file is damaged)".into(),
+        });
+    }
+    let tensors = read_tensors(&weights)?;
+    model.load_named(&tensors, &weights.display().to_string())?;
+    Ok(meta)
+}
+
+/// Restores optimizer state and the training position from a checkpoint written by `save`.
+pub fn load_training_state(dir: &Path, sparse: &mut SparseOpt, dense: &mut DenseOpt) -> Result<TrainState> {
+    let path = dir.join(TRAIN_STATE_FILE);
+    let text = fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+    let state: TrainState = serde_json::from_str(&text)
+        .map_err(|e| TrainError::Checkpoint { path: path.clone(), message: e.to_string() })?;
+    let mut wanted = sparse.state_tensors();
+    wanted.extend(dense.state_tensors());
+    if !wanted.is_empty() {
+        let opt_path = dir.join(layout::OPTIMIZER_FILE);
+        let saved = read_tensors(&opt_path)?;
+        for (name, target) in &wanted {
+            let Some(value) = saved.get(name) else {
+                return Err(TrainError::Checkpoint {
+                    path: opt_path,
+                    message: format!("missing optimizer state `{name}`"),
+                });
+            };
+            if value.size() != target.size() {
+                return Err(TrainError::Checkpoint {
+                    path: opt_path,
+                    message: format!(
+                        "optimizer state `{name}` has shape {:?}, expected {:?}",
+                        value.size(),
+                        target.size()
+                    ),
+                });
+            }
+            tch::no_grad(|| target.shallow_clone().copy_(&value.to_device(target.device())));
+        }
+    }
+    sparse.step = state.sparse_step;
+    dense.step = state.dense_step;
+    Ok(state)
+}
+
+/// Fine-tuning: copies every tensor of the checkpoint whose name and shape match a model parameter; returns how
+/// many were loaded and the names left at their initial values.
+pub fn load_partial(dir: &Path, model: &PleModel) -> Result<(usize, Vec<String>)> {
+    let weights = dir.join(layout::WEIGHTS_FILE);
+    let tensors = read_tensors(&weights)?;
+    let mut loaded = 0;
+    let mut missing = Vec::new();
+    for (name, target) in model.named_tensors() {
+        match tensors.get(&name) {
+            Some(value) if value.size() == target.size() => {
+                tch::no_grad(|| target.shallow_clone().copy_(&value.to_device(target.device())));
+                loaded += 1;
+            }
+            _ => missing.push(name),
+        }
+    }
+    Ok((loaded, missing))
+}

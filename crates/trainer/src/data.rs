@@ -1,0 +1,132 @@
+//! The data path off the training thread: a reader thread reads and encodes batches (files -> `ColumnBatch` ->
+//! `EncodedBatch` -> tensors) and hands them over a bounded channel, so decoding overlaps training.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use plec_config::data::{encode, resolve_inputs, BatchReader, EncodeOptions, EncodedBatch, ReadOptions};
+use plec_config::spec::ModelSpec;
+use tch::Device;
+
+use crate::error::{Result, TrainError};
+use crate::model::{ModelInput, Targets};
+
+/// Batches decoded ahead of the trainer.
+const PREFETCH: usize = 4;
+
+/// One batch ready for the model (CPU tensors).
+pub struct Batch {
+    pub input: ModelInput,
+    pub targets: Targets,
+    /// `grouped_auc` keys per row.
+    pub groups: BTreeMap<String, Vec<String>>,
+    pub rows: usize,
+}
+
+pub enum Message {
+    Batch(Box<Batch>),
+    /// Every file of `epoch` has been read.
+    EpochEnd(u64),
+    Failed(TrainError),
+}
+
+/// What the reader thread reads.
+#[derive(Debug, Clone)]
+pub struct DataPlan {
+    pub files: Vec<PathBuf>,
+    pub batch_size: usize,
+    /// Epochs to read; `None` repeats until the receiver hangs up.
+    pub epochs: Option<u64>,
+    pub start_epoch: u64,
+    /// Rows of `start_epoch` to skip (already trained on before a resume).
+    pub skip_rows: u64,
+    /// Drop batches shorter than `batch_size`.
+    pub drop_remainder: bool,
+}
+
+/// Resolves an input path string (comma-separated files, folders, globs) to files.
+pub fn input_files(spec: &str) -> Result<Vec<PathBuf>> {
+    resolve_inputs(spec).map_err(|e| TrainError::Data(e.to_string()))
+}
+
+/// The model's tensors and the targets of an encoded batch.
+pub fn to_batch(spec: &ModelSpec, encoded: EncodedBatch, device: Device) -> Result<Batch> {
+    let input = ModelInput::build(spec, encoded.num_rows, &encoded.features, device)?;
+    let mut columns = encoded.labels;
+    columns.extend(encoded.sample_weights);
+    let targets = Targets::build(encoded.num_rows, &columns, device)?;
+    Ok(Batch { input, targets, groups: encoded.groups, rows: encoded.num_rows })
+}
+
+/// Starts the reader thread.
+pub fn spawn(spec: ModelSpec, plan: DataPlan) -> (Receiver<Message>, JoinHandle<()>) {
+    let (tx, rx) = sync_channel(PREFETCH);
+    let handle = std::thread::spawn(move || {
+        if let Err(error) = read_all(&spec, &plan, &tx) {
+            let _ = tx.send(Message::Failed(error));
+        }
+    });
+    (rx, handle)
+}
+
+/// Reads every planned epoch; returns early (Ok) when the receiver hangs up.
+fn read_all(spec: &ModelSpec, plan: &DataPlan, tx: &SyncSender<Message>) -> Result<()> {
+    let options = ReadOptions::for_spec(spec, plan.batch_size).map_err(|e| TrainError::Data(e.to_string()))?;
+    let mut epoch = plan.start_epoch;
+    let mut skip = plan.skip_rows;
+    loop {
+        if plan.epochs.is_some_and(|n| epoch >= n) {
+            return Ok(());
+        }
+        let reader =
+            BatchReader::open(plan.files.clone(), options.clone()).map_err(|e| TrainError::Data(e.to_string()))?;
+        let mut rows_this_epoch = 0u64;
+        for batch in reader {
+            let batch = batch.map_err(|e| TrainError::Data(e.to_string()))?;
+            if plan.drop_remainder && batch.num_rows < plan.batch_size {
+                continue;
+            }
+            rows_this_epoch += batch.num_rows as u64;
+            if skip > 0 {
+                // Batch boundaries are deterministic (batches never span files), so resumes skip whole batches.
+                skip = skip.saturating_sub(batch.num_rows as u64);
+                continue;
+            }
+            let encoded =
+                encode(spec, &batch, &EncodeOptions::default()).map_err(|e| TrainError::Data(e.to_string()))?;
+            let ready = to_batch(spec, encoded, Device::Cpu)?;
+            if tx.send(Message::Batch(Box::new(ready))).is_err() {
+                return Ok(());
+            }
+        }
+        if rows_this_epoch == 0 {
+            return Err(TrainError::Data("the input files hold no rows".into()));
+        }
+        if tx.send(Message::EpochEnd(epoch)).is_err() {
+            return Ok(());
+        }
+        epoch += 1;
+    }
+}
+
+/// For an input path given on the command line: the dataset kind follows the files' extension (`.csv` /
+/// `.parquet`), so a config written for another source (e.g. `OdpsDataset`) trains on local files. A CSV read in
+/// place of a non-CSV dataset has a header row unless the config lists `input_fields`.
+pub fn use_local_dataset(spec: &mut ModelSpec, input: &str) -> Result<()> {
+    let files = input_files(input)?;
+    let Some(first) = files.first() else {
+        return Err(TrainError::Data(format!("{input}: no files")));
+    };
+    let format = plec_config::data::FileFormat::detect(first).map_err(|e| TrainError::Data(e.to_string()))?;
+    let kind = match format {
+        plec_config::data::FileFormat::Csv => plec_config::spec::DatasetKind::Csv,
+        plec_config::data::FileFormat::Parquet => plec_config::spec::DatasetKind::Parquet,
+    };
+    if kind == plec_config::spec::DatasetKind::Csv && spec.data.dataset != kind && spec.data.input_fields.is_empty() {
+        spec.data.with_header = true;
+    }
+    spec.data.dataset = kind;
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! For callers outside training (the golden-set writer): load a model from a checkpoint and run it in eval mode.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use plec_config::data::EncodedBatch;
+use plec_config::spec::ModelSpec;
+use tch::{Device, Kind};
+
+use crate::checkpoint;
+use crate::error::Result;
+use crate::model::{ModelInput, PleModel};
+
+/// Named outputs as (shape, row-major f32 values).
+pub type NamedOutputs = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
+
+/// A model with the weights of the checkpoint folder `dir` (structure hash and weights sha256 checked).
+pub fn load_model(spec: &ModelSpec, dir: &Path, device: Device) -> Result<PleModel> {
+    let model = PleModel::new(spec, device)?;
+    checkpoint::load_weights(dir, &model)?;
+    Ok(model)
+}
+
+/// Runs `model` in eval mode on `batch` and returns every output of section 5.
+pub fn predict(model: &PleModel, batch: &EncodedBatch) -> Result<NamedOutputs> {
+    let _guard = tch::no_grad_guard();
+    let input = ModelInput::build(&model.spec, batch.num_rows, &batch.features, model.device())?;
+    let forward = model.forward(&input, false)?;
+    let mut out = BTreeMap::new();
+    for (name, tensor) in model.outputs(&forward.logits) {
+        let shape = tensor.size().iter().map(|&d| d as usize).collect();
+        let values = Vec::<f32>::try_from(&tensor.to_kind(Kind::Float).to_device(Device::Cpu).contiguous().view([-1]))?;
+        out.insert(name, (shape, values));
+    }
+    Ok(out)
+}
