@@ -7,6 +7,7 @@ use std::process::Command;
 
 use plec_compiler::testing::catalog;
 use plec_compiler::{compile, CompileOptions, Layout, NormInit, Weights};
+use plec_config::ModelSpec;
 
 fn python() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.native/venv/bin/python")
@@ -19,9 +20,74 @@ fn out_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A config exercising the parser's path to every feature kind, BN and LN experts, softmax and l2 towers.
+const CONFIG: &str = r#"
+train_input_path: "unused.csv"
+eval_input_path: "unused.csv"
+model_dir: "unused"
+train_config {
+    sparse_optimizer { adagrad_optimizer { lr: 0.001 } constant_learning_rate {} }
+    dense_optimizer { adam_optimizer { lr: 0.001 } constant_learning_rate {} }
+    num_epochs: 1
+}
+data_config { batch_size: 32 dataset_type: CsvDataset label_fields: "clk" label_fields: "cls" label_fields: "val" }
+feature_configs { id_feature { feature_name: "user_id" expression: "x:user_id" num_buckets: 40 embedding_dim: 4 } }
+feature_configs { id_feature { feature_name: "item_id" expression: "x:item_id" num_buckets: 30 embedding_dim: 4 default_value: "3" } }
+feature_configs { id_feature { feature_name: "pid" expression: "x:pid" hash_bucket_size: 10 embedding_dim: 3 } }
+feature_configs { id_feature { feature_name: "gender" expression: "x:gender" vocab_list: ["m", "f"] embedding_dim: 2 } }
+feature_configs {
+    id_feature {
+        feature_name: "brand" expression: "x:brand" embedding_dim: 2
+        vocab_dict { key: "nike" value: 2 } vocab_dict { key: "puma" value: 4 }
+    }
+}
+feature_configs {
+    id_feature { feature_name: "clicks" expression: "x:clicks" num_buckets: 40 embedding_dim: 4 embedding_name: "user_id_emb" value_dim: 0 pooling: "mean" }
+}
+feature_configs { id_feature { feature_name: "words" expression: "x:words" hash_bucket_size: 9 embedding_dim: 3 value_dim: 0 } }
+feature_configs { raw_feature { feature_name: "price" expression: "x:price" boundaries: [1.0, 5.0, 10.0] embedding_dim: 4 } }
+feature_configs { raw_feature { feature_name: "score" expression: "x:score" } }
+model_config {
+    feature_groups {
+        group_name: "all"
+        feature_names: ["user_id", "item_id", "pid", "gender", "brand", "clicks", "words", "price", "score"]
+        group_type: DEEP
+    }
+    ple {
+        extraction_networks {
+            network_name: "bn"
+            expert_num_per_task: 1
+            share_num: 2
+            task_expert_net { hidden_units: [12, 8] use_bn: true }
+            share_expert_net { hidden_units: [8] use_bn: true }
+        }
+        extraction_networks {
+            network_name: "ln"
+            expert_num_per_task: 2
+            share_num: 1
+            task_expert_net { hidden_units: [6] use_ln: true activation: "nn.GELU" }
+            share_expert_net { hidden_units: [6] use_ln: true activation: "nn.GELU" }
+        }
+        task_towers { tower_name: "ctr" label_name: "clk" losses { binary_cross_entropy {} } metrics { auc {} } }
+        task_towers {
+            tower_name: "cls" label_name: "cls" num_class: 3 mlp { hidden_units: [4] }
+            losses { softmax_cross_entropy {} } metrics { accuracy {} }
+        }
+        task_towers { tower_name: "val" label_name: "val" losses { l2_loss {} } metrics { mean_squared_error {} } }
+    }
+}
+"#;
+
+fn cases() -> Vec<(&'static str, ModelSpec)> {
+    let loaded = plec_config::load_str(CONFIG, "inline.config").unwrap_or_else(|e| panic!("{e}"));
+    let mut cases = catalog();
+    cases.push(("inline_config", loaded.spec));
+    cases
+}
+
 fn check_with_python(dir: &Path, opset: i64) {
     let mut manifest = Vec::new();
-    for (i, (name, spec)) in catalog().into_iter().enumerate() {
+    for (i, (name, spec)) in cases().into_iter().enumerate() {
         let weights = Weights::random_with(&spec, 100 + i as u64, NormInit::Random);
         let weights_path = dir.join(format!("{name}.safetensors"));
         weights.save_safetensors(&weights_path).unwrap();
