@@ -166,3 +166,17 @@ fn attribute(a: &AttributeProto) -> String {
     };
     format!("{}={value}", a.name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_or_multiline_metadata_is_shortened() {
+        assert_eq!(shorten("fused"), "\"fused\"");
+        let long = "x".repeat(100);
+        let short = shorten(&long);
+        assert!(short.starts_with(&format!("\"{}...\" (100 bytes, sha256 ", "x".repeat(60))), "{short}");
+        assert!(shorten("a\nb").starts_with("\"a\\nb...\" (3 bytes"));
+    }
+}

@@ -136,3 +136,27 @@ pub fn read_model(path: &Path) -> Result<ModelProto, CompileError> {
     ModelProto::parse_from_bytes(&bytes)
         .map_err(|e| CompileError::Read { path: path.to_path_buf(), message: format!("not an ONNX model: {e}") })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn external_data_sits_next_to_the_model() {
+        assert_eq!(external_data_path(Path::new("out/m.onnx")), PathBuf::from("out/m.onnx.data"));
+    }
+
+    #[test]
+    fn unwritable_outputs_are_caught_and_nothing_is_left_behind() {
+        let dir = std::env::temp_dir().join(format!("plec-check-writable-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fresh = dir.join("m.onnx");
+        assert!(check_writable(&fresh).is_ok());
+        assert!(!fresh.exists());
+        let err = check_writable(&dir).unwrap_err().to_string();
+        assert!(err.ends_with("is a folder"), "{err}");
+        let err = check_writable(&dir.join("missing/m.onnx")).unwrap_err().to_string();
+        assert!(err.starts_with("cannot write"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

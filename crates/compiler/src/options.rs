@@ -60,3 +60,19 @@ impl Default for CompileOptions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_parse_by_name() {
+        assert_eq!("fused".parse::<Layout>(), Ok(Layout::Fused));
+        assert_eq!("explicit".parse::<Layout>(), Ok(Layout::Explicit));
+        assert_eq!(
+            "bogus".parse::<Layout>(),
+            Err("unknown layout `bogus` (expected `explicit` or `fused`)".to_string())
+        );
+        assert_eq!(CompileOptions::default().opset, 17);
+    }
+}

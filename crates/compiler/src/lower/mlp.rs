@@ -105,3 +105,37 @@ pub(crate) fn activation(g: &mut Graph, prefix: &str, activation: Activation, x:
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::weights::Weights;
+
+    #[test]
+    fn batch_norm_folds_into_the_gemm() {
+        let t = |shape: Vec<usize>, v: &[f32]| Tensor::from_f32(shape, v);
+        let tensors: BTreeMap<String, Tensor> = [
+            ("m.fc_0.weight", t(vec![2, 2], &[1.0, 2.0, 3.0, 4.0])),
+            ("m.fc_0.bn.weight", t(vec![2], &[2.0, 1.0])),
+            ("m.fc_0.bn.bias", t(vec![2], &[0.5, -1.0])),
+            ("m.fc_0.bn.running_mean", t(vec![2], &[1.0, 0.0])),
+            ("m.fc_0.bn.running_var", t(vec![2], &[3.0, 0.25])),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let mut g = Graph::new(Weights { tensors }, 17);
+        let layer = MlpLayer { units: 2, bias: false, norm: Norm::Batch, activation: Activation::Relu, dropout: 0.0 };
+        let (w, b) = linear_params(&mut g, "m.fc_0", &layer).unwrap();
+        // Hand-derived: s = gamma / sqrt(var + 1e-5) = [1.1546986, 1.99996]; W' = W * s per row; b' = beta - mean * s.
+        let expected_w = [1.1546986f32, 2.3093972, 5.9998800, 7.9998400];
+        for (got, want) in w.to_f32().iter().zip(expected_w) {
+            assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        }
+        let b = b.unwrap().to_f32();
+        assert!((b[0] - -0.6546986).abs() < 1e-6 && b[1] == -1.0, "{b:?}");
+        assert!(g.leftover_params().is_empty());
+    }
+}

@@ -154,3 +154,22 @@ fn assemble(
         ..Default::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::catalog;
+
+    #[test]
+    fn opsets_outside_the_supported_range_are_refused() {
+        let (_, spec) = catalog().remove(3);
+        let weights = Weights::random(&spec, 0);
+        for opset in [16, 22] {
+            let options = CompileOptions { opset, ..Default::default() };
+            let err = compile(&spec, &weights, &options).unwrap_err().to_string();
+            assert_eq!(err, format!("opset {opset} is not supported: plec emits ai.onnx opsets 17..=21"));
+        }
+        assert_eq!(ir_version(17), 8);
+        assert_eq!(ir_version(21), 10);
+    }
+}
