@@ -130,7 +130,7 @@ mod tests {
         let layer = MlpLayer { units: 2, bias: false, norm: Norm::Batch, activation: Activation::Relu, dropout: 0.0 };
         let (w, b) = linear_params(&mut g, "m.fc_0", &layer).unwrap();
         // Hand-derived: s = gamma / sqrt(var + 1e-5) = [1.1546986, 1.99996]; W' = W * s per row; b' = beta - mean * s.
-        let expected_w = [1.1546986f32, 2.3093972, 5.9998800, 7.9998400];
+        let expected_w = [1.1546986f32, 2.3093972, 5.99988, 7.99984];
         for (got, want) in w.to_f32().iter().zip(expected_w) {
             assert!((got - want).abs() < 1e-6, "{got} vs {want}");
         }
