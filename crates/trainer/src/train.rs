@@ -90,7 +90,6 @@ pub fn set_up_torch(seed: u64, threads: Option<usize>) {
     tch::manual_seed(seed as i64);
     if let Some(n) = threads {
         tch::set_num_threads(n.max(1) as i32);
-        tch::set_num_interop_threads(1);
     }
 }
 

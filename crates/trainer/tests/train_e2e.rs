@@ -1,0 +1,136 @@
+//! Training end to end on generated data: it learns, resumes after a simulated kill to the same weights, and
+//! reports bad input and divergence clearly.
+
+mod common;
+
+use std::path::Path;
+
+use plec_trainer::testing::{small_config, write_synthetic_csv};
+use plec_trainer::train::{train, TrainOptions};
+use tch::Device;
+
+fn options(dir: &Path, text: &str, num_steps: Option<u64>, eval: bool) -> TrainOptions {
+    TrainOptions {
+        config_text: text.to_string(),
+        train_input: dir.join("train.csv").display().to_string(),
+        eval_input: eval.then(|| dir.join("eval.csv").display().to_string()),
+        model_dir: dir.join("model"),
+        num_steps,
+        seed: 5,
+        threads: Some(1),
+        device: Device::Cpu,
+        eval_every_steps: None,
+        progress: false,
+    }
+}
+
+fn setup(dir: &Path, extra: &str) -> (plec_config::ModelSpec, String) {
+    std::fs::create_dir_all(dir).expect("dir");
+    write_synthetic_csv(&dir.join("train.csv"), 3000, 1, 2).expect("train csv");
+    write_synthetic_csv(&dir.join("eval.csv"), 1000, 1, 3).expect("eval csv");
+    let text = small_config("train.csv", "eval.csv", "model", extra);
+    let spec = plec_config::load_str(&text, "small.config").expect("config").spec;
+    (spec, text)
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("plec-trainer-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn learns_the_signal_of_generated_data() {
+    let dir = temp("learn");
+    let (spec, text) = setup(&dir, "num_epochs: 4");
+    let report = train(&spec, &options(&dir, &text, None, true)).expect("train");
+    // 3000 rows / 128 = 24 batches per epoch (the last one short).
+    assert_eq!(report.steps, 4 * 24);
+    let eval = report.eval.expect("eval");
+    let ctr = eval["auc_ctr"].expect("auc_ctr");
+    let cvr = eval["auc_cvr"].expect("auc_cvr");
+    assert!(ctr > 0.75 && cvr > 0.75, "AUCs too low: ctr {ctr}, cvr {cvr}");
+    let model_dir = dir.join("model");
+    for file in ["pipeline.config", "eval_result.txt", "loss_log.txt", "training_curves.png", "ckpt-96/meta.json"] {
+        assert!(model_dir.join(file).is_file(), "missing {file}");
+    }
+    let png = std::fs::read(model_dir.join("training_curves.png")).expect("png");
+    assert_eq!(&png[1..4], b"PNG");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn resume_after_a_kill_reaches_the_same_weights() {
+    let extra = "save_checkpoints_steps: 10";
+    let straight = temp("straight");
+    let (spec, text) = setup(&straight, extra);
+    train(&spec, &options(&straight, &text, Some(30), false)).expect("straight run");
+
+    let resumed = temp("resumed");
+    setup(&resumed, extra);
+    train(&spec, &options(&resumed, &text, Some(23), false)).expect("first part");
+    // The kill: the run died after step 23, before writing a checkpoint for it; a half-written one was left.
+    let model_dir = resumed.join("model");
+    std::fs::remove_dir_all(model_dir.join("ckpt-23")).expect("remove last checkpoint");
+    std::fs::create_dir_all(model_dir.join(".ckpt-23.tmp-1")).expect("stale temp");
+    let report = train(&spec, &options(&resumed, &text, Some(30), false)).expect("resumed run");
+    assert_eq!(report.resumed_from, Some(20));
+    assert_eq!(report.steps, 30);
+
+    let read = |dir: &Path| {
+        plec_trainer::checkpoint::read_tensors(&dir.join("model/ckpt-30/model.safetensors")).expect("weights")
+    };
+    let (a, b) = (read(&straight), read(&resumed));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (name, ta) in &a {
+        let diff = (ta - &b[name]).abs().max().double_value(&[]);
+        assert!(diff <= 1e-6, "{name} differs by {diff} after resume");
+    }
+    let _ = std::fs::remove_dir_all(&straight);
+    let _ = std::fs::remove_dir_all(&resumed);
+}
+
+#[test]
+fn keeps_at_most_keep_checkpoint_max() {
+    let dir = temp("keep");
+    let (spec, text) = setup(&dir, "save_checkpoints_steps: 5\n  keep_checkpoint_max: 2");
+    train(&spec, &options(&dir, &text, Some(17), false)).expect("train");
+    let steps: Vec<u64> = plec_config::checkpoint::list_checkpoints(&dir.join("model"))
+        .expect("list")
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(steps, vec![15, 17]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_row_stops_training_naming_file_and_row() {
+    let dir = temp("badrow");
+    let (spec, text) = setup(&dir, "num_epochs: 1");
+    let mut csv = std::fs::read_to_string(dir.join("train.csv")).expect("csv");
+    csv.push_str("12,999,a,1.0,1,0\n");
+    std::fs::write(dir.join("train.csv"), csv).expect("write");
+    let err = train(&spec, &options(&dir, &text, None, false)).err().expect("an error");
+    let message = err.to_string();
+    assert!(message.contains("train.csv") && message.contains("item_id") && message.contains("999"), "{message}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_diverging_loss_names_the_step_and_task() {
+    let dir = temp("nan");
+    let (mut spec, text) = setup(&dir, "num_epochs: 1");
+    // A learning rate this large blows the dense weights up to inf within a few steps.
+    spec.train.dense_optimizer = plec_config::spec::DenseOptimizer::Sgd {
+        lr: 1e30,
+        momentum: 0.0,
+        weight_decay: 0.0,
+        dampening: 0.0,
+        nesterov: false,
+    };
+    let err = train(&spec, &options(&dir, &text, Some(50), false)).err().expect("an error");
+    let message = err.to_string();
+    assert!(message.starts_with("training diverged at step ") && message.contains("loss of task `"), "{message}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
