@@ -1,8 +1,58 @@
-//! `plec verify` (placeholder until its issue lands).
+//! `plec verify MODEL.onnx [--golden DIR] [--device D]`: run the golden inputs carried with a model through ONNX
+//! Runtime and compare with the trainer's outputs (tolerances: `plec_config::tolerance`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use plec_config::golden::{compare, Comparison, GoldenSet};
+use plec_runtime::{Model, RawInputs, RunOptions};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// The compiled model.
+    pub model: PathBuf,
+    /// Golden directory (holding `test_data_set_0/`); default: `<model>.golden` beside the model.
+    #[arg(long)]
+    pub golden: Option<PathBuf>,
+    /// Execution provider: cpu, cuda[:N] or tensorrt[:N].
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`plec verify` is not implemented yet")
+/// Where `plec compile` puts a model's golden set: `<model>.golden/`.
+pub fn golden_dir_for(model: &Path) -> PathBuf {
+    let mut name = model.as_os_str().to_os_string();
+    name.push(".golden");
+    PathBuf::from(name)
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let golden_dir = args.golden.clone().unwrap_or_else(|| golden_dir_for(&args.model));
+    let golden = GoldenSet::read(&golden_dir)
+        .with_context(|| format!("no golden set for {} (pass --golden DIR)", args.model.display()))?;
+    let options = RunOptions { device: args.device.parse()?, ..RunOptions::default() };
+    let model = Model::load(&args.model, &options)?;
+    let comparison = verify(&model, &golden)?;
+    println!("verify {} against {} ({} rows):", args.model.display(), golden_dir.display(), golden.rows());
+    print!("{comparison}");
+    if comparison.passed() {
+        println!("verification passed");
+        Ok(())
+    } else {
+        anyhow::bail!("verification FAILED: the model's outputs differ from the golden outputs (see above)")
+    }
+}
+
+/// Runs `golden`'s inputs through `model` and compares with its outputs.
+pub fn verify(model: &Model, golden: &GoldenSet) -> anyhow::Result<Comparison> {
+    let mut inputs = RawInputs::new();
+    for tensor in &golden.inputs {
+        inputs.insert(tensor.clone());
+    }
+    let outputs = model.run(&inputs)?;
+    // Only the signature's outputs: extra ones (e.g. `--expose-gates`) are not part of the golden set.
+    let signature = model.outputs();
+    let got: Vec<_> =
+        outputs.to_raw_tensors().into_iter().filter(|t| signature.iter().any(|o| o.name == t.name)).collect();
+    Ok(compare(&golden.outputs, &got, signature))
 }

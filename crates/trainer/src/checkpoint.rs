@@ -65,6 +65,7 @@ pub fn save(
     dense: &DenseOpt,
     state: &TrainState,
     keep_max: usize,
+    golden_rows: Option<&plec_config::data::ColumnBatch>,
 ) -> Result<PathBuf> {
     fs::create_dir_all(model_dir).map_err(|e| io_err(model_dir, e))?;
     let final_dir = layout::checkpoint_dir(model_dir, state.step);
@@ -83,6 +84,9 @@ pub fn save(
     }
     let state_json = serde_json::to_vec_pretty(state).map_err(|e| io_err(&tmp, e))?;
     write_file(&tmp.join(TRAIN_STATE_FILE), &state_json)?;
+    if let Some(rows) = golden_rows {
+        crate::golden::write(model, rows, &tmp)?;
+    }
     let meta = CheckpointMeta {
         step: state.step,
         samples: state.samples,

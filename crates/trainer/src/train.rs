@@ -129,6 +129,10 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
         );
     }
 
+    // Golden rows of every checkpoint: the first eval rows (train rows without eval data) plus edge cases.
+    let golden_source = crate::data::input_files(options.eval_input.as_deref().unwrap_or(&options.train_input))?;
+    let golden_rows = crate::golden::golden_rows(spec, Some(&golden_source))?;
+
     let max_steps = options.num_steps.or(spec.train.num_steps);
     let epochs = if options.num_steps.is_some() || (spec.train.num_steps.is_some() && spec.train.num_epochs.is_none()) {
         None
@@ -196,8 +200,15 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
             if save_every > 0 && state.step % save_every == 0 {
                 state.sparse_step = sparse.step;
                 state.dense_step = dense.step;
-                last_saved =
-                    Some(checkpoint::save(model_dir, &model, &sparse, &dense, &state, spec.train.keep_checkpoint_max)?);
+                last_saved = Some(checkpoint::save(
+                    model_dir,
+                    &model,
+                    &sparse,
+                    &dense,
+                    &state,
+                    spec.train.keep_checkpoint_max,
+                    Some(&golden_rows),
+                )?);
             }
             if let (Some(every), Some(input)) = (options.eval_every_steps, &options.eval_input) {
                 if every > 0 && state.step % every == 0 {
@@ -225,7 +236,15 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
             None => {
                 state.sparse_step = sparse.step;
                 state.dense_step = dense.step;
-                checkpoint::save(model_dir, &model, &sparse, &dense, &state, spec.train.keep_checkpoint_max)?
+                checkpoint::save(
+                    model_dir,
+                    &model,
+                    &sparse,
+                    &dense,
+                    &state,
+                    spec.train.keep_checkpoint_max,
+                    Some(&golden_rows),
+                )?
             }
         };
     if let Some(input) = &options.eval_input {
