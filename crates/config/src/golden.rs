@@ -152,7 +152,7 @@ pub fn from_proto(proto: &TensorProto) -> Result<RawTensor, String> {
 }
 
 fn le_values<T, const N: usize>(raw: &[u8], convert: fn([u8; N]) -> T) -> Result<Vec<T>, String> {
-    if raw.len() % N != 0 {
+    if !raw.len().is_multiple_of(N) {
         return Err(format!("raw_data of {} bytes is not a whole number of {N}-byte elements", raw.len()));
     }
     Ok(raw.chunks_exact(N).map(|c| convert(c.try_into().unwrap_or([0; N]))).collect())

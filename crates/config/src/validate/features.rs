@@ -200,7 +200,7 @@ fn raw_feature(v: &mut Validator, f: &RawFeature, path: &str) -> DefinedKind {
             format!("not supported yet: value_dim {value_dim} with boundaries (only 1)"),
         );
     }
-    if let Some(i) = f.boundaries.windows(2).position(|w| !(w[0] < w[1])) {
+    if let Some(i) = f.boundaries.windows(2).position(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less)) {
         v.error(
             &format!("{path}.boundaries"),
             format!(
