@@ -1,8 +1,159 @@
-//! `plec compile` (placeholder until its issue lands).
+//! `plec compile --config C --checkpoint MODEL_DIR|CKPT_DIR|W.safetensors -o model.onnx [...]`: lower a config and
+//! its weights into one ONNX model. Without `--config`, the config is `<model_dir>/pipeline.config`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use plec_compiler::{check_writable, compile_owned, dump, CompileOptions, Layout, Weights, DEFAULT_OPSET};
+use plec_config::checkpoint::CONFIG_FILE;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Pipeline config (default: `pipeline.config` of the model folder given to --checkpoint).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Model folder (its latest checkpoint), a `ckpt-<step>` folder, or a .safetensors file.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Where to write the ONNX model.
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
+    /// `explicit` (one named node chain per expert) or `fused` (same function, faster).
+    #[arg(long, default_value = "explicit")]
+    pub layout: Layout,
+    /// ai.onnx opset (17..=21).
+    #[arg(long, default_value_t = DEFAULT_OPSET)]
+    pub opset: i64,
+    /// Also write the model's text dump to `<output>.txt`.
+    #[arg(long, value_parser = ["text"])]
+    pub emit: Option<String>,
+    /// Also output every gate's softmax (`<gate>.softmax`).
+    #[arg(long)]
+    pub expose_gates: bool,
+    /// Store large initializers in `<output>.data` (needed past protobuf's 2 GB).
+    #[arg(long)]
+    pub external_data: bool,
+    /// Golden set to check the model against (default: the checkpoint's `golden/`).
+    #[arg(long)]
+    pub golden: Option<PathBuf>,
+    /// Write the model without checking it against the golden set.
+    #[arg(long)]
+    pub no_verify: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`plec compile` is not implemented yet")
+/// The config to use: the explicit one, or the model folder's `pipeline.config`.
+fn config_path(args: &Args) -> anyhow::Result<PathBuf> {
+    if let Some(config) = &args.config {
+        return Ok(config.clone());
+    }
+    let checkpoint = &args.checkpoint;
+    let candidates: Vec<PathBuf> = [Some(checkpoint.as_path()), checkpoint.parent()]
+        .into_iter()
+        .flatten()
+        .filter(|dir| dir.is_dir())
+        .map(|dir| dir.join(CONFIG_FILE))
+        .collect();
+    candidates.iter().find(|p| p.is_file()).cloned().with_context(|| {
+        format!("no --config given and no {CONFIG_FILE} next to {}: pass --config", checkpoint.display())
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    check_writable(&args.output)?;
+    let config = config_path(&args)?;
+    let loaded = plec_config::load_file(&config)?;
+    for warning in &loaded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let weights = Weights::load(&args.checkpoint, &loaded.spec)?;
+    let options = CompileOptions {
+        layout: args.layout,
+        opset: args.opset,
+        expose_gates: args.expose_gates,
+        config_text: loaded.text.clone(),
+    };
+    let mut compiled = compile_owned(&loaded.spec, weights, &options)?;
+    let written = compiled.write(&args.output, args.external_data)?;
+    let text_path = if args.emit.is_some() {
+        let path = text_path(&args.output);
+        std::fs::write(&path, dump::dump(&compiled.model))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Some(path)
+    } else {
+        None
+    };
+    println!(
+        "wrote {} ({} layout, opset {}): {} nodes, {} initializers, {:.1} MB in {:.2} s",
+        written.model_path.display(),
+        args.layout.name(),
+        args.opset,
+        compiled.node_count(),
+        compiled.initializer_count(),
+        written.model_bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    if let Some((path, bytes)) = &written.data {
+        println!("wrote {} ({:.1} MB of external data)", path.display(), *bytes as f64 / 1e6);
+    }
+    if let Some(path) = text_path {
+        println!("wrote {}", path.display());
+    }
+    golden_check(&args, &written)
+}
+
+/// The checkpoint's golden set, if it has one: `--golden`, else `golden/` of the checkpoint folder.
+fn golden_source(args: &Args) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(dir) = &args.golden {
+        return Ok(Some(dir.clone()));
+    }
+    let checkpoint = &args.checkpoint;
+    let folder = if checkpoint.is_file() {
+        checkpoint.parent().map(Path::to_path_buf)
+    } else if checkpoint.join(plec_config::checkpoint::META_FILE).is_file() {
+        Some(checkpoint.clone())
+    } else {
+        plec_config::checkpoint::latest_checkpoint(checkpoint)?
+    };
+    Ok(folder.map(|f| f.join(plec_config::checkpoint::GOLDEN_DIR)).filter(|g| g.is_dir()))
+}
+
+/// Checks the written model against the trainer's golden outputs and copies the set to `<output>.golden`; a model
+/// that fails is removed again, so no unverified model is left under the requested name.
+fn golden_check(args: &Args, written: &plec_compiler::WriteSummary) -> anyhow::Result<()> {
+    if args.no_verify {
+        println!("not verified (--no-verify): the model was not checked against a golden set");
+        return Ok(());
+    }
+    let Some(source) = golden_source(args)? else {
+        println!("not verified: {} has no golden set (train with `plec train` to get one, or pass --golden)", args.checkpoint.display());
+        return Ok(());
+    };
+    let golden = plec_config::golden::GoldenSet::read(&source)?;
+    let model = plec_runtime::Model::load(&written.model_path, &plec_runtime::RunOptions::default())?;
+    let comparison = super::verify::verify(&model, &golden)?;
+    if !comparison.passed() {
+        let _ = std::fs::remove_file(&written.model_path);
+        if let Some((data, _)) = &written.data {
+            let _ = std::fs::remove_file(data);
+        }
+        anyhow::bail!(
+            "the compiled model does not reproduce the trainer's outputs on the golden set {} ({} rows); model removed:\n{comparison}",
+            source.display(),
+            golden.rows()
+        );
+    }
+    let target = super::verify::golden_dir_for(&written.model_path);
+    golden.write(&target)?;
+    println!("verified against {} ({} rows): outputs match the trainer within tolerance", source.display(), golden.rows());
+    print!("{comparison}");
+    println!("wrote {} (golden set for `plec verify`)", target.display());
+    Ok(())
+}
+
+fn text_path(output: &Path) -> PathBuf {
+    let mut name = output.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".txt");
+    output.with_file_name(name)
 }
