@@ -39,11 +39,11 @@ pub fn candidates() -> Vec<PathBuf> {
 /// The first candidate that exists, or an error listing every place looked at.
 pub fn locate() -> Result<PathBuf> {
     let looked_at = candidates();
-    looked_at
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .ok_or_else(|| RuntimeError::LibraryNotFound { file: LIBRARY_FILE.to_string(), looked_at })
+    looked_at.iter().find(|p| p.is_file()).cloned().ok_or_else(|| RuntimeError::LibraryNotFound {
+        file: LIBRARY_FILE.to_string(),
+        looked_at,
+        from_variable: std::env::var_os(PATH_VARIABLE).is_some_and(|p| !p.is_empty()),
+    })
 }
 
 struct Loaded {
@@ -81,9 +81,11 @@ fn load() -> std::result::Result<Loaded, RuntimeError> {
 
 fn clone_error(error: &RuntimeError) -> RuntimeError {
     match error {
-        RuntimeError::LibraryNotFound { file, looked_at } => {
-            RuntimeError::LibraryNotFound { file: file.clone(), looked_at: looked_at.clone() }
-        }
+        RuntimeError::LibraryNotFound { file, looked_at, from_variable } => RuntimeError::LibraryNotFound {
+            file: file.clone(),
+            looked_at: looked_at.clone(),
+            from_variable: *from_variable,
+        },
         RuntimeError::LibraryLoad { path, message } => {
             RuntimeError::LibraryLoad { path: path.clone(), message: message.clone() }
         }

@@ -8,11 +8,12 @@ use crate::validate::InputError;
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     #[error(
-        "cannot find the ONNX Runtime library {file}; looked at:\n{}\nSet ORT_DYLIB_PATH to the library, or run \
-         scripts/setup (it installs ONNX Runtime 1.31.1 into .native/lib)",
+        "cannot find the ONNX Runtime library ({file}); looked at{}:\n{}\nSet ORT_DYLIB_PATH to the library file, or \
+         run scripts/setup (it installs ONNX Runtime 1.31.1 into .native/lib)",
+        if *from_variable { " (the file ORT_DYLIB_PATH names)" } else { "" },
         looked_at.iter().map(|p| format!("  {}", p.display())).collect::<Vec<_>>().join("\n")
     )]
-    LibraryNotFound { file: String, looked_at: Vec<PathBuf> },
+    LibraryNotFound { file: String, looked_at: Vec<PathBuf>, from_variable: bool },
     #[error("cannot load the ONNX Runtime library {path}: {message}")]
     LibraryLoad { path: PathBuf, message: String },
     #[error("cannot read model {path}: {message}")]

@@ -14,7 +14,7 @@ use crate::dylib;
 use crate::error::{Result, RuntimeError};
 use crate::options::RunOptions;
 use crate::pool::SessionPool;
-use crate::tensor::{OutputTensor, Outputs, RawInputs, RawTensor, TensorData};
+use crate::tensor::{OutputTensor, Outputs, RawData, RawInputs, RawTensor};
 use crate::validate;
 
 /// Prefix of every metadata key plec writes.
@@ -138,7 +138,8 @@ impl Model {
 
     fn input_values<'a>(&self, inputs: &'a RawInputs) -> Result<Vec<(Cow<'a, str>, SessionInputValue<'a>)>> {
         let mut values = Vec::with_capacity(inputs.tensors.len());
-        for (name, tensor) in &inputs.tensors {
+        for tensor in &inputs.tensors {
+            let name = &tensor.name;
             let value = ort_value(tensor)
                 .map_err(|e| RuntimeError::Run { path: self.path.clone(), message: format!("input `{name}`: {e}") })?;
             values.push((Cow::Borrowed(name.as_str()), value));
@@ -165,9 +166,9 @@ impl Model {
 fn ort_value(tensor: &RawTensor) -> ort::Result<SessionInputValue<'_>> {
     let shape: Vec<i64> = tensor.shape.iter().map(|&d| d as i64).collect();
     Ok(match &tensor.data {
-        TensorData::Int64(values) => TensorRef::from_array_view((shape, values.as_slice()))?.into(),
-        TensorData::Float(values) => TensorRef::from_array_view((shape, values.as_slice()))?.into(),
-        TensorData::String(values) => Tensor::from_string_array((shape, values.as_slice()))?.into(),
+        RawData::Int64(values) => TensorRef::from_array_view((shape, values.as_slice()))?.into(),
+        RawData::Float(values) => TensorRef::from_array_view((shape, values.as_slice()))?.into(),
+        RawData::String(values) => Tensor::from_string_array((shape, values.as_slice()))?.into(),
     })
 }
 

@@ -4,7 +4,7 @@
 use plec_config::signature::{InputSignature, Signature, INT64_MISSING};
 use plec_config::spec::{Transform, ValueType};
 
-use crate::tensor::{RawInputs, RawTensor};
+use crate::tensor::{self, RawInputs, RawTensor};
 
 /// Values per row of multi-valued (`[batch, len]`) inputs.
 pub const MULTI_VALUE_LEN: usize = 4;
@@ -41,7 +41,7 @@ pub fn synthetic_inputs(signature: &Signature, batch: usize, seed: u64) -> RawIn
     let mut rng = Rng(seed);
     let mut inputs = RawInputs::new();
     for input in &signature.inputs {
-        inputs.insert(input.name.clone(), synthetic_tensor(input, batch, &mut rng));
+        inputs.insert(synthetic_tensor(input, batch, &mut rng));
     }
     inputs
 }
@@ -59,7 +59,7 @@ fn synthetic_tensor(input: &InputSignature, batch: usize, rng: &mut Rng) -> RawT
             let span = (hi - lo).max(1) as u64;
             let values =
                 (0..count).map(|_| if missing(rng) { INT64_MISSING } else { lo + rng.below(span) as i64 }).collect();
-            RawTensor::int64(shape, values)
+            tensor::int64(&input.name, shape, values)
         }
         ValueType::String => {
             let vocabulary: Vec<String> = match &input.transform {
@@ -80,7 +80,7 @@ fn synthetic_tensor(input: &InputSignature, batch: usize, rng: &mut Rng) -> RawT
                     }
                 })
                 .collect();
-            RawTensor::string(shape, values)
+            tensor::string(&input.name, shape, values)
         }
         ValueType::Float => {
             let (lo, hi) = match &input.transform {
@@ -93,7 +93,7 @@ fn synthetic_tensor(input: &InputSignature, batch: usize, rng: &mut Rng) -> RawT
             };
             let values =
                 (0..count).map(|_| if missing(rng) { f32::NAN } else { lo + (hi - lo) * rng.unit() }).collect();
-            RawTensor::float(shape, values)
+            tensor::float(&input.name, shape, values)
         }
     }
 }

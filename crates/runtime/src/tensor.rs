@@ -2,78 +2,59 @@
 
 use plec_config::spec::ValueType;
 
-/// The elements of a raw input tensor, row-major.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TensorData {
-    Int64(Vec<i64>),
-    Float(Vec<f32>),
-    String(Vec<String>),
-}
+pub use plec_config::tensor::{RawData, RawTensor};
 
-impl TensorData {
-    pub fn dtype(&self) -> ValueType {
-        match self {
-            TensorData::Int64(_) => ValueType::Int64,
-            TensorData::Float(_) => ValueType::Float,
-            TensorData::String(_) => ValueType::String,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        match self {
-            TensorData::Int64(v) => v.len(),
-            TensorData::Float(v) => v.len(),
-            TensorData::String(v) => v.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+/// The element type of raw data.
+pub fn dtype(data: &RawData) -> ValueType {
+    match data {
+        RawData::Int64(_) => ValueType::Int64,
+        RawData::Float(_) => ValueType::Float,
+        RawData::String(_) => ValueType::String,
     }
 }
 
-/// One input tensor: raw feature values as callers supply them (ids, strings, floats), shape `[batch]` or
-/// `[batch, n]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RawTensor {
-    pub shape: Vec<usize>,
-    pub data: TensorData,
+/// An int64 input tensor (`shape` `[batch]` or `[batch, n]`, row-major values).
+pub fn int64(name: &str, shape: Vec<usize>, values: Vec<i64>) -> RawTensor {
+    RawTensor { name: name.to_string(), shape, data: RawData::Int64(values) }
 }
 
-impl RawTensor {
-    pub fn int64(shape: Vec<usize>, values: Vec<i64>) -> Self {
-        RawTensor { shape, data: TensorData::Int64(values) }
-    }
-
-    pub fn float(shape: Vec<usize>, values: Vec<f32>) -> Self {
-        RawTensor { shape, data: TensorData::Float(values) }
-    }
-
-    pub fn string(shape: Vec<usize>, values: Vec<String>) -> Self {
-        RawTensor { shape, data: TensorData::String(values) }
-    }
-
-    /// Rows `start..end` (along the batch axis) as a new tensor.
-    pub fn rows(&self, start: usize, end: usize) -> RawTensor {
-        let row_len: usize = self.shape.iter().skip(1).product();
-        let (lo, hi) = (start * row_len, end * row_len);
-        let data = match &self.data {
-            TensorData::Int64(v) => TensorData::Int64(v[lo..hi].to_vec()),
-            TensorData::Float(v) => TensorData::Float(v[lo..hi].to_vec()),
-            TensorData::String(v) => TensorData::String(v[lo..hi].to_vec()),
-        };
-        let mut shape = self.shape.clone();
-        if let Some(batch) = shape.first_mut() {
-            *batch = end - start;
-        }
-        RawTensor { shape, data }
-    }
+/// A float input tensor.
+pub fn float(name: &str, shape: Vec<usize>, values: Vec<f32>) -> RawTensor {
+    RawTensor { name: name.to_string(), shape, data: RawData::Float(values) }
 }
 
-/// A batch of named input tensors. Names are kept in insertion order; a name given twice is an input error at run.
+/// A string input tensor.
+pub fn string(name: &str, shape: Vec<usize>, values: Vec<String>) -> RawTensor {
+    RawTensor { name: name.to_string(), shape, data: RawData::String(values) }
+}
+
+/// Rows `start..end` (along the batch axis) of a tensor whose data fits its shape (see `validate`); rows past the
+/// end are left out.
+pub fn rows(tensor: &RawTensor, start: usize, end: usize) -> RawTensor {
+    let row_len: usize = tensor.shape.iter().skip(1).product();
+    let clamp = |len: usize| (start * row_len).min(len)..(end * row_len).min(len);
+    let data = match &tensor.data {
+        RawData::Int64(v) => RawData::Int64(v[clamp(v.len())].to_vec()),
+        RawData::Float(v) => RawData::Float(v[clamp(v.len())].to_vec()),
+        RawData::String(v) => RawData::String(v[clamp(v.len())].to_vec()),
+    };
+    let mut shape = tensor.shape.clone();
+    if let Some(batch) = shape.first_mut() {
+        *batch = data.len().checked_div(row_len).unwrap_or(end.saturating_sub(start));
+    }
+    RawTensor { name: tensor.name.clone(), shape, data }
+}
+
+/// A batch of named raw input tensors (plec-config's data path builds them from CSV/Parquet columns).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawInputs {
-    pub tensors: Vec<(String, RawTensor)>,
+    pub tensors: Vec<RawTensor>,
+}
+
+impl From<Vec<RawTensor>> for RawInputs {
+    fn from(tensors: Vec<RawTensor>) -> Self {
+        RawInputs { tensors }
+    }
 }
 
 impl RawInputs {
@@ -81,23 +62,23 @@ impl RawInputs {
         RawInputs::default()
     }
 
-    pub fn insert(&mut self, name: impl Into<String>, tensor: RawTensor) -> &mut Self {
-        self.tensors.push((name.into(), tensor));
+    pub fn insert(&mut self, tensor: RawTensor) -> &mut Self {
+        self.tensors.push(tensor);
         self
     }
 
-    pub fn with(mut self, name: impl Into<String>, tensor: RawTensor) -> Self {
-        self.insert(name, tensor);
+    pub fn with(mut self, tensor: RawTensor) -> Self {
+        self.insert(tensor);
         self
     }
 
     pub fn get(&self, name: &str) -> Option<&RawTensor> {
-        self.tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+        self.tensors.iter().find(|t| t.name == name)
     }
 
     /// Rows `start..end` of every tensor.
     pub fn rows(&self, start: usize, end: usize) -> RawInputs {
-        RawInputs { tensors: self.tensors.iter().map(|(n, t)| (n.clone(), t.rows(start, end))).collect() }
+        RawInputs { tensors: self.tensors.iter().map(|t| rows(t, start, end)).collect() }
     }
 }
 
@@ -125,6 +106,18 @@ pub struct Outputs {
 impl Outputs {
     pub fn get(&self, name: &str) -> Option<&OutputTensor> {
         self.tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+
+    /// As plec-config's tensors (float data), e.g. for `plec_config::golden::compare`.
+    pub fn to_raw_tensors(&self) -> Vec<RawTensor> {
+        self.tensors
+            .iter()
+            .map(|(name, t)| RawTensor {
+                name: name.clone(),
+                shape: t.shape.clone(),
+                data: RawData::Float(t.values.clone()),
+            })
+            .collect()
     }
 
     pub fn batch_size(&self) -> usize {

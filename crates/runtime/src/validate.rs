@@ -6,7 +6,7 @@ use std::fmt;
 use plec_config::signature::{InputSignature, Signature, INT64_MISSING};
 use plec_config::spec::ValueType;
 
-use crate::tensor::{RawInputs, RawTensor, TensorData};
+use crate::tensor::{self, RawData, RawInputs, RawTensor};
 
 /// At most this many bad values are listed in one error; the count says how many there were in all.
 pub const MAX_LISTED_BAD_VALUES: usize = 10;
@@ -104,11 +104,12 @@ fn input_names(signature: &Signature) -> String {
 
 /// Checks names, types and shapes; returns the batch size. Values are not looked at (see [`find_bad_values`]).
 pub fn check_structure(signature: &Signature, inputs: &RawInputs) -> Result<usize, InputError> {
-    for (i, (name, _)) in inputs.tensors.iter().enumerate() {
+    for (i, tensor) in inputs.tensors.iter().enumerate() {
+        let name = &tensor.name;
         if !signature.inputs.iter().any(|s| &s.name == name) {
             return Err(InputError::Unknown { name: name.clone(), all: input_names(signature) });
         }
-        if inputs.tensors[..i].iter().any(|(n, _)| n == name) {
+        if inputs.tensors[..i].iter().any(|t| &t.name == name) {
             return Err(InputError::Duplicate { name: name.clone() });
         }
     }
@@ -138,7 +139,7 @@ pub fn check_structure(signature: &Signature, inputs: &RawInputs) -> Result<usiz
 
 fn check_one(input: &InputSignature, tensor: &RawTensor) -> Result<(), InputError> {
     let name = &input.name;
-    let got = tensor.data.dtype();
+    let got = tensor::dtype(&tensor.data);
     if got != input.dtype {
         return Err(InputError::DType {
             name: name.clone(),
@@ -182,11 +183,11 @@ pub fn find_bad_values(signature: &Signature, inputs: &RawInputs) -> Vec<BadValu
         let row_len: usize = tensor.shape.iter().skip(1).product();
         let multi = tensor.shape.len() > 1;
         let locate = |index: usize| {
-            let row = if row_len == 0 { 0 } else { index / row_len };
+            let row = index.checked_div(row_len).unwrap_or(0);
             (row, multi.then(|| index % row_len.max(1)))
         };
         match (&tensor.data, input.valid_range) {
-            (TensorData::Int64(values), Some([lo, hi])) => {
+            (RawData::Int64(values), Some([lo, hi])) => {
                 for (index, &value) in values.iter().enumerate() {
                     if value != INT64_MISSING && !(lo..hi).contains(&value) {
                         let (row, position) = locate(index);
@@ -200,7 +201,7 @@ pub fn find_bad_values(signature: &Signature, inputs: &RawInputs) -> Vec<BadValu
                     }
                 }
             }
-            (TensorData::String(values), _) => {
+            (RawData::String(values), _) => {
                 for (index, value) in values.iter().enumerate() {
                     if value.contains('\0') {
                         let (row, position) = locate(index);

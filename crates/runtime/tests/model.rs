@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use plec_config::signature::{InputSignature, OutputSignature, INT64_MISSING};
 use plec_config::spec::{OutputKind, Pooling, Transform, ValueType};
-use plec_runtime::{Device, Model, RawInputs, RawTensor, RunOptions, RuntimeError};
+use plec_runtime::{tensor, Device, Model, RawInputs, RunOptions, RuntimeError};
 
 #[test]
 fn reads_the_signature_and_metadata() {
@@ -76,11 +76,11 @@ fn outputs_follow_the_formula() {
 fn an_empty_batch_gives_empty_outputs() {
     let model = load_test_model();
     let inputs = RawInputs::new()
-        .with("user_id", RawTensor::int64(vec![0], vec![]))
-        .with("tags", RawTensor::int64(vec![0, 3], vec![]))
-        .with("city", RawTensor::string(vec![0], vec![]))
-        .with("price", RawTensor::float(vec![0], vec![]))
-        .with("vec", RawTensor::float(vec![0, 2], vec![]));
+        .with(tensor::int64("user_id", vec![0], vec![]))
+        .with(tensor::int64("tags", vec![0, 3], vec![]))
+        .with(tensor::string("city", vec![0], vec![]))
+        .with(tensor::float("price", vec![0], vec![]))
+        .with(tensor::float("vec", vec![0, 2], vec![]));
     let outputs = model.run(&inputs).unwrap();
     assert_eq!(outputs.get("logits_ctr").unwrap().shape, vec![0]);
     assert_eq!(outputs.get("probs_cls").unwrap().shape, vec![0, 3]);

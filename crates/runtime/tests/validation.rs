@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use plec_runtime::{InputError, RawInputs, RawTensor, RuntimeError};
+use plec_runtime::{tensor, InputError, RawInputs, RawTensor, RuntimeError};
 
 fn error_of(inputs: &RawInputs) -> String {
     let model = load_test_model();
@@ -14,18 +14,15 @@ fn error_of(inputs: &RawInputs) -> String {
     }
 }
 
-fn replace(inputs: RawInputs, name: &str, tensor: RawTensor) -> RawInputs {
+/// `inputs` with the tensor named like `tensor` swapped for it.
+fn replace(inputs: RawInputs, tensor: RawTensor) -> RawInputs {
     RawInputs {
-        tensors: inputs
-            .tensors
-            .into_iter()
-            .map(|(n, t)| if n == name { (n, tensor.clone()) } else { (n, t) })
-            .collect(),
+        tensors: inputs.tensors.into_iter().map(|t| if t.name == tensor.name { tensor.clone() } else { t }).collect(),
     }
 }
 
 fn without(inputs: RawInputs, name: &str) -> RawInputs {
-    RawInputs { tensors: inputs.tensors.into_iter().filter(|(n, _)| n != name).collect() }
+    RawInputs { tensors: inputs.tensors.into_iter().filter(|t| t.name != name).collect() }
 }
 
 #[test]
@@ -35,49 +32,49 @@ fn missing_input() {
 
 #[test]
 fn unknown_input() {
-    let inputs = valid_inputs().with("colour", RawTensor::string(vec![3], vec!["r".into(), "g".into(), "b".into()]));
+    let inputs = valid_inputs().with(tensor::string("colour", vec![3], vec!["r".into(), "g".into(), "b".into()]));
     insta::assert_snapshot!(error_of(&inputs), @"unknown input `colour`; the model's inputs are: user_id, tags, city, price, vec");
 }
 
 #[test]
 fn duplicate_input() {
-    let inputs = valid_inputs().with("price", RawTensor::float(vec![3], vec![1.0, 2.0, 3.0]));
+    let inputs = valid_inputs().with(tensor::float("price", vec![3], vec![1.0, 2.0, 3.0]));
     insta::assert_snapshot!(error_of(&inputs), @"input `price` is given twice");
 }
 
 #[test]
 fn wrong_dtype() {
-    let inputs = replace(valid_inputs(), "user_id", RawTensor::float(vec![3], vec![1.0, 2.0, 3.0]));
+    let inputs = replace(valid_inputs(), tensor::float("user_id", vec![3], vec![1.0, 2.0, 3.0]));
     insta::assert_snapshot!(error_of(&inputs), @"input `user_id`: expected int64 values, got float");
 }
 
 #[test]
 fn wrong_rank() {
-    let inputs = replace(valid_inputs(), "price", RawTensor::float(vec![3, 1], vec![1.0, 2.0, 3.0]));
+    let inputs = replace(valid_inputs(), tensor::float("price", vec![3, 1], vec![1.0, 2.0, 3.0]));
     insta::assert_snapshot!(error_of(&inputs), @"input `price`: expected shape [batch], got [3, 1]");
 }
 
 #[test]
 fn wrong_fixed_dimension() {
-    let inputs = replace(valid_inputs(), "vec", RawTensor::float(vec![3, 3], vec![0.0; 9]));
+    let inputs = replace(valid_inputs(), tensor::float("vec", vec![3, 3], vec![0.0; 9]));
     insta::assert_snapshot!(error_of(&inputs), @"input `vec`: expected shape [batch, 2], got [3, 3]");
 }
 
 #[test]
 fn data_not_matching_shape() {
-    let inputs = replace(valid_inputs(), "tags", RawTensor::int64(vec![3, 2], vec![1, 2, 3, 4, 5]));
+    let inputs = replace(valid_inputs(), tensor::int64("tags", vec![3, 2], vec![1, 2, 3, 4, 5]));
     insta::assert_snapshot!(error_of(&inputs), @"input `tags`: shape [3, 2] holds 6 values, but 5 were given");
 }
 
 #[test]
 fn batch_sizes_disagree() {
-    let inputs = replace(valid_inputs(), "price", RawTensor::float(vec![2], vec![1.0, 2.0]));
+    let inputs = replace(valid_inputs(), tensor::float("price", vec![2], vec![1.0, 2.0]));
     insta::assert_snapshot!(error_of(&inputs), @"input `price` has batch size 2, but `user_id` has 3: all inputs need the same rows");
 }
 
 #[test]
 fn ids_outside_the_valid_range_are_listed_with_row_and_value() {
-    let inputs = replace(valid_inputs(), "user_id", RawTensor::int64(vec![3], vec![5, 100, -7]));
+    let inputs = replace(valid_inputs(), tensor::int64("user_id", vec![3], vec![5, 100, -7]));
     insta::assert_snapshot!(error_of(&inputs), @r"
     2 bad input values:
       input `user_id` row 1: value 100 is outside the valid ids [0, 100) (missing is -1)
@@ -87,14 +84,13 @@ fn ids_outside_the_valid_range_are_listed_with_row_and_value() {
 
 #[test]
 fn the_missing_id_is_not_a_bad_value() {
-    let inputs = replace(valid_inputs(), "user_id", RawTensor::int64(vec![3], vec![-1, 0, 99]));
+    let inputs = replace(valid_inputs(), tensor::int64("user_id", vec![3], vec![-1, 0, 99]));
     assert!(load_test_model().run(&inputs).is_ok());
 }
 
 #[test]
 fn strings_with_nul_are_bad_values_with_position() {
-    let inputs =
-        replace(valid_inputs(), "city", RawTensor::string(vec![3], vec!["a".into(), "b\0c".into(), "".into()]));
+    let inputs = replace(valid_inputs(), tensor::string("city", vec![3], vec!["a".into(), "b\0c".into(), "".into()]));
     insta::assert_snapshot!(error_of(&inputs), @r#"
     1 bad input value:
       input `city` row 1: value "b\0c" contains a NUL character, which ONNX Runtime strings cannot hold
@@ -106,7 +102,7 @@ fn long_lists_of_bad_values_are_cut_but_counted() {
     let rows = 25;
     let model = load_test_model();
     let inputs = plec_runtime::synthetic::synthetic_inputs(model.signature(), rows, 1);
-    let inputs = replace(inputs, "user_id", RawTensor::int64(vec![rows], (0..rows as i64).map(|i| 1000 + i).collect()));
+    let inputs = replace(inputs, tensor::int64("user_id", vec![rows], (0..rows as i64).map(|i| 1000 + i).collect()));
     let error = error_of(&inputs);
     assert!(error.starts_with("25 bad input values:\n  input `user_id` row 0: value 1000 "), "{error}");
     assert!(error.ends_with("\n  ... and 15 more"), "{error}");

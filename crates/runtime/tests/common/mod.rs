@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use plec_runtime::{Model, RawInputs, RawTensor, RunOptions};
+use plec_runtime::{tensor, Model, RawInputs, RunOptions};
 
 pub fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -54,11 +54,11 @@ pub fn load_test_model() -> Model {
 /// Three valid rows.
 pub fn valid_inputs() -> RawInputs {
     RawInputs::new()
-        .with("user_id", RawTensor::int64(vec![3], vec![3, -1, 99]))
-        .with("tags", RawTensor::int64(vec![3, 2], vec![1, 2, -1, -1, 500, -1]))
-        .with("city", RawTensor::string(vec![3], vec!["a".into(), "".into(), "hangzhou".into()]))
-        .with("price", RawTensor::float(vec![3], vec![1.0, 0.0, -2.5]))
-        .with("vec", RawTensor::float(vec![3, 2], vec![1.0, 2.0, 3.0, 4.0, 0.5, -0.25]))
+        .with(tensor::int64("user_id", vec![3], vec![3, -1, 99]))
+        .with(tensor::int64("tags", vec![3, 2], vec![1, 2, -1, -1, 500, -1]))
+        .with(tensor::string("city", vec![3], vec!["a".into(), "".into(), "hangzhou".into()]))
+        .with(tensor::float("price", vec![3], vec![1.0, 0.0, -2.5]))
+        .with(tensor::float("vec", vec![3, 2], vec![1.0, 2.0, 3.0, 4.0, 0.5, -0.25]))
 }
 
 /// The fixture's logit for one row, computed in f64 from the formula (murmur3 from plec-config).
