@@ -7,7 +7,7 @@ Measures, on ONNX Runtime CPU with 2 intra-op threads (median of repeats, warm-u
   - plec explicit and fused layouts (raw feature inputs: transforms run in the graph),
   - the same PLE written in PyTorch and exported with torch.onnx.export (table-row inputs: no transforms),
   - PyTorch eager (2 threads, inference mode),
-at batch 1, 256 and 8192; plus compile time and peak RSS of `plec compile` (load + check + lower + write) for the
+at batch 1, 256 and 8192 (calls interleaved round-robin, so background load hits all alike); plus compile time and peak RSS of `plec compile` (load + check + lower + write) for the
 config with random weights (seed 0). Prints a table and writes <out>/results.json.
 
 PyTorch lives in its own venv, .native/bench-venv (torch==2.13.0, ~4.7 GB with its CUDA wheels), created by this
@@ -30,7 +30,7 @@ PINS = ["torch==2.13.0", "numpy==2.2.6", "onnx==1.20.1", "onnxruntime==1.31.1"]
 BATCHES = [1, 256, 8192]
 THREADS = 2
 # Timed runs per batch size (after 3 warm-up runs); batch-1 latency needs many.
-REPEATS = {1: 2000, 256: 200, 8192: 12}
+REPEATS = {1: 1000, 256: 100, 8192: 10}
 COMPILE_REPEATS = 3
 
 
@@ -47,14 +47,25 @@ def ensure_venv():
     os.execv(str(python), [str(python), __file__] + sys.argv[1:])
 
 
+# A child forked from a big process inherits its RSS until exec, and ru_maxrss counts that: so the measured
+# command runs under this tiny wrapper, started from a fresh interpreter that has imported nothing heavy.
+RSS_WRAPPER = """
+import os, subprocess, sys
+p = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(p.pid, 0)
+print('{"status": %d, "peak_rss_kb": %d}' % (status, usage.ru_maxrss), file=sys.stderr)
+"""
+
+
 def run_child(cmd):
-    """Runs cmd; returns (stdout, peak RSS in MB of that child alone)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=ROOT)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
+    """Runs cmd; returns (stdout, peak RSS in MB of that command alone)."""
+    proc = subprocess.run(
+        ["/usr/bin/env", "python3", "-c", RSS_WRAPPER] + [str(c) for c in cmd], cwd=ROOT, capture_output=True, check=True
+    )
+    report = json.loads(proc.stderr.decode().strip().splitlines()[-1])
+    if report["status"] != 0:
         raise SystemExit("failed: %s" % " ".join(map(str, cmd)))
-    return out.decode(), usage.ru_maxrss / 1024.0
+    return proc.stdout.decode(), report["peak_rss_kb"] / 1024.0
 
 
 def read_safetensors(path):
@@ -141,15 +152,19 @@ def torch_model(spec, weights):
     return Ple().eval()
 
 
-def time_runs(fn, batch):
-    for _ in range(3):
-        fn()
-    samples = []
+def time_interleaved(fns, batch):
+    """Median seconds per call of each function; calls are interleaved round-robin so that load from other
+    processes hits every contender alike."""
+    for fn in fns.values():
+        for _ in range(3):
+            fn()
+    samples = {name: [] for name in fns}
     for _ in range(REPEATS[batch]):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(s) for name, s in samples.items()}
 
 
 def raw_inputs(session, spec, batch, rng):
@@ -240,12 +255,17 @@ def main():
         rng = np.random.default_rng(batch)
         rows = rows_of(batch, rng)
         row_feeds = {n: r.numpy() for n, r in zip(names, rows)}
-        entry = {}
+        fns = {}
         for name, sess in sessions.items():
             feeds = row_feeds if name == "torch_export" else raw_inputs(sess, spec, batch, rng)
-            entry[name] = time_runs(lambda: sess.run(None, feeds), batch)
-        with torch.inference_mode():
-            entry["torch_eager"] = time_runs(lambda: model(*rows), batch)
+            fns[name] = lambda sess=sess, feeds=feeds: sess.run(None, feeds)
+
+        def eager():
+            with torch.inference_mode():
+                model(*rows)
+
+        fns["torch_eager"] = eager
+        entry = time_interleaved(fns, batch)
         results["throughput"][batch] = {k: {"median_ms": v * 1e3, "rows_per_s": batch / v} for k, v in entry.items()}
 
     (out / "results.json").write_text(json.dumps(results, indent=2))
