@@ -1,0 +1,229 @@
+//! `plec predict`, `plec bench` and `plec export-triton` end to end on a compiled model.
+
+mod runtime_support;
+
+use std::path::Path;
+
+use plec_config::signature::Signature;
+use plec_runtime::synthetic::synthetic_inputs;
+use plec_runtime::{Model, RawData, RawInputs, RunOptions};
+use runtime_support::*;
+
+const ROWS: usize = 30;
+const BATCH: usize = 7;
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// One CSV cell of `row` of an input: missing values empty, multi-valued ids joined by the signature's separator,
+/// wide dense values by \x1d (the data path's conventions).
+fn cell(signature: &Signature, inputs: &RawInputs, name: &str, row: usize) -> String {
+    let spec = signature.inputs.iter().find(|i| i.name == name).unwrap();
+    let tensor = inputs.get(name).unwrap();
+    let width: usize = tensor.shape.iter().skip(1).product();
+    let parts: Vec<String> = (row * width..(row + 1) * width)
+        .map(|i| match &tensor.data {
+            RawData::Int64(v) => {
+                if v[i] == -1 {
+                    String::new()
+                } else {
+                    v[i].to_string()
+                }
+            }
+            RawData::Float(v) => {
+                if v[i].is_nan() {
+                    String::new()
+                } else {
+                    v[i].to_string()
+                }
+            }
+            RawData::String(v) => v[i].clone(),
+        })
+        .collect();
+    let separator = if tensor.shape.len() == 1 {
+        ""
+    } else if spec.shape[1].is_u64() {
+        "\x1d"
+    } else {
+        spec.separator.as_deref().unwrap_or("\x1d")
+    };
+    // A row of all-missing wide values is one empty cell.
+    if separator == "\x1d" && parts.iter().all(String::is_empty) {
+        return String::new();
+    }
+    csv_field(&parts.join(separator))
+}
+
+fn write_csv(path: &Path, signature: &Signature, inputs: &RawInputs, rows: usize) {
+    let names: Vec<&str> = signature.inputs.iter().map(|i| i.name.as_str()).collect();
+    let mut text = format!("row_id,{}\n", names.join(","));
+    for row in 0..rows {
+        let cells: Vec<String> = names.iter().map(|n| cell(signature, inputs, n, row)).collect();
+        text.push_str(&format!("id{row},{}\n", cells.join(",")));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn predict_scores_every_row_in_order_as_the_library_does() {
+    let dir = temp_dir("cli_predict");
+    let model = Model::load(compiled_model(), &RunOptions::default()).unwrap();
+    let inputs = synthetic_inputs(model.signature(), ROWS, 99);
+    let input = dir.join("rows.csv");
+    write_csv(&input, model.signature(), &inputs, ROWS);
+    let output = dir.join("scores.csv");
+    let batch = BATCH.to_string();
+    let run = plec(&[
+        "predict",
+        compiled_model().to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--batch-size",
+        &batch,
+        "--keep-columns",
+        "row_id",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(text(&run.stdout).starts_with(&format!("scored {ROWS} rows from 1 file(s)")), "{}", text(&run.stdout));
+
+    let written = std::fs::read_to_string(&output).unwrap();
+    let mut lines = written.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let names: Vec<&str> = model.outputs().iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(header[0], "row_id");
+    assert_eq!(&header[1..], names.as_slice());
+    let body: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(body.len(), ROWS);
+    // The library on the same batches: CSV text round-trips ids, strings and floats exactly.
+    for start in (0..ROWS).step_by(BATCH) {
+        let end = (start + BATCH).min(ROWS);
+        let expected = model.run(&inputs.rows(start, end)).unwrap();
+        for row in start..end {
+            assert_eq!(body[row][0], format!("id{row}"));
+            for (k, (_, tensor)) in expected.tensors.iter().enumerate() {
+                let got: f32 = body[row][k + 1].parse().unwrap();
+                assert_eq!(got.to_bits(), tensor.values[row - start].to_bits(), "row {row} output {}", names[k]);
+            }
+        }
+    }
+}
+
+#[test]
+fn predict_names_the_bad_row_file_line_and_column() {
+    let dir = temp_dir("cli_predict_bad");
+    let model = Model::load(compiled_model(), &RunOptions::default()).unwrap();
+    let inputs = synthetic_inputs(model.signature(), 5, 3);
+    let input = dir.join("rows.csv");
+    write_csv(&input, model.signature(), &inputs, 5);
+    // `user` has num_buckets 50: 77 is out of range on data row 3 (line 4).
+    let text_in = std::fs::read_to_string(&input).unwrap();
+    let mut lines: Vec<String> = text_in.lines().map(str::to_string).collect();
+    let user_column = lines[0].split(',').position(|c| c == "user").unwrap();
+    let mut cells: Vec<String> = lines[3].split(',').map(str::to_string).collect();
+    cells[user_column] = "77".into();
+    lines[3] = cells.join(",");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+
+    let output = dir.join("scores.csv");
+    let run = plec(&[
+        "predict",
+        compiled_model().to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    let stderr = text(&run.stderr).replace(input.to_str().unwrap(), "rows.csv");
+    insta::assert_snapshot!(stderr, @r#"
+    error: 1 bad row (nothing was written):
+      rows.csv: line 4, column "user": value 77 is outside the valid ids [0, 50) (missing is -1)
+    use --bad-rows FILE to write bad rows there and score the others
+    "#);
+    assert!(!output.exists());
+
+    let bad = dir.join("bad.csv");
+    let run = plec(&[
+        "predict",
+        compiled_model().to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--bad-rows",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(text(&run.stdout).contains("1 bad row(s) left empty in the output"), "{}", text(&run.stdout));
+    assert_eq!(std::fs::read_to_string(&output).unwrap().lines().count(), 1 + 5);
+    let listed = std::fs::read_to_string(&bad).unwrap();
+    assert!(listed.lines().nth(1).unwrap().starts_with("2,"), "{listed}");
+}
+
+#[test]
+fn bench_reports_each_batch_size_as_json() {
+    let run = plec(&[
+        "bench",
+        compiled_model().to_str().unwrap(),
+        "--batch-sizes",
+        "1,16",
+        "--iterations",
+        "3",
+        "--warmup",
+        "1",
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["device"], "cpu");
+    let results = report["results"].as_array().unwrap();
+    let sizes: Vec<u64> = results.iter().map(|r| r["batch_size"].as_u64().unwrap()).collect();
+    assert_eq!(sizes, [1, 16]);
+    for r in results {
+        assert_eq!(r["iterations"], 3);
+        let (median, p90, p99) =
+            (r["median_us"].as_f64().unwrap(), r["p90_us"].as_f64().unwrap(), r["p99_us"].as_f64().unwrap());
+        assert!(0.0 < median && median <= p90 && p90 <= p99, "{r}");
+    }
+}
+
+#[test]
+fn export_triton_writes_a_repository_that_parses_against_the_schema() {
+    let dir = temp_dir("cli_triton");
+    let run = plec(&["export-triton", compiled_model().to_str().unwrap(), dir.to_str().unwrap(), "--name", "ple"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(dir.join("ple/1/model.onnx").is_file());
+    let checker = project_root().join("crates/runtime/tests/fixtures/check_triton_config.py");
+    let parsed = std::process::Command::new(python()).arg(checker).arg(dir.join("ple/config.pbtxt")).output().unwrap();
+    assert!(parsed.status.success(), "{}", text(&parsed.stderr));
+    let config: serde_json::Value = serde_json::from_slice(&parsed.stdout).unwrap();
+    let model = Model::load(compiled_model(), &RunOptions::default()).unwrap();
+    let names: Vec<&str> = config["input"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    let expected: Vec<&str> = model.signature().inputs.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, expected);
+    assert_eq!(config["max_batch_size"], 1024);
+}
+
+#[test]
+fn a_missing_onnx_runtime_library_is_named() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_plec"))
+        .args(["bench", compiled_model().to_str().unwrap()])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so.1.31.1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    insta::assert_snapshot!(text(&output.stderr), @r"
+    error: cannot find the ONNX Runtime library (libonnxruntime.so.1.31.1); looked at (the file ORT_DYLIB_PATH names):
+      /nonexistent/libonnxruntime.so.1.31.1
+    Set ORT_DYLIB_PATH to the library file, or run scripts/setup (it installs ONNX Runtime 1.31.1 into .native/lib)
+    ");
+}
