@@ -6,11 +6,19 @@
 //!
 //! Generators use their own PRNG ([`rng`]): a seed gives the same files on every machine and version.
 
+pub mod census;
+mod configs;
 pub mod rng;
+pub mod synthetic;
 pub mod taobao;
 mod write;
 
+pub use configs::{write_configs, Architecture, ConfigText, TaskText};
 pub use write::{Chunk, ChunkWriter, OutputFormat};
 
+#[cfg(test)]
+mod census_tests;
+#[cfg(test)]
+mod synthetic_tests;
 #[cfg(test)]
 mod taobao_tests;

@@ -152,7 +152,7 @@ impl TaobaoModel {
         if hash3(seed, TAG_NO_BRAND, ad) % 100 < 15 {
             fields[3] = None;
         }
-        let price = if hash3(seed, TAG_ON_BOUNDARY, ad) % 10 == 0 {
+        let price = if hash3(seed, TAG_ON_BOUNDARY, ad).is_multiple_of(10) {
             PRICE_BOUNDARIES[(hash3(seed, TAG_ON_BOUNDARY + 1, ad) % PRICE_BOUNDARIES.len() as u64) as usize]
         } else {
             let cents = (3.9 + 1.3 * hash_normal(seed, TAG_PRICE, ad)).exp() * 100.0;

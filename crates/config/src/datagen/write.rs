@@ -43,7 +43,7 @@ impl std::str::FromStr for OutputFormat {
 pub type Chunk = Vec<(String, Column)>;
 
 enum Sink {
-    Parquet(ArrowWriter<File>),
+    Parquet(Box<ArrowWriter<File>>),
     Csv { out: BufWriter<File>, header_written: bool },
 }
 
@@ -73,7 +73,7 @@ impl ChunkWriter {
                     .build();
                 let writer =
                     ArrowWriter::try_new(file, schema, Some(properties)).map_err(|e| parquet_error(path, e))?;
-                Sink::Parquet(writer)
+                Sink::Parquet(Box::new(writer))
             }
             OutputFormat::Csv => Sink::Csv { out: BufWriter::with_capacity(1 << 20, file), header_written: false },
         };
