@@ -127,7 +127,10 @@ fn golden_check(args: &Args, written: &plec_compiler::WriteSummary) -> anyhow::R
         return Ok(());
     }
     let Some(source) = golden_source(args)? else {
-        println!("not verified: {} has no golden set (train with `plec train` to get one, or pass --golden)", args.checkpoint.display());
+        println!(
+            "not verified: {} has no golden set (train with `plec train` to get one, or pass --golden)",
+            args.checkpoint.display()
+        );
         return Ok(());
     };
     let golden = plec_config::golden::GoldenSet::read(&source)?;
@@ -146,7 +149,11 @@ fn golden_check(args: &Args, written: &plec_compiler::WriteSummary) -> anyhow::R
     }
     let target = super::verify::golden_dir_for(&written.model_path);
     golden.write(&target)?;
-    println!("verified against {} ({} rows): outputs match the trainer within tolerance", source.display(), golden.rows());
+    println!(
+        "verified against {} ({} rows): outputs match the trainer within tolerance",
+        source.display(),
+        golden.rows()
+    );
     print!("{comparison}");
     println!("wrote {} (golden set for `plec verify`)", target.display());
     Ok(())

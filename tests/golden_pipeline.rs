@@ -1,0 +1,213 @@
+//! End to end through the binary: datagen -> train (golden set with the checkpoint) -> compile (verified against
+//! it, both layouts) -> verify -> predict; and deliberately broken artifacts — a corrupted weight, two swapped
+//! experts, a changed transform — that `plec compile` refuses and `plec verify` catches, naming the output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const PLEC: &str = env!("CARGO_BIN_EXE_plec");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn run(args: &[&str]) -> Output {
+    let output = Command::new(PLEC).args(args).output().unwrap_or_else(|e| panic!("cannot run plec: {e}"));
+    output
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+fn ok(args: &[&str]) -> String {
+    let output = run(args);
+    assert!(output.status.success(), "plec {} failed:\n{}", args.join(" "), text(&output));
+    text(&output)
+}
+
+fn fails(args: &[&str]) -> String {
+    let output = run(args);
+    assert!(!output.status.success(), "plec {} should fail:\n{}", args.join(" "), text(&output));
+    text(&output)
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap_or_default()
+}
+
+fn config() -> String {
+    format!("{ROOT}/tests/configs/taobao_small.config")
+}
+
+/// One trained model shared by the tests of this file.
+fn trained() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("plec-golden-pipeline-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let data = dir.join("data");
+        ok(&["datagen", "taobao", "--rows", "4096", "--eval-rows", "600", "--seed", "3", "-o", s(&data)]);
+        let train = data.join("train.parquet");
+        let eval = data.join("eval.parquet");
+        let model = dir.join("model");
+        ok(&[
+            "train",
+            "--config",
+            &config(),
+            "--train-input",
+            s(&train),
+            "--eval-input",
+            s(&eval),
+            "--model-dir",
+            s(&model),
+            "--num-steps",
+            "16",
+            "--threads",
+            "2",
+        ]);
+        dir
+    })
+}
+
+fn checkpoint() -> PathBuf {
+    plec_config::checkpoint::latest_checkpoint(&trained().join("model")).ok().flatten().unwrap_or_default()
+}
+
+#[test]
+fn compile_verify_predict_in_both_layouts() {
+    let dir = trained();
+    let golden = checkpoint().join("golden");
+    assert!(golden.join("test_data_set_0/input_0.pb").is_file(), "training writes a golden set with the checkpoint");
+    for layout in ["explicit", "fused"] {
+        let model = dir.join(format!("{layout}.onnx"));
+        let out = ok(&["compile", "--checkpoint", s(&dir.join("model")), "-o", s(&model), "--layout", layout]);
+        assert!(out.contains("outputs match the trainer"), "{out}");
+        let out = ok(&["verify", s(&model)]);
+        assert!(out.contains("verification passed"), "{out}");
+        for output in ["probs_ctr", "logits_ctr", "probs_cvr", "logits_cvr"] {
+            assert!(out.contains(&format!("ok   {output}:")), "{output} not checked:\n{out}");
+        }
+    }
+    let predictions = dir.join("predictions.csv");
+    let eval = dir.join("data/eval.parquet");
+    ok(&[
+        "predict",
+        s(&dir.join("fused.onnx")),
+        "--input",
+        s(&eval),
+        "--output",
+        s(&predictions),
+        "--keep-columns",
+        "clk",
+    ]);
+    let lines = std::fs::read_to_string(&predictions).unwrap_or_default().lines().count();
+    assert_eq!(lines, 600 + 1, "one output row per input row, plus the header");
+}
+
+/// Rewrites the checkpoint's weights with `change` applied and returns the new file.
+fn broken_weights(
+    name: &str,
+    change: impl Fn(&mut std::collections::BTreeMap<String, (Vec<usize>, Vec<f32>)>),
+) -> PathBuf {
+    let source = checkpoint().join("model.safetensors");
+    let bytes = std::fs::read(&source).unwrap_or_default();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    let mut all: std::collections::BTreeMap<String, (Vec<usize>, Vec<f32>)> = tensors
+        .tensors()
+        .into_iter()
+        .map(|(n, view)| {
+            let values = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            (n, (view.shape().to_vec(), values))
+        })
+        .collect();
+    change(&mut all);
+    let byte_data: Vec<(String, Vec<usize>, Vec<u8>)> = all
+        .iter()
+        .map(|(n, (shape, values))| (n.clone(), shape.clone(), values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = byte_data
+        .iter()
+        .map(|(n, shape, data)| {
+            let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)
+                .unwrap_or_else(|e| panic!("{e}"));
+            (n.clone(), view)
+        })
+        .collect();
+    let path = trained().join(format!("{name}.safetensors"));
+    safetensors::serialize_to_file(views, None, &path).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+/// A broken artifact: compile refuses it (and leaves no model), and the same model compiled with --no-verify
+/// fails `plec verify`, which names an output that moved.
+fn assert_caught(name: &str, config: &str, weights: &Path, moved: &[&str]) {
+    let dir = trained();
+    let golden = checkpoint().join("golden");
+    let model = dir.join(format!("{name}.onnx"));
+    let out =
+        fails(&["compile", "--config", config, "--checkpoint", s(weights), "--golden", s(&golden), "-o", s(&model)]);
+    assert!(out.contains("does not reproduce the trainer's outputs"), "{out}");
+    assert!(!model.exists(), "a model failing verification must not be left behind");
+    ok(&["compile", "--config", config, "--checkpoint", s(weights), "-o", s(&model), "--no-verify"]);
+    let out = fails(&["verify", s(&model), "--golden", s(&golden)]);
+    assert!(out.contains("verification FAILED"), "{out}");
+    assert!(moved.iter().any(|o| out.contains(&format!("FAIL {o}:"))), "none of {moved:?} named:\n{out}");
+    assert!(out.contains("worst: row"), "{out}");
+}
+
+#[test]
+fn corrupted_weight_is_caught() {
+    let weights = broken_weights("corrupt", |all| {
+        if let Some((_, values)) = all.get_mut("tower.ctr.output.bias") {
+            values[0] += 0.5;
+        }
+    });
+    assert_caught("corrupt", &config(), &weights, &["logits_ctr", "probs_ctr"]);
+}
+
+#[test]
+fn swapped_experts_are_caught() {
+    let weights = broken_weights("swapped", |all| {
+        // The last layer's experts, whose outputs the cvr gate mixes right before the tower.
+        let names: Vec<String> =
+            all.keys().filter(|n| n.starts_with("ple.layer3.task_cvr.expert_0.")).cloned().collect();
+        assert!(!names.is_empty());
+        for name in names {
+            let other = name.replace("expert_0", "expert_1");
+            if let (Some(a), Some(b)) = (all.get(&name).cloned(), all.get(&other).cloned()) {
+                all.insert(name, b);
+                all.insert(other, a);
+            }
+        }
+    });
+    assert_caught("swapped", &config(), &weights, &["logits_cvr", "probs_cvr"]);
+}
+
+#[test]
+fn changed_transform_is_caught() {
+    // Same shapes, different bucketing of `price`: one boundary more at the front, the last one dropped, so
+    // (almost) every price lands one row further down the table.
+    let changed = std::fs::read_to_string(config())
+        .unwrap_or_default()
+        .replace("boundaries: [1.1,", "boundaries: [0.5, 1.1,")
+        .replace(", 5160, 8720]", ", 5160]");
+    let path = trained().join("changed_transform.config");
+    std::fs::write(&path, changed).unwrap_or_else(|e| panic!("{e}"));
+    // Against the checkpoint folder, whose meta.json records the model structure, compile refuses outright.
+    let golden = checkpoint().join("golden");
+    let model = trained().join("refused.onnx");
+    let out = fails(&[
+        "compile",
+        "--config",
+        s(&path),
+        "--checkpoint",
+        s(&checkpoint()),
+        "--golden",
+        s(&golden),
+        "-o",
+        s(&model),
+    ]);
+    assert!(out.contains("different model structure"), "{out}");
+    // The bare weights file carries no structure record: then the golden set catches the change.
+    let weights = broken_weights("same_weights", |_| {});
+    assert_caught("changed_transform", s(&path), &weights, &["logits_ctr", "probs_ctr", "logits_cvr", "probs_cvr"]);
+}
