@@ -54,6 +54,14 @@ fn list_bad_cells(cells: &[BadCell]) -> String {
     text
 }
 
+fn describe_columns(columns: &[String]) -> String {
+    if columns.is_empty() {
+        "the file has no columns".into()
+    } else {
+        format!("the file has {}", columns.join(", "))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("no input files match {pattern:?}")]
@@ -64,7 +72,7 @@ pub enum DataError {
     Io { path: PathBuf, message: String },
     #[error("{}: not a readable Parquet file: {message}", path.display())]
     Parquet { path: PathBuf, message: String },
-    #[error("{}: no column {column:?} (the file has {})", path.display(), available.join(", "))]
+    #[error("{}: no column {column:?} ({})", path.display(), describe_columns(available))]
     MissingColumn { path: PathBuf, column: String, available: Vec<String> },
     #[error("{}: column {column:?} has type {dtype}, expected integers, floats or strings", path.display())]
     UnsupportedType { path: PathBuf, column: String, dtype: String },

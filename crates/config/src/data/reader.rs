@@ -8,6 +8,7 @@ use super::column::ColumnBatch;
 use super::csv_reader::CsvFileReader;
 use super::error::DataError;
 use super::parquet_reader::ParquetFileReader;
+use crate::signature::Signature;
 use crate::spec::{DataSettings, Feature, Metric, ModelSpec};
 
 /// How a file is read: `.parquet` / `.pq` files and files starting with Parquet's magic `PAR1` are Parquet;
@@ -79,6 +80,14 @@ impl ReadOptions {
     /// The columns `spec` needs ([`required_columns`]) with its CSV settings.
     pub fn for_spec(spec: &ModelSpec, batch_size: usize) -> Result<ReadOptions, DataError> {
         Ok(ReadOptions { batch_size, columns: required_columns(spec), csv: CsvOptions::from_settings(&spec.data)? })
+    }
+}
+
+impl ReadOptions {
+    /// The raw inputs of a compiled model (one column per signature input, labels not needed), e.g. for
+    /// `plec predict`.
+    pub fn for_signature(signature: &Signature, batch_size: usize, csv: CsvOptions) -> ReadOptions {
+        ReadOptions { batch_size, columns: signature.inputs.iter().map(|i| i.name.clone()).collect(), csv }
     }
 }
 

@@ -1,5 +1,7 @@
 use super::fixtures::*;
-use crate::data::{check_raw, raw_inputs, BatchReader, ColumnBatch, OutOfRangeId, RawData, RawTensor, ReadOptions};
+use crate::data::{
+    check_raw, raw_inputs, BatchReader, ColumnBatch, CsvOptions, OutOfRangeId, RawData, RawTensor, ReadOptions,
+};
 use crate::spec::{ModelSpec, Pooling, Transform};
 
 fn raw_spec() -> ModelSpec {
@@ -37,7 +39,10 @@ fn csv_rows_become_padded_raw_inputs() {
         "a.csv",
         "uid,pid,tags,price,dense2,cats,clk\n3,p1,1|2|3,1.5,1\x1d2,a|b,1\n,,,,,,0\n12,7,7|,2,3\x1d4,|c,0\n",
     );
-    let tensors = raw_inputs(&spec.signature(), &read(&spec, path)).unwrap();
+    let options = ReadOptions::for_signature(&spec.signature(), 100, CsvOptions::default());
+    assert_eq!(options.columns, ["uid", "pid", "tags", "price", "dense2", "cats"]);
+    let batch = BatchReader::open(vec![path], options).unwrap().next().unwrap().unwrap();
+    let tensors = raw_inputs(&spec.signature(), &batch).unwrap();
     let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["uid", "pid", "tags", "price", "dense2", "cats"]);
     assert_eq!(tensors[0].shape, [3]);

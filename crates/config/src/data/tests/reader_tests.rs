@@ -119,6 +119,7 @@ fn errors_name_file_row_and_column() {
         arrow_array::ListArray::from_iter_primitive::<arrow_array::types::Int64Type, _, _>(vec![Some(vec![Some(1)])]);
     let lists = dir.parquet("list.parquet", vec![("a", Arc::new(list))]);
     let missing_file = dir.0.join("missing.csv");
+    let empty = dir.write("empty.csv", "");
     let no_header = CsvOptions { with_header: false, delimiter: b',', input_fields: vec![] };
     let cases: Vec<(Vec<std::path::PathBuf>, ReadOptions)> = vec![
         (vec![good.clone()], options(4, &["a", "c"], CsvOptions::default())),
@@ -129,6 +130,7 @@ fn errors_name_file_row_and_column() {
         (vec![lists], options(4, &["a"], CsvOptions::default())),
         (vec![good.clone()], options(4, &["a"], no_header)),
         (vec![good], options(0, &["a"], CsvOptions::default())),
+        (vec![empty], options(4, &["a"], CsvOptions::default())),
     ];
     let messages: Vec<String> = cases
         .into_iter()
