@@ -98,3 +98,33 @@ fn written_files_fit_the_example_config() {
         assert_eq!(clicks as u64, summaries[0].clicks);
     }
 }
+
+#[test]
+fn the_tiny_config_reads_generated_data() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/taobao/ple_tiny.config");
+    let loaded = crate::load_file(config).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let spec = loaded.spec;
+    let full = crate::load_file(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ple_taobao.config")).unwrap().spec;
+    let names = |s: &crate::ModelSpec| s.features.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&spec), names(&full));
+    assert_eq!(spec.data.label_fields, full.data.label_fields);
+    let dir = TempDir::new("taobao-tiny");
+    let options = TaobaoOptions { rows: 2000, eval_rows: 0, seed: 4, format: OutputFormat::Parquet };
+    write_taobao(&options, &dir.0).unwrap();
+    let files = vec![dir.0.join("train.parquet")];
+    let mut rows = 0;
+    for batch in BatchReader::open(files, ReadOptions::for_spec(&spec, 512).unwrap()).unwrap() {
+        let encoded = encode(&spec, &batch.unwrap(), &EncodeOptions::default()).unwrap();
+        // Every row has a user id, hashed into 4096 rows.
+        match &encoded.features[0] {
+            EncodedFeature::Ids { indices, .. } => {
+                assert_eq!(indices.len(), encoded.num_rows);
+                assert!(indices.iter().all(|&i| (0..4096).contains(&i)));
+            }
+            other => panic!("{other:?}"),
+        }
+        rows += encoded.num_rows;
+    }
+    assert_eq!(rows, 2000);
+}
