@@ -38,3 +38,17 @@ impl RawData {
         }
     }
 }
+
+impl RawTensor {
+    /// Equal names, shapes and values, floats compared bit for bit (so NaN, the missing value, equals itself).
+    pub fn same_bits(&self, other: &RawTensor) -> bool {
+        self.name == other.name
+            && self.shape == other.shape
+            && match (&self.data, &other.data) {
+                (RawData::Float(a), RawData::Float(b)) => {
+                    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+                }
+                (a, b) => a == b,
+            }
+    }
+}

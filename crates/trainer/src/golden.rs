@@ -39,7 +39,7 @@ pub fn golden_rows(spec: &ModelSpec, input: Option<&[PathBuf]>) -> Result<Column
 
 /// One batch holding the rows of `parts`, every cell as text (ints and floats in their text form, which both the
 /// trainer's encoder and the graph-input conversion read the same way).
-fn concat_as_text(spec: &ModelSpec, parts: &[ColumnBatch]) -> ColumnBatch {
+pub fn concat_as_text(spec: &ModelSpec, parts: &[ColumnBatch]) -> ColumnBatch {
     let rows: usize = parts.iter().map(|p| p.num_rows).sum();
     let mut columns = BTreeMap::new();
     for name in required_columns(spec) {
@@ -83,4 +83,13 @@ pub fn write(model: &PleModel, rows: &ColumnBatch, checkpoint_dir: &Path) -> Res
 
 fn data_err(error: plec_config::data::DataError) -> TrainError {
     TrainError::Data(error.to_string())
+}
+
+/// A model holding the weights of a safetensors file (every parameter present with its shape), e.g. fixed-seed
+/// test weights made without training.
+pub fn model_from_weights(spec: &ModelSpec, path: &Path) -> Result<PleModel> {
+    let model = PleModel::new(spec, tch::Device::Cpu)?;
+    let tensors = crate::checkpoint::read_tensors(path)?;
+    model.load_named(&tensors, &path.display().to_string())?;
+    Ok(model)
 }

@@ -109,6 +109,64 @@ pub fn edge_case_batch(spec: &ModelSpec, min_rows: usize) -> ColumnBatch {
     ColumnBatch { source: PathBuf::from("<edge cases>"), first_row: 0, num_rows: rows, columns, lines: None }
 }
 
+/// `rows` rows of valid random values for every feature (ids in range, vocabulary words and unknown words,
+/// prices across the boundaries, lists of 0 to 4 values), deterministic per `seed`; labels and weights as in
+/// [`edge_case_batch`]. For differential tests beyond the edge cases.
+pub fn random_batch(spec: &ModelSpec, rows: usize, seed: u64) -> ColumnBatch {
+    let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        // SplitMix64: small, and stable across releases (unlike a crate's RNG).
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut batch = edge_case_batch(spec, rows);
+    batch.num_rows = rows;
+    batch.source = PathBuf::from("<random rows>");
+    for feature in &spec.features {
+        let mut column = StringColumn::with_capacity(rows, rows * 8);
+        for _ in 0..rows {
+            let one = |next: &mut dyn FnMut() -> u64| -> String {
+                match &feature.encoding {
+                    Encoding::Dense { value_dim, .. } => (0..*value_dim)
+                        .map(|_| format!("{:.4}", (next() % 20_000) as f64 / 1000.0 - 10.0))
+                        .collect::<Vec<_>>()
+                        .join(DENSE_SEPARATOR),
+                    Encoding::Embedding { transform, .. } => match transform {
+                        Transform::NumBuckets(n) => (next() % (*n).max(1)).to_string(),
+                        Transform::HashBucket(_) => format!("v{}", next() % 1000),
+                        Transform::VocabList(v) => {
+                            v.get((next() % (v.len() as u64 + 1)) as usize).cloned().unwrap_or_else(|| "unknown".into())
+                        }
+                        Transform::VocabDict(m) => m
+                            .get((next() % (m.len() as u64 + 1)) as usize)
+                            .map(|(k, _)| k.clone())
+                            .unwrap_or_else(|| "unknown".into()),
+                        Transform::Boundaries(b) => {
+                            let hi = b.last().copied().unwrap_or(1.0) * 1.2 + 1.0;
+                            format!("{:.3}", (next() % 1_000_000) as f32 / 1_000_000.0 * hi)
+                        }
+                    },
+                }
+            };
+            let cell = match &feature.encoding {
+                Encoding::Embedding { multi: Some(multi), .. } => {
+                    let count = next() % 5;
+                    let values: Vec<String> = (0..count).map(|_| one(&mut next)).collect();
+                    (!values.is_empty()).then(|| values.join(&multi.separator))
+                }
+                _ if next() % 10 == 0 => None,
+                _ => Some(one(&mut next)),
+            };
+            column.push(cell.as_deref());
+        }
+        batch.columns.insert(feature_column(feature).to_string(), Column::Utf8(column));
+    }
+    batch
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ mod raw;
 mod reader;
 
 pub use column::{Cell, Column, ColumnBatch, StringColumn};
-pub use edge_cases::edge_case_batch;
+pub use edge_cases::{edge_case_batch, random_batch};
 pub use encode::{encode, EncodeOptions, EncodedBatch, EncodedFeature};
 pub use error::{BadCell, DataError, RowRef};
 pub use inputs::resolve_inputs;

@@ -1,0 +1,141 @@
+//! The golden regression suite: for each small committed case (`tests/configs/<case>.config` with fixed-seed
+//! weights in `tests/golden/<case>/`), the trainer's outputs on edge-case and random rows, the text dump of the
+//! compiled graph in both layouts, and ONNX Runtime's outputs must all match what is committed. Any change in
+//! what plec emits or computes fails here as a reviewable diff.
+//!
+//! Regenerate deliberately with `UPDATE_GOLDEN=1 cargo test --test golden_suite`, then review `git diff`.
+
+use std::path::{Path, PathBuf};
+
+use plec_compiler::{compile, dump, CompileOptions, Layout, NormInit, Weights};
+use plec_config::data::{edge_case_batch, random_batch};
+use plec_config::golden::{compare, GoldenSet};
+use plec_runtime::{Model, OptimizationLevel, RawInputs, RunOptions};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const CASES: &[&str] = &["all_feature_kinds", "mmoe", "multiclass", "single_task"];
+const WEIGHT_SEED: u64 = 7;
+const RANDOM_ROWS: usize = 48;
+
+fn updating() -> bool {
+    std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1")
+}
+
+fn case_dir(case: &str) -> PathBuf {
+    Path::new(ROOT).join("tests/golden").join(case)
+}
+
+/// Compares `text` with the committed file, or rewrites it when updating.
+fn check_text(path: &Path, text: &str, failures: &mut Vec<String>) {
+    if updating() {
+        std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        return;
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    if committed != text {
+        let first = committed.lines().zip(text.lines()).position(|(a, b)| a != b).unwrap_or(committed.lines().count());
+        failures.push(format!(
+            "{} differs from what plec emits now (first at line {}: committed {:?}, now {:?})",
+            path.display(),
+            first + 1,
+            committed.lines().nth(first).unwrap_or("<end>"),
+            text.lines().nth(first).unwrap_or("<end>")
+        ));
+    }
+}
+
+fn run_golden(model_path: &Path, golden: &GoldenSet, level: OptimizationLevel) -> Vec<plec_config::tensor::RawTensor> {
+    let options = RunOptions { optimization_level: level, ..RunOptions::default() };
+    let model = Model::load(model_path, &options).unwrap_or_else(|e| panic!("{e}"));
+    let mut inputs = RawInputs::new();
+    for tensor in &golden.inputs {
+        inputs.insert(tensor.clone());
+    }
+    model.run(&inputs).unwrap_or_else(|e| panic!("{e}")).to_raw_tensors()
+}
+
+fn check_case(case: &str, failures: &mut Vec<String>) {
+    let config = Path::new(ROOT).join("tests/configs").join(format!("{case}.config"));
+    let spec = plec_config::load_file(&config).unwrap_or_else(|e| panic!("{e}")).spec;
+    let dir = case_dir(case);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let weights_path = dir.join("weights.safetensors");
+    if updating() {
+        // Random norm statistics, so that BatchNorm folding and LayerNorm are exercised.
+        let weights = Weights::random_with(&spec, WEIGHT_SEED, NormInit::Random);
+        weights.save_safetensors(&weights_path).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let weights = Weights::load(&weights_path, &spec).unwrap_or_else(|e| panic!("{case}: {e}"));
+
+    // 1. The trainer's forward pass on edge cases and random rows reproduces the committed golden outputs.
+    let rows =
+        plec_trainer::golden::concat_as_text(&spec, &[edge_case_batch(&spec, 1), random_batch(&spec, RANDOM_ROWS, 11)]);
+    let model = plec_trainer::golden::model_from_weights(&spec, &weights_path).unwrap_or_else(|e| panic!("{e}"));
+    let fresh = plec_trainer::golden::golden_set(&model, &rows).unwrap_or_else(|e| panic!("{e}"));
+    if updating() {
+        fresh.write(&dir).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let golden = GoldenSet::read(&dir).unwrap_or_else(|e| panic!("{case}: {e}"));
+    let same_inputs = golden.inputs.len() == fresh.inputs.len()
+        && golden.inputs.iter().zip(&fresh.inputs).all(|(a, b)| a.same_bits(b));
+    if !same_inputs {
+        failures.push(format!("{case}: the golden inputs differ from the edge-case and random rows generated now"));
+    }
+    let signature = spec.signature().outputs;
+    let trainer = compare(&golden.outputs, &fresh.outputs, &signature);
+    if !trainer.passed() {
+        failures.push(format!("{case}: trainer outputs moved:\n{trainer}"));
+    }
+
+    // 2. Both layouts: committed dumps, and ONNX Runtime (optimisations on and off) reproduces the golden outputs.
+    let tmp = std::env::temp_dir().join(format!("plec-golden-suite-{}-{case}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
+    for (layout, name) in [(Layout::Explicit, "explicit"), (Layout::Fused, "fused")] {
+        let options = CompileOptions { layout, ..CompileOptions::default() };
+        let mut compiled = compile(&spec, &weights, &options).unwrap_or_else(|e| panic!("{case}: {e}"));
+        check_text(&dir.join(format!("{name}.txt")), &dump::dump(&compiled.model), failures);
+        let path = tmp.join(format!("{name}.onnx"));
+        compiled.write(&path, false).unwrap_or_else(|e| panic!("{e}"));
+        let optimised = run_golden(&path, &golden, OptimizationLevel::All);
+        let plain = run_golden(&path, &golden, OptimizationLevel::Disable);
+        let vs_trainer = compare(&golden.outputs, &optimised, &signature);
+        if !vs_trainer.passed() {
+            failures.push(format!("{case} ({name}): ONNX Runtime differs from the golden outputs:\n{vs_trainer}"));
+        }
+        let vs_unoptimised = compare(&plain, &optimised, &signature);
+        if !vs_unoptimised.passed() {
+            failures.push(format!("{case} ({name}): graph optimisations change the outputs:\n{vs_unoptimised}"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn golden_cases_reproduce() {
+    let mut failures = Vec::new();
+    for case in CASES {
+        check_case(case, &mut failures);
+    }
+    assert!(
+        failures.is_empty(),
+        "golden suite failures (regenerate only deliberately, UPDATE_GOLDEN=1):\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The suite can fail: a golden output nudged by more than the tolerance is reported, naming the output.
+#[test]
+fn a_moved_golden_output_is_reported() {
+    let dir = case_dir("single_task");
+    let mut golden = GoldenSet::read(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let fresh = golden.clone();
+    if let plec_config::tensor::RawData::Float(values) = &mut golden.outputs[0].data {
+        values[3] += 1e-3;
+    }
+    let spec = plec_config::load_file(Path::new(ROOT).join("tests/configs/single_task.config"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .spec;
+    let comparison = compare(&golden.outputs, &fresh.outputs, &spec.signature().outputs);
+    assert!(!comparison.passed());
+    assert!(comparison.to_string().contains(&format!("FAIL {}", golden.outputs[0].name)), "{comparison}");
+}
