@@ -273,15 +273,15 @@ impl IdEncoder<'_> {
                         if part.is_empty() {
                             self.encode_missing(out)?;
                         } else {
-                            push_lookup(self.transform.lookup_text(part), part, self.transform, out)?;
+                            push_lookup(self.transform.lookup_text(part), Cell::Text(part), self.transform, out)?;
                         }
                     }
                     Ok(())
                 }
-                None => push_lookup(self.transform.lookup_text(text), text, self.transform, out),
+                None => push_lookup(self.transform.lookup_text(text), cell, self.transform, out),
             },
-            Cell::Int(v) => push_lookup(lookup_int(self.transform, v), &v.to_string(), self.transform, out),
-            Cell::Float(x) => push_lookup(lookup_float(self.transform, x), &x.to_string(), self.transform, out),
+            Cell::Int(v) => push_lookup(lookup_int(self.transform, v), cell, self.transform, out),
+            Cell::Float(x) => push_lookup(lookup_float(self.transform, x), cell, self.transform, out),
         }
     }
 
@@ -294,12 +294,12 @@ impl IdEncoder<'_> {
                     None => vec![default],
                 };
                 for part in parts {
-                    push_lookup(self.transform.lookup_text(part), part, self.transform, out)
+                    push_lookup(self.transform.lookup_text(part), Cell::Text(part), self.transform, out)
                         .map_err(|reason| format!("missing value, and its default_value is bad: {reason}"))?;
                 }
                 Ok(())
             }
-            None => push_lookup(self.transform.lookup_missing(), "", self.transform, out),
+            None => push_lookup(self.transform.lookup_missing(), Cell::Missing, self.transform, out),
         }
     }
 }
@@ -328,18 +328,25 @@ fn lookup_float(transform: &Transform, x: f64) -> Lookup {
     }
 }
 
-fn push_lookup(lookup: Lookup, text: &str, transform: &Transform, out: &mut Vec<i64>) -> Result<(), String> {
+/// Appends the row of a looked-up value; `value` is only formatted for messages (no allocation per cell).
+fn push_lookup(lookup: Lookup, value: Cell<'_>, transform: &Transform, out: &mut Vec<i64>) -> Result<(), String> {
     match lookup {
         Lookup::Row(row) => {
             out.push(row as i64);
             Ok(())
         }
         Lookup::Empty => Ok(()),
-        Lookup::OutOfRange => Err(format!("id {text} is outside 0..{} ({})", transform.rows(), transform.kind_name())),
-        Lookup::Unparsable => Err(match transform {
-            Transform::NumBuckets(_) => format!("cannot parse {text:?} as an integer id"),
-            _ => format!("cannot parse {text:?} as a number"),
-        }),
+        Lookup::OutOfRange => {
+            let shown = value.text().unwrap_or_default();
+            Err(format!("id {shown} is outside 0..{} ({})", transform.rows(), transform.kind_name()))
+        }
+        Lookup::Unparsable => {
+            let shown = value.text().unwrap_or_default();
+            Err(match transform {
+                Transform::NumBuckets(_) => format!("cannot parse {shown:?} as an integer id"),
+                _ => format!("cannot parse {shown:?} as a number"),
+            })
+        }
     }
 }
 
