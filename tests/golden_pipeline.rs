@@ -87,6 +87,12 @@ fn compile_verify_predict_in_both_layouts() {
             assert!(out.contains(&format!("ok   {output}:")), "{output} not checked:\n{out}");
         }
     }
+    // The model carries its golden set in its metadata too: a copy on its own still verifies.
+    let alone = dir.join("alone");
+    std::fs::create_dir_all(&alone).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(dir.join("explicit.onnx"), alone.join("model.onnx")).unwrap_or_else(|e| panic!("{e}"));
+    let out = ok(&["verify", s(&alone.join("model.onnx"))]);
+    assert!(out.contains("golden set in its metadata") && out.contains("verification passed"), "{out}");
     let predictions = dir.join("predictions.csv");
     let eval = dir.join("data/eval.parquet");
     ok(&[

@@ -75,6 +75,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         config_text: loaded.text.clone(),
     };
     let mut compiled = compile_owned(&loaded.spec, weights, &options)?;
+    // The checkpoint's golden set travels inside the model (below a size limit) and beside it.
+    let golden = if args.no_verify { None } else { golden_source(&args)? };
+    let golden =
+        golden.map(|source| plec_config::golden::GoldenSet::read(&source).map(|set| (source, set))).transpose()?;
+    if let Some(text) = golden.as_ref().and_then(|(_, set)| set.to_metadata()) {
+        compiled.set_metadata(plec_config::golden::METADATA_KEY, text);
+    }
     let written = compiled.write(&args.output, args.external_data)?;
     let text_path = if args.emit.is_some() {
         let path = text_path(&args.output);
@@ -100,7 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(path) = text_path {
         println!("wrote {}", path.display());
     }
-    golden_check(&args, &written)
+    golden_check(&args, &written, golden)
 }
 
 /// The checkpoint's golden set, if it has one: `--golden`, else `golden/` of the checkpoint folder.
@@ -121,19 +128,22 @@ fn golden_source(args: &Args) -> anyhow::Result<Option<PathBuf>> {
 
 /// Checks the written model against the trainer's golden outputs and copies the set to `<output>.golden`; a model
 /// that fails is removed again, so no unverified model is left under the requested name.
-fn golden_check(args: &Args, written: &plec_compiler::WriteSummary) -> anyhow::Result<()> {
+fn golden_check(
+    args: &Args,
+    written: &plec_compiler::WriteSummary,
+    golden: Option<(PathBuf, plec_config::golden::GoldenSet)>,
+) -> anyhow::Result<()> {
     if args.no_verify {
         println!("not verified (--no-verify): the model was not checked against a golden set");
         return Ok(());
     }
-    let Some(source) = golden_source(args)? else {
+    let Some((source, golden)) = golden else {
         println!(
             "not verified: {} has no golden set (train with `plec train` to get one, or pass --golden)",
             args.checkpoint.display()
         );
         return Ok(());
     };
-    let golden = plec_config::golden::GoldenSet::read(&source)?;
     let model = plec_runtime::Model::load(&written.model_path, &plec_runtime::RunOptions::default())?;
     let comparison = super::verify::verify(&model, &golden)?;
     if !comparison.passed() {

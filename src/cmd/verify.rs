@@ -3,15 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-use plec_config::golden::{compare, Comparison, GoldenSet};
+use plec_config::golden::{compare, Comparison, GoldenSet, METADATA_KEY};
 use plec_runtime::{Model, RawInputs, RunOptions};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The compiled model.
     pub model: PathBuf,
-    /// Golden directory (holding `test_data_set_0/`); default: `<model>.golden` beside the model.
+    /// Golden directory (holding `test_data_set_0/`); default: `<model>.golden` beside the model, else the set
+    /// embedded in the model's metadata.
     #[arg(long)]
     pub golden: Option<PathBuf>,
     /// Execution provider: cpu, cuda[:N] or tensorrt[:N].
@@ -27,13 +27,25 @@ pub fn golden_dir_for(model: &Path) -> PathBuf {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let golden_dir = args.golden.clone().unwrap_or_else(|| golden_dir_for(&args.model));
-    let golden = GoldenSet::read(&golden_dir)
-        .with_context(|| format!("no golden set for {} (pass --golden DIR)", args.model.display()))?;
     let options = RunOptions { device: args.device.parse()?, ..RunOptions::default() };
     let model = Model::load(&args.model, &options)?;
+    let beside = golden_dir_for(&args.model);
+    let (golden, source) = match (&args.golden, model.metadata().get(METADATA_KEY)) {
+        (Some(dir), _) => (GoldenSet::read(dir)?, dir.display().to_string()),
+        (None, _) if beside.is_dir() => (GoldenSet::read(&beside)?, beside.display().to_string()),
+        (None, Some(text)) => {
+            (GoldenSet::from_metadata(text)?, format!("the golden set in its metadata ({METADATA_KEY})"))
+        }
+        (None, None) => {
+            anyhow::bail!(
+                "no golden set for {}: none beside it ({}) or in its metadata; pass --golden DIR",
+                args.model.display(),
+                beside.display()
+            )
+        }
+    };
     let comparison = verify(&model, &golden)?;
-    println!("verify {} against {} ({} rows):", args.model.display(), golden_dir.display(), golden.rows());
+    println!("verify {} against {source} ({} rows):", args.model.display(), golden.rows());
     print!("{comparison}");
     if comparison.passed() {
         println!("verification passed");

@@ -30,6 +30,12 @@ pub struct WriteSummary {
 }
 
 impl CompiledModel {
+    /// Adds (or replaces) a `metadata_props` entry, e.g. the golden set that `plec compile` embeds.
+    pub fn set_metadata(&mut self, key: &str, value: String) {
+        self.model.metadata_props.retain(|entry| entry.key != key);
+        self.model.metadata_props.push(StringStringEntryProto { key: key.into(), value, ..Default::default() });
+    }
+
     pub fn node_count(&self) -> usize {
         self.model.graph.node.len()
     }

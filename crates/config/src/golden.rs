@@ -14,6 +14,11 @@ use crate::tolerance::Tolerance;
 
 /// The folder holding one golden set inside a golden directory.
 pub const DATA_SET_DIR: &str = "test_data_set_0";
+/// Metadata key of a golden set embedded in a compiled model: JSON `{"inputs": [...], "outputs": [...]}` whose
+/// elements are base64 of the same serialized TensorProtos as the `.pb` files, readable from any language.
+pub const METADATA_KEY: &str = "plec.golden";
+/// Golden sets larger than this (as embedded text) stay beside the model only.
+pub const METADATA_LIMIT: usize = 1 << 20;
 
 const FLOAT: i32 = 1;
 const INT64: i32 = 7;
@@ -70,6 +75,37 @@ impl GoldenSet {
             });
         }
         Ok(GoldenSet { inputs, outputs })
+    }
+
+    /// The set as metadata text, or `None` when it is larger than [`METADATA_LIMIT`].
+    pub fn to_metadata(&self) -> Option<String> {
+        let encode = |tensors: &[RawTensor]| -> Option<Vec<String>> {
+            tensors.iter().map(|t| to_proto(t).write_to_bytes().ok().map(|b| base64::encode(&b))).collect()
+        };
+        let text = serde_json::json!({"inputs": encode(&self.inputs)?, "outputs": encode(&self.outputs)?}).to_string();
+        (text.len() <= METADATA_LIMIT).then_some(text)
+    }
+
+    /// Reads a set written by [`GoldenSet::to_metadata`].
+    pub fn from_metadata(text: &str) -> Result<GoldenSet, GoldenError> {
+        let bad = |message: String| GoldenError::Tensor { path: format!("metadata `{METADATA_KEY}`"), message };
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let decode = |key: &str| -> Result<Vec<RawTensor>, GoldenError> {
+            let items = value[key].as_array().ok_or_else(|| bad(format!("no `{key}` list")))?;
+            items
+                .iter()
+                .map(|item| {
+                    let bytes = item
+                        .as_str()
+                        .and_then(base64::decode)
+                        .ok_or_else(|| bad(format!("`{key}` holds a non-base64 element")))?;
+                    let proto =
+                        TensorProto::parse_from_bytes(&bytes).map_err(|e| bad(format!("not a TensorProto: {e}")))?;
+                    from_proto(&proto).map_err(bad)
+                })
+                .collect()
+        };
+        Ok(GoldenSet { inputs: decode("inputs")?, outputs: decode("outputs")? })
     }
 
     /// Rows in the set (the batch dimension of its first input).
@@ -264,9 +300,79 @@ impl std::fmt::Display for Comparison {
     }
 }
 
+/// Standard base64 (RFC 4648, with padding): small enough not to need a dependency.
+mod base64 {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    pub fn encode(bytes: &[u8]) -> String {
+        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+        for chunk in bytes.chunks(3) {
+            let n = (chunk[0] as u32) << 16
+                | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+                | *chunk.get(2).unwrap_or(&0) as u32;
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    pub fn decode(text: &str) -> Option<Vec<u8>> {
+        let text = text.trim_end_matches('=');
+        let mut out = Vec::with_capacity(text.len() * 3 / 4);
+        let (mut acc, mut bits) = (0u32, 0);
+        for c in text.bytes() {
+            let v = ALPHABET.iter().position(|&a| a == c)? as u32;
+            acc = acc << 6 | v;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits & 0xff) as u8);
+            }
+        }
+        Some(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64::encode(plain.as_bytes()), encoded);
+            assert_eq!(base64::decode(encoded).as_deref(), Some(plain.as_bytes()));
+        }
+        assert_eq!(base64::decode("Zm9v!"), None);
+    }
+
+    #[test]
+    fn metadata_round_trip() {
+        let set = GoldenSet {
+            inputs: vec![RawTensor {
+                name: "s".into(),
+                shape: vec![2],
+                data: RawData::String(vec!["a".into(), "".into()]),
+            }],
+            outputs: vec![float("probs_a", &[0.25, 0.5])],
+        };
+        let text = set.to_metadata().unwrap_or_default();
+        assert_eq!(GoldenSet::from_metadata(&text).ok(), Some(set));
+        assert!(GoldenSet::from_metadata("{}").is_err());
+    }
 
     fn out(name: &str, kind: OutputKind) -> OutputSignature {
         OutputSignature { name: name.into(), tower: "t".into(), kind, shape: vec!["batch".into()] }
