@@ -69,14 +69,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn table(model: &Model, results: &[BenchResult]) -> String {
     let mut text = format!("model {} on {}\n", model.path().display(), model.device_report());
+    text.push_str("(bare: ONNX Runtime alone on inputs converted once; overhead: checks, conversions, copies)\n");
     text.push_str(&format!(
-        "{:>8} {:>8} {:>12} {:>12} {:>12} {:>14}\n",
-        "batch", "calls", "median µs", "p90 µs", "p99 µs", "rows/s"
+        "{:>8} {:>8} {:>12} {:>12} {:>12} {:>14} {:>12} {:>12}\n",
+        "batch", "calls", "median µs", "p90 µs", "p99 µs", "rows/s", "bare µs", "overhead µs"
     ));
     for r in results {
         text.push_str(&format!(
-            "{:>8} {:>8} {:>12.1} {:>12.1} {:>12.1} {:>14.0}\n",
-            r.batch_size, r.iterations, r.median_us, r.p90_us, r.p99_us, r.rows_per_second
+            "{:>8} {:>8} {:>12.1} {:>12.1} {:>12.1} {:>14.0} {:>12.1} {:>12.1}\n",
+            r.batch_size,
+            r.iterations,
+            r.median_us,
+            r.p90_us,
+            r.p99_us,
+            r.rows_per_second,
+            r.bare_median_us,
+            r.overhead_us
         ));
     }
     text

@@ -19,6 +19,10 @@ pub struct BenchResult {
     pub mean_us: f64,
     /// Rows per second at the mean latency.
     pub rows_per_second: f64,
+    /// Median of bare ONNX Runtime runs of the same inputs (converted once; no checks, no output copies).
+    pub bare_median_us: f64,
+    /// `median_us - bare_median_us`: what plec's checks, conversions, session pool and copies cost per call.
+    pub overhead_us: f64,
 }
 
 /// Nearest-rank percentile of sorted samples.
@@ -30,7 +34,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e6
 }
 
-/// Summary statistics of per-call latencies.
+/// Summary statistics of per-call latencies (bare runs not measured: 0).
 pub fn summarize(batch_size: usize, mut samples: Vec<Duration>) -> BenchResult {
     samples.sort();
     let total: f64 = samples.iter().map(Duration::as_secs_f64).sum();
@@ -43,6 +47,8 @@ pub fn summarize(batch_size: usize, mut samples: Vec<Duration>) -> BenchResult {
         p99_us: percentile(&samples, 99.0),
         mean_us: mean * 1e6,
         rows_per_second: if mean > 0.0 { batch_size as f64 / mean } else { 0.0 },
+        bare_median_us: 0.0,
+        overhead_us: 0.0,
     }
 }
 
@@ -61,7 +67,12 @@ pub fn bench(model: &Model, batch_sizes: &[usize], iterations: usize, warmup: us
             samples.push(start.elapsed());
             std::hint::black_box(outputs);
         }
-        results.push(summarize(batch, samples));
+        let mut result = summarize(batch, samples);
+        let mut bare = model.time_bare_runs(&inputs, iterations)?;
+        bare.sort();
+        result.bare_median_us = percentile(&bare, 50.0);
+        result.overhead_us = result.median_us - result.bare_median_us;
+        results.push(result);
     }
     Ok(results)
 }

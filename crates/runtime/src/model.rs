@@ -121,6 +121,26 @@ impl Model {
         Ok(outputs)
     }
 
+    /// For benchmarks: times `iterations` bare ONNX Runtime runs of inputs converted once (no checks, no output
+    /// copies), to tell plec's own cost per call apart from ONNX Runtime's.
+    pub fn time_bare_runs(&self, inputs: &RawInputs, iterations: usize) -> Result<Vec<std::time::Duration>> {
+        let mut session = self.pool.acquire(|| new_session(&self.path, &self.bytes, &self.options))?;
+        let run_error = |e: ort::Error| RuntimeError::Run { path: self.path.clone(), message: e.to_string() };
+        let values: Vec<ort::value::DynValue> =
+            inputs.tensors.iter().map(|t| owned_value(t).map_err(run_error)).collect::<Result<_>>()?;
+        let names: Vec<&str> = inputs.tensors.iter().map(|t| t.name.as_str()).collect();
+        let mut samples = Vec::with_capacity(iterations);
+        for _ in 0..iterations {
+            let feed: Vec<(Cow<'_, str>, SessionInputValue<'_>)> =
+                names.iter().zip(&values).map(|(n, v)| (Cow::Borrowed(*n), SessionInputValue::from(v))).collect();
+            let start = std::time::Instant::now();
+            let outputs = session.run(feed).map_err(run_error)?;
+            samples.push(start.elapsed());
+            drop(outputs);
+        }
+        Ok(samples)
+    }
+
     /// Ends profiling on every idle session and returns the profile files written (empty when not profiling).
     pub fn end_profiling(&self) -> Result<Vec<PathBuf>> {
         if self.options.profiling.is_none() {
@@ -169,6 +189,16 @@ fn ort_value(tensor: &RawTensor) -> ort::Result<SessionInputValue<'_>> {
         RawData::Int64(values) => TensorRef::from_array_view((shape, values.as_slice()))?.into(),
         RawData::Float(values) => TensorRef::from_array_view((shape, values.as_slice()))?.into(),
         RawData::String(values) => Tensor::from_string_array((shape, values.as_slice()))?.into(),
+    })
+}
+
+/// An owned copy of a tensor as an ONNX Runtime value (benchmarks convert once, then run many times).
+fn owned_value(tensor: &RawTensor) -> ort::Result<ort::value::DynValue> {
+    let shape: Vec<i64> = tensor.shape.iter().map(|&d| d as i64).collect();
+    Ok(match &tensor.data {
+        RawData::Int64(values) => Tensor::from_array((shape, values.clone()))?.into_dyn(),
+        RawData::Float(values) => Tensor::from_array((shape, values.clone()))?.into_dyn(),
+        RawData::String(values) => Tensor::from_string_array((shape, values.as_slice()))?.into_dyn(),
     })
 }
 
