@@ -103,3 +103,20 @@ fn a_missing_model_file_names_the_path() {
     let error = Model::load("/nonexistent/model.onnx", &RunOptions::default()).unwrap_err();
     insta::assert_snapshot!(error.to_string(), @"cannot read model /nonexistent/model.onnx: No such file or directory (os error 2)");
 }
+
+#[test]
+fn profiling_writes_onnx_runtime_json_profiles() {
+    let dir = temp_dir("profiling");
+    let options = RunOptions { profiling: Some(dir.join("profile")), ..RunOptions::default() };
+    let model = Model::load(test_model_path(), &options).unwrap();
+    model.run(&valid_inputs()).unwrap();
+    let files = model.end_profiling().unwrap();
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let events: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // ONNX Runtime's profile is a JSON array of trace events, one per node run among them.
+    let names: Vec<&str> = events.as_array().unwrap().iter().filter_map(|e| e["name"].as_str()).collect();
+    assert!(names.iter().any(|n| n.contains("MurmurHash3")), "{names:?}");
+    // Without profiling there is nothing to end.
+    assert!(load_test_model().end_profiling().unwrap().is_empty());
+}
