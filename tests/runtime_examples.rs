@@ -99,3 +99,34 @@ fn node_example_equals_the_rust_runtime() {
     assert!(run.status.success(), "{}", text(&run.stderr));
     assert_eq!(text(&run.stdout).lines().count(), 2, "{}", text(&run.stdout));
 }
+
+/// ONNX Runtime's C++ headers and Java jar are not reachable here: the C++ and Java examples are only compiled
+/// against stand-ins with the same signatures (crates/runtime/tests/fixtures/api_stand_ins), catching mistakes in
+/// the examples' own code.
+#[test]
+fn cpp_and_java_examples_compile_against_api_stand_ins() {
+    let stand_ins = project_root().join("crates/runtime/tests/fixtures/api_stand_ins");
+    let cpp = Command::new("g++")
+        .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", "-I"])
+        .arg(stand_ins.join("cpp"))
+        .arg(project_root().join("examples/cpp/plec_predict.cpp"))
+        .output()
+        .expect("g++ is needed to check the C++ example");
+    assert!(cpp.status.success(), "{}", text(&cpp.stderr));
+
+    let out = temp_dir("example_java");
+    let mut sources: Vec<std::path::PathBuf> =
+        std::fs::read_dir(stand_ins.join("java/ai/onnxruntime")).unwrap().map(|e| e.unwrap().path()).collect();
+    sources.sort();
+    sources.push(project_root().join("examples/java/PlecPredict.java"));
+    let java = Command::new("javac")
+        .arg("-Werror")
+        .arg("-Xlint:all")
+        .arg("-d")
+        .arg(&out)
+        .args(&sources)
+        .output()
+        .expect("javac is needed to check the Java example");
+    assert!(java.status.success(), "{}", text(&java.stderr));
+    assert!(out.join("PlecPredict.class").is_file());
+}
