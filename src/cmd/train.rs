@@ -51,6 +51,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let mut spec = loaded.spec;
     let device = parse_device(&args.device)?;
+    if spec.data.shuffle {
+        eprintln!("warning: data_config.shuffle is not applied by plec train yet: rows are read in file order");
+    }
     let train_input = match args.train_input {
         Some(path) => {
             plec_trainer::data::use_local_dataset(&mut spec, &path)?;

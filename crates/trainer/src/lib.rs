@@ -16,3 +16,4 @@ pub mod plot;
 pub mod predict;
 pub mod testing;
 pub mod train;
+pub mod device;

@@ -87,9 +87,22 @@ pub fn parse_device(name: &str) -> Result<Device> {
 
 /// Seeds libtorch and sets its thread count (deterministic CPU runs for a given seed).
 pub fn set_up_torch(seed: u64, threads: Option<usize>) {
+    keep_freed_memory();
     tch::manual_seed(seed as i64);
     if let Some(n) = threads {
         tch::set_num_threads(n.max(1) as i32);
+    }
+}
+
+/// glibc serves allocations above 32 MB with fresh `mmap`s and unmaps them on free, so every step's large
+/// activations would page-fault in anew (and be zeroed by the kernel). Serving everything from the heap and never
+/// trimming it lets steps reuse the same memory. (glibc only; a no-op elsewhere.)
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning parameters; it is called before training allocates.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 0);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
     }
 }
 

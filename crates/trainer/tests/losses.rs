@@ -102,7 +102,7 @@ fn softmax_label_outside_the_classes_is_reported_with_its_row() {
     let mut columns = BTreeMap::new();
     columns.insert("clk".to_string(), vec![0.0, 1.0, 3.0, 0.5]);
     let targets = Targets::build(4, &columns, Device::Cpu).expect("targets");
-    let err = tower_loss(&t, &Tensor::zeros([4, 3], (tch::Kind::Float, Device::Cpu)), &targets).err().expect("error");
+    let err = tower_loss(&t, &Tensor::zeros([4, 3], (tch::Kind::Float, Device::Cpu)), &targets).expect_err("error");
     assert_eq!(err.to_string(), "bad input: label `clk` row 2 of the batch is 3: expected a class id in 0..3");
 }
 
@@ -137,7 +137,7 @@ fn task_space_weights_only_matter_as_a_ratio() {
         })
     };
     let ind = ("ind", vec![1.0, 0.0, 1.0, 1.0]);
-    let a = loss_of(&space(10.0, 1.0), binary_logits(), &targets(&[ind.clone()]));
+    let a = loss_of(&space(10.0, 1.0), binary_logits(), &targets(std::slice::from_ref(&ind)));
     let b = loss_of(&space(1.0, 0.1), binary_logits(), &targets(&[ind]));
     close(a, b);
     // By hand: w = [10, 1, 10, 10] / 7.75.
@@ -162,6 +162,6 @@ fn all_zero_weights_give_zero_not_nan() {
 #[test]
 fn a_missing_weight_column_is_named() {
     let t = weighted(LossWeighting { sample_weight: Some("weight_col".into()), task_space: None, weight: 1.0 });
-    let err = tower_loss(&t, &binary_logits(), &targets(&[])).err().expect("error");
+    let err = tower_loss(&t, &binary_logits(), &targets(&[])).expect_err("error");
     assert_eq!(err.to_string(), "bad input: the batch has no column `weight_col`");
 }

@@ -195,7 +195,8 @@ fn bad_ids_are_reported_with_feature_and_row() {
     let spec = two_tower_spec();
     let mut samples = samples();
     samples[3].ids[2] = vec![3, 9];
-    let err =
-        ModelInput::build(&spec, samples.len(), &raw_features(&spec, &samples), Device::Cpu).err().expect("error");
+    let Err(err) = ModelInput::build(&spec, samples.len(), &raw_features(&spec, &samples), Device::Cpu) else {
+        panic!("an out-of-range id was accepted");
+    };
     assert_eq!(err.to_string(), "bad input: feature `items`, row 3: table row 9 is outside 0..5");
 }

@@ -111,7 +111,7 @@ fn a_bad_row_stops_training_naming_file_and_row() {
     let mut csv = std::fs::read_to_string(dir.join("train.csv")).expect("csv");
     csv.push_str("12,999,a,1.0,1,0\n");
     std::fs::write(dir.join("train.csv"), csv).expect("write");
-    let err = train(&spec, &options(&dir, &text, None, false)).err().expect("an error");
+    let err = train(&spec, &options(&dir, &text, None, false)).expect_err("an error");
     let message = err.to_string();
     assert!(message.contains("train.csv") && message.contains("item_id") && message.contains("999"), "{message}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -129,7 +129,7 @@ fn a_diverging_loss_names_the_step_and_task() {
         dampening: 0.0,
         nesterov: false,
     };
-    let err = train(&spec, &options(&dir, &text, Some(50), false)).err().expect("an error");
+    let err = train(&spec, &options(&dir, &text, Some(50), false)).expect_err("an error");
     let message = err.to_string();
     assert!(message.starts_with("training diverged at step ") && message.contains("loss of task `"), "{message}");
     let _ = std::fs::remove_dir_all(&dir);

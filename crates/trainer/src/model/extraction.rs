@@ -141,16 +141,20 @@ impl CgcLayer {
         let mut ys = Vec::with_capacity(self.tasks);
         for (t, (x, gate)) in tasks.iter().zip(&self.task_gates).enumerate() {
             let g = gate.forward(x);
-            let own = outputs.narrow(0, (t * self.per_task) as i64, self.per_task as i64);
-            let shared_part = outputs.narrow(0, shared_start, self.shared as i64);
-            let experts = if self.per_task == 0 {
-                shared_part
-            } else if self.shared == 0 {
-                own
-            } else {
-                Tensor::cat(&[own, shared_part], 0)
-            };
-            ys.push(mix(&experts, &g));
+            let (own, shared_n) = (self.per_task as i64, self.shared as i64);
+            // Own experts and shared experts mixed separately: no copy of the selected expert outputs.
+            let mut y: Option<Tensor> = None;
+            if own > 0 {
+                y = Some(mix(&outputs.narrow(0, t as i64 * own, own), &g.narrow(1, 0, own)));
+            }
+            if shared_n > 0 {
+                let part = mix(&outputs.narrow(0, shared_start, shared_n), &g.narrow(1, own, shared_n));
+                y = Some(match y {
+                    Some(y) => y + part,
+                    None => part,
+                });
+            }
+            ys.push(y.ok_or_else(|| crate::error::TrainError::Config("an extraction layer without experts".into()))?);
         }
         let shared_next = self.shared_gate.as_ref().map(|gate| mix(&outputs, &gate.forward(shared)));
         Ok(LayerOutput { tasks: ys, shared: shared_next })

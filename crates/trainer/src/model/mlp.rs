@@ -130,6 +130,11 @@ fn first_linear(layer: &BankLayer, input: &BankInput) -> Tensor {
         parts.push(y.reshape([batch, n, units]).permute([1, 0, 2]));
         start += n;
     }
+    // One group (the first layer, where every expert reads the group input): keep the permuted view; the batched
+    // matmuls after it read it in place, so the big first activation is never copied.
+    if parts.len() == 1 {
+        return parts.remove(0);
+    }
     Tensor::cat(&parts, 0)
 }
 

@@ -1,0 +1,107 @@
+//! `plec train` and `plec evaluate` end to end through the binary, on small generated CSV data.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use plec_trainer::testing::{small_config, write_synthetic_csv};
+
+fn plec(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plec")).args(args).current_dir(dir).output().expect("run plec")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn workdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("plec-train-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    write_synthetic_csv(&dir.join("train.csv"), 2000, 1, 2).expect("train csv");
+    write_synthetic_csv(&dir.join("eval.csv"), 600, 1, 3).expect("eval csv");
+    dir
+}
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).expect("json line")).collect()
+}
+
+#[test]
+fn train_then_evaluate_writes_matching_eval_results() {
+    let dir = workdir("roundtrip");
+    std::fs::write(dir.join("small.config"), small_config("train.csv", "eval.csv", "model", "num_epochs: 2"))
+        .expect("config");
+    let out = plec(&["train", "--config", "small.config", "--threads", "1", "--seed", "3"], &dir);
+    assert!(out.status.success(), "train failed: {}", text(&out.stderr));
+    let trained = json_lines(&text(&out.stdout));
+    assert_eq!(trained.len(), 1, "{}", text(&out.stdout));
+    // 2000 rows / 128 -> 16 batches per epoch.
+    assert_eq!(trained[0]["global_step"], 32);
+    assert!(trained[0]["auc_ctr"].as_f64().expect("auc_ctr") > 0.7);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("model/pipeline.config")).expect("copied config"),
+        std::fs::read_to_string(dir.join("small.config")).expect("config")
+    );
+
+    let out = plec(&["evaluate", "--config", "small.config", "--checkpoint", "model/ckpt-32"], &dir);
+    assert!(out.status.success(), "evaluate failed: {}", text(&out.stderr));
+    let evaluated = json_lines(&text(&out.stdout));
+    assert_eq!(evaluated, trained, "the same checkpoint on the same data gives the same metrics");
+    let file = json_lines(&std::fs::read_to_string(dir.join("model/eval_result.txt")).expect("eval_result.txt"));
+    assert_eq!(file, vec![trained[0].clone(), trained[0].clone()]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_odps_config_trains_on_local_files_given_on_the_command_line() {
+    let dir = workdir("odps");
+    let config = small_config("odps://project/tables/train", "odps://project/tables/eval", "model", "num_steps: 3")
+        .replace("dataset_type: CsvDataset\n  with_header: true", "dataset_type: OdpsDataset");
+    std::fs::write(dir.join("odps.config"), config).expect("config");
+    let out = plec(&["train", "--config", "odps.config", "--threads", "1"], &dir);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr)
+            .contains("train_input_path \"odps://project/tables/train\" is not a local path: pass --train-input"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = plec(
+        &[
+            "train",
+            "--config",
+            "odps.config",
+            "--train-input",
+            "train.csv",
+            "--eval-input",
+            "eval.csv",
+            "--threads",
+            "1",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "train failed: {}", text(&out.stderr));
+    assert_eq!(json_lines(&text(&out.stdout))[0]["global_step"], 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn device_cuda_without_a_gpu_fails_clearly() {
+    let dir = workdir("cuda");
+    std::fs::write(dir.join("small.config"), small_config("train.csv", "eval.csv", "model", "num_steps: 2"))
+        .expect("config");
+    let out = plec(&["train", "--config", "small.config", "--device", "cuda", "--threads", "1"], &dir);
+    if plec_trainer::device::cuda_available() {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    } else {
+        assert!(!out.status.success());
+        assert_eq!(
+            text(&out.stderr).trim(),
+            "error: --device cuda: libtorch sees no CUDA device on this machine (no GPU, no driver, or a CPU-only \
+             libtorch); use --device cpu"
+        );
+    }
+    let out = plec(&["train", "--config", "small.config", "--device", "tpu"], &dir);
+    assert_eq!(text(&out.stderr).trim(), "error: unknown device `tpu`: expected cpu, cuda or cuda:N");
+    let _ = std::fs::remove_dir_all(&dir);
+}
