@@ -8,6 +8,7 @@ pub use model::PleModel;
 pub mod checkpoint;
 pub mod data;
 pub mod evaluate;
+pub mod experiment;
 pub mod golden;
 pub mod loss;
 pub mod metrics;

@@ -1,0 +1,179 @@
+//! The synthetic experiment (MMoE paper, section 3; PLE paper, figure 4 style): two regression tasks whose
+//! correlation is set by `P`; single-task per task, MMoE and PLE at each correlation, test MSE over seeds, and the
+//! multi-task gain (relative MSE reduction) against the correlation.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use plec_config::datagen::synthetic::{write_synthetic, SyntheticOptions};
+use plec_config::datagen::{Architecture, ConfigText, TaskText};
+
+use super::census::{settings_line, ExperimentReport, CHART_FILE, RESULTS_FILE};
+use super::chart::synthetic_chart;
+use super::summary::{cells, headers, markdown_table, rows, runs_table, Gain, Row, TaskColumn};
+use super::{run_arms, Arm, RunResult, RunSettings};
+use crate::error::{io_err, Result, TrainError};
+
+/// The multi-task models, in table order: (arm, display name).
+pub const MULTI_TASK: [(&str, &str); 2] = [("mmoe", "MMoE"), ("ple", "PLE")];
+const TASKS: [&str; 2] = ["task1", "task2"];
+
+#[derive(Debug, Clone)]
+pub struct SyntheticExperiment {
+    pub correlations: Vec<f64>,
+    /// Training rows per correlation (a tenth as many test rows).
+    pub rows: u64,
+    pub dim: usize,
+    /// Seed of the generated data (the same tasks' randomness at every correlation).
+    pub data_seed: u64,
+    pub settings: RunSettings,
+}
+
+/// The configs of `examples/synthetic/` (`synthetic_configs(dim)`), plus one single-task config per task.
+pub fn configs(dim: usize) -> Vec<(String, String)> {
+    let features: Vec<(String, String)> = (0..dim)
+        .map(|j| {
+            let body = format!(
+                "    raw_feature {{\n        feature_name: \"x_{j}\"\n        expression: \"item:x_{j}\"\n    }}"
+            );
+            (format!("x_{j}"), body)
+        })
+        .collect();
+    let task = |i: usize| TaskText {
+        tower: format!("task{i}"),
+        label: format!("y{i}"),
+        loss: "l2_loss {}".into(),
+        metric: "mean_squared_error {}".into(),
+    };
+    let text = |name: &str| ConfigText {
+        header: vec![
+            format!("The MMoE paper's synthetic two-task regression ({name}), for data written by"),
+            "`plec datagen synthetic --correlation P --rows N -o data/synthetic`.".into(),
+        ],
+        train_input: "data/synthetic/train.parquet".into(),
+        eval_input: "data/synthetic/eval.parquet".into(),
+        model_dir: format!("experiments/synthetic_{name}"),
+        batch_size: 256,
+        num_epochs: 10,
+        sparse_lr: 0.01,
+        dense_lr: 0.001,
+        features: features.clone(),
+        tasks: vec![task(1), task(2)],
+        expert_hidden: vec![16],
+        tower_hidden: vec![8],
+    };
+    vec![
+        ("single_task1".into(), text("single_task1").render(Architecture::SingleTask(0))),
+        ("single_task2".into(), text("single_task2").render(Architecture::SingleTask(1))),
+        ("mmoe".into(), text("mmoe").render(Architecture::Mmoe { experts: 8 })),
+        ("ple".into(), text("ple").render(Architecture::Ple { layers: 2, per_task: 2, shared: 4 })),
+    ]
+}
+
+fn correlation_name(p: f64) -> String {
+    format!("corr-{p}")
+}
+
+/// Generates the data of each correlation, trains every model over the seeds, writes `results.md`, `chart.png`.
+pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
+    let settings = &experiment.settings;
+    let out = &settings.out_dir;
+    if experiment.correlations.is_empty() {
+        return Err(TrainError::Config("--correlations: give at least one correlation".into()));
+    }
+    let tasks: Vec<TaskColumn> = TASKS
+        .iter()
+        .map(|t| TaskColumn {
+            task: t.to_string(),
+            metric: format!("mean_squared_error_{t}"),
+            single_arm: format!("single_{t}"),
+        })
+        .collect();
+    let mut by_correlation: Vec<(f64, BTreeMap<String, Vec<RunResult>>)> = Vec::new();
+    for &p in &experiment.correlations {
+        let name = correlation_name(p);
+        let data_dir = out.join("data").join(&name);
+        std::fs::create_dir_all(&data_dir).map_err(|e| io_err(&data_dir, e))?;
+        let mut options = SyntheticOptions::new(experiment.rows, p, experiment.data_seed);
+        options.dim = experiment.dim;
+        let summary = write_synthetic(&options, &data_dir).map_err(|e| TrainError::Data(e.to_string()))?;
+        if settings.progress {
+            eprintln!("experiment: P = {p}: label correlation {:.3}", summary.label_correlation);
+        }
+        let path = |split: &str| data_dir.join(format!("{split}.parquet")).to_string_lossy().into_owned();
+        let arms: Vec<Arm> = configs(experiment.dim)
+            .into_iter()
+            .map(|(arm, text)| Arm {
+                config_source: PathBuf::from(format!("{name}/{arm}.config")),
+                name: arm,
+                config_text: text,
+                train_input: path("train"),
+                test_input: path("eval"),
+            })
+            .collect();
+        by_correlation.push((p, run_arms(&arms, settings, &out.join("runs").join(&name))?));
+    }
+    let multi: Vec<(String, String)> = MULTI_TASK.iter().map(|(a, d)| (a.to_string(), d.to_string())).collect();
+    let tables: Vec<(f64, Vec<Row>)> = by_correlation
+        .iter()
+        .map(|(p, results)| (*p, rows(&tasks, &multi, results, Gain::RelativeReduction)))
+        .collect();
+    let chart_file = out.join(CHART_FILE);
+    let (gain_legend, metric_legend) = synthetic_chart(&chart_file, &tables)?;
+
+    let mut md = String::from("# Synthetic two-task regression: test MSE (lower is better)\n\n");
+    md.push_str(&format!(
+        "{} training rows and {} test rows per correlation, d = {}, data seed {}. ",
+        experiment.rows,
+        experiment.rows / 10,
+        experiment.dim,
+        experiment.data_seed
+    ));
+    md.push_str(&settings_line(settings, &out.join("data")));
+    let body: Vec<Vec<String>> = tables
+        .iter()
+        .flat_map(|(p, rows)| rows.iter().map(move |r| cells(&[p.to_string()], r, 4, Gain::RelativeReduction)))
+        .collect();
+    md.push_str(&markdown_table(&headers(&["correlation"], &tasks, "MSE"), &body));
+    md.push_str("\nGain: relative test MSE reduction against the single-task model of the task (positive: better).\n");
+    md.push_str(&format!(
+        "\n`{CHART_FILE}`: top, gain (mean of the two tasks, %) against the correlation ({}); bottom, test MSE (mean \
+         of the two tasks) against the correlation ({}).\n",
+        gain_legend.join(", "),
+        metric_legend.join(", ")
+    ));
+    md.push_str("\n## Runs\n\n");
+    for (p, results) in &by_correlation {
+        md.push_str(&format!("\n### correlation {p}\n\n"));
+        md.push_str(&runs_table(results, &[]));
+    }
+    let results_file = out.join(RESULTS_FILE);
+    std::fs::write(&results_file, &md).map_err(|e| io_err(&results_file, e))?;
+    Ok(ExperimentReport { results_file, chart_file, markdown: md })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_task_configs_are_the_committed_examples() {
+        let mine = configs(5);
+        for (name, text) in plec_config::datagen::synthetic::synthetic_configs(5) {
+            let arm = name.trim_end_matches(".config");
+            let ours = mine.iter().find(|(a, _)| a == arm).map(|(_, t)| t.as_str());
+            assert_eq!(ours, Some(text.as_str()), "{name}");
+        }
+    }
+
+    #[test]
+    fn single_task_configs_have_one_tower_and_one_label() {
+        for (arm, text) in configs(3).iter().filter(|(a, _)| a.starts_with("single_")) {
+            let spec = plec_config::load_str(text, arm).map(|l| l.spec);
+            let spec = spec.unwrap_or_else(|e| panic!("{arm}: {e}"));
+            let task = arm.trim_start_matches("single_");
+            assert_eq!(spec.towers.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec![task]);
+            assert_eq!(spec.data.label_fields, vec![format!("y{}", &task[4..])]);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The experiment pipeline (`plec experiment census|synthetic`) end to end on tiny generated data: one or two
+//! seeds of one or two steps per model; the table must have the right rows and columns, finite values that agree
+//! with the per-run table, gains recomputed from the means, and a PNG chart.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use plec_config::datagen::census::{census_configs, read_census, write_census, CONTINUOUS, FIELDS};
+use plec_config::datagen::write_configs;
+use plec_trainer::experiment::census::{self, CensusExperiment};
+use plec_trainer::experiment::synthetic::{self, SyntheticExperiment};
+use plec_trainer::experiment::{Overrides, RunSettings};
+
+/// Rounding of the 4-decimal table against the 6-decimal per-run values and the gains recomputed from them.
+const TABLE_ROUNDING: f64 = 1e-4;
+
+fn workdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("plec-experiment-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn settings(out: &Path, seeds: u64, steps: u64) -> RunSettings {
+    RunSettings {
+        out_dir: out.to_path_buf(),
+        seeds: (1..=seeds).collect(),
+        threads: Some(1),
+        device: plec_trainer::train::parse_device("cpu").unwrap(),
+        overrides: Overrides { num_epochs: None, num_steps: Some(steps), batch_size: Some(16), dense_lr: None },
+        progress: false,
+    }
+}
+
+/// The first markdown table after `heading` (or the first in the text): header cells and body rows.
+fn table_after(text: &str, heading: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let start = text.find(heading).unwrap_or_else(|| panic!("no `{heading}` in:\n{text}"));
+    let mut lines = text[start..].lines().skip_while(|l| !l.starts_with('|'));
+    let split = |l: &str| l.trim().trim_matches('|').split('|').map(|c| c.trim().to_string()).collect::<Vec<_>>();
+    let header = split(lines.next().unwrap());
+    assert!(lines.next().unwrap().starts_with("| ---"));
+    let rows = lines.take_while(|l| l.starts_with('|')).map(split).collect();
+    (header, rows)
+}
+
+/// `mean ± sd` as two finite numbers.
+fn mean_sd(cell: &str) -> (f64, f64) {
+    let (mean, sd) = cell.split_once(" ± ").unwrap_or_else(|| panic!("not `mean ± sd`: {cell:?}"));
+    let (mean, sd): (f64, f64) = (mean.parse().unwrap(), sd.parse().unwrap());
+    assert!(mean.is_finite() && sd.is_finite() && sd >= 0.0, "{cell}");
+    (mean, sd)
+}
+
+fn assert_png(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", path.display());
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert_eq!((width, height), (800, 600));
+}
+
+/// Per run: (run, seed) -> metric -> value, from the `## Runs` tables.
+fn runs(text: &str) -> Vec<BTreeMap<String, String>> {
+    let mut out = Vec::new();
+    let mut rest = &text[text.find("## Runs").unwrap()..];
+    while let Some(at) = rest.find("| run |") {
+        let (header, rows) = table_after(&rest[at..], "| run |");
+        out.extend(rows.into_iter().map(|r| header.iter().cloned().zip(r).collect::<BTreeMap<_, _>>()));
+        rest = &rest[at + 1..];
+        rest = &rest[rest.find("\n\n").unwrap_or(rest.len())..];
+    }
+    out
+}
+
+/// A census-format file: 42 fields, both labels present in every split (rows i % 5 pick the split).
+fn tiny_census(path: &Path, rows: usize) {
+    let mut text = String::new();
+    for i in 0..rows {
+        let fields: Vec<String> = FIELDS
+            .iter()
+            .enumerate()
+            .map(|(j, field)| match j {
+                7 => if (i / 5) % 3 == 0 { "Never married" } else { "Married-civilian spouse present" }.to_string(),
+                41 => if (i / 5) % 2 == 0 { "50000+." } else { "- 50000." }.to_string(),
+                _ if CONTINUOUS.contains(field) || *field == "instance_weight" => ((i * 7 + j) % 50).to_string(),
+                _ => format!("v{}", (i + j) % 3),
+            })
+            .collect();
+        text.push_str(&fields.join(", "));
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
+    let dir = workdir("census");
+    tiny_census(&dir.join("census.txt"), 100);
+    let data = read_census(&dir.join("census.txt")).unwrap();
+    write_census(&data, &dir.join("data")).unwrap();
+    write_configs(&census_configs(&data), &dir.join("configs")).unwrap();
+    let out = dir.join("out");
+    let experiment = CensusExperiment {
+        data_dir: dir.join("data"),
+        configs_dir: dir.join("configs"),
+        settings: settings(&out, 2, 1),
+    };
+    let report = census::run(&experiment).unwrap();
+    let text = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert_eq!(text, report.markdown);
+    assert_png(&out.join("chart.png"));
+
+    let (header, rows) = table_after(&text, "# Census");
+    assert_eq!(
+        header,
+        ["model", "income AUC (mean ± sd)", "never_married AUC (mean ± sd)", "income gain", "never_married gain"]
+    );
+    let models: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(models, ["single-task", "MMoE", "CGC", "PLE"]);
+    let per_run = runs(&text);
+    assert_eq!(per_run.len(), 2 * 5, "two seeds of five runs: {per_run:?}");
+    let run_values = |run: &str, metric: &str| -> Vec<f64> {
+        per_run.iter().filter(|r| r["run"] == run).map(|r| r[metric].parse().unwrap()).collect()
+    };
+    let singles = [mean_sd(&rows[0][1]).0, mean_sd(&rows[0][2]).0];
+    for (task, column) in [("income", 1), ("never_married", 2)] {
+        for (row, run) in rows.iter().zip([format!("single_{task}"), "mmoe".into(), "cgc".into(), "ple".into()]) {
+            let (mean, sd) = mean_sd(&row[column]);
+            let values = run_values(&run, &format!("auc_{task}"));
+            assert_eq!(values.len(), 2);
+            let expected_mean = (values[0] + values[1]) / 2.0;
+            let expected_sd = (values[0] - values[1]).abs() / 2f64.sqrt();
+            assert!((mean - expected_mean).abs() < TABLE_ROUNDING, "{run} {task}: {mean} vs {values:?}");
+            assert!((sd - expected_sd).abs() < TABLE_ROUNDING, "{run} {task}: sd {sd} vs {values:?}");
+            assert!((0.0..=1.0).contains(&mean));
+        }
+        assert_eq!(rows[0][column + 2], "—");
+        for row in &rows[1..] {
+            let gain: f64 = row[column + 2].parse().unwrap();
+            let expected = mean_sd(&row[column]).0 - singles[column - 1];
+            assert!((gain - expected).abs() < 2.0 * TABLE_ROUNDING, "{} {task}: gain {gain}", row[0]);
+        }
+    }
+}
+
+#[test]
+fn synthetic_experiment_writes_a_row_per_model_and_correlation_and_a_chart() {
+    let dir = workdir("synthetic");
+    let experiment = SyntheticExperiment {
+        correlations: vec![0.0, 1.0],
+        rows: 80,
+        dim: 4,
+        data_seed: 3,
+        settings: settings(&dir, 1, 2),
+    };
+    let report = synthetic::run(&experiment).unwrap();
+    assert_eq!(std::fs::read_to_string(dir.join("results.md")).unwrap(), report.markdown);
+    assert_png(&dir.join("chart.png"));
+    let (header, rows) = table_after(&report.markdown, "# Synthetic");
+    assert_eq!(
+        header,
+        ["correlation", "model", "task1 MSE (mean ± sd)", "task2 MSE (mean ± sd)", "task1 gain", "task2 gain"]
+    );
+    let keys: Vec<(&str, &str)> = rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
+    assert_eq!(
+        keys,
+        [("0", "single-task"), ("0", "MMoE"), ("0", "PLE"), ("1", "single-task"), ("1", "MMoE"), ("1", "PLE")]
+    );
+    for block in rows.chunks(3) {
+        let singles = [mean_sd(&block[0][2]).0, mean_sd(&block[0][3]).0];
+        for row in &block[1..] {
+            for t in 0..2 {
+                let (mse, sd) = mean_sd(&row[2 + t]);
+                assert_eq!(sd, 0.0, "one seed has no spread");
+                assert!(mse > 0.0);
+                let gain: f64 = row[4 + t].trim_end_matches('%').parse().unwrap();
+                let expected = 100.0 * (singles[t] - mse) / singles[t];
+                // The gain is computed from unrounded means: allow the table's rounding, relative to the MSE.
+                assert!((gain - expected).abs() < 100.0 * 2.0 * TABLE_ROUNDING / singles[t], "{row:?}");
+            }
+        }
+    }
+    // The data of both correlations was generated, and each test split has a tenth of the rows.
+    for p in ["corr-0", "corr-1"] {
+        assert!(dir.join("data").join(p).join("train.parquet").is_file());
+        assert!(dir.join("data").join(p).join("eval.parquet").is_file());
+    }
+    assert_eq!(runs(&report.markdown).len(), 2 * 4);
+}
