@@ -21,13 +21,19 @@ fn workdir(name: &str) -> PathBuf {
     dir
 }
 
-fn settings(out: &Path, seeds: u64, steps: u64) -> RunSettings {
+/// `steps: None` trains one epoch.
+fn settings(out: &Path, seeds: u64, steps: Option<u64>) -> RunSettings {
     RunSettings {
         out_dir: out.to_path_buf(),
         seeds: (1..=seeds).collect(),
         threads: Some(1),
         device: plec_trainer::train::parse_device("cpu").unwrap(),
-        overrides: Overrides { num_epochs: None, num_steps: Some(steps), batch_size: Some(16), dense_lr: None },
+        overrides: Overrides {
+            num_epochs: steps.is_none().then_some(1),
+            num_steps: steps,
+            batch_size: Some(16),
+            dense_lr: None,
+        },
         progress: false,
     }
 }
@@ -103,12 +109,14 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
     let experiment = CensusExperiment {
         data_dir: dir.join("data"),
         configs_dir: dir.join("configs"),
-        settings: settings(&out, 2, 1),
+        settings: settings(&out, 2, None),
     };
     let report = census::run(&experiment).unwrap();
     let text = std::fs::read_to_string(out.join("results.md")).unwrap();
     assert_eq!(text, report.markdown);
     assert_png(&out.join("chart.png"));
+    // Run again: every run is finished, so it is only evaluated again, giving the same table.
+    assert_eq!(census::run(&experiment).unwrap().markdown, text);
 
     let (header, rows) = table_after(&text, "# Census");
     assert_eq!(
@@ -151,7 +159,7 @@ fn synthetic_experiment_writes_a_row_per_model_and_correlation_and_a_chart() {
         rows: 80,
         dim: 4,
         data_seed: 3,
-        settings: settings(&dir, 1, 2),
+        settings: settings(&dir, 1, Some(2)),
     };
     let report = synthetic::run(&experiment).unwrap();
     assert_eq!(std::fs::read_to_string(dir.join("results.md")).unwrap(), report.markdown);
