@@ -34,6 +34,8 @@ enum Command {
     ExportTriton(cmd::export_triton::Args),
     /// Generate synthetic data sets.
     Datagen(cmd::datagen::Args),
+    /// Run the PLE paper's experiments (census, synthetic): train over seeds, test, table and chart.
+    Experiment(cmd::experiment::Args),
 }
 
 fn main() {
@@ -49,6 +51,7 @@ fn main() {
         Command::Bench(args) => cmd::bench::run(args),
         Command::ExportTriton(args) => cmd::export_triton::run(args),
         Command::Datagen(args) => cmd::datagen::run(args),
+        Command::Experiment(args) => cmd::experiment::run(args),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");

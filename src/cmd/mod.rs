@@ -4,6 +4,7 @@ pub mod compile;
 pub mod datagen;
 pub mod dump;
 pub mod evaluate;
+pub mod experiment;
 pub mod export_triton;
 pub mod predict;
 pub mod train;
