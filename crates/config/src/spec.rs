@@ -463,8 +463,9 @@ pub enum LrSchedule {
         warmup_size: u64,
         min_learning_rate: f32,
     },
-    /// `learning_rates[i]` from step `schedule_sizes[i]` on (the base lr before the first boundary); with
-    /// `warmup`, linear from the base lr to `learning_rates[0]` over the first boundary.
+    /// `learning_rates[i]` after step `schedule_sizes[i]` (tzrec: `bisect_left(schedule_sizes, step)`, so the new
+    /// rate starts at step `boundary + 1`; the base lr before); with `warmup`, linear from the base lr to
+    /// `learning_rates[0]` over the first boundary.
     ManualStep {
         schedule_sizes: Vec<u64>,
         learning_rates: Vec<f32>,
@@ -475,6 +476,10 @@ pub enum LrSchedule {
 impl LrSchedule {
     /// The learning rate at `step` (0-based) for base rate `base`, following tzrec's schedulers.
     pub fn lr_at(&self, base: f32, step: u64) -> f32 {
+        // tzrec's schedulers scale the optimizer's rate: a zero base rate stays zero.
+        if base == 0.0 {
+            return 0.0;
+        }
         match self {
             LrSchedule::Constant => base,
             LrSchedule::ExponentialDecay {
@@ -504,7 +509,7 @@ impl LrSchedule {
                         }
                     }
                 }
-                let passed = schedule_sizes.iter().take_while(|&&boundary| step >= boundary).count();
+                let passed = schedule_sizes.iter().take_while(|&&boundary| step > boundary).count();
                 if passed == 0 {
                     base
                 } else {
@@ -522,4 +527,37 @@ pub enum GradClipping {
     Norm { max_gradient: f32, norm_type: f32 },
     /// Clamp every dense gradient element to `[-max_gradient, max_gradient]`.
     Value { max_gradient: f32 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LrSchedule;
+
+    #[test]
+    fn manual_step_switches_after_each_boundary_like_bisect_left() {
+        let schedule =
+            LrSchedule::ManualStep { schedule_sizes: vec![10, 20], learning_rates: vec![0.5, 0.25], warmup: false };
+        // bisect_left([10, 20], step): 0 for step <= 10, 1 for 11..=20, 2 after.
+        let rates: Vec<f32> = [0, 10, 11, 20, 21, 100].iter().map(|&s| schedule.lr_at(1.0, s)).collect();
+        assert_eq!(rates, vec![1.0, 1.0, 0.5, 0.5, 0.25, 0.25]);
+        assert_eq!(schedule.lr_at(0.0, 50), 0.0);
+    }
+
+    #[test]
+    fn exponential_decay_with_warmup_staircase_and_floor() {
+        let schedule = LrSchedule::ExponentialDecay {
+            decay_size: 10,
+            decay_factor: 0.5,
+            staircase: true,
+            warmup_learning_rate: 0.0,
+            warmup_size: 4,
+            min_learning_rate: 0.1,
+        };
+        // Warm-up 0 -> 1 over 4 steps, then 0.5^floor((step - 4) / 10), never below 0.1.
+        assert_eq!(schedule.lr_at(1.0, 2), 0.5);
+        assert_eq!(schedule.lr_at(1.0, 4), 1.0);
+        assert_eq!(schedule.lr_at(1.0, 13), 1.0);
+        assert_eq!(schedule.lr_at(1.0, 14), 0.5);
+        assert_eq!(schedule.lr_at(1.0, 100), 0.1);
+    }
 }
