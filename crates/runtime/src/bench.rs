@@ -52,25 +52,29 @@ pub fn summarize(batch_size: usize, mut samples: Vec<Duration>) -> BenchResult {
     }
 }
 
-/// Runs `warmup` untimed then `iterations` timed calls per batch size.
+/// Runs `warmup` untimed then `iterations` timed calls per batch size, each followed by a bare ONNX Runtime run of
+/// the same inputs on a second session (interleaved, so load changes hit both alike).
 pub fn bench(model: &Model, batch_sizes: &[usize], iterations: usize, warmup: usize) -> Result<Vec<BenchResult>> {
     let mut results = Vec::new();
     for &batch in batch_sizes {
         let inputs = synthetic_inputs(model.signature(), batch, 0x5eed ^ batch as u64);
+        let mut bare = model.bare_runner(&inputs)?;
         for _ in 0..warmup {
             model.run(&inputs)?;
+            bare.run_once()?;
         }
         let mut samples = Vec::with_capacity(iterations);
+        let mut bare_samples = Vec::with_capacity(iterations);
         for _ in 0..iterations {
             let start = Instant::now();
             let outputs = model.run(&inputs)?;
             samples.push(start.elapsed());
             std::hint::black_box(outputs);
+            bare_samples.push(bare.run_once()?);
         }
         let mut result = summarize(batch, samples);
-        let mut bare = model.time_bare_runs(&inputs, iterations)?;
-        bare.sort();
-        result.bare_median_us = percentile(&bare, 50.0);
+        bare_samples.sort();
+        result.bare_median_us = percentile(&bare_samples, 50.0);
         result.overhead_us = result.median_us - result.bare_median_us;
         results.push(result);
     }

@@ -121,24 +121,13 @@ impl Model {
         Ok(outputs)
     }
 
-    /// For benchmarks: times `iterations` bare ONNX Runtime runs of inputs converted once (no checks, no output
-    /// copies), to tell plec's own cost per call apart from ONNX Runtime's.
-    pub fn time_bare_runs(&self, inputs: &RawInputs, iterations: usize) -> Result<Vec<std::time::Duration>> {
-        let mut session = self.pool.acquire(|| new_session(&self.path, &self.bytes, &self.options))?;
+    /// For benchmarks: runs `inputs`, converted once, on this model's sessions with nothing around them (no
+    /// checks, no conversions, no output copies), to tell plec's own cost per call apart from ONNX Runtime's.
+    pub fn bare_runner(&self, inputs: &RawInputs) -> Result<BareRunner<'_>> {
         let run_error = |e: ort::Error| RuntimeError::Run { path: self.path.clone(), message: e.to_string() };
-        let values: Vec<ort::value::DynValue> =
-            inputs.tensors.iter().map(|t| owned_value(t).map_err(run_error)).collect::<Result<_>>()?;
-        let names: Vec<&str> = inputs.tensors.iter().map(|t| t.name.as_str()).collect();
-        let mut samples = Vec::with_capacity(iterations);
-        for _ in 0..iterations {
-            let feed: Vec<(Cow<'_, str>, SessionInputValue<'_>)> =
-                names.iter().zip(&values).map(|(n, v)| (Cow::Borrowed(*n), SessionInputValue::from(v))).collect();
-            let start = std::time::Instant::now();
-            let outputs = session.run(feed).map_err(run_error)?;
-            samples.push(start.elapsed());
-            drop(outputs);
-        }
-        Ok(samples)
+        let values = inputs.tensors.iter().map(|t| owned_value(t).map_err(run_error)).collect::<Result<_>>()?;
+        let names = inputs.tensors.iter().map(|t| t.name.clone()).collect();
+        Ok(BareRunner { model: self, names, values })
     }
 
     /// Ends profiling on every idle session and returns the profile files written (empty when not profiling).
@@ -179,6 +168,33 @@ impl Model {
             })
             .collect();
         Outputs { tensors }
+    }
+}
+
+/// See [`Model::bare_runner`].
+pub struct BareRunner<'m> {
+    model: &'m Model,
+    names: Vec<String>,
+    values: Vec<ort::value::DynValue>,
+}
+
+impl BareRunner<'_> {
+    /// One timed run (borrowing a pooled session is inside the timing, as it is for [`Model::run`]).
+    pub fn run_once(&mut self) -> Result<std::time::Duration> {
+        let model = self.model;
+        let feed: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = self
+            .names
+            .iter()
+            .zip(&self.values)
+            .map(|(n, v)| (Cow::Borrowed(n.as_str()), SessionInputValue::from(v)))
+            .collect();
+        let start = std::time::Instant::now();
+        let mut session = model.pool.acquire(|| new_session(&model.path, &model.bytes, &model.options))?;
+        let outputs =
+            session.run(feed).map_err(|e| RuntimeError::Run { path: model.path.clone(), message: e.to_string() })?;
+        let elapsed = start.elapsed();
+        drop(outputs);
+        Ok(elapsed)
     }
 }
 
