@@ -190,8 +190,9 @@ fn synthetic_experiment_writes_a_row_per_model_and_correlation_and_a_chart() {
     }
     // The data of both correlations was generated, and each test split has a tenth of the rows.
     for p in ["corr-0", "corr-1"] {
-        assert!(dir.join("data").join(p).join("train.parquet").is_file());
-        assert!(dir.join("data").join(p).join("eval.parquet").is_file());
+        let data = dir.join("data").join(format!("rows-80-dim-4-seed-3-{p}"));
+        assert!(data.join("train.parquet").is_file(), "{}", data.display());
+        assert!(data.join("eval.parquet").is_file());
     }
     assert_eq!(runs(&report.markdown).len(), 2 * 4);
 }

@@ -86,7 +86,7 @@ fn write_report(
     let multi: Vec<(String, String)> = MULTI_TASK.iter().map(|(a, d)| (a.to_string(), d.to_string())).collect();
     let table_rows = rows(tasks, &multi, results, Gain::Difference);
     let chart_file = out.join(CHART_FILE);
-    let legend = census_chart(&chart_file, &table_rows)?;
+    let (legend, spans) = census_chart(&chart_file, &table_rows)?;
     let body: Vec<Vec<String>> = table_rows.iter().map(|r| cells(&[], r, 4, Gain::Difference)).collect();
     let mut md = String::from("# Census-Income (KDD): test AUC\n\n");
     md.push_str(&settings_line(&experiment.settings, &experiment.data_dir));
@@ -95,10 +95,12 @@ fn write_report(
         "\nGain: mean test AUC of the model minus that of the single-task model of the task (positive: better).\n",
     );
     md.push_str(&format!(
-        "\n`{CHART_FILE}`: mean test AUC ± sd per model (x: {}); top: {}, bottom: {}. Colours: {}.\n",
+        "\n`{CHART_FILE}`: mean test AUC ± sd per model (x: {}); top: {} ({}), bottom: {} ({}). Colours: {}.\n",
         table_rows.iter().map(|r| r.model.as_str()).collect::<Vec<_>>().join(", "),
         tasks.first().map_or("", |t| t.task.as_str()),
+        spans[0],
         tasks.get(1).map_or("", |t| t.task.as_str()),
+        spans[1],
         legend.join(", ")
     ));
     md.push_str("\n## Runs\n\n");

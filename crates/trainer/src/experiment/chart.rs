@@ -16,7 +16,8 @@ fn error_bar(name: &str, x: f64, mean: f64, sd: f64) -> Series {
 }
 
 /// Census: the first task's metric per model on top, the second's below; one colour per model (row order).
-pub fn census_chart(path: &Path, rows: &[Row]) -> Result<Vec<String>> {
+/// Returns the legend and each panel's vertical span.
+pub fn census_chart(path: &Path, rows: &[Row]) -> Result<(Vec<String>, [String; 2])> {
     let panel = |task: usize| -> Vec<Series> {
         rows.iter()
             .enumerate()
@@ -26,16 +27,18 @@ pub fn census_chart(path: &Path, rows: &[Row]) -> Result<Vec<String>> {
             })
             .collect()
     };
-    plot(path, &panel(0), &panel(1))?;
-    Ok(legend(rows.iter().map(|r| r.model.as_str())))
+    let (top, bottom) = (panel(0), panel(1));
+    plot(path, &top, &bottom)?;
+    Ok((legend(rows.iter().map(|r| r.model.as_str())), [y_span(&top), y_span(&bottom)]))
 }
 
 /// Synthetic: top, each multi-task model's gain (mean over tasks) against the correlation; bottom, each model's
 /// metric (mean over tasks) against the correlation, the single-task baseline first.
-pub fn synthetic_chart(path: &Path, by_correlation: &[(f64, Vec<Row>)]) -> Result<(Vec<String>, Vec<String>)> {
+/// Returns each panel's legend and vertical span.
+pub fn synthetic_chart(path: &Path, by_correlation: &[(f64, Vec<Row>)]) -> Result<[(Vec<String>, String); 2]> {
     let Some((_, first)) = by_correlation.first() else {
         plot(path, &[], &[])?;
-        return Ok((Vec::new(), Vec::new()));
+        return Ok([(Vec::new(), y_span(&[])), (Vec::new(), y_span(&[]))]);
     };
     let mean = |values: Vec<Option<f64>>| -> Option<f64> {
         let values: Vec<f64> = values.into_iter().collect::<Option<_>>()?;
@@ -50,7 +53,21 @@ pub fn synthetic_chart(path: &Path, by_correlation: &[(f64, Vec<Row>)]) -> Resul
         .map(|i| series(i, &|row: &Row| mean(row.stats.iter().map(|s| s.map(|s| s.mean)).collect())))
         .collect();
     plot(path, &gains, &metrics)?;
-    Ok((legend(first[1..].iter().map(|r| r.model.as_str())), legend(first.iter().map(|r| r.model.as_str()))))
+    Ok([
+        (legend(first[1..].iter().map(|r| r.model.as_str())), y_span(&gains)),
+        (legend(first.iter().map(|r| r.model.as_str())), y_span(&metrics)),
+    ])
+}
+
+/// `"y from <min> to <max>"`: the vertical span of a panel (the picture has no axis labels).
+pub fn y_span(series: &[Series]) -> String {
+    let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|y| y.is_finite());
+    let (lo, hi) = ys.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    if lo > hi {
+        "no data".into()
+    } else {
+        format!("y from {lo:.5} to {hi:.5}")
+    }
 }
 
 /// `"<colour>: <name>"` per series, in plotting order.

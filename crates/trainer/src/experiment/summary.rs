@@ -49,7 +49,7 @@ impl Gain {
 
     fn format(self, value: f64) -> String {
         match self {
-            Gain::Difference => format!("{value:+.4}"),
+            Gain::Difference => format!("{value:+.5}"),
             Gain::RelativeReduction => format!("{value:+.2}%"),
         }
     }

@@ -3,7 +3,7 @@
 //! multi-task gain (relative MSE reduction) against the correlation.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use plec_config::datagen::synthetic::{write_synthetic, SyntheticOptions};
 use plec_config::datagen::{Architecture, ConfigText, TaskText};
@@ -74,6 +74,35 @@ fn correlation_name(p: f64) -> String {
     format!("corr-{p}")
 }
 
+/// The data folder of one correlation, named by everything that determines its bytes.
+fn data_name(experiment: &SyntheticExperiment, p: f64) -> String {
+    format!("rows-{}-dim-{}-seed-{}-corr-{p}", experiment.rows, experiment.dim, experiment.data_seed)
+}
+
+/// Writes the data of correlation `p` into `data_dir` unless it is there: generated into a private folder, then
+/// renamed, so processes running other seeds of the same experiment never read a half-written file.
+fn generate(experiment: &SyntheticExperiment, p: f64, data_dir: &Path, progress: bool) -> Result<()> {
+    if data_dir.join("train.parquet").is_file() && data_dir.join("eval.parquet").is_file() {
+        return Ok(());
+    }
+    let private = data_dir.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::create_dir_all(&private).map_err(|e| io_err(&private, e))?;
+    let mut options = SyntheticOptions::new(experiment.rows, p, experiment.data_seed);
+    options.dim = experiment.dim;
+    let summary = write_synthetic(&options, &private).map_err(|e| TrainError::Data(e.to_string()))?;
+    if progress {
+        eprintln!("experiment: P = {p}: label correlation {:.3}", summary.label_correlation);
+    }
+    match std::fs::rename(&private, data_dir) {
+        Ok(()) => Ok(()),
+        // Another process finished the same data first (same options, same bytes): use theirs.
+        Err(_) if data_dir.join("eval.parquet").is_file() => {
+            std::fs::remove_dir_all(&private).map_err(|e| io_err(&private, e))
+        }
+        Err(e) => Err(io_err(data_dir, e)),
+    }
+}
+
 /// Generates the data of each correlation, trains every model over the seeds, writes `results.md`, `chart.png`.
 pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
     let settings = &experiment.settings;
@@ -92,14 +121,8 @@ pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
     let mut by_correlation: Vec<(f64, BTreeMap<String, Vec<RunResult>>)> = Vec::new();
     for &p in &experiment.correlations {
         let name = correlation_name(p);
-        let data_dir = out.join("data").join(&name);
-        std::fs::create_dir_all(&data_dir).map_err(|e| io_err(&data_dir, e))?;
-        let mut options = SyntheticOptions::new(experiment.rows, p, experiment.data_seed);
-        options.dim = experiment.dim;
-        let summary = write_synthetic(&options, &data_dir).map_err(|e| TrainError::Data(e.to_string()))?;
-        if settings.progress {
-            eprintln!("experiment: P = {p}: label correlation {:.3}", summary.label_correlation);
-        }
+        let data_dir = out.join("data").join(data_name(experiment, p));
+        generate(experiment, p, &data_dir, settings.progress)?;
         let path = |split: &str| data_dir.join(format!("{split}.parquet")).to_string_lossy().into_owned();
         let arms: Vec<Arm> = configs(experiment.dim)
             .into_iter()
@@ -119,7 +142,7 @@ pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
         .map(|(p, results)| (*p, rows(&tasks, &multi, results, Gain::RelativeReduction)))
         .collect();
     let chart_file = out.join(CHART_FILE);
-    let (gain_legend, metric_legend) = synthetic_chart(&chart_file, &tables)?;
+    let [(gain_legend, gain_span), (metric_legend, metric_span)] = synthetic_chart(&chart_file, &tables)?;
 
     let mut md = String::from("# Synthetic two-task regression: test MSE (lower is better)\n\n");
     md.push_str(&format!(
@@ -137,8 +160,8 @@ pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
     md.push_str(&markdown_table(&headers(&["correlation"], &tasks, "MSE"), &body));
     md.push_str("\nGain: relative test MSE reduction against the single-task model of the task (positive: better).\n");
     md.push_str(&format!(
-        "\n`{CHART_FILE}`: top, gain (mean of the two tasks, %) against the correlation ({}); bottom, test MSE (mean \
-         of the two tasks) against the correlation ({}).\n",
+        "\n`{CHART_FILE}`: x is the correlation, from the smallest to the largest. Top, gain (mean of the two \
+         tasks, %; {gain_span}): {}. Bottom, test MSE (mean of the two tasks; {metric_span}): {}.\n",
         gain_legend.join(", "),
         metric_legend.join(", ")
     ));
