@@ -200,6 +200,18 @@ pub fn write_synthetic(options: &SyntheticOptions, dir: &Path) -> Result<Synthet
 
 /// The configs of `examples/synthetic/`: `(file name, text)` for MMoE and PLE over `dim` dense features.
 pub fn synthetic_configs(dim: usize) -> Vec<(&'static str, String)> {
+    synthetic_model_configs(dim)
+        .into_iter()
+        .filter_map(|(name, text)| match name {
+            "mmoe" => Some(("mmoe.config", text)),
+            "ple" => Some(("ple.config", text)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every synthetic model, `(name, text)`: a single-task model per task (the experiments' baselines), MMoE and PLE.
+pub fn synthetic_model_configs(dim: usize) -> Vec<(&'static str, String)> {
     use super::configs::{quote, Architecture, ConfigText, TaskText};
     let features: Vec<(String, String)> = (0..dim)
         .map(|j| {
@@ -236,7 +248,9 @@ pub fn synthetic_configs(dim: usize) -> Vec<(&'static str, String)> {
         tower_hidden: vec![8],
     };
     vec![
-        ("mmoe.config", text("mmoe").render(Architecture::Mmoe { experts: 8 })),
-        ("ple.config", text("ple").render(Architecture::Ple { layers: 2, per_task: 2, shared: 4 })),
+        ("single_task1", text("single_task1").render(Architecture::SingleTask(0))),
+        ("single_task2", text("single_task2").render(Architecture::SingleTask(1))),
+        ("mmoe", text("mmoe").render(Architecture::Mmoe { experts: 8 })),
+        ("ple", text("ple").render(Architecture::Ple { layers: 2, per_task: 2, shared: 4 })),
     ]
 }

@@ -1,7 +1,7 @@
 //! `data_config`, `train_config`, `eval_config`.
 
-use crate::proto::tzrec::dense_optimizer::{Learning_rate as DenseLr, Optimizer as DenseOpt};
-use crate::proto::tzrec::sparse_optimizer::{Learning_rate as SparseLr, Optimizer as SparseOpt};
+use crate::proto::tzrec::dense_optimizer::Optimizer as DenseOpt;
+use crate::proto::tzrec::sparse_optimizer::Optimizer as SparseOpt;
 use crate::proto::tzrec::{DatasetType, EasyRecConfig, ExponentialDecayLR, FgMode, ManualStepLR, WeightDecayMode};
 use crate::spec::{
     DataSettings, DatasetKind, DenseOptimizer, GradClipping, LrSchedule, SparseOptimizer, TrainSettings,
@@ -109,7 +109,6 @@ const EXPONENTIAL_DECAY: Policy = Policy {
     inert: &[],
 };
 const MANUAL_STEP: Policy = Policy { used: &["schedule_sizes", "learning_rates", "warmup"], inert: &[] };
-const CONSTANT: Policy = Policy { used: &[], inert: &[] };
 
 pub(crate) fn data(v: &mut Validator, config: &EasyRecConfig) -> Option<DataSettings> {
     let Some(d) = config.data_config.as_ref() else {
@@ -190,18 +189,12 @@ pub(crate) fn train(v: &mut Validator, config: &EasyRecConfig) -> Option<TrainSe
             SparseOptimizer::Sgd { lr: 0.0 }
         }
     };
-    let sparse_lr = match &sparse.learning_rate {
-        None => LrSchedule::Constant,
-        Some(SparseLr::ConstantLearningRate(c)) => {
-            v.audit(c, &format!("{sparse_path}.constant_learning_rate"), &CONSTANT);
-            LrSchedule::Constant
-        }
-        Some(SparseLr::ExponentialDecayLearningRate(e)) => {
-            exponential(v, e, &format!("{sparse_path}.exponential_decay_learning_rate"))
-        }
-        Some(SparseLr::ManualStepLearningRate(m)) => manual(v, m, &format!("{sparse_path}.manual_step_learning_rate")),
-        Some(_) => LrSchedule::Constant, // reported by the audit
-    };
+    let sparse_lr = schedule(
+        v,
+        sparse_path,
+        sparse.has_exponential_decay_learning_rate().then(|| sparse.exponential_decay_learning_rate()),
+        sparse.has_manual_step_learning_rate().then(|| sparse.manual_step_learning_rate()),
+    );
     let dense = &t.dense_optimizer;
     let dense_path = "train_config.dense_optimizer";
     v.audit(&**dense, dense_path, &DENSE_OPTIMIZER);
@@ -253,18 +246,12 @@ pub(crate) fn train(v: &mut Validator, config: &EasyRecConfig) -> Option<TrainSe
             DenseOptimizer::Sgd { lr: 0.0, momentum: 0.0, weight_decay: 0.0, dampening: 0.0, nesterov: false }
         }
     };
-    let dense_lr = match &dense.learning_rate {
-        None => LrSchedule::Constant,
-        Some(DenseLr::ConstantLearningRate(c)) => {
-            v.audit(c, &format!("{dense_path}.constant_learning_rate"), &CONSTANT);
-            LrSchedule::Constant
-        }
-        Some(DenseLr::ExponentialDecayLearningRate(e)) => {
-            exponential(v, e, &format!("{dense_path}.exponential_decay_learning_rate"))
-        }
-        Some(DenseLr::ManualStepLearningRate(m)) => manual(v, m, &format!("{dense_path}.manual_step_learning_rate")),
-        Some(_) => LrSchedule::Constant,
-    };
+    let dense_lr = schedule(
+        v,
+        dense_path,
+        dense.has_exponential_decay_learning_rate().then(|| dense.exponential_decay_learning_rate()),
+        dense.has_manual_step_learning_rate().then(|| dense.manual_step_learning_rate()),
+    );
     let grad_clipping = t.grad_clipping.as_ref().and_then(|g| {
         v.audit(g, "train_config.grad_clipping", &GRAD_CLIPPING);
         if g.max_gradient() <= 0.0 {
@@ -296,6 +283,21 @@ pub(crate) fn train(v: &mut Validator, config: &EasyRecConfig) -> Option<TrainSe
         fine_tune_checkpoint: Some(t.fine_tune_checkpoint().to_string()).filter(|s| !s.is_empty()),
         grad_clipping,
     })
+}
+
+/// An optimizer's `learning_rate` oneof: constant when unset or `constant_learning_rate` (other members are
+/// reported by the optimizer's audit as not supported yet).
+fn schedule(
+    v: &mut Validator,
+    optimizer_path: &str,
+    exponential_decay: Option<&ExponentialDecayLR>,
+    manual_step: Option<&ManualStepLR>,
+) -> LrSchedule {
+    match (exponential_decay, manual_step) {
+        (Some(e), _) => exponential(v, e, &format!("{optimizer_path}.exponential_decay_learning_rate")),
+        (None, Some(m)) => manual(v, m, &format!("{optimizer_path}.manual_step_learning_rate")),
+        (None, None) => LrSchedule::Constant,
+    }
 }
 
 fn exponential(v: &mut Validator, e: &ExponentialDecayLR, path: &str) -> LrSchedule {

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use plec_config::datagen::synthetic::{write_synthetic, SyntheticOptions};
-use plec_config::datagen::{Architecture, ConfigText, TaskText};
 
 use super::census::{settings_line, ExperimentReport, CHART_FILE, RESULTS_FILE};
 use super::chart::synthetic_chart;
@@ -31,43 +30,7 @@ pub struct SyntheticExperiment {
 
 /// The configs of `examples/synthetic/` (`synthetic_configs(dim)`), plus one single-task config per task.
 pub fn configs(dim: usize) -> Vec<(String, String)> {
-    let features: Vec<(String, String)> = (0..dim)
-        .map(|j| {
-            let body = format!(
-                "    raw_feature {{\n        feature_name: \"x_{j}\"\n        expression: \"item:x_{j}\"\n    }}"
-            );
-            (format!("x_{j}"), body)
-        })
-        .collect();
-    let task = |i: usize| TaskText {
-        tower: format!("task{i}"),
-        label: format!("y{i}"),
-        loss: "l2_loss {}".into(),
-        metric: "mean_squared_error {}".into(),
-    };
-    let text = |name: &str| ConfigText {
-        header: vec![
-            format!("The MMoE paper's synthetic two-task regression ({name}), for data written by"),
-            "`plec datagen synthetic --correlation P --rows N -o data/synthetic`.".into(),
-        ],
-        train_input: "data/synthetic/train.parquet".into(),
-        eval_input: "data/synthetic/eval.parquet".into(),
-        model_dir: format!("experiments/synthetic_{name}"),
-        batch_size: 256,
-        num_epochs: 10,
-        sparse_lr: 0.01,
-        dense_lr: 0.001,
-        features: features.clone(),
-        tasks: vec![task(1), task(2)],
-        expert_hidden: vec![16],
-        tower_hidden: vec![8],
-    };
-    vec![
-        ("single_task1".into(), text("single_task1").render(Architecture::SingleTask(0))),
-        ("single_task2".into(), text("single_task2").render(Architecture::SingleTask(1))),
-        ("mmoe".into(), text("mmoe").render(Architecture::Mmoe { experts: 8 })),
-        ("ple".into(), text("ple").render(Architecture::Ple { layers: 2, per_task: 2, shared: 4 })),
-    ]
+    plec_config::datagen::synthetic::synthetic_model_configs(dim).into_iter().map(|(n, t)| (n.to_string(), t)).collect()
 }
 
 fn correlation_name(p: f64) -> String {
