@@ -7,8 +7,13 @@ Measures, on ONNX Runtime CPU with 2 intra-op threads (median of repeats, warm-u
   - plec explicit and fused layouts (raw feature inputs: transforms run in the graph),
   - the same PLE written in PyTorch and exported with torch.onnx.export (table-row inputs: no transforms),
   - PyTorch eager (2 threads, inference mode),
-at batch 1, 256 and 8192 (calls interleaved round-robin, so background load hits all alike); plus compile time and peak RSS of `plec compile` (load + check + lower + write) for the
-config with random weights (seed 0). Prints a table and writes <out>/results.json.
+  - the "GEMM floor": a graph of only the model's Linear layers (experts, gates, towers), each one Gemm on its own
+    graph input, no transforms, activations or mixing -- what ONNX Runtime needs for the dense arithmetic alone,
+    in this run; at batch 1 it is the cost of streaming the dense weights from memory,
+at batch 1, 256 and 8192 (calls interleaved round-robin, so background load hits all alike; intra-op threads do
+not spin between calls, so one session's idle threads do not steal the cores from the next); plus compile time and
+peak RSS of `plec compile` (load + check + lower + write) for the config with random weights (seed 0). Prints a
+table and writes <out>/results.json.
 
 PyTorch lives in its own venv, .native/bench-venv (torch==2.13.0, ~4.7 GB with its CUDA wheels), created by this
 script on first use; the test venv (.native/venv) stays small.
@@ -152,6 +157,34 @@ def torch_model(spec, weights):
     return Ple().eval()
 
 
+def gemm_floor_model(weights, path):
+    """Every dense Linear of the model as one Gemm (transB=1, bias) on its own input `<name>.x`: the dense
+    arithmetic alone, with ONNX Runtime's pre-packed weights, and nothing else."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, inputs, outputs, inits = [], [], [], []
+    for name in sorted(weights):
+        if not name.endswith(".weight") or name.startswith("embedding.") or weights[name].ndim != 2:
+            continue
+        prefix = name[: -len(".weight")]
+        w = weights[name]
+        args = [prefix + ".x", name]
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(w), name))
+        if prefix + ".bias" in weights:
+            inits.append(numpy_helper.from_array(np.ascontiguousarray(weights[prefix + ".bias"]), prefix + ".bias"))
+            args.append(prefix + ".bias")
+        inputs.append(helper.make_tensor_value_info(prefix + ".x", TensorProto.FLOAT, ["batch", w.shape[1]]))
+        outputs.append(helper.make_tensor_value_info(prefix + ".y", TensorProto.FLOAT, ["batch", w.shape[0]]))
+        nodes.append(helper.make_node("Gemm", args, [prefix + ".y"], name=prefix, transB=1))
+    graph = helper.make_graph(nodes, "gemm_floor", inputs, outputs, inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    flops = sum(2 * t.dims[0] * t.dims[1] for t in inits if len(t.dims) == 2)
+    weight_bytes = sum(4 * int(np.prod(t.dims)) for t in inits)
+    return flops, weight_bytes
+
+
 def time_interleaved(fns, batch):
     """Median seconds per call of each function; calls are interleaved round-robin so that load from other
     processes hits every contender alike."""
@@ -246,10 +279,17 @@ def main():
         torch.onnx.export(model, example, str(torch_path), dynamo=True, **export_kwargs)
     models["torch_export"] = torch_path
 
+    floor_path = out / "gemm_floor.onnx"
+    flops, weight_bytes = gemm_floor_model(weights, floor_path)
+    models["gemm_floor"] = floor_path
+    results["dense_flops_per_row"] = flops
+    results["dense_weight_bytes"] = weight_bytes
+
     torch.set_num_threads(THREADS)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = THREADS
     opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     sessions = {k: ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"]) for k, p in models.items()}
     for batch in BATCHES:
         rng = np.random.default_rng(batch)
@@ -257,7 +297,12 @@ def main():
         row_feeds = {n: r.numpy() for n, r in zip(names, rows)}
         fns = {}
         for name, sess in sessions.items():
-            feeds = row_feeds if name == "torch_export" else raw_inputs(sess, spec, batch, rng)
+            if name == "torch_export":
+                feeds = row_feeds
+            elif name == "gemm_floor":
+                feeds = {i.name: rng.standard_normal((batch, i.shape[1])).astype(np.float32) for i in sess.get_inputs()}
+            else:
+                feeds = raw_inputs(sess, spec, batch, rng)
             fns[name] = lambda sess=sess, feeds=feeds: sess.run(None, feeds)
 
         def eager():
@@ -276,13 +321,27 @@ def main():
             % (layout, c["median_s"], c["peak_rss_mb"], c["weights_mb"], c["peak_rss_mb"] / c["weights_mb"], c["model_mb"], c["nodes"])
         )
     print("median ms per batch, %d threads (rows/s):" % THREADS)
-    cols = ["plec_explicit", "plec_fused", "torch_export", "torch_eager"]
-    print("  batch " + "".join("%22s" % c for c in cols) + "   fused/explicit  explicit/torch_export")
+    cols = ["plec_explicit", "plec_fused", "torch_export", "torch_eager", "gemm_floor"]
+    print("  batch " + "".join("%22s" % c for c in cols))
     for batch, entry in results["throughput"].items():
         cells = "".join("%12.3f (%7.0f)" % (entry[c]["median_ms"], entry[c]["rows_per_s"]) for c in cols)
-        speedup = entry["plec_explicit"]["median_ms"] / entry["plec_fused"]["median_ms"]
-        vs_torch = entry["torch_export"]["median_ms"] / entry["plec_explicit"]["median_ms"]
-        print("  %5d %s   %14.2fx  %20.2fx" % (batch, cells, speedup, vs_torch))
+        print("  %5d %s" % (batch, cells))
+    print("ratios (>1 = the first is faster); GEMM floor: %.2f MFLOP per row, %.1f MB of dense weights" % (flops / 1e6, weight_bytes / 1e6))
+    print("  batch  explicit/torch_export  fused/torch_export  fused/explicit  fused/gemm_floor  floor GFLOP/s  floor GB/s")
+    for batch, entry in results["throughput"].items():
+        ms = {c: entry[c]["median_ms"] for c in cols}
+        print(
+            "  %5d %22.2fx %18.2fx %14.2fx %16.2fx %14.0f %11.1f"
+            % (
+                batch,
+                ms["torch_export"] / ms["plec_explicit"],
+                ms["torch_export"] / ms["plec_fused"],
+                ms["plec_explicit"] / ms["plec_fused"],
+                ms["gemm_floor"] / ms["plec_fused"],
+                flops * batch / (ms["gemm_floor"] * 1e6),
+                weight_bytes / (ms["gemm_floor"] * 1e6),
+            )
+        )
 
 
 if __name__ == "__main__":

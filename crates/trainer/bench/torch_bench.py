@@ -77,6 +77,62 @@ class Ple(nn.Module):
         return [tower(x).squeeze(1) for tower, x in zip(self.towers, xs)]
 
 
+def linear_shapes():
+    """(in, out) of every Linear of the model, in forward order."""
+    shapes = []
+    width = DIM * len(TABLE_ROWS)
+    for i, (per_task, shared, units) in enumerate(LAYERS):
+        experts = TASKS * per_task + shared
+        w = width
+        for u in units:
+            shapes += [(w, u)] * experts
+            w = u
+        shapes += [(width, per_task + shared)] * TASKS
+        if i < len(LAYERS) - 1:
+            shapes.append((width, TASKS * per_task + shared))
+        width = units[-1]
+    w = width
+    for u in TOWER:
+        shapes += [(w, u)] * TASKS
+        w = u
+    shapes += [(w, 1)] * TASKS
+    return shapes
+
+
+def gemm_floor(args):
+    """Seconds per step of the dense matmuls alone (forward, grad-input, grad-weight of every Linear)."""
+    shapes = linear_shapes()
+    tensors = []
+    for n_in, n_out in shapes:
+        x = torch.randn(args.batch, n_in)
+        w = torch.randn(n_out, n_in)
+        g = torch.randn(args.batch, n_out)
+        tensors.append((x, w, g))
+
+    def step():
+        for x, w, g in tensors:
+            torch.mm(x, w.t())
+            torch.mm(g, w)
+            torch.mm(g.t(), x)
+
+    for _ in range(args.warmup):
+        step()
+    rates = []
+    for r in range(args.repeats):
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            step()
+        rate = args.steps * args.batch / (time.perf_counter() - start)
+        print(json.dumps({"impl": "gemm_floor", "repeat": r, "samples_per_s": round(rate, 1)}), flush=True)
+        rates.append(rate)
+    rates.sort()
+    flops = sum(6 * n_in * n_out for n_in, n_out in shapes)
+    median = rates[len(rates) // 2]
+    print(json.dumps({"impl": "gemm_floor", "median_samples_per_s": round(median, 1), "batch": args.batch,
+                      "threads": args.threads, "train_flops_per_sample": flops,
+                      "gflops_per_s": round(median * flops / 1e9, 1), "torch": torch.__version__}), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch", type=int, default=8192)
@@ -84,8 +140,12 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--gemm-floor", action="store_true", help="time the dense matmuls alone (see above)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.gemm_floor:
+        gemm_floor(args)
+        return
     torch.manual_seed(0)
     model = Ple()
     sparse = torch.optim.Adagrad(model.tables.parameters(), lr=0.001)
