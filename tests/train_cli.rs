@@ -105,3 +105,35 @@ fn device_cuda_without_a_gpu_fails_clearly() {
     assert_eq!(text(&out.stderr).trim(), "error: unknown device `tpu`: expected cpu, cuda or cuda:N");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn shuffle_trains_on_a_seeded_row_order() {
+    let dir = workdir("shuffle");
+    let config = |model_dir: &str, shuffle: bool| {
+        let text = small_config("train.csv", "eval.csv", model_dir, "num_steps: 2");
+        let settings = "batch_size: 128\n  shuffle: true\n  shuffle_buffer_size: 4\n";
+        if shuffle {
+            text.replace("batch_size: 128\n", settings)
+        } else {
+            text
+        }
+    };
+    let run = |name: &str, shuffle: bool| {
+        std::fs::write(dir.join(format!("{name}.config")), config(name, shuffle)).expect("config");
+        let out = plec(&["train", "--config", &format!("{name}.config"), "--threads", "1", "--seed", "3"], &dir);
+        assert!(out.status.success(), "train failed: {}", text(&out.stderr));
+        let losses: Vec<String> =
+            text(&out.stdout).lines().filter(|l| l.starts_with("loss_")).map(String::from).collect();
+        assert_eq!(losses.len(), 2, "{}", text(&out.stdout));
+        (losses, text(&out.stderr))
+    };
+    let (shuffled, stderr) = run("shuffled", true);
+    assert!(stderr.contains("shuffling rows through a buffer of 4 batches"), "{stderr}");
+    assert!(!stderr.contains("not applied"), "{stderr}");
+    let (again, _) = run("again", true);
+    assert_eq!(shuffled, again, "the same seed trains on the same batches");
+    let (in_order, stderr) = run("in_order", false);
+    assert!(!stderr.contains("shuffling"), "{stderr}");
+    assert_ne!(shuffled, in_order, "shuffled batches differ from the file's first two batches");
+    let _ = std::fs::remove_dir_all(&dir);
+}

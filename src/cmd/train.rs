@@ -52,7 +52,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut spec = loaded.spec;
     let device = parse_device(&args.device)?;
     if spec.data.shuffle {
-        eprintln!("warning: data_config.shuffle is not applied by plec train yet: rows are read in file order");
+        eprintln!(
+            "shuffling rows through a buffer of {} batches (files in a random order each epoch, seed {})",
+            spec.data.shuffle_buffer_size.max(1),
+            args.seed
+        );
     }
     let train_input = match args.train_input {
         Some(path) => {

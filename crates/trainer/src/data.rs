@@ -1,5 +1,6 @@
 //! The data path off the training thread: a reader thread reads and encodes batches (files -> `ColumnBatch` ->
-//! `EncodedBatch` -> tensors) and hands them over a bounded channel, so decoding overlaps training.
+//! `EncodedBatch` -> tensors) and hands them over a bounded channel, so decoding overlaps training. With a
+//! [`ShufflePlan`] it reads each epoch's files in a random order and draws rows through a [`ShuffleBuffer`].
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use tch::Device;
 
 use crate::error::{Result, TrainError};
 use crate::model::{ModelInput, Targets};
+use crate::shuffle::{epoch_rng, shuffle_in_place, ShuffleBuffer, ShufflePlan};
 
 /// Batches decoded ahead of the trainer.
 const PREFETCH: usize = 4;
@@ -44,6 +46,8 @@ pub struct DataPlan {
     pub skip_rows: u64,
     /// Drop batches shorter than `batch_size`.
     pub drop_remainder: bool,
+    /// Shuffle files and rows (training only; `None` reads in file order).
+    pub shuffle: Option<ShufflePlan>,
 }
 
 /// Resolves an input path string (comma-separated files, folders, globs) to files.
@@ -71,6 +75,12 @@ pub fn spawn(spec: ModelSpec, plan: DataPlan) -> (Receiver<Message>, JoinHandle<
     (rx, handle)
 }
 
+/// Whether the receiver still listens.
+enum Flow {
+    Continue,
+    HungUp,
+}
+
 /// Reads every planned epoch; returns early (Ok) when the receiver hangs up.
 fn read_all(spec: &ModelSpec, plan: &DataPlan, tx: &SyncSender<Message>) -> Result<()> {
     let options = ReadOptions::for_spec(spec, plan.batch_size).map_err(|e| TrainError::Data(e.to_string()))?;
@@ -80,35 +90,113 @@ fn read_all(spec: &ModelSpec, plan: &DataPlan, tx: &SyncSender<Message>) -> Resu
         if plan.epochs.is_some_and(|n| epoch >= n) {
             return Ok(());
         }
-        let reader =
-            BatchReader::open(plan.files.clone(), options.clone()).map_err(|e| TrainError::Data(e.to_string()))?;
-        let mut rows_this_epoch = 0u64;
-        for batch in reader {
-            let batch = batch.map_err(|e| TrainError::Data(e.to_string()))?;
-            if plan.drop_remainder && batch.num_rows < plan.batch_size {
-                continue;
-            }
-            rows_this_epoch += batch.num_rows as u64;
-            if skip > 0 {
-                // Batch boundaries are deterministic (batches never span files), so resumes skip whole batches.
-                skip = skip.saturating_sub(batch.num_rows as u64);
-                continue;
-            }
-            let encoded =
-                encode(spec, &batch, &EncodeOptions::default()).map_err(|e| TrainError::Data(e.to_string()))?;
-            let ready = to_batch(spec, encoded, Device::Cpu)?;
-            if tx.send(Message::Batch(Box::new(ready))).is_err() {
-                return Ok(());
-            }
-        }
-        if rows_this_epoch == 0 {
-            return Err(TrainError::Data("the input files hold no rows".into()));
-        }
-        if tx.send(Message::EpochEnd(epoch)).is_err() {
+        let flow = match plan.shuffle {
+            None => read_epoch_in_order(spec, plan, &options, &mut skip, tx)?,
+            Some(shuffle) => read_epoch_shuffled(spec, plan, &options, shuffle, epoch, &mut skip, tx)?,
+        };
+        if matches!(flow, Flow::HungUp) || tx.send(Message::EpochEnd(epoch)).is_err() {
             return Ok(());
         }
         epoch += 1;
     }
+}
+
+fn data_err(error: impl ToString) -> TrainError {
+    TrainError::Data(error.to_string())
+}
+
+fn no_rows() -> TrainError {
+    TrainError::Data("the input files hold no rows".into())
+}
+
+fn send(spec: &ModelSpec, encoded: EncodedBatch, tx: &SyncSender<Message>) -> Result<Flow> {
+    let ready = to_batch(spec, encoded, Device::Cpu)?;
+    Ok(if tx.send(Message::Batch(Box::new(ready))).is_err() { Flow::HungUp } else { Flow::Continue })
+}
+
+/// One epoch in file order; batches never span files.
+fn read_epoch_in_order(
+    spec: &ModelSpec,
+    plan: &DataPlan,
+    options: &ReadOptions,
+    skip: &mut u64,
+    tx: &SyncSender<Message>,
+) -> Result<Flow> {
+    let reader = BatchReader::open(plan.files.clone(), options.clone()).map_err(data_err)?;
+    let mut rows_this_epoch = 0u64;
+    for batch in reader {
+        let batch = batch.map_err(data_err)?;
+        if plan.drop_remainder && batch.num_rows < plan.batch_size {
+            continue;
+        }
+        rows_this_epoch += batch.num_rows as u64;
+        if *skip > 0 {
+            // Batch boundaries are deterministic (batches never span files), so resumes skip whole batches.
+            *skip = skip.saturating_sub(batch.num_rows as u64);
+            continue;
+        }
+        let encoded = encode(spec, &batch, &EncodeOptions::default()).map_err(data_err)?;
+        if let Flow::HungUp = send(spec, encoded, tx)? {
+            return Ok(Flow::HungUp);
+        }
+    }
+    if rows_this_epoch == 0 {
+        return Err(no_rows());
+    }
+    Ok(Flow::Continue)
+}
+
+/// One epoch shuffled: files in a random order, each file's batches encoded into the buffer, and a batch drawn
+/// whenever the buffer is full; at the end the buffer is drained. Every draw happens whether or not its batch is
+/// skipped, so a resume regenerates the same stream.
+fn read_epoch_shuffled(
+    spec: &ModelSpec,
+    plan: &DataPlan,
+    options: &ReadOptions,
+    shuffle: ShufflePlan,
+    epoch: u64,
+    skip: &mut u64,
+    tx: &SyncSender<Message>,
+) -> Result<Flow> {
+    let mut rng = epoch_rng(shuffle.seed, epoch);
+    let mut files = plan.files.clone();
+    shuffle_in_place(&mut files, &mut rng);
+    let mut buffer = ShuffleBuffer::new(plan.batch_size, shuffle, rng);
+    let mut emit = |buffer: &mut ShuffleBuffer| -> Result<Flow> {
+        let picks = buffer.draw();
+        let short = picks.len() < plan.batch_size;
+        let flow = if (short && plan.drop_remainder) || picks.is_empty() {
+            Flow::Continue
+        } else if *skip > 0 {
+            *skip = skip.saturating_sub(picks.len() as u64);
+            Flow::Continue
+        } else {
+            send(spec, buffer.gather(&picks)?, tx)?
+        };
+        buffer.release(&picks);
+        Ok(flow)
+    };
+    let reader = BatchReader::open(files, options.clone()).map_err(data_err)?;
+    let mut rows_this_epoch = 0u64;
+    for batch in reader {
+        let batch = batch.map_err(data_err)?;
+        rows_this_epoch += batch.num_rows as u64;
+        buffer.push(encode(spec, &batch, &EncodeOptions::default()).map_err(data_err)?);
+        while buffer.is_full() {
+            if let Flow::HungUp = emit(&mut buffer)? {
+                return Ok(Flow::HungUp);
+            }
+        }
+    }
+    if rows_this_epoch == 0 {
+        return Err(no_rows());
+    }
+    while !buffer.is_empty() {
+        if let Flow::HungUp = emit(&mut buffer)? {
+            return Ok(Flow::HungUp);
+        }
+    }
+    Ok(Flow::Continue)
 }
 
 /// For an input path given on the command line: the dataset kind follows the files' extension (`.csv` /

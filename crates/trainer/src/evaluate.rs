@@ -22,7 +22,15 @@ fn floats(t: &tch::Tensor) -> Result<Vec<f32>> {
 /// Every tower's metrics over the rows of `files`, in eval mode.
 pub fn evaluate_files(model: &PleModel, files: Vec<PathBuf>, batch_size: usize) -> Result<MetricValues> {
     let spec = model.spec.clone();
-    let plan = DataPlan { files, batch_size, epochs: Some(1), start_epoch: 0, skip_rows: 0, drop_remainder: false };
+    let plan = DataPlan {
+        files,
+        batch_size,
+        epochs: Some(1),
+        start_epoch: 0,
+        skip_rows: 0,
+        drop_remainder: false,
+        shuffle: None,
+    };
     let (rx, handle) = data::spawn(spec.clone(), plan);
     let mut values: Vec<TowerValues> = vec![TowerValues::default(); spec.towers.len()];
     let _guard = tch::no_grad_guard();

@@ -16,5 +16,6 @@ pub mod metrics;
 pub mod optim;
 pub mod plot;
 pub mod predict;
+pub mod shuffle;
 pub mod testing;
 pub mod train;

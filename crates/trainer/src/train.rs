@@ -159,6 +159,10 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
         start_epoch: state.epoch,
         skip_rows: state.rows_in_epoch,
         drop_remainder: spec.data.drop_remainder,
+        shuffle: spec.data.shuffle.then(|| crate::shuffle::ShufflePlan {
+            seed: options.seed,
+            buffer_batches: spec.data.shuffle_buffer_size.max(1),
+        }),
     };
     if let Some(max) = max_steps {
         bar.set_length(max);
