@@ -131,76 +131,97 @@ impl ShuffleBuffer {
             .ok_or_else(|| internal(format!("buffer slot {slot} is empty")))
     }
 
-    /// One batch of the picked rows, in pick order.
+    /// One batch of the picked rows, in pick order. Rows are copied in (slot, row) order, which walks the buffer
+    /// sequentially instead of jumping across it, and land at their pick's place in the (small) output.
     pub fn gather(&self, picks: &[RowAt]) -> Result<EncodedBatch> {
-        let Some(&(first_slot, _)) = picks.first() else {
+        let sources: Vec<&EncodedBatch> = picks.iter().map(|&(slot, _)| self.stored(slot)).collect::<Result<_>>()?;
+        let Some(first) = sources.first() else {
             return Err(internal("no rows to gather".into()));
         };
-        let first = self.stored(first_slot)?;
+        let mut order: Vec<usize> = (0..picks.len()).collect();
+        order.sort_unstable_by_key(|&p| picks[p]);
+        let n = picks.len();
         let mut features = Vec::with_capacity(first.features.len());
         for (f, template) in first.features.iter().enumerate() {
             features.push(match template {
                 EncodedFeature::Ids { table, pooling, .. } => {
-                    let mut indices = Vec::with_capacity(picks.len());
-                    let mut offsets = Vec::with_capacity(picks.len() + 1);
+                    let bag = |p: usize| -> Result<&[i64]> {
+                        let row = picks[p].1;
+                        match sources[p].features.get(f) {
+                            Some(EncodedFeature::Ids { indices, offsets, .. }) => {
+                                Ok(&indices[offsets[row] as usize..offsets[row + 1] as usize])
+                            }
+                            _ => Err(internal(format!("feature {f} changed kind between batches"))),
+                        }
+                    };
+                    let mut lengths = vec![0i64; n];
+                    for &p in &order {
+                        lengths[p] = bag(p)?.len() as i64;
+                    }
+                    let mut offsets = Vec::with_capacity(n + 1);
                     offsets.push(0i64);
-                    for &(slot, row) in picks {
-                        let EncodedFeature::Ids { indices: from, offsets: bounds, .. } = self.feature(slot, f)? else {
-                            return Err(internal(format!("feature {f} changed kind between batches")));
-                        };
-                        indices.extend_from_slice(&from[bounds[row] as usize..bounds[row + 1] as usize]);
-                        offsets.push(indices.len() as i64);
+                    for length in &lengths {
+                        offsets.push(offsets[offsets.len() - 1] + length);
+                    }
+                    let mut indices = vec![0i64; offsets[n] as usize];
+                    for &p in &order {
+                        let to = &mut indices[offsets[p] as usize..offsets[p + 1] as usize];
+                        match bag(p)? {
+                            // Most bags hold one id: a plain store beats a `memcpy` call.
+                            [id] => to[0] = *id,
+                            ids => to.copy_from_slice(ids),
+                        }
                     }
                     EncodedFeature::Ids { table: *table, indices, offsets, pooling: *pooling }
                 }
                 EncodedFeature::Dense { width, .. } => {
                     let width = *width;
-                    let mut values = Vec::with_capacity(picks.len() * width);
-                    for &(slot, row) in picks {
-                        let EncodedFeature::Dense { values: from, .. } = self.feature(slot, f)? else {
+                    let mut values = vec![0f32; n * width];
+                    for &p in &order {
+                        let row = picks[p].1;
+                        let Some(EncodedFeature::Dense { values: from, .. }) = sources[p].features.get(f) else {
                             return Err(internal(format!("feature {f} changed kind between batches")));
                         };
-                        values.extend_from_slice(&from[row * width..(row + 1) * width]);
+                        values[p * width..(p + 1) * width].copy_from_slice(&from[row * width..(row + 1) * width]);
                     }
                     EncodedFeature::Dense { width, values }
                 }
             });
         }
+        let column = |name: &str, get: &dyn Fn(&EncodedBatch) -> Option<&Vec<f32>>| -> Result<Vec<f32>> {
+            let mut values = vec![0f32; n];
+            for &p in &order {
+                values[p] = get(sources[p])
+                    .and_then(|v| v.get(picks[p].1))
+                    .copied()
+                    .ok_or_else(|| internal(format!("column {name:?} lacks a buffered row")))?;
+            }
+            Ok(values)
+        };
         let mut labels = first.labels.clone();
         for (name, values) in labels.iter_mut() {
-            *values = self.column(picks, name, |b| b.labels.get(name))?;
+            *values = column(name, &|b| b.labels.get(name))?;
         }
         let mut sample_weights = first.sample_weights.clone();
         for (name, values) in sample_weights.iter_mut() {
-            *values = self.column(picks, name, |b| b.sample_weights.get(name))?;
+            *values = column(name, &|b| b.sample_weights.get(name))?;
         }
         let mut groups = first.groups.clone();
         for (name, keys) in groups.iter_mut() {
-            *keys = self.column(picks, name, |b| b.groups.get(name))?;
+            *keys = picks
+                .iter()
+                .zip(&sources)
+                .map(|(&(_, row), source)| {
+                    source
+                        .groups
+                        .get(name)
+                        .and_then(|k| k.get(row))
+                        .cloned()
+                        .ok_or_else(|| internal(format!("column {name:?} lacks a buffered row")))
+                })
+                .collect::<Result<_>>()?;
         }
-        Ok(EncodedBatch { num_rows: picks.len(), features, labels, sample_weights, groups, skipped: Vec::new() })
-    }
-
-    fn feature(&self, slot: usize, f: usize) -> Result<&EncodedFeature> {
-        self.stored(slot)?.features.get(f).ok_or_else(|| internal(format!("feature {f} is missing from a batch")))
-    }
-
-    /// A per-row column (labels, weights, grouping keys) over the picked rows.
-    fn column<T: Clone>(
-        &self,
-        picks: &[RowAt],
-        name: &str,
-        get: impl Fn(&EncodedBatch) -> Option<&Vec<T>>,
-    ) -> Result<Vec<T>> {
-        picks
-            .iter()
-            .map(|&(slot, row)| {
-                get(self.stored(slot)?)
-                    .and_then(|values| values.get(row))
-                    .cloned()
-                    .ok_or_else(|| internal(format!("column {name:?} lacks a buffered row")))
-            })
-            .collect()
+        Ok(EncodedBatch { num_rows: n, features, labels, sample_weights, groups, skipped: Vec::new() })
     }
 }
 
