@@ -1,0 +1,139 @@
+//! The trainer treats every task alike: a PLE whose second task is an exact copy of the first (its experts, gate and
+//! tower equal to task 1's, the shared gate's rows for its experts equal to task 1's rows) and whose labels equal
+//! task 1's stays an exact copy through training, bit for bit. Any asymmetry in the forward pass, the backward
+//! pass, the loss sum or the optimizers (a task-2 gate wired to the wrong experts, a tower reading the wrong layer
+//! output, a loss weighted by position) breaks it. The control run with different labels must break it.
+
+use std::collections::BTreeMap;
+
+use plec_config::spec::{Loss, ModelSpec, Pooling};
+use plec_trainer::data::Batch;
+use plec_trainer::model::{ModelInput, RawFeature, Targets};
+use plec_trainer::optim::{DenseOpt, SparseOpt};
+use plec_trainer::testing::*;
+use plec_trainer::train::{set_up_torch, train_step};
+use plec_trainer::PleModel;
+use tch::{Device, Tensor};
+
+const ROWS: usize = 32;
+const STEPS: u64 = 5;
+const PER_TASK: usize = 2;
+
+fn two_task_ple() -> ModelSpec {
+    let expert = |input| mlp(input, vec![plain_layer(6), plain_layer(4)]);
+    let layers = vec![
+        layer("layer1", 9, PER_TASK, expert(9), 1, expert(9), false),
+        layer("layer2", 4, PER_TASK, expert(4), 1, expert(4), true),
+    ];
+    let tower_mlp = Some(mlp(4, vec![plain_layer(3)]));
+    let towers =
+        vec![tower("t1", "y1", 4, tower_mlp.clone(), Loss::L2, 1), tower("t2", "y2", 4, tower_mlp, Loss::L2, 1)];
+    let mut multi = id("tags", 5);
+    multi.multi = Some(Pooling::Mean);
+    spec(&[id("user", 11), multi, dense("price", 1)], 4, layers, towers)
+}
+
+/// A deterministic batch; `y2` equals `y1` unless `same_labels` is false.
+fn batch(spec: &ModelSpec, same_labels: bool) -> Batch {
+    let users: Vec<i64> = (0..ROWS as i64).map(|r| (r * 7 + 3) % 11).collect();
+    let mut tags = Vec::new();
+    let mut offsets = vec![0i64];
+    for r in 0..ROWS as i64 {
+        for k in 0..(r % 3) {
+            tags.push((r + k * 2) % 5);
+        }
+        offsets.push(tags.len() as i64);
+    }
+    let prices: Vec<f32> = (0..ROWS).map(|r| (r as f32 * 0.37).sin()).collect();
+    let features = vec![
+        RawFeature::Ids { table: 0, indices: users, offsets: (0..=ROWS as i64).collect(), pooling: Pooling::Sum },
+        RawFeature::Ids { table: 1, indices: tags, offsets, pooling: Pooling::Mean },
+        RawFeature::Dense { width: 1, values: prices.clone() },
+    ];
+    let input = ModelInput::build(spec, ROWS, &features, Device::Cpu).expect("input");
+    let y1: Vec<f32> = prices.iter().enumerate().map(|(r, p)| 2.0 * p + (r % 4) as f32 * 0.25).collect();
+    let y2 = if same_labels { y1.clone() } else { y1.iter().map(|y| -y + 0.5).collect() };
+    let columns = BTreeMap::from([("y1".to_string(), y1), ("y2".to_string(), y2)]);
+    let targets = Targets::build(ROWS, &columns, Device::Cpu).expect("targets");
+    Batch { input, targets, groups: BTreeMap::new(), rows: ROWS }
+}
+
+/// Task 2's parameter name -> task 1's, for every task-specific parameter.
+fn task1_name(name: &str) -> Option<String> {
+    let mapped = name.replace("task_t2", "task_t1").replace("gate_t2", "gate_t1").replace("tower.t2.", "tower.t1.");
+    (mapped != name).then_some(mapped)
+}
+
+/// Makes task 2 a copy of task 1, including the layer-1 shared gate's rows for task 2's experts.
+fn symmetrize(model: &PleModel) {
+    let mut tensors = model.named_tensors();
+    let copies: Vec<(String, Tensor)> = tensors
+        .keys()
+        .filter_map(|name| task1_name(name).map(|source| (name.clone(), tensors[&source].copy())))
+        .collect();
+    for (name, value) in copies {
+        tensors.insert(name, value);
+    }
+    // The shared gate mixes [task 1's experts, task 2's experts, shared]: task 2's rows := task 1's rows.
+    for suffix in ["weight", "bias"] {
+        let name = format!("ple.layer1.gate_shared.{suffix}");
+        let gate = tensors[&name].copy();
+        let task1_rows = gate.narrow(0, 0, PER_TASK as i64);
+        gate.narrow(0, PER_TASK as i64, PER_TASK as i64).copy_(&task1_rows);
+        tensors.insert(name, gate);
+    }
+    model.load_named(&tensors, "symmetrized").expect("load");
+}
+
+/// Names of task-2 tensors that differ from their task-1 counterpart (plus the shared gate's rows).
+fn asymmetric(model: &PleModel) -> Vec<String> {
+    let tensors = model.named_tensors();
+    let mut out: Vec<String> = tensors
+        .iter()
+        .filter_map(|(name, t)| task1_name(name).map(|source| (name, t, source)))
+        .filter(|(_, t, source)| !t.equal(&tensors[source]))
+        .map(|(name, _, _)| name.clone())
+        .collect();
+    for suffix in ["weight", "bias"] {
+        let gate = &tensors[&format!("ple.layer1.gate_shared.{suffix}")];
+        if !gate.narrow(0, 0, PER_TASK as i64).equal(&gate.narrow(0, PER_TASK as i64, PER_TASK as i64)) {
+            out.push(format!("ple.layer1.gate_shared.{suffix} rows"));
+        }
+    }
+    out
+}
+
+/// Trains a symmetrized model for a few steps; returns the asymmetric tensors and how far task 2's first expert
+/// moved.
+fn train_symmetric(same_labels: bool) -> (Vec<String>, f64) {
+    set_up_torch(3, Some(1));
+    let spec = two_task_ple();
+    let model = PleModel::new(&spec, Device::Cpu).expect("model");
+    symmetrize(&model);
+    assert!(asymmetric(&model).is_empty(), "symmetrize left {:?}", asymmetric(&model));
+    let before = model.named_tensors()["ple.layer1.task_t2.expert_0.fc_0.weight"].copy();
+    let mut sparse = SparseOpt::new(spec.train.sparse_optimizer, model.tables());
+    let mut dense = DenseOpt::new(spec.train.dense_optimizer, model.dense_trainable());
+    let batch = batch(&spec, same_labels);
+    for step in 0..STEPS {
+        train_step(&model, &mut sparse, &mut dense, &batch, step, &spec, Device::Cpu).expect("step");
+    }
+    let after = &model.named_tensors()["ple.layer1.task_t2.expert_0.fc_0.weight"];
+    let moved = (after - &before).abs().max().double_value(&[]);
+    (asymmetric(&model), moved)
+}
+
+#[test]
+fn a_copied_task_trained_on_the_same_labels_stays_a_copy() {
+    let (asymmetric, moved) = train_symmetric(true);
+    assert!(moved > 1e-4, "training did not move task 2's experts ({moved})");
+    assert!(asymmetric.is_empty(), "task 2 drifted from task 1 in {asymmetric:?}");
+}
+
+#[test]
+fn different_labels_break_the_symmetry() {
+    let (asymmetric, _) = train_symmetric(false);
+    for expected in ["tower.t2.output.weight", "ple.layer2.gate_t2.weight", "ple.layer1.task_t2.expert_0.fc_0.weight"] {
+        assert!(asymmetric.iter().any(|n| n == expected), "{expected} should differ: {asymmetric:?}");
+    }
+}
