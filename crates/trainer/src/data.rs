@@ -52,7 +52,7 @@ pub struct DataPlan {
 
 /// Resolves an input path string (comma-separated files, folders, globs) to files.
 pub fn input_files(spec: &str) -> Result<Vec<PathBuf>> {
-    resolve_inputs(spec).map_err(|e| TrainError::Data(e.to_string()))
+    resolve_inputs(spec).map_err(data_err)
 }
 
 /// The model's tensors and the targets of an encoded batch.
@@ -83,7 +83,7 @@ enum Flow {
 
 /// Reads every planned epoch; returns early (Ok) when the receiver hangs up.
 fn read_all(spec: &ModelSpec, plan: &DataPlan, tx: &SyncSender<Message>) -> Result<()> {
-    let options = ReadOptions::for_spec(spec, plan.batch_size).map_err(|e| TrainError::Data(e.to_string()))?;
+    let options = ReadOptions::for_spec(spec, plan.batch_size).map_err(data_err)?;
     let mut epoch = plan.start_epoch;
     let mut skip = plan.skip_rows;
     loop {
@@ -207,7 +207,7 @@ pub fn use_local_dataset(spec: &mut ModelSpec, input: &str) -> Result<()> {
     let Some(first) = files.first() else {
         return Err(TrainError::Data(format!("{input}: no files")));
     };
-    let format = plec_config::data::FileFormat::detect(first).map_err(|e| TrainError::Data(e.to_string()))?;
+    let format = plec_config::data::FileFormat::detect(first).map_err(data_err)?;
     let kind = match format {
         plec_config::data::FileFormat::Csv => plec_config::spec::DatasetKind::Csv,
         plec_config::data::FileFormat::Parquet => plec_config::spec::DatasetKind::Parquet,

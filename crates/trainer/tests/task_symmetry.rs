@@ -5,8 +5,9 @@
 //! output, a loss weighted by position) breaks it. The control run with different labels must break it.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
-use plec_config::spec::{Loss, ModelSpec, Pooling};
+use plec_config::spec::{Activation, Loss, MlpLayer, ModelSpec, Norm, Pooling};
 use plec_trainer::data::Batch;
 use plec_trainer::model::{ModelInput, RawFeature, Targets};
 use plec_trainer::optim::{DenseOpt, SparseOpt};
@@ -19,13 +20,22 @@ const ROWS: usize = 32;
 const STEPS: u64 = 5;
 const PER_TASK: usize = 2;
 
+/// libtorch's seed is process-wide and the tests of this file run on parallel threads: each run holds this lock
+/// from seeding to the end of training, so its initialisation does not depend on the other test.
+static TORCH_SEED: Mutex<()> = Mutex::new(());
+
+/// Tanh rather than ReLU: no unit can start dead, so every parameter gets a gradient whatever the initialisation.
+fn tanh_layer(units: usize) -> MlpLayer {
+    MlpLayer { units, bias: true, norm: Norm::None, activation: Activation::Tanh, dropout: 0.0 }
+}
+
 fn two_task_ple() -> ModelSpec {
-    let expert = |input| mlp(input, vec![plain_layer(6), plain_layer(4)]);
+    let expert = |input| mlp(input, vec![tanh_layer(6), tanh_layer(4)]);
     let layers = vec![
         layer("layer1", 9, PER_TASK, expert(9), 1, expert(9), false),
         layer("layer2", 4, PER_TASK, expert(4), 1, expert(4), true),
     ];
-    let tower_mlp = Some(mlp(4, vec![plain_layer(3)]));
+    let tower_mlp = Some(mlp(4, vec![tanh_layer(3)]));
     let towers =
         vec![tower("t1", "y1", 4, tower_mlp.clone(), Loss::L2, 1), tower("t2", "y2", 4, tower_mlp, Loss::L2, 1)];
     let mut multi = id("tags", 5);
@@ -106,6 +116,7 @@ fn asymmetric(model: &PleModel) -> Vec<String> {
 /// Trains a symmetrized model for a few steps; returns the asymmetric tensors and how far task 2's first expert
 /// moved.
 fn train_symmetric(same_labels: bool) -> (Vec<String>, f64) {
+    let _seeded = TORCH_SEED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     set_up_torch(3, Some(1));
     let spec = two_task_ple();
     let model = PleModel::new(&spec, Device::Cpu).expect("model");

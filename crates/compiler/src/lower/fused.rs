@@ -84,11 +84,13 @@ fn lower_layer(
     }
     let total = expert_outputs.len();
     let task_count = tasks * layer.experts_per_task;
-    let units = if task_count > 0 { layer.task_expert.output_width() } else { layer.shared_expert.output_width() };
-    if layer.shared_experts > 0 && task_count > 0 && layer.shared_expert.output_width() != units {
+    // The stacked experts are `[batch, experts, output_width]`: every expert of the layer must produce that width.
+    let units = layer.output_width;
+    let widths = [(task_count, &layer.task_expert), (layer.shared_experts, &layer.shared_expert)];
+    if let Some((_, mlp)) = widths.iter().find(|(n, mlp)| *n > 0 && mlp.output_width() != units) {
         return Err(CompileError::Spec(format!(
-            "layer {l}: task experts output {units} units, shared experts {}; gates mix them, so they must agree",
-            layer.shared_expert.output_width()
+            "layer {l}: experts output {} units, the layer {units}; gates mix them, so they must agree",
+            mlp.output_width()
         )));
     }
     let refs: Vec<&str> = expert_outputs.iter().map(String::as_str).collect();
