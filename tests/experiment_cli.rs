@@ -9,7 +9,9 @@ use plec_config::datagen::census::{census_configs, read_census, write_census, CO
 use plec_config::datagen::write_configs;
 use plec_trainer::experiment::census::{self, CensusExperiment};
 use plec_trainer::experiment::synthetic::{self, SyntheticExperiment};
-use plec_trainer::experiment::{Overrides, RunSettings};
+use plec_config::datagen::synthetic::SyntheticShape;
+use plec_config::spec::Norm;
+use plec_trainer::experiment::{Overrides, RunSettings, Split};
 
 /// Rounding of the 4-decimal table against the 6-decimal per-run values and the gains recomputed from them.
 const TABLE_ROUNDING: f64 = 1e-4;
@@ -25,6 +27,7 @@ fn workdir(name: &str) -> PathBuf {
 fn settings(out: &Path, seeds: u64, steps: Option<u64>) -> RunSettings {
     RunSettings {
         out_dir: out.to_path_buf(),
+        split: Split::Test,
         seeds: (1..=seeds).collect(),
         threads: Some(1),
         device: plec_trainer::train::parse_device("cpu").unwrap(),
@@ -159,6 +162,7 @@ fn synthetic_experiment_writes_a_row_per_model_and_correlation_and_a_chart() {
         rows: 80,
         dim: 4,
         data_seed: 3,
+        shape: SyntheticShape::default(),
         settings: settings(&dir, 1, Some(2)),
     };
     let report = synthetic::run(&experiment).unwrap();
@@ -195,4 +199,82 @@ fn synthetic_experiment_writes_a_row_per_model_and_correlation_and_a_chart() {
         assert!(data.join("eval.parquet").is_file());
     }
     assert_eq!(runs(&report.markdown).len(), 2 * 4);
+}
+
+/// Every file under `dir` with its bytes, in path order.
+fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.insert(path.clone(), std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn synthetic_validation_split_scores_the_same_runs_on_other_rows() {
+    let dir = workdir("synthetic-validation");
+    let mut experiment = SyntheticExperiment {
+        correlations: vec![0.5],
+        rows: 120,
+        dim: 3,
+        data_seed: 2,
+        shape: SyntheticShape { expert_hidden: vec![4], tower_hidden: vec![6], tower_norm: Norm::Batch },
+        settings: settings(&dir, 1, Some(3)),
+    };
+    let on_test = synthetic::run(&experiment).unwrap().markdown;
+    assert!(on_test.starts_with("# Synthetic two-task regression: test MSE"), "{on_test}");
+    assert!(on_test.contains("Experts [4], towers [6] with BatchNorm."), "{on_test}");
+    // The trained weights (a checkpoint's golden set is drawn from the scored rows, so it may change).
+    let weights = || {
+        let files = files_under(&dir.join("runs"));
+        files.into_iter().filter(|(p, _)| p.ends_with("model.safetensors")).collect::<Vec<_>>()
+    };
+    let trained = weights();
+    assert_eq!(trained.len(), 4, "one checkpoint per model");
+
+    experiment.settings.split = Split::Validation;
+    let on_validation = synthetic::run(&experiment).unwrap().markdown;
+    assert!(on_validation.starts_with("# Synthetic two-task regression: validation MSE"), "{on_validation}");
+    assert!(on_validation.contains("12 validation rows per correlation"), "{on_validation}");
+    // The same trained runs (not retrained), scored on different rows: every run's number changes.
+    assert!(weights() == trained, "scoring on validation retrained a run");
+    let (test_runs, validation_runs) = (runs(&on_test), runs(&on_validation));
+    assert_eq!(test_runs.len(), 4);
+    for (t, v) in test_runs.iter().zip(&validation_runs) {
+        assert_eq!((&t["run"], &t["seed"]), (&v["run"], &v["seed"]));
+        let scored = t.keys().filter(|k| k.starts_with("mean_squared_error") && t[*k] != "—");
+        assert_eq!(scored.clone().count(), if t["run"].starts_with("single_") { 1 } else { 2 }, "{t:?}");
+        for metric in scored {
+            assert_ne!(t[metric], v[metric], "{} {metric}: the validation rows scored like the test rows", t["run"]);
+        }
+    }
+}
+
+#[test]
+fn an_output_folder_of_other_settings_is_refused_not_resumed() {
+    let dir = workdir("synthetic-other-settings");
+    let mut experiment = SyntheticExperiment {
+        correlations: vec![0.0],
+        rows: 40,
+        dim: 2,
+        data_seed: 1,
+        shape: SyntheticShape::default(),
+        settings: settings(&dir, 1, Some(1)),
+    };
+    synthetic::run(&experiment).unwrap();
+    let before = files_under(&dir.join("runs"));
+    experiment.shape.tower_hidden = vec![32];
+    let error = synthetic::run(&experiment).unwrap_err().to_string();
+    assert!(error.contains("single_task1/seed-1/pipeline.config"), "{error}");
+    assert!(error.contains("use a fresh output folder (-o)"), "{error}");
+    experiment.shape = SyntheticShape::default();
+    experiment.settings.overrides.dense_lr = Some(0.01);
+    let error = synthetic::run(&experiment).unwrap_err().to_string();
+    assert!(error.contains("other settings"), "{error}");
+    assert!(files_under(&dir.join("runs")) == before, "a refused run must leave the folder as it was");
 }

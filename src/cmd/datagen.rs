@@ -47,9 +47,12 @@ struct SyntheticArgs {
     /// Training rows.
     #[arg(long)]
     rows: u64,
-    /// Evaluation rows (default: a tenth of --rows).
+    /// Evaluation (test) rows (default: a tenth of --rows).
     #[arg(long)]
     eval_rows: Option<u64>,
+    /// Validation rows (validation.<format>): the evaluation stream continued after the test rows.
+    #[arg(long, default_value_t = 0)]
+    validation_rows: u64,
     /// d: input dimension (columns x_0 .. x_{d-1}).
     #[arg(long, default_value_t = 512)]
     dim: usize,
@@ -63,7 +66,7 @@ struct SyntheticArgs {
     seed: u64,
     #[arg(long, default_value = "parquet")]
     format: OutputFormat,
-    /// Output folder (train.<format>, eval.<format>).
+    /// Output folder (train.<format>, eval.<format>, validation.<format>).
     #[arg(short, long)]
     output: PathBuf,
     /// Also write mmoe.config and ple.config for this --dim into this folder.
@@ -109,6 +112,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let options = synthetic::SyntheticOptions {
                 rows: a.rows,
                 eval_rows: a.eval_rows.unwrap_or(a.rows / 10),
+                validation_rows: a.validation_rows,
                 dim: a.dim,
                 correlation: a.correlation,
                 scale: a.scale,

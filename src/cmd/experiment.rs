@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use plec_trainer::experiment::census::{self, CensusExperiment, ExperimentReport};
 use plec_trainer::experiment::synthetic::{self, SyntheticExperiment};
-use plec_trainer::experiment::{Overrides, RunSettings};
+use plec_config::datagen::synthetic::SyntheticShape;
+use plec_config::spec::Norm;
+use plec_trainer::experiment::{Overrides, RunSettings, Split};
 use plec_trainer::train::parse_device;
 
 #[derive(clap::Args, Debug)]
@@ -50,6 +52,24 @@ struct Common {
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Score every run on the test rows, or on validation rows disjoint from them (to choose settings).
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    split: SplitArg,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum SplitArg {
+    Test,
+    Validation,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum NormArg {
+    None,
+    /// BatchNorm after each hidden Linear (`use_bn: true`).
+    Batch,
+    /// LayerNorm after each hidden Linear (`use_ln: true`).
+    Layer,
 }
 
 #[derive(clap::Args, Debug)]
@@ -77,6 +97,15 @@ struct SyntheticArgs {
     dim: usize,
     #[arg(long, default_value_t = 1)]
     data_seed: u64,
+    /// Hidden units of every expert (comma-separated layers).
+    #[arg(long, value_delimiter = ',', default_value = "16")]
+    expert_hidden: Vec<usize>,
+    /// Hidden units of every task tower (comma-separated layers).
+    #[arg(long, value_delimiter = ',', default_value = "8")]
+    tower_hidden: Vec<usize>,
+    /// Normalisation in the towers' hidden layers.
+    #[arg(long, value_enum, default_value_t = NormArg::None)]
+    tower_norm: NormArg,
     #[command(flatten)]
     common: Common,
 }
@@ -84,6 +113,10 @@ struct SyntheticArgs {
 fn settings(common: Common) -> anyhow::Result<RunSettings> {
     Ok(RunSettings {
         out_dir: common.output,
+        split: match common.split {
+            SplitArg::Test => Split::Test,
+            SplitArg::Validation => Split::Validation,
+        },
         seeds: match common.only_seed {
             Some(seed) => vec![seed],
             None => (1..=common.seeds).collect(),
@@ -110,6 +143,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             rows: a.rows,
             dim: a.dim,
             data_seed: a.data_seed,
+            shape: SyntheticShape {
+                expert_hidden: a.expert_hidden,
+                tower_hidden: a.tower_hidden,
+                tower_norm: match a.tower_norm {
+                    NormArg::None => Norm::None,
+                    NormArg::Batch => Norm::Batch,
+                    NormArg::Layer => Norm::Layer,
+                },
+            },
             settings: settings(a.common)?,
         })?,
     };

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use super::configs::{quote, Architecture, ConfigText, TaskText};
 use super::write::{Chunk, ChunkWriter, OutputFormat};
 use crate::data::{BadCell, Column, DataError, RowRef, StringColumn};
+use crate::spec::Norm;
 
 /// The file's 42 fields, in order (the last is the income label).
 pub const FIELDS: [&str; 42] = [
@@ -270,6 +271,7 @@ pub fn census_configs(census: &Census) -> Vec<(&'static str, String)> {
         tasks: vec![task("income", "income"), task("never_married", "never_married")],
         expert_hidden: vec![64],
         tower_hidden: vec![32],
+        tower_norm: Norm::None,
     };
     vec![
         ("single_income.config", text("single_income").render(Architecture::SingleTask(0))),

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::data::DataError;
+use crate::spec::Norm;
 
 /// Which multi-task shape a config describes (PLE paper, section 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,8 @@ pub struct ConfigText {
     pub tasks: Vec<TaskText>,
     pub expert_hidden: Vec<usize>,
     pub tower_hidden: Vec<usize>,
+    /// Normalisation in the towers' hidden layers (`use_bn` / `use_ln`).
+    pub tower_norm: Norm,
 }
 
 /// Quotes text for the config format.
@@ -128,11 +131,16 @@ impl ConfigText {
             );
             let _ = writeln!(out, "        }}");
         }
+        let tower_norm = match self.tower_norm {
+            Norm::None => "",
+            Norm::Batch => "                use_bn: true\n",
+            Norm::Layer => "                use_ln: true\n",
+        };
         for task in tasks {
             let _ = write!(
                 out,
                 "        task_towers {{\n            tower_name: {}\n            label_name: {}\n            mlp {{\n                \
-                 hidden_units: {}\n            }}\n            metrics {{\n                {}\n            }}\n            \
+                 hidden_units: {}\n{tower_norm}            }}\n            metrics {{\n                {}\n            }}\n            \
                  losses {{\n                {}\n            }}\n        }}\n",
                 quote(&task.tower),
                 quote(&task.label),

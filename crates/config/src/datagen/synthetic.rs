@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use super::rng::{mix64, Rng};
 use super::write::{Chunk, ChunkWriter, OutputFormat};
 use crate::data::{Column, DataError};
+use crate::spec::Norm;
 
 /// Standard deviation of the label noise (variance 0.01).
 pub const NOISE_SD: f64 = 0.1;
@@ -26,6 +27,9 @@ const CHUNK_ROWS: usize = 8192;
 pub struct SyntheticOptions {
     pub rows: u64,
     pub eval_rows: u64,
+    /// Rows of `validation.<ext>`: the evaluation stream continued after the `eval_rows` test rows, so choosing
+    /// settings on them never reads the test rows, and the test rows do not depend on this number.
+    pub validation_rows: u64,
     pub dim: usize,
     /// `P`, the cosine of the angle between w1 and w2, in [-1, 1].
     pub correlation: f64,
@@ -43,6 +47,7 @@ impl SyntheticOptions {
         SyntheticOptions {
             rows,
             eval_rows: rows / 10,
+            validation_rows: 0,
             dim: 512,
             correlation,
             scale: 1.0,
@@ -159,48 +164,59 @@ pub struct SyntheticSummary {
     pub label_correlation: f64,
 }
 
-/// Writes `train.<ext>` and (unless `eval_rows` is 0) `eval.<ext>` into `dir`.
+/// Writes `train.<ext>`, and (unless their row counts are 0) `eval.<ext>` and `validation.<ext>`, into `dir`.
 pub fn write_synthetic(options: &SyntheticOptions, dir: &Path) -> Result<SyntheticSummary, DataError> {
     if options.rows == 0 {
         return Err(DataError::Settings("--rows must be at least 1".into()));
     }
     let tasks = SyntheticTasks::new(options)?;
     let mut summary = SyntheticSummary { files: Vec::new(), label_correlation: f64::NAN };
-    for (name, rows, stream) in [("train", options.rows, TRAIN_STREAM), ("eval", options.eval_rows, EVAL_STREAM)] {
-        if rows == 0 {
-            continue;
-        }
-        let path = dir.join(format!("{name}.{}", options.format.extension()));
-        let mut rng = Rng::new(mix64(options.seed ^ stream));
-        let mut pearson = Pearson::default();
-        let mut writer: Option<ChunkWriter> = None;
-        let mut left = rows;
-        while left > 0 {
-            let size = left.min(CHUNK_ROWS as u64) as usize;
-            let chunk = tasks.chunk(&mut rng, size);
-            if let [.., (_, Column::Float64(y1)), (_, Column::Float64(y2))] = chunk.as_slice() {
-                y1.iter().zip(y2).for_each(|(a, b)| pearson.add(a.unwrap_or(0.0), b.unwrap_or(0.0)));
-            }
-            let out = match writer.as_mut() {
-                Some(out) => out,
-                None => writer.insert(ChunkWriter::create(&path, options.format, &chunk)?),
-            };
-            out.write(&chunk)?;
-            left -= size as u64;
-        }
-        if let Some(out) = writer {
-            summary.files.push((path, out.finish()?));
-        }
-        if name == "train" {
-            summary.label_correlation = pearson.value();
-        }
+    let path = |name: &str| dir.join(format!("{name}.{}", options.format.extension()));
+    let mut train_rng = Rng::new(mix64(options.seed ^ TRAIN_STREAM));
+    let (written, pearson) = write_rows(&tasks, &mut train_rng, options.rows, &path("train"), options.format)?;
+    summary.files.extend(written.map(|n| (path("train"), n)));
+    summary.label_correlation = pearson.value();
+    // Validation continues the test rows' stream: it draws after them, so they are the same with or without it.
+    let mut eval_rng = Rng::new(mix64(options.seed ^ EVAL_STREAM));
+    for (name, rows) in [("eval", options.eval_rows), ("validation", options.validation_rows)] {
+        let (written, _) = write_rows(&tasks, &mut eval_rng, rows, &path(name), options.format)?;
+        summary.files.extend(written.map(|n| (path(name), n)));
     }
     Ok(summary)
 }
 
+/// Writes the next `rows` rows of `rng`'s stream to `path` (no file when `rows` is 0): the rows written and the
+/// labels' correlation.
+fn write_rows(
+    tasks: &SyntheticTasks,
+    rng: &mut Rng,
+    rows: u64,
+    path: &Path,
+    format: OutputFormat,
+) -> Result<(Option<u64>, Pearson), DataError> {
+    let mut pearson = Pearson::default();
+    let mut writer: Option<ChunkWriter> = None;
+    let mut left = rows;
+    while left > 0 {
+        let size = left.min(CHUNK_ROWS as u64) as usize;
+        let chunk = tasks.chunk(rng, size);
+        if let [.., (_, Column::Float64(y1)), (_, Column::Float64(y2))] = chunk.as_slice() {
+            y1.iter().zip(y2).for_each(|(a, b)| pearson.add(a.unwrap_or(0.0), b.unwrap_or(0.0)));
+        }
+        let out = match writer.as_mut() {
+            Some(out) => out,
+            None => writer.insert(ChunkWriter::create(path, format, &chunk)?),
+        };
+        out.write(&chunk)?;
+        left -= size as u64;
+    }
+    let written = writer.map(ChunkWriter::finish).transpose()?;
+    Ok((written, pearson))
+}
+
 /// The configs of `examples/synthetic/`: `(file name, text)` for MMoE and PLE over `dim` dense features.
 pub fn synthetic_configs(dim: usize) -> Vec<(&'static str, String)> {
-    synthetic_model_configs(dim)
+    synthetic_model_configs(dim, &SyntheticShape::default())
         .into_iter()
         .filter_map(|(name, text)| match name {
             "mmoe" => Some(("mmoe.config", text)),
@@ -210,8 +226,24 @@ pub fn synthetic_configs(dim: usize) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-/// Every synthetic model, `(name, text)`: a single-task model per task (the experiments' baselines), MMoE and PLE.
-pub fn synthetic_model_configs(dim: usize) -> Vec<(&'static str, String)> {
+/// The layer sizes of every synthetic model. The default is the MMoE paper's: experts of one hidden layer of 16
+/// ReLU units, towers of 8, no normalisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntheticShape {
+    pub expert_hidden: Vec<usize>,
+    pub tower_hidden: Vec<usize>,
+    pub tower_norm: Norm,
+}
+
+impl Default for SyntheticShape {
+    fn default() -> SyntheticShape {
+        SyntheticShape { expert_hidden: vec![16], tower_hidden: vec![8], tower_norm: Norm::None }
+    }
+}
+
+/// Every synthetic model, `(name, text)`: a single-task model per task (the experiments' baselines), MMoE and PLE,
+/// all of the same `shape`.
+pub fn synthetic_model_configs(dim: usize, shape: &SyntheticShape) -> Vec<(&'static str, String)> {
     use super::configs::{quote, Architecture, ConfigText, TaskText};
     let features: Vec<(String, String)> = (0..dim)
         .map(|j| {
@@ -244,8 +276,9 @@ pub fn synthetic_model_configs(dim: usize) -> Vec<(&'static str, String)> {
         dense_lr: 0.001,
         features: features.clone(),
         tasks: vec![task(1), task(2)],
-        expert_hidden: vec![16],
-        tower_hidden: vec![8],
+        expert_hidden: shape.expert_hidden.clone(),
+        tower_hidden: shape.tower_hidden.clone(),
+        tower_norm: shape.tower_norm,
     };
     vec![
         ("single_task1", text("single_task1").render(Architecture::SingleTask(0))),

@@ -92,3 +92,58 @@ fn committed_example_configs_are_the_generated_ones() {
         assert!(committed == text, "{path} differs from synthetic_configs(512): run `plec datagen synthetic --write-configs examples/synthetic`");
     }
 }
+
+fn csv_rows(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path).unwrap().lines().skip(1).map(str::to_string).collect()
+}
+
+#[test]
+fn validation_rows_continue_the_test_rows_stream() {
+    // Written once as 60 evaluation rows, and once as 25 test rows followed by 35 validation rows: the split must
+    // cut the same stream, so validation never repeats a test row and asking for it leaves the test rows unchanged.
+    let (whole, split) = (TempDir::new("synthetic-whole"), TempDir::new("synthetic-split"));
+    let mut options = SyntheticOptions::new(40, 0.9, 4);
+    options.dim = 3;
+    options.format = super::write::OutputFormat::Csv;
+    options.eval_rows = 60;
+    write_synthetic(&options, &whole.0).unwrap();
+    options.eval_rows = 25;
+    options.validation_rows = 35;
+    let summary = write_synthetic(&options, &split.0).unwrap();
+    assert_eq!(summary.files.iter().map(|(p, n)| (p.file_name().unwrap().to_owned(), *n)).collect::<Vec<_>>(), [
+        ("train.csv".into(), 40),
+        ("eval.csv".into(), 25),
+        ("validation.csv".into(), 35)
+    ]);
+    let stream = csv_rows(&whole.0.join("eval.csv"));
+    assert_eq!(stream.len(), 60);
+    assert_eq!(csv_rows(&split.0.join("eval.csv")), stream[..25]);
+    assert_eq!(csv_rows(&split.0.join("validation.csv")), stream[25..]);
+    assert_eq!(csv_rows(&split.0.join("train.csv")), csv_rows(&whole.0.join("train.csv")));
+}
+
+#[test]
+fn model_shape_sets_every_models_experts_and_towers() {
+    use crate::spec::Norm;
+    let shape = SyntheticShape { expert_hidden: vec![12, 6], tower_hidden: vec![32], tower_norm: Norm::Batch };
+    let configs = synthetic_model_configs(4, &shape);
+    assert_eq!(configs.iter().map(|(n, _)| *n).collect::<Vec<_>>(), ["single_task1", "single_task2", "mmoe", "ple"]);
+    for (name, text) in &configs {
+        let spec = crate::load_str(text, name).unwrap_or_else(|e| panic!("{name}: {e}")).spec;
+        for tower in &spec.towers {
+            let mlp = tower.mlp.as_ref().unwrap();
+            let layers: Vec<(usize, Norm)> = mlp.layers.iter().map(|l| (l.units, l.norm)).collect();
+            assert_eq!(layers, [(32, Norm::Batch)], "{name} {}", tower.name);
+        }
+        for layer in &spec.layers {
+            for mlp in [&layer.task_expert, &layer.shared_expert] {
+                let layers: Vec<(usize, Norm)> = mlp.layers.iter().map(|l| (l.units, l.norm)).collect();
+                assert_eq!(layers, [(12, Norm::None), (6, Norm::None)], "{name} {}", layer.name);
+            }
+        }
+    }
+    let layer_norm = SyntheticShape { tower_norm: Norm::Layer, ..SyntheticShape::default() };
+    let (_, text) = &synthetic_model_configs(4, &layer_norm)[3];
+    let spec = crate::load_str(text, "ple").unwrap().spec;
+    assert!(spec.towers.iter().all(|t| t.mlp.as_ref().unwrap().layers[0].norm == Norm::Layer));
+}

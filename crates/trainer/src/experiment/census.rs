@@ -16,7 +16,7 @@ pub const CHART_FILE: &str = "chart.png";
 
 #[derive(Debug, Clone)]
 pub struct CensusExperiment {
-    /// `train.parquet` and `test.parquet`, as written by `plec datagen census`.
+    /// `train.parquet`, `validation.parquet` and `test.parquet`, as written by `plec datagen census`.
     pub data_dir: PathBuf,
     /// `single_<task>.config`, `mmoe.config`, `cgc.config`, `ple.config`.
     pub configs_dir: PathBuf,
@@ -45,7 +45,7 @@ fn read_arm(name: &str, experiment: &CensusExperiment) -> Result<Arm> {
         config_text,
         config_source: path,
         train_input: data("train")?,
-        test_input: data("test")?,
+        test_input: data(experiment.settings.split.name())?,
     })
 }
 
@@ -88,14 +88,15 @@ fn write_report(
     let chart_file = out.join(CHART_FILE);
     let (legend, spans) = census_chart(&chart_file, &table_rows)?;
     let body: Vec<Vec<String>> = table_rows.iter().map(|r| cells(&[], r, 4, Gain::Difference)).collect();
-    let mut md = String::from("# Census-Income (KDD): test AUC\n\n");
+    let split = experiment.settings.split.name();
+    let mut md = format!("# Census-Income (KDD): {split} AUC\n\n");
     md.push_str(&settings_line(&experiment.settings, &experiment.data_dir));
     md.push_str(&markdown_table(&headers(&[], tasks, "AUC"), &body));
     md.push_str(
-        "\nGain: mean test AUC of the model minus that of the single-task model of the task (positive: better).\n",
+        &format!("\nGain: mean {split} AUC of the model minus that of the single-task model of the task (positive: better).\n"),
     );
     md.push_str(&format!(
-        "\n`{CHART_FILE}`: mean test AUC ± sd per model (x: {}); top: {} ({}), bottom: {} ({}). Colours: {}.\n",
+        "\n`{CHART_FILE}`: mean {split} AUC ± sd per model (x: {}); top: {} ({}), bottom: {} ({}). Colours: {}.\n",
         table_rows.iter().map(|r| r.model.as_str()).collect::<Vec<_>>().join(", "),
         tasks.first().map_or("", |t| t.task.as_str()),
         spans[0],

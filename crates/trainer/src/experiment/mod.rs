@@ -61,10 +61,31 @@ impl Overrides {
     }
 }
 
+/// The held-out rows every run is scored on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Split {
+    /// The test rows: for the tables that are reported.
+    #[default]
+    Test,
+    /// Rows disjoint from the test rows: for choosing settings without reading the test rows.
+    Validation,
+}
+
+impl Split {
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Test => "test",
+            Split::Validation => "validation",
+        }
+    }
+}
+
 /// Where the runs go and how they are trained.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
     pub out_dir: PathBuf,
+    /// What every run is scored on.
+    pub split: Split,
     /// Training seeds, one run each.
     pub seeds: Vec<u64>,
     pub threads: Option<usize>,
@@ -110,14 +131,16 @@ pub fn arm_spec(arm: &Arm, overrides: &Overrides) -> Result<ModelSpec> {
 /// Trains `arm` once per seed into `<out_dir>/runs/<arm>/seed-<s>` and evaluates each run on its test input.
 pub fn run_arm(arm: &Arm, settings: &RunSettings, runs_dir: &Path) -> Result<Vec<RunResult>> {
     let spec = arm_spec(arm, &settings.overrides)?;
+    let config_text = format!("{}{}", arm.config_text, settings.overrides.comment());
     let mut results = Vec::new();
     for &seed in &settings.seeds {
         let model_dir = runs_dir.join(&arm.name).join(format!("seed-{seed}"));
+        refuse_other_settings(&model_dir, &config_text)?;
         if settings.progress {
             eprintln!("experiment: {} seed {seed} -> {}", arm.name, model_dir.display());
         }
         let options = TrainOptions {
-            config_text: format!("{}{}", arm.config_text, settings.overrides.comment()),
+            config_text: config_text.clone(),
             train_input: arm.train_input.clone(),
             eval_input: Some(arm.test_input.clone()),
             model_dir,
@@ -133,6 +156,20 @@ pub fn run_arm(arm: &Arm, settings: &RunSettings, runs_dir: &Path) -> Result<Vec
         results.push(RunResult { arm: arm.name.clone(), seed, metrics });
     }
     Ok(results)
+}
+
+/// An existing run folder trained from another config (other model shape or overrides) would otherwise be
+/// resumed, or only evaluated, as if it were this one.
+fn refuse_other_settings(model_dir: &Path, config_text: &str) -> Result<()> {
+    let path = model_dir.join(plec_config::checkpoint::CONFIG_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(existing) if existing != config_text => Err(TrainError::Config(format!(
+            "{}: this run was started with other settings (model shape, epochs, steps, batch size or learning \
+             rate) than this experiment's; use a fresh output folder (-o) for different settings",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Every arm's runs, in arm order.

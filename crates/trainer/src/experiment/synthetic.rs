@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plec_config::datagen::synthetic::{write_synthetic, SyntheticOptions};
+use plec_config::datagen::synthetic::{write_synthetic, SyntheticOptions, SyntheticShape};
 
 use super::census::{settings_line, ExperimentReport, CHART_FILE, RESULTS_FILE};
 use super::chart::synthetic_chart;
 use super::summary::{cells, headers, markdown_table, rows, runs_table, Gain, Row, TaskColumn};
-use super::{run_arms, Arm, RunResult, RunSettings};
+use super::{run_arms, Arm, RunResult, RunSettings, Split};
 use crate::error::{io_err, Result, TrainError};
 
 /// The multi-task models, in table order: (arm, display name).
@@ -25,13 +25,29 @@ pub struct SyntheticExperiment {
     pub dim: usize,
     /// Seed of the generated data (the same tasks' randomness at every correlation).
     pub data_seed: u64,
+    /// Every model's layer sizes (the default: the MMoE paper's, as in `examples/synthetic/`).
+    pub shape: SyntheticShape,
     pub settings: RunSettings,
 }
 
-/// The configs of `examples/synthetic/` (`synthetic_configs(dim)`), plus one single-task config per task.
-pub fn configs(dim: usize) -> Vec<(String, String)> {
-    plec_config::datagen::synthetic::synthetic_model_configs(dim).into_iter().map(|(n, t)| (n.to_string(), t)).collect()
+/// The configs of `examples/synthetic/` at `shape` (`synthetic_configs(dim)` at the default), plus one
+/// single-task config per task.
+pub fn configs(dim: usize, shape: &SyntheticShape) -> Vec<(String, String)> {
+    plec_config::datagen::synthetic::synthetic_model_configs(dim, shape)
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t))
+        .collect()
 }
+
+/// The file a run is scored on: the generator's evaluation rows for test, the rows after them for validation.
+fn scored_file(split: Split) -> &'static str {
+    match split {
+        Split::Test => "eval",
+        Split::Validation => "validation",
+    }
+}
+
+const DATA_FILES: [&str; 3] = ["train", "eval", "validation"];
 
 fn correlation_name(p: f64) -> String {
     format!("corr-{p}")
@@ -43,27 +59,32 @@ fn data_name(experiment: &SyntheticExperiment, p: f64) -> String {
 }
 
 /// Writes the data of correlation `p` into `data_dir` unless it is there: generated into a private folder, then
-/// renamed, so processes running other seeds of the same experiment never read a half-written file.
+/// moved file by file, so processes running other seeds of the same experiment never read a half-written file,
+/// and a folder written before validation rows existed only gains `validation.parquet` (the other files are the
+/// same bytes).
 fn generate(experiment: &SyntheticExperiment, p: f64, data_dir: &Path, progress: bool) -> Result<()> {
-    if data_dir.join("train.parquet").is_file() && data_dir.join("eval.parquet").is_file() {
+    let file = |dir: &Path, name: &str| dir.join(format!("{name}.parquet"));
+    if DATA_FILES.iter().all(|name| file(data_dir, name).is_file()) {
         return Ok(());
     }
     let private = data_dir.with_extension(format!("tmp-{}", std::process::id()));
     std::fs::create_dir_all(&private).map_err(|e| io_err(&private, e))?;
     let mut options = SyntheticOptions::new(experiment.rows, p, experiment.data_seed);
     options.dim = experiment.dim;
+    options.validation_rows = options.eval_rows;
     let summary = write_synthetic(&options, &private).map_err(|e| TrainError::Data(e.to_string()))?;
     if progress {
         eprintln!("experiment: P = {p}: label correlation {:.3}", summary.label_correlation);
     }
-    match std::fs::rename(&private, data_dir) {
-        Ok(()) => Ok(()),
-        // Another process finished the same data first (same options, same bytes): use theirs.
-        Err(_) if data_dir.join("eval.parquet").is_file() => {
-            std::fs::remove_dir_all(&private).map_err(|e| io_err(&private, e))
+    std::fs::create_dir_all(data_dir).map_err(|e| io_err(data_dir, e))?;
+    for name in DATA_FILES {
+        let target = file(data_dir, name);
+        // Another process may have moved the same bytes first: keep theirs.
+        if !target.is_file() {
+            std::fs::rename(file(&private, name), &target).map_err(|e| io_err(&target, e))?;
         }
-        Err(e) => Err(io_err(data_dir, e)),
     }
+    std::fs::remove_dir_all(&private).map_err(|e| io_err(&private, e))
 }
 
 /// Generates the data of each correlation, trains every model over the seeds, writes `results.md`, `chart.png`.
@@ -87,14 +108,14 @@ pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
         let data_dir = out.join("data").join(data_name(experiment, p));
         generate(experiment, p, &data_dir, settings.progress)?;
         let path = |split: &str| data_dir.join(format!("{split}.parquet")).to_string_lossy().into_owned();
-        let arms: Vec<Arm> = configs(experiment.dim)
+        let arms: Vec<Arm> = configs(experiment.dim, &experiment.shape)
             .into_iter()
             .map(|(arm, text)| Arm {
                 config_source: PathBuf::from(format!("{name}/{arm}.config")),
                 name: arm,
                 config_text: text,
                 train_input: path("train"),
-                test_input: path("eval"),
+                test_input: path(scored_file(settings.split)),
             })
             .collect();
         by_correlation.push((p, run_arms(&arms, settings, &out.join("runs").join(&name))?));
@@ -107,13 +128,22 @@ pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
     let chart_file = out.join(CHART_FILE);
     let [(gain_legend, gain_span), (metric_legend, metric_span)] = synthetic_chart(&chart_file, &tables)?;
 
-    let mut md = String::from("# Synthetic two-task regression: test MSE (lower is better)\n\n");
+    let split = settings.split.name();
+    let mut md = format!("# Synthetic two-task regression: {split} MSE (lower is better)\n\n");
+    let shape = &experiment.shape;
     md.push_str(&format!(
-        "{} training rows and {} test rows per correlation, d = {}, data seed {}. ",
+        "{} training rows and {} {split} rows per correlation, d = {}, data seed {}. Experts {:?}, towers {:?}{}. ",
         experiment.rows,
         experiment.rows / 10,
         experiment.dim,
-        experiment.data_seed
+        experiment.data_seed,
+        shape.expert_hidden,
+        shape.tower_hidden,
+        match shape.tower_norm {
+            plec_config::spec::Norm::None => "",
+            plec_config::spec::Norm::Batch => " with BatchNorm",
+            plec_config::spec::Norm::Layer => " with LayerNorm",
+        },
     ));
     md.push_str(&settings_line(settings, &out.join("data")));
     let body: Vec<Vec<String>> = tables
@@ -121,7 +151,9 @@ pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
         .flat_map(|(p, rows)| rows.iter().map(move |r| cells(&[p.to_string()], r, 4, Gain::RelativeReduction)))
         .collect();
     md.push_str(&markdown_table(&headers(&["correlation"], &tasks, "MSE"), &body));
-    md.push_str("\nGain: relative test MSE reduction against the single-task model of the task (positive: better).\n");
+    md.push_str(&format!(
+        "\nGain: relative {split} MSE reduction against the single-task model of the task (positive: better).\n"
+    ));
     md.push_str(&format!(
         "\n`{CHART_FILE}`: x is the correlation, from the smallest to the largest. Top, gain (mean of the two \
          tasks, %; {gain_span}): {}. Bottom, test MSE (mean of the two tasks; {metric_span}): {}.\n",
@@ -144,7 +176,7 @@ mod tests {
 
     #[test]
     fn multi_task_configs_are_the_committed_examples() {
-        let mine = configs(5);
+        let mine = configs(5, &SyntheticShape::default());
         for (name, text) in plec_config::datagen::synthetic::synthetic_configs(5) {
             let arm = name.trim_end_matches(".config");
             let ours = mine.iter().find(|(a, _)| a == arm).map(|(_, t)| t.as_str());
@@ -154,7 +186,7 @@ mod tests {
 
     #[test]
     fn single_task_configs_have_one_tower_and_one_label() {
-        for (arm, text) in configs(3).iter().filter(|(a, _)| a.starts_with("single_")) {
+        for (arm, text) in configs(3, &SyntheticShape::default()).iter().filter(|(a, _)| a.starts_with("single_")) {
             let spec = plec_config::load_str(text, arm).map(|l| l.spec);
             let spec = spec.unwrap_or_else(|e| panic!("{arm}: {e}"));
             let task = arm.trim_start_matches("single_");
