@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use plec_trainer::experiment::census::{self, CensusExperiment, ExperimentReport};
-use plec_trainer::experiment::synthetic::{self, SyntheticExperiment};
 use plec_config::datagen::synthetic::SyntheticShape;
 use plec_config::spec::Norm;
+use plec_trainer::experiment::census::{self, CensusExperiment, ExperimentReport};
+use plec_trainer::experiment::synthetic::{self, SyntheticExperiment};
 use plec_trainer::experiment::{Overrides, RunSettings, Split};
 use plec_trainer::train::parse_device;
 

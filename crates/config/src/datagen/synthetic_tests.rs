@@ -110,11 +110,10 @@ fn validation_rows_continue_the_test_rows_stream() {
     options.eval_rows = 25;
     options.validation_rows = 35;
     let summary = write_synthetic(&options, &split.0).unwrap();
-    assert_eq!(summary.files.iter().map(|(p, n)| (p.file_name().unwrap().to_owned(), *n)).collect::<Vec<_>>(), [
-        ("train.csv".into(), 40),
-        ("eval.csv".into(), 25),
-        ("validation.csv".into(), 35)
-    ]);
+    assert_eq!(
+        summary.files.iter().map(|(p, n)| (p.file_name().unwrap().to_owned(), *n)).collect::<Vec<_>>(),
+        [("train.csv".into(), 40), ("eval.csv".into(), 25), ("validation.csv".into(), 35)]
+    );
     let stream = csv_rows(&whole.0.join("eval.csv"));
     assert_eq!(stream.len(), 60);
     assert_eq!(csv_rows(&split.0.join("eval.csv")), stream[..25]);

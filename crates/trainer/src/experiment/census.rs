@@ -92,9 +92,9 @@ fn write_report(
     let mut md = format!("# Census-Income (KDD): {split} AUC\n\n");
     md.push_str(&settings_line(&experiment.settings, &experiment.data_dir));
     md.push_str(&markdown_table(&headers(&[], tasks, "AUC"), &body));
-    md.push_str(
-        &format!("\nGain: mean {split} AUC of the model minus that of the single-task model of the task (positive: better).\n"),
-    );
+    md.push_str(&format!(
+        "\nGain: mean {split} AUC of the model minus that of the single-task model of the task (positive: better).\n"
+    ));
     md.push_str(&format!(
         "\n`{CHART_FILE}`: mean {split} AUC ± sd per model (x: {}); top: {} ({}), bottom: {} ({}). Colours: {}.\n",
         table_rows.iter().map(|r| r.model.as_str()).collect::<Vec<_>>().join(", "),
