@@ -109,7 +109,7 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
     write_census(&data, &dir.join("data")).unwrap();
     write_configs(&census_configs(&data), &dir.join("configs")).unwrap();
     let out = dir.join("out");
-    let experiment = CensusExperiment {
+    let mut experiment = CensusExperiment {
         data_dir: dir.join("data"),
         configs_dir: dir.join("configs"),
         settings: settings(&out, 2, None),
@@ -152,6 +152,14 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
             assert!((gain - expected).abs() < 2.0 * TABLE_ROUNDING, "{} {task}: gain {gain}", row[0]);
         }
     }
+
+    // The same runs scored on the validation split: its own heading, every run again, other rows.
+    experiment.settings.split = plec_trainer::experiment::Split::Validation;
+    let on_validation = census::run(&experiment).unwrap().markdown;
+    assert!(on_validation.starts_with("# Census-Income (KDD): validation AUC"), "{on_validation}");
+    let validation_runs = runs(&on_validation);
+    assert_eq!(validation_runs.len(), per_run.len());
+    assert!(validation_runs != per_run, "the validation rows scored exactly like the test rows");
 }
 
 #[test]
