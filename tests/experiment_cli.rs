@@ -286,3 +286,30 @@ fn an_output_folder_of_other_settings_is_refused_not_resumed() {
     assert!(error.contains("other settings"), "{error}");
     assert!(files_under(&dir.join("runs")) == before, "a refused run must leave the folder as it was");
 }
+
+#[test]
+fn datagen_writes_configs_of_the_requested_shape() {
+    let dir = workdir("datagen-shape");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_plec"))
+        .args(["datagen", "synthetic", "--correlation", "0.5", "--rows", "20", "--dim", "3", "--validation-rows", "7"])
+        .args(["--tower-hidden", "32,4", "--tower-norm", "layer", "--expert-hidden", "12"])
+        .arg("-o")
+        .arg(dir.join("data"))
+        .arg("--write-configs")
+        .arg(dir.join("configs"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("validation.parquet: 7 rows"), "{stdout}");
+    for name in ["mmoe.config", "ple.config"] {
+        let text = std::fs::read_to_string(dir.join("configs").join(name)).unwrap();
+        let spec = plec_config::load_str(&text, name).unwrap().spec;
+        for tower in &spec.towers {
+            let layers: Vec<(usize, Norm)> =
+                tower.mlp.as_ref().unwrap().layers.iter().map(|l| (l.units, l.norm)).collect();
+            assert_eq!(layers, [(32, Norm::Layer), (4, Norm::Layer)], "{name}");
+        }
+        assert!(spec.layers.iter().all(|l| l.output_width == 12), "{name}");
+    }
+}

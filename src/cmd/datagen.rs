@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use plec_config::datagen::{census, synthetic, taobao, write_configs, OutputFormat};
 
+use super::synthetic_shape::ShapeArgs;
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(subcommand)]
@@ -72,6 +74,9 @@ struct SyntheticArgs {
     /// Also write mmoe.config and ple.config for this --dim into this folder.
     #[arg(long)]
     write_configs: Option<PathBuf>,
+    /// The written configs' layer sizes (the default: the MMoE paper's, as in examples/synthetic/).
+    #[command(flatten)]
+    shape: ShapeArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -129,7 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 summary.label_correlation, a.correlation
             );
             if let Some(dir) = a.write_configs {
-                for path in write_configs(&synthetic::synthetic_configs(a.dim), &dir)? {
+                for path in write_configs(&synthetic::synthetic_configs(a.dim, &a.shape.shape()), &dir)? {
                     println!("wrote {}", path.display());
                 }
             }

@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use plec_config::datagen::synthetic::SyntheticShape;
-use plec_config::spec::Norm;
 use plec_trainer::experiment::census::{self, CensusExperiment, ExperimentReport};
 use plec_trainer::experiment::synthetic::{self, SyntheticExperiment};
 use plec_trainer::experiment::{Overrides, RunSettings, Split};
 use plec_trainer::train::parse_device;
+
+use super::synthetic_shape::ShapeArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -63,15 +63,6 @@ enum SplitArg {
     Validation,
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum NormArg {
-    None,
-    /// BatchNorm after each hidden Linear (`use_bn: true`).
-    Batch,
-    /// LayerNorm after each hidden Linear (`use_ln: true`).
-    Layer,
-}
-
 #[derive(clap::Args, Debug)]
 struct CensusArgs {
     /// train/validation/test.parquet written by `plec datagen census`.
@@ -97,15 +88,8 @@ struct SyntheticArgs {
     dim: usize,
     #[arg(long, default_value_t = 1)]
     data_seed: u64,
-    /// Hidden units of every expert (comma-separated layers).
-    #[arg(long, value_delimiter = ',', default_value = "16")]
-    expert_hidden: Vec<usize>,
-    /// Hidden units of every task tower (comma-separated layers).
-    #[arg(long, value_delimiter = ',', default_value = "8")]
-    tower_hidden: Vec<usize>,
-    /// Normalisation in the towers' hidden layers.
-    #[arg(long, value_enum, default_value_t = NormArg::None)]
-    tower_norm: NormArg,
+    #[command(flatten)]
+    shape: ShapeArgs,
     #[command(flatten)]
     common: Common,
 }
@@ -143,15 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             rows: a.rows,
             dim: a.dim,
             data_seed: a.data_seed,
-            shape: SyntheticShape {
-                expert_hidden: a.expert_hidden,
-                tower_hidden: a.tower_hidden,
-                tower_norm: match a.tower_norm {
-                    NormArg::None => Norm::None,
-                    NormArg::Batch => Norm::Batch,
-                    NormArg::Layer => Norm::Layer,
-                },
-            },
+            shape: a.shape.shape(),
             settings: settings(a.common)?,
         })?,
     };

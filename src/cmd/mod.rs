@@ -7,5 +7,6 @@ pub mod evaluate;
 pub mod experiment;
 pub mod export_triton;
 pub mod predict;
+pub mod synthetic_shape;
 pub mod train;
 pub mod verify;

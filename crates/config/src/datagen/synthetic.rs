@@ -214,9 +214,10 @@ fn write_rows(
     Ok((written, pearson))
 }
 
-/// The configs of `examples/synthetic/`: `(file name, text)` for MMoE and PLE over `dim` dense features.
-pub fn synthetic_configs(dim: usize) -> Vec<(&'static str, String)> {
-    synthetic_model_configs(dim, &SyntheticShape::default())
+/// The configs of `examples/synthetic/` (at the default shape): `(file name, text)` for MMoE and PLE over `dim`
+/// dense features.
+pub fn synthetic_configs(dim: usize, shape: &SyntheticShape) -> Vec<(&'static str, String)> {
+    synthetic_model_configs(dim, shape)
         .into_iter()
         .filter_map(|(name, text)| match name {
             "mmoe" => Some(("mmoe.config", text)),

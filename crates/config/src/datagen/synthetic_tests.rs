@@ -72,7 +72,7 @@ fn deterministic_files_that_the_configs_read() {
     let again = write_synthetic(&options, &dir.0).unwrap();
     assert_eq!(std::fs::read(dir.0.join("train.parquet")).unwrap(), first);
     assert_eq!(again.label_correlation, summary.label_correlation);
-    for (name, text) in synthetic_configs(512) {
+    for (name, text) in synthetic_configs(512, &SyntheticShape::default()) {
         let spec = crate::load_str(&text, name).unwrap().spec;
         let files = resolve_inputs(&dir.0.join("eval.parquet").display().to_string()).unwrap();
         let batch =
@@ -86,7 +86,7 @@ fn deterministic_files_that_the_configs_read() {
 
 #[test]
 fn committed_example_configs_are_the_generated_ones() {
-    for (name, text) in synthetic_configs(512) {
+    for (name, text) in synthetic_configs(512, &SyntheticShape::default()) {
         let path = format!("{}/../../examples/synthetic/{name}", env!("CARGO_MANIFEST_DIR"));
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(committed == text, "{path} differs from synthetic_configs(512): run `plec datagen synthetic --write-configs examples/synthetic`");

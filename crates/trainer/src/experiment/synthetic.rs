@@ -30,7 +30,7 @@ pub struct SyntheticExperiment {
     pub settings: RunSettings,
 }
 
-/// The configs of `examples/synthetic/` at `shape` (`synthetic_configs(dim)` at the default), plus one
+/// The configs of `examples/synthetic/` at `shape` (`synthetic_configs` at the default), plus one
 /// single-task config per task.
 pub fn configs(dim: usize, shape: &SyntheticShape) -> Vec<(String, String)> {
     plec_config::datagen::synthetic::synthetic_model_configs(dim, shape)
@@ -177,7 +177,7 @@ mod tests {
     #[test]
     fn multi_task_configs_are_the_committed_examples() {
         let mine = configs(5, &SyntheticShape::default());
-        for (name, text) in plec_config::datagen::synthetic::synthetic_configs(5) {
+        for (name, text) in plec_config::datagen::synthetic::synthetic_configs(5, &SyntheticShape::default()) {
             let arm = name.trim_end_matches(".config");
             let ours = mine.iter().find(|(a, _)| a == arm).map(|(_, t)| t.as_str());
             assert_eq!(ours, Some(text.as_str()), "{name}");
