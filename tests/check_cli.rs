@@ -37,7 +37,7 @@ fn json_summary() {
 
 #[test]
 fn bad_config_fails_with_location() {
-    let dir = std::env::temp_dir().join(format!("plec-check-cli-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("check-cli");
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let path = dir.join("bad.config");
     let text = std::fs::read_to_string(format!("{ROOT}/examples/ple_taobao.config")).unwrap_or_default();

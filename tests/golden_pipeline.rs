@@ -42,7 +42,8 @@ fn config() -> String {
 fn trained() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("plec-golden-pipeline-{}", std::process::id()));
+        // One folder under target/tmp, replaced on every run (a per-process name in /tmp piled up 266 MB a run).
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("golden-pipeline");
         let _ = std::fs::remove_dir_all(&dir);
         let data = dir.join("data");
         ok(&["datagen", "taobao", "--rows", "4096", "--eval-rows", "600", "--seed", "3", "-o", s(&data)]);
