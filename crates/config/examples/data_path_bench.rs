@@ -38,7 +38,6 @@ use parquet::arrow::ProjectionMask;
 use plec_config::data::{
     check_raw, encode, raw_inputs, resolve_inputs, BatchReader, EncodeOptions, FileFormat, ReadOptions,
 };
-use plec_config::spec::DatasetKind;
 
 const STAGES: [&str; 4] = ["read", "encode", "raw", "decode_only"];
 
@@ -117,15 +116,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     let mut spec = plec_config::load_file(config)?.spec;
     let files = resolve_inputs(input)?;
     let first = files.first().ok_or_else(|| format!("{input}: no files"))?;
-    // As `plec train` does for a path given on the command line.
-    let kind = match FileFormat::detect(first)? {
-        FileFormat::Csv => DatasetKind::Csv,
-        FileFormat::Parquet => DatasetKind::Parquet,
-    };
-    if kind == DatasetKind::Csv && spec.data.dataset != kind && spec.data.input_fields.is_empty() {
-        spec.data.with_header = true;
-    }
-    spec.data.dataset = kind;
+    FileFormat::detect(first)?.apply_to(&mut spec.data);
     let batch_size = flag(&args, "--batch", spec.data.batch_size)?;
     let options = ReadOptions::for_spec(&spec, batch_size)?;
     let signature = spec.signature();

@@ -207,14 +207,6 @@ pub fn use_local_dataset(spec: &mut ModelSpec, input: &str) -> Result<()> {
     let Some(first) = files.first() else {
         return Err(TrainError::Data(format!("{input}: no files")));
     };
-    let format = plec_config::data::FileFormat::detect(first).map_err(data_err)?;
-    let kind = match format {
-        plec_config::data::FileFormat::Csv => plec_config::spec::DatasetKind::Csv,
-        plec_config::data::FileFormat::Parquet => plec_config::spec::DatasetKind::Parquet,
-    };
-    if kind == plec_config::spec::DatasetKind::Csv && spec.data.dataset != kind && spec.data.input_fields.is_empty() {
-        spec.data.with_header = true;
-    }
-    spec.data.dataset = kind;
+    plec_config::data::FileFormat::detect(first).map_err(data_err)?.apply_to(&mut spec.data);
     Ok(())
 }

@@ -22,6 +22,32 @@ def softmax(z):
 def lin(p, name, x):
     return x @ p[name + ".weight"].T + p[name + ".bias"]
 
+def mlp(p, prefix, h):
+    """The ReLU layers fc_0, fc_1, ... under prefix."""
+    j = 0
+    while f"{prefix}.fc_{j}.weight" in p:
+        h = relu(lin(p, f"{prefix}.fc_{j}", h)); j += 1
+    return h
+
+def tower_inputs(p, x, tasks=("task1", "task2")):
+    """Each task's tower input: the extraction layers (MMoE: one layer of shared experts only), gates over
+    [own..., shared...], the shared gate over [every task's..., shared...] where a layer has one."""
+    def experts(L, owner):
+        return len({k for k in p if k.startswith(f"ple.{L}.{owner}.expert_") and k.endswith(".fc_0.weight")})
+    xs, s = {t: x for t in tasks}, x
+    for L in sorted({k.split(".")[1] for k in p if k.startswith("ple.")}):
+        ex = {t: [mlp(p, f"ple.{L}.task_{t}.expert_{e}", xs[t]) for e in range(experts(L, "task_" + t))] for t in tasks}
+        sh = [mlp(p, f"ple.{L}.shared.expert_{e}", s) for e in range(experts(L, "shared"))]
+        new = {}
+        for t in tasks:
+            g = softmax(lin(p, f"ple.{L}.gate_{t}", xs[t])); E = ex[t] + sh
+            new[t] = sum(g[:, [i]] * E[i] for i in range(len(E)))
+        if f"ple.{L}.gate_shared.weight" in p:
+            g = softmax(lin(p, f"ple.{L}.gate_shared", s)); E = [e for t in tasks for e in ex[t]] + sh
+            s = sum(g[:, [i]] * E[i] for i in range(len(E)))
+        xs = new
+    return xs
+
 if __name__ == '__main__':
     p = load(sys.argv[1])
     towers = ["task1", "task2"]

@@ -9,7 +9,7 @@ use super::csv_reader::CsvFileReader;
 use super::error::DataError;
 use super::parquet_reader::ParquetFileReader;
 use crate::signature::Signature;
-use crate::spec::{DataSettings, Feature, Metric, ModelSpec};
+use crate::spec::{DataSettings, DatasetKind, Feature, Metric, ModelSpec};
 
 /// How a file is read: `.parquet` / `.pq` files and files starting with Parquet's magic `PAR1` are Parquet;
 /// everything else is CSV (gzip-compressed when the name ends in `.gz`).
@@ -31,6 +31,20 @@ impl FileFormat {
         let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
         let read = file.read(&mut magic).map_err(|e| DataError::io(path, e))?;
         Ok(if read == 4 && &magic == b"PAR1" { FileFormat::Parquet } else { FileFormat::Csv })
+    }
+
+    /// Points `data` at files of this format, as `plec train` does for a path given on the command line: the
+    /// dataset kind follows the files, and CSV read in place of another kind has a header line unless the config
+    /// names its `input_fields`.
+    pub fn apply_to(self, data: &mut DataSettings) {
+        let kind = match self {
+            FileFormat::Csv => DatasetKind::Csv,
+            FileFormat::Parquet => DatasetKind::Parquet,
+        };
+        if kind == DatasetKind::Csv && data.dataset != kind && data.input_fields.is_empty() {
+            data.with_header = true;
+        }
+        data.dataset = kind;
     }
 }
 

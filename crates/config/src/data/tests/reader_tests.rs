@@ -146,3 +146,26 @@ fn multi_byte_delimiter_is_a_settings_error() {
     let error = CsvOptions::from_settings(&data).unwrap_err();
     insta::assert_snapshot!("delimiter_error", error.to_string());
 }
+
+#[test]
+fn a_files_format_sets_the_dataset_kind_and_the_csv_header_rule() {
+    use crate::data::FileFormat;
+    use crate::spec::{DataSettings, DatasetKind};
+    let settings = |dataset: DatasetKind, with_header: bool, input_fields: &[&str]| -> DataSettings {
+        let mut data = super::fixtures::spec(vec![], vec![]).data;
+        data.dataset = dataset;
+        data.with_header = with_header;
+        data.input_fields = input_fields.iter().map(|f| f.to_string()).collect();
+        data
+    };
+    let applied = |format: FileFormat, mut data: DataSettings| {
+        format.apply_to(&mut data);
+        (data.dataset, data.with_header)
+    };
+    // CSV in place of a Parquet (or ODPS) config: no input_fields to name the columns, so a header names them.
+    assert_eq!(applied(FileFormat::Csv, settings(DatasetKind::Odps, false, &[])), (DatasetKind::Csv, true));
+    // ... unless the config names its columns, or is a CSV config already (its own with_header stands).
+    assert_eq!(applied(FileFormat::Csv, settings(DatasetKind::Parquet, false, &["a"])), (DatasetKind::Csv, false));
+    assert_eq!(applied(FileFormat::Csv, settings(DatasetKind::Csv, false, &[])), (DatasetKind::Csv, false));
+    assert_eq!(applied(FileFormat::Parquet, settings(DatasetKind::Csv, false, &[])), (DatasetKind::Parquet, false));
+}
