@@ -306,6 +306,23 @@ fn an_output_folder_of_other_settings_is_refused_not_resumed() {
 }
 
 #[test]
+fn a_bad_model_shape_is_refused_before_any_data_is_written() {
+    let dir = workdir("synthetic-bad-shape");
+    let experiment = SyntheticExperiment {
+        correlations: vec![0.0],
+        rows: 40,
+        dim: 2,
+        data_seed: 1,
+        shape: SyntheticShape { tower_hidden: vec![0], ..SyntheticShape::default() },
+        settings: settings(&dir, 1, Some(1)),
+    };
+    let error = synthetic::run(&experiment).unwrap_err().to_string();
+    assert!(error.starts_with("single_task1.config, generated from the model shape options"), "{error}");
+    assert!(error.contains("task_towers[0].mlp.hidden_units[0]: hidden units must be positive"), "{error}");
+    assert!(!dir.join("data").exists(), "data was generated before the shape was checked");
+}
+
+#[test]
 fn datagen_writes_configs_of_the_requested_shape() {
     let dir = workdir("datagen-shape");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_plec"))

@@ -94,6 +94,12 @@ pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
     if experiment.correlations.is_empty() {
         return Err(TrainError::Config("--correlations: give at least one correlation".into()));
     }
+    // Checked before any data is generated, so a bad shape fails at once.
+    let model_configs = configs(experiment.dim, &experiment.shape);
+    for (arm, text) in &model_configs {
+        plec_config::load_str(text, arm)
+            .map_err(|e| TrainError::Config(format!("{arm}.config, generated from the model shape options: {e}")))?;
+    }
     let tasks: Vec<TaskColumn> = TASKS
         .iter()
         .map(|t| TaskColumn {
@@ -108,12 +114,12 @@ pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
         let data_dir = out.join("data").join(data_name(experiment, p));
         generate(experiment, p, &data_dir, settings.progress)?;
         let path = |split: &str| data_dir.join(format!("{split}.parquet")).to_string_lossy().into_owned();
-        let arms: Vec<Arm> = configs(experiment.dim, &experiment.shape)
-            .into_iter()
+        let arms: Vec<Arm> = model_configs
+            .iter()
             .map(|(arm, text)| Arm {
                 config_source: PathBuf::from(format!("{name}/{arm}.config")),
-                name: arm,
-                config_text: text,
+                name: arm.clone(),
+                config_text: text.clone(),
                 train_input: path("train"),
                 test_input: path(scored_file(settings.split)),
             })
