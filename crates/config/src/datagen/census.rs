@@ -256,7 +256,7 @@ pub fn census_configs(census: &Census) -> Vec<(&'static str, String)> {
     let text = |name: &str| ConfigText {
         header: vec![
             format!("UCI Census-Income (KDD), two tasks as in the MMoE and PLE papers ({name}). Data and this file:"),
-            "`plec datagen census --input ../shared/data/census-income.test.gz -o data/census`.".into(),
+            "`plec datagen census --input data/census-income.test.gz -o data/census`.".into(),
             "Vocabularies and boundaries come from the training split; education and marital_stat are not inputs."
                 .into(),
         ],

@@ -4,11 +4,11 @@ use super::census::*;
 use crate::data::tests::fixtures::TempDir;
 use crate::data::{encode, BatchReader, Column, EncodeOptions, ReadOptions};
 
-const CENSUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/census-income.test.gz");
+const CENSUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/census-income.test.gz");
 
 fn census() -> &'static Census {
     static CENSUS_DATA: OnceLock<Census> = OnceLock::new();
-    CENSUS_DATA.get_or_init(|| read_census(std::path::Path::new(CENSUS)).expect("shared/data/census-income.test.gz"))
+    CENSUS_DATA.get_or_init(|| read_census(std::path::Path::new(CENSUS)).expect("data/census-income.test.gz"))
 }
 
 fn ones(chunk: &super::Chunk, name: &str) -> (usize, usize) {
@@ -18,11 +18,20 @@ fn ones(chunk: &super::Chunk, name: &str) -> (usize, usize) {
     }
 }
 
+/// The committed file is the UCI file the data README describes, byte for byte.
+#[test]
+fn the_committed_file_has_the_published_digest() {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(CENSUS).expect("data/census-income.test.gz");
+    let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(digest, "5ac4cacd3ca9f1ecb10de1a0a41e4ac68fdc419e3fec190f5c0c6cc03b2ea659");
+}
+
 #[test]
 fn splits_and_label_rates_match_the_data_readme() {
     let census = census();
     let rows: Vec<usize> = census.splits.iter().map(|s| ones(s, "income").1).collect();
-    // shared/data/README.md: 99,762 rows, 59,858 in train (i % 5 in {0, 1, 2}); 19,952 each in the others.
+    // data/README.md: 99,762 rows, 59,858 in train (i % 5 in {0, 1, 2}); 19,952 each in the others.
     assert_eq!(rows, [59_858, 19_952, 19_952]);
     let total = |label: &str| census.splits.iter().map(|s| ones(s, label).0).sum::<usize>() as f64 / 99_762.0;
     // README: 6.20% income positive, 43.25% never married (rounded to 0.01%).
