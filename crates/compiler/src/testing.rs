@@ -253,6 +253,7 @@ pub fn build(features: &[FeatureDef], layers: &[LayerDef], towers: &[TowerDef]) 
             shuffle: false,
             shuffle_buffer_size: 0,
             drop_remainder: false,
+            fg_mode: Default::default(),
         },
         train: TrainSettings {
             sparse_optimizer: SparseOptimizer::Sgd { lr: 0.1 },

@@ -126,6 +126,7 @@ pub fn spec(defs: &[FeatureDef], dim: usize, layers: Vec<ExtractionLayer>, tower
             shuffle: false,
             shuffle_buffer_size: 32,
             drop_remainder: false,
+            fg_mode: Default::default(),
         },
         train: TrainSettings {
             sparse_optimizer: SparseOptimizer::Adagrad { lr: 0.05, initial_accumulator_value: 0.0 },

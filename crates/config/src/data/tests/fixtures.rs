@@ -135,6 +135,7 @@ pub fn spec(features: Vec<Feature>, towers: Vec<Tower>) -> ModelSpec {
             shuffle: false,
             shuffle_buffer_size: 0,
             drop_remainder: false,
+            fg_mode: Default::default(),
         },
         train: TrainSettings {
             sparse_optimizer: SparseOptimizer::Sgd { lr: 0.1 },
