@@ -123,8 +123,8 @@ fn train_symmetric(same_labels: bool) -> (Vec<String>, f64) {
     symmetrize(&model);
     assert!(asymmetric(&model).is_empty(), "symmetrize left {:?}", asymmetric(&model));
     let before = model.named_tensors()["ple.layer1.task_t2.expert_0.fc_0.weight"].copy();
-    let mut sparse = SparseOpt::new(spec.train.sparse_optimizer, model.tables());
-    let mut dense = DenseOpt::new(spec.train.dense_optimizer, model.dense_trainable());
+    let mut sparse = SparseOpt::new(spec.train.sparse_optimizer, model.tables(), &[]).expect("sparse state");
+    let mut dense = DenseOpt::new(spec.train.dense_optimizer, model.dense_trainable()).expect("dense state");
     let batch = batch(&spec, same_labels);
     for step in 0..STEPS {
         train_step(&model, &mut sparse, &mut dense, &batch, step, &spec, Device::Cpu).expect("step");
