@@ -89,6 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         device,
         eval_every_steps: args.eval_every_steps,
         progress: true,
+        interrupt: Some(crate::interrupt::install()),
     };
     let report = train(&spec, &options)?;
     if let Some(step) = report.resumed_from {

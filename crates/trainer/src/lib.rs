@@ -16,6 +16,8 @@ pub mod metrics;
 pub mod optim;
 pub mod plot;
 pub mod predict;
+#[cfg(test)]
+mod reader_panic_tests;
 pub mod shuffle;
 pub mod testing;
 pub mod train;

@@ -8,7 +8,7 @@ use plec_config::spec::ModelSpec;
 use tch::{Device, Kind};
 
 use crate::checkpoint;
-use crate::error::Result;
+use crate::error::{During, Result};
 use crate::model::{ModelInput, PleModel};
 
 /// Named outputs as (shape, row-major f32 values).
@@ -25,12 +25,13 @@ pub fn load_model(spec: &ModelSpec, dir: &Path, device: Device) -> Result<PleMod
 pub fn predict(model: &PleModel, batch: &EncodedBatch) -> Result<NamedOutputs> {
     let _guard = tch::no_grad_guard();
     let input = ModelInput::build(&model.spec, batch.num_rows, &batch.features, model.device())?;
-    let forward = model.forward(&input, false)?;
+    let rows = batch.num_rows;
+    let forward = model.forward(&input, false).during(|| format!("predicting a batch of {rows} rows"))?;
     let mut out = BTreeMap::new();
-    for (name, tensor) in model.outputs(&forward.logits) {
+    for (name, tensor) in model.outputs(&forward.logits)? {
         let shape = tensor.size().iter().map(|&d| d as usize).collect();
-        let values = Vec::<f32>::try_from(&tensor.to_kind(Kind::Float).to_device(Device::Cpu).contiguous().view([-1]))?;
-        out.insert(name, (shape, values));
+        let flat = tensor.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?.f_contiguous()?.f_view([-1])?;
+        out.insert(name, (shape, Vec::<f32>::try_from(&flat)?));
     }
     Ok(out)
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -14,7 +16,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::checkpoint::{self, TrainState};
 use crate::data::{self, DataPlan, Message};
-use crate::error::{io_err, Result, TrainError};
+use crate::error::{io_err, During, Result, TrainError};
 use crate::evaluate::{self, MetricValues};
 use crate::loss;
 use crate::model::PleModel;
@@ -42,6 +44,10 @@ pub struct TrainOptions {
     pub eval_every_steps: Option<u64>,
     /// Draw a progress bar and log lines on stderr.
     pub progress: bool,
+    /// Checked between steps (set by a SIGINT / SIGTERM handler): when set, training stops after the step in
+    /// progress, writes a checkpoint of it (a rerun resumes there, losing no work) and returns
+    /// [`TrainError::Interrupted`].
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,8 +126,9 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
     fs::write(&config_path, &options.config_text).map_err(|e| io_err(&config_path, e))?;
 
     let model = PleModel::new(spec, options.device)?;
-    let mut sparse = SparseOpt::new(spec.train.sparse_optimizer, model.tables());
-    let mut dense = DenseOpt::new(spec.train.dense_optimizer, model.dense_trainable());
+    let table_names: Vec<String> = spec.tables.iter().map(|t| t.name.clone()).collect();
+    let mut sparse = SparseOpt::new(spec.train.sparse_optimizer, model.tables(), &table_names)?;
+    let mut dense = DenseOpt::new(spec.train.dense_optimizer, model.dense_trainable())?;
     let mut state = TrainState::default();
     let mut resumed_from = None;
     let bar = if options.progress { ProgressBar::new(0) } else { ProgressBar::hidden() };
@@ -185,8 +192,10 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
     let save_every = spec.train.save_checkpoints_steps;
 
     let done = |state: &TrainState| max_steps.is_some_and(|m| state.step >= m);
+    let interrupted = || options.interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed));
+    let mut stopped_early = false;
     if !done(&state) {
-        let (rx, handle) = data::spawn(spec.clone(), plan);
+        let (rx, handle) = data::spawn(spec.clone(), plan)?;
         for message in &rx {
             let batch = match message {
                 Message::Batch(batch) => batch,
@@ -237,9 +246,14 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
             if done(&state) {
                 break;
             }
+            if interrupted() {
+                stopped_early = true;
+                break;
+            }
         }
         drop(rx);
-        let _ = handle.join();
+        // A panicked reader closes the channel just as the end of the data does: only the join tells them apart.
+        data::join(handle)?;
     }
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
@@ -264,6 +278,10 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
                 )?
             }
         };
+    // Interrupted: the checkpoint of the last complete step is written; evaluation and curves are left to the rerun.
+    if stopped_early {
+        return Err(TrainError::Interrupted { step: state.step, checkpoint });
+    }
     if let Some(input) = &options.eval_input {
         let values = evaluate::evaluate_input(&model, spec, input)?;
         let line = evaluate::append_result(model_dir, state.step, &values)?;
@@ -306,47 +324,56 @@ pub fn train_step(
     spec: &ModelSpec,
     device: Device,
 ) -> Result<Vec<f64>> {
+    let rows = batch.rows;
     let (input, targets) = if device == Device::Cpu {
         (None, None)
     } else {
-        (Some(batch.input.to_device(device)), Some(batch.targets.to_device(device)))
+        (Some(batch.input.to_device(device)?), Some(batch.targets.to_device(device)?))
     };
     let input = input.as_ref().unwrap_or(&batch.input);
     let targets = targets.as_ref().unwrap_or(&batch.targets);
-    let forward = model.forward(input, true)?;
+    let forward = model.forward(input, true).during(|| format!("in the forward pass of a batch of {rows} rows"))?;
     let mut losses = Vec::with_capacity(spec.towers.len());
     for (tower, logits) in spec.towers.iter().zip(&forward.logits) {
-        losses.push(loss::tower_loss(tower, logits, targets)?);
+        losses.push(
+            loss::tower_loss(tower, logits, targets)
+                .during(|| format!("computing the loss of task `{}` for a batch of {rows} rows", tower.name))?,
+        );
     }
-    let values: Vec<f64> =
-        Tensor::stack(&losses, 0).to_kind(Kind::Double).to_device(Device::Cpu).try_into().map(|v: Vec<f64>| v)?;
+    let values: Vec<f64> = Tensor::f_stack(&losses, 0)
+        .and_then(|l| l.f_to_kind(Kind::Double))
+        .and_then(|l| l.f_to_device(Device::Cpu))
+        .and_then(|l| Vec::<f64>::try_from(&l))
+        .during(|| "reading the losses".into())?;
     for (tower, value) in spec.towers.iter().zip(&values) {
         if !value.is_finite() {
             return Err(TrainError::NonFinite { step: step + 1, task: tower.name.clone(), value: *value });
         }
     }
-    let total = losses.iter().skip(1).fold(losses[0].shallow_clone(), |acc, l| acc + l);
-    dense.zero_grad();
-    total.backward();
-    if let Some(clipping) = &spec.train.grad_clipping {
-        clip::clip(dense.params(), clipping);
-    }
-    dense.step(spec.train.dense_lr.lr_at(spec.train.dense_optimizer.lr(), step) as f64);
-    let grads: Vec<Option<Tensor>> = forward
-        .gathered
-        .rows
-        .iter()
-        .map(|r| {
-            let g = r.grad();
-            if g.defined() {
-                Some(g)
-            } else {
-                None
-            }
-        })
-        .collect();
-    let sparse_lr = spec.train.sparse_lr.lr_at(spec.train.sparse_optimizer.lr(), step) as f64;
-    sparse.step(model.tables(), &input.table_rows, &forward.gathered.rows, &grads, sparse_lr);
+    let mut backward = || -> Result<()> {
+        let mut total = losses[0].shallow_clone();
+        for l in &losses[1..] {
+            total = total.f_add(l)?;
+        }
+        dense.zero_grad()?;
+        total.f_backward()?;
+        Ok(())
+    };
+    backward().during(|| format!("in the backward pass of a batch of {rows} rows"))?;
+    let mut optimize = || -> Result<()> {
+        if let Some(clipping) = &spec.train.grad_clipping {
+            clip::clip(dense.params(), clipping)?;
+        }
+        dense.step(spec.train.dense_lr.lr_at(spec.train.dense_optimizer.lr(), step) as f64)?;
+        let mut grads: Vec<Option<Tensor>> = Vec::with_capacity(forward.gathered.rows.len());
+        for r in &forward.gathered.rows {
+            let g = r.f_grad()?;
+            grads.push(if g.defined() { Some(g) } else { None });
+        }
+        let sparse_lr = spec.train.sparse_lr.lr_at(spec.train.sparse_optimizer.lr(), step) as f64;
+        sparse.step(model.tables(), &input.table_rows, &forward.gathered.rows, &grads, sparse_lr)
+    };
+    optimize().during(|| format!("in the optimizer step of a batch of {rows} rows"))?;
     Ok(values)
 }
 

@@ -21,6 +21,7 @@ fn options(dir: &Path, text: &str, num_steps: Option<u64>, eval: bool) -> TrainO
         device: Device::Cpu,
         eval_every_steps: None,
         progress: false,
+        interrupt: None,
     }
 }
 

@@ -150,6 +150,7 @@ pub fn run_arm(arm: &Arm, settings: &RunSettings, runs_dir: &Path) -> Result<Vec
             device: settings.device,
             eval_every_steps: None,
             progress: settings.progress,
+            interrupt: None,
         };
         let report = train(&spec, &options)?;
         let metrics = report.eval.ok_or_else(|| TrainError::Data(format!("{}: no test evaluation", arm.name)))?;
