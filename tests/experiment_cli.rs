@@ -83,7 +83,24 @@ fn assert_png(path: &Path) {
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", path.display());
     let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
     let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-    assert_eq!((width, height), (800, 600));
+    // At least one 640 x 460 panel under the caption.
+    assert!(width >= 640 && height >= 460, "{}: {width} x {height}", path.display());
+}
+
+/// The runs `results_file::parse` reads back, as (run, seed) -> metric -> cell text like the tables have.
+fn parsed_runs(text: &str) -> Vec<BTreeMap<String, String>> {
+    let file = plec_trainer::experiment::results_file::parse(text, Path::new("results.md")).unwrap();
+    let mut out = Vec::new();
+    for (_, runs) in &file.sections {
+        for run in runs.values().flatten() {
+            let mut row = BTreeMap::from([("run".to_string(), run.arm.clone()), ("seed".into(), run.seed.to_string())]);
+            for (metric, value) in &run.metrics {
+                row.insert(metric.clone(), value.map_or("—".into(), |v| format!("{v:.6}")));
+            }
+            out.push(row);
+        }
+    }
+    out
 }
 
 /// Per run: (run, seed) -> metric -> value, from the `## Runs` tables.
@@ -148,6 +165,7 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
     assert_eq!(models, ["single-task", "MMoE", "CGC", "PLE"]);
     let per_run = runs(&text);
     assert_eq!(per_run.len(), 2 * 5, "two seeds of five runs: {per_run:?}");
+    assert_eq!(parsed_runs(&text), per_run, "the results file reads back to other runs");
     let run_values = |run: &str, metric: &str| -> Vec<f64> {
         per_run.iter().filter(|r| r["run"] == run).map(|r| r[metric].parse().unwrap()).collect()
     };
@@ -225,6 +243,37 @@ fn synthetic_experiment_writes_a_row_per_model_and_correlation_and_a_chart() {
         assert!(data.join("eval.parquet").is_file());
     }
     assert_eq!(runs(&report.markdown).len(), 2 * 4);
+    assert_eq!(parsed_runs(&report.markdown), runs(&report.markdown));
+}
+
+/// Every committed results file reads back to the runs its tables list, and its chart redraws from it (as
+/// `plec experiment chart` does for the committed charts).
+#[test]
+fn committed_results_files_read_back_and_redraw_their_charts() {
+    let dir = workdir("committed-charts");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/experiments");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.to_string_lossy().ends_with("_results.md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(parsed_runs(&text), runs(&text), "{}", path.display());
+        let chart = dir.join("chart.png");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_plec"))
+            .args(["experiment", "chart"])
+            .arg(&path)
+            .arg("-o")
+            .arg(&chart)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&output.stderr));
+        assert_png(&chart);
+        std::fs::remove_file(&chart).unwrap();
+        checked += 1;
+    }
+    assert!(checked >= 7, "only {checked} results files");
 }
 
 /// Every file under `dir` with its bytes, in path order.

@@ -3,14 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use plec_config::checkpoint::{latest_checkpoint, CONFIG_FILE, EVAL_RESULT_FILE};
+use plec_config::checkpoint::{latest_checkpoint, CONFIG_FILE};
 use plec_config::spec::ModelSpec;
 use tch::{Device, Kind, Tensor};
 
@@ -19,11 +18,11 @@ use crate::data::{self, DataPlan, Message};
 use crate::error::{io_err, During, Result, TrainError};
 use crate::evaluate::{self, MetricValues};
 use crate::loss;
+use crate::loss_log::{self, LossWindow};
 use crate::model::PleModel;
 use crate::optim::{clip, DenseOpt, SparseOpt};
-use crate::plot::{self, Series};
 
-/// Per-task losses logged every `log_step_count_steps`, one JSON object a line.
+/// Per-task mean losses, one JSON object a line, at the steps [`loss_log::logs_at`] picks.
 pub const LOSS_LOG_FILE: &str = "loss_log.txt";
 pub const CURVES_FILE: &str = "training_curves.png";
 
@@ -181,8 +180,9 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
     );
 
     let towers: Vec<String> = spec.towers.iter().map(|t| t.name.clone()).collect();
-    let mut window = vec![0.0f64; towers.len()];
-    let mut window_steps = 0u64;
+    // The curve's window empties at every logged step, the progress line's every `log_step_count_steps`.
+    let mut curve_window = LossWindow::new(towers.len());
+    let mut progress_window = LossWindow::new(towers.len());
     let mut last_losses = BTreeMap::new();
     let mut last_saved = None;
     let mut eval = None;
@@ -210,18 +210,20 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
             state.step += 1;
             state.samples += batch.rows as u64;
             state.rows_in_epoch += batch.rows as u64;
-            for (w, v) in window.iter_mut().zip(&values) {
-                *w += v;
-            }
-            window_steps += 1;
+            curve_window.add(&values);
+            progress_window.add(&values);
             bar.set_position(state.step);
+            if loss_log::logs_at(state.step, max_steps, log_every) {
+                if let Some(means) = curve_window.take_means(&towers) {
+                    loss_log::append(model_dir, state.step, &means)?;
+                }
+            }
             if state.step % log_every == 0 {
-                last_losses = towers.iter().zip(&window).map(|(t, w)| (t.clone(), w / window_steps as f64)).collect();
-                append_loss_log(model_dir, state.step, &last_losses)?;
-                let text: Vec<String> = last_losses.iter().map(|(t, v)| format!("loss_{t}={v:.5}")).collect();
-                log_progress(&bar, options.progress, format!("step {}: {}", state.step, text.join(" ")));
-                window.iter_mut().for_each(|w| *w = 0.0);
-                window_steps = 0;
+                if let Some(means) = progress_window.take_means(&towers) {
+                    let text: Vec<String> = means.iter().map(|(t, v)| format!("loss_{t}={v:.5}")).collect();
+                    log_progress(&bar, options.progress, format!("step {}: {}", state.step, text.join(" ")));
+                    last_losses = means;
+                }
             }
             if save_every > 0 && state.step % save_every == 0 {
                 state.sparse_step = sparse.step;
@@ -257,9 +259,11 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
     }
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    if window_steps > 0 {
-        last_losses = towers.iter().zip(&window).map(|(t, w)| (t.clone(), w / window_steps as f64)).collect();
-        append_loss_log(model_dir, state.step, &last_losses)?;
+    if let Some(means) = curve_window.take_means(&towers) {
+        loss_log::append(model_dir, state.step, &means)?;
+    }
+    if let Some(means) = progress_window.take_means(&towers) {
+        last_losses = means;
     }
     let checkpoint =
         match last_saved.filter(|p: &PathBuf| p == &plec_config::checkpoint::checkpoint_dir(model_dir, state.step)) {
@@ -290,7 +294,7 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
         }
         eval = Some(values);
     }
-    write_curves(model_dir, &towers)?;
+    crate::curves::write_curves(model_dir, &towers)?;
     let trained = state.samples - start_samples;
     Ok(TrainReport {
         steps: state.step,
@@ -375,46 +379,4 @@ pub fn train_step(
     };
     optimize().during(|| format!("in the optimizer step of a batch of {rows} rows"))?;
     Ok(values)
-}
-
-fn append_loss_log(model_dir: &Path, step: u64, losses: &BTreeMap<String, f64>) -> Result<()> {
-    let path = model_dir.join(LOSS_LOG_FILE);
-    let line = serde_json::json!({ "global_step": step, "losses": losses }).to_string();
-    let mut file = fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(&path, e))?;
-    writeln!(file, "{line}").map_err(|e| io_err(&path, e))
-}
-
-/// Redraws `training_curves.png` from `loss_log.txt` and `eval_result.txt` (so resumed runs plot whole histories).
-pub fn write_curves(model_dir: &Path, towers: &[String]) -> Result<()> {
-    let read_lines = |name: &str| -> Vec<serde_json::Value> {
-        fs::read_to_string(model_dir.join(name))
-            .map(|text| text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
-            .unwrap_or_default()
-    };
-    let losses: Vec<Series> = towers
-        .iter()
-        .map(|t| Series {
-            name: format!("loss_{t}"),
-            points: read_lines(LOSS_LOG_FILE)
-                .iter()
-                .filter_map(|v| Some((v["global_step"].as_f64()?, v["losses"][t].as_f64()?)))
-                .collect(),
-        })
-        .collect();
-    let evals = read_lines(EVAL_RESULT_FILE);
-    let mut metric_names: Vec<String> = evals
-        .iter()
-        .filter_map(|v| v.as_object())
-        .flat_map(|o| o.keys().filter(|k| k.contains("auc")).cloned().collect::<Vec<_>>())
-        .collect();
-    metric_names.sort();
-    metric_names.dedup();
-    let metrics: Vec<Series> = metric_names
-        .iter()
-        .map(|m| Series {
-            name: m.clone(),
-            points: evals.iter().filter_map(|v| Some((v["global_step"].as_f64()?, v[m].as_f64()?))).collect(),
-        })
-        .collect();
-    plot::plot(&model_dir.join(CURVES_FILE), &losses, &metrics)
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::chart::census_chart;
+use super::chart::{census_chart, census_description, ChartTitle};
 use super::summary::{cells, headers, markdown_table, rows, runs_table, Gain, TaskColumn};
 use super::{arm_spec, headline_metric, run_arms, Arm, RunResult, RunSettings};
 use crate::error::{io_err, Result, TrainError};
@@ -85,25 +85,19 @@ fn write_report(
     let out = &experiment.settings.out_dir;
     let multi: Vec<(String, String)> = MULTI_TASK.iter().map(|(a, d)| (a.to_string(), d.to_string())).collect();
     let table_rows = rows(tasks, &multi, results, Gain::Difference);
-    let chart_file = out.join(CHART_FILE);
-    let (legend, spans) = census_chart(&chart_file, &table_rows)?;
     let body: Vec<Vec<String>> = table_rows.iter().map(|r| cells(&[], r, 4, Gain::Difference)).collect();
     let split = experiment.settings.split.name();
-    let mut md = format!("# Census-Income (KDD): {split} AUC\n\n");
+    let heading = format!("Census-Income (KDD): {split} AUC");
+    let chart_file = out.join(CHART_FILE);
+    census_chart(&chart_file, ChartTitle { heading: &heading, split }, results, &MULTI_TASK)?;
+    let mut md = format!("# {heading}\n\n");
     md.push_str(&settings_line(&experiment.settings, &experiment.data_dir));
     md.push_str(&markdown_table(&headers(&[], tasks, "AUC"), &body));
     md.push_str(&format!(
         "\nGain: mean {split} AUC of the model minus that of the single-task model of the task (positive: better).\n"
     ));
-    md.push_str(&format!(
-        "\n`{CHART_FILE}`: mean {split} AUC ± sd per model (x: {}); top: {} ({}), bottom: {} ({}). Colours: {}.\n",
-        table_rows.iter().map(|r| r.model.as_str()).collect::<Vec<_>>().join(", "),
-        tasks.first().map_or("", |t| t.task.as_str()),
-        spans[0],
-        tasks.get(1).map_or("", |t| t.task.as_str()),
-        spans[1],
-        legend.join(", ")
-    ));
+    md.push('\n');
+    md.push_str(&census_description(split));
     md.push_str("\n## Runs\n\n");
     md.push_str(&runs_table(results, &[]));
     let results_file = out.join(RESULTS_FILE);

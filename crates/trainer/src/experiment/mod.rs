@@ -3,12 +3,14 @@
 //!
 //! - [`census`]: UCI Census-Income (KDD), single-task per task vs MMoE, CGC and PLE (test AUC).
 //! - [`synthetic`]: the MMoE paper's two regression tasks at several correlations (test MSE).
+//! - [`results_file`]: an experiment's results file read back, to redraw its chart.
 //!
 //! A run whose model_dir already holds a finished checkpoint is resumed by [`crate::train::train`], which then only
 //! evaluates: an interrupted experiment continues where it stopped.
 
 pub mod census;
 pub mod chart;
+pub mod results_file;
 pub mod summary;
 pub mod synthetic;
 
