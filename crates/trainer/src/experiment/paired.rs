@@ -55,7 +55,7 @@ pub fn student_t_two_sided_p(t: f64, df: u64) -> f64 {
     let theta = (t.abs() / (df.max(1) as f64).sqrt()).atan();
     let (sin, cos2) = (theta.sin(), theta.cos().powi(2));
     // A = P(|T| < |t|).
-    let inside = if df % 2 == 0 {
+    let inside = if df.is_multiple_of(2) {
         // sin(theta) * (1 + 1/2 cos^2 + 1*3/(2*4) cos^4 + ... up to cos^(df-2)).
         let (mut term, mut sum) = (1.0, 1.0);
         for k in 1..df / 2 {
