@@ -156,36 +156,71 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
     // Run again: every run is finished, so it is only evaluated again, giving the same table.
     assert_eq!(census::run(&experiment).unwrap().markdown, text);
 
-    let (header, rows) = table_after(&text, "# Census");
-    assert_eq!(
-        header,
-        ["model", "income AUC (mean ± sd)", "never_married AUC (mean ± sd)", "income gain", "never_married gain"]
-    );
-    let models: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-    assert_eq!(models, ["single-task", "MMoE", "CGC", "PLE"]);
     let per_run = runs(&text);
     assert_eq!(per_run.len(), 2 * 5, "two seeds of five runs: {per_run:?}");
     assert_eq!(parsed_runs(&text), per_run, "the results file reads back to other runs");
     let run_values = |run: &str, metric: &str| -> Vec<f64> {
         per_run.iter().filter(|r| r["run"] == run).map(|r| r[metric].parse().unwrap()).collect()
     };
-    let singles = [mean_sd(&rows[0][1]).0, mean_sd(&rows[0][2]).0];
-    for (task, column) in [("income", 1), ("never_married", 2)] {
-        for (row, run) in rows.iter().zip([format!("single_{task}"), "mmoe".into(), "cgc".into(), "ple".into()]) {
-            let (mean, sd) = mean_sd(&row[column]);
-            let values = run_values(&run, &format!("auc_{task}"));
-            assert_eq!(values.len(), 2);
-            let expected_mean = (values[0] + values[1]) / 2.0;
-            let expected_sd = (values[0] - values[1]).abs() / 2f64.sqrt();
-            assert!((mean - expected_mean).abs() < TABLE_ROUNDING, "{run} {task}: {mean} vs {values:?}");
-            assert!((sd - expected_sd).abs() < TABLE_ROUNDING, "{run} {task}: sd {sd} vs {values:?}");
-            assert!((0.0..=1.0).contains(&mean));
+    // The exact AUC table first (the reported one), then the binned AUC (TorchEasyRec's `auc`) of the same runs.
+    for (heading, kind, prefix) in
+        [("## Exact AUC", "exact AUC", "exact_auc_"), ("## Binned AUC", "binned AUC", "auc_")]
+    {
+        let (header, rows) = table_after(&text, heading);
+        assert_eq!(
+            header,
+            [
+                "model".to_string(),
+                format!("income {kind} (mean ± sd)"),
+                format!("never_married {kind} (mean ± sd)"),
+                "income gain".into(),
+                "never_married gain".into()
+            ]
+        );
+        let models: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(models, ["single-task", "MMoE", "CGC", "PLE"]);
+        let singles = [mean_sd(&rows[0][1]).0, mean_sd(&rows[0][2]).0];
+        for (task, column) in [("income", 1), ("never_married", 2)] {
+            for (row, run) in rows.iter().zip([format!("single_{task}"), "mmoe".into(), "cgc".into(), "ple".into()]) {
+                let (mean, sd) = mean_sd(&row[column]);
+                let values = run_values(&run, &format!("{prefix}{task}"));
+                assert_eq!(values.len(), 2);
+                let expected_mean = (values[0] + values[1]) / 2.0;
+                let expected_sd = (values[0] - values[1]).abs() / 2f64.sqrt();
+                assert!((mean - expected_mean).abs() < TABLE_ROUNDING, "{run} {task}: {mean} vs {values:?}");
+                assert!((sd - expected_sd).abs() < TABLE_ROUNDING, "{run} {task}: sd {sd} vs {values:?}");
+                assert!((0.0..=1.0).contains(&mean));
+            }
+            assert_eq!(rows[0][column + 2], "—");
+            for row in &rows[1..] {
+                let gain: f64 = row[column + 2].parse().unwrap();
+                let expected = mean_sd(&row[column]).0 - singles[column - 1];
+                assert!((gain - expected).abs() < 2.0 * TABLE_ROUNDING, "{} {task}: gain {gain}", row[0]);
+            }
         }
-        assert_eq!(rows[0][column + 2], "—");
-        for row in &rows[1..] {
-            let gain: f64 = row[column + 2].parse().unwrap();
-            let expected = mean_sd(&row[column]).0 - singles[column - 1];
-            assert!((gain - expected).abs() < 2.0 * TABLE_ROUNDING, "{} {task}: gain {gain}", row[0]);
+    }
+    // Paired by seed on the exact AUC: PLE minus the task's single-task model, then PLE minus MMoE.
+    let (header, rows) = table_after(&text, "## Paired differences");
+    assert_eq!(header[..4], ["comparison", "task", "seed 1", "seed 2"]);
+    let pairs: Vec<(&str, &str)> = rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("PLE − single-task", "income"),
+            ("PLE − single-task", "never_married"),
+            ("PLE − MMoE", "income"),
+            ("PLE − MMoE", "never_married")
+        ]
+    );
+    for row in &rows {
+        let task = &row[1];
+        let other = if row[0].ends_with("MMoE") { "mmoe".to_string() } else { format!("single_{task}") };
+        let metric = format!("exact_auc_{task}");
+        let (ple, other) = (run_values("ple", &metric), run_values(&other, &metric));
+        for seed in 0..2 {
+            let got: f64 = row[2 + seed].parse().unwrap();
+            // The 6-decimal per-run values against the 5-decimal difference.
+            assert!((got - (ple[seed] - other[seed])).abs() < 1e-5, "{row:?}: seed {}", seed + 1);
         }
     }
 

@@ -17,7 +17,8 @@ pub struct Args {
 
 #[derive(clap::Subcommand, Debug)]
 enum Kind {
-    /// UCI Census-Income: single-task per task, MMoE, CGC and PLE; test AUC over seeds.
+    /// UCI Census-Income: single-task per task, MMoE, CGC and PLE; test AUC (exact and binned) over seeds, PLE
+    /// paired by seed against single-task and MMoE.
     Census(CensusArgs),
     /// The MMoE paper's synthetic regression at several correlations: single-task, MMoE, PLE; test MSE.
     Synthetic(SyntheticArgs),

@@ -107,6 +107,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(eval) = &report.eval {
         println!("{}", plec_trainer::evaluate::result_json(report.steps, eval));
+        for line in plec_trainer::metrics::auc_legend(&spec.towers) {
+            println!("{line}");
+        }
     }
     println!("curves: {}", model_dir.join(plec_trainer::train::CURVES_FILE).display());
     Ok(())

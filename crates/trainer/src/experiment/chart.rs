@@ -52,7 +52,8 @@ pub fn multi_task_arms(results: &BTreeMap<String, Vec<RunResult>>, known: &[(&st
 fn metric_label(column: &TaskColumn) -> String {
     let name = column.metric.strip_suffix(&format!("_{}", column.task)).unwrap_or(&column.metric);
     match name {
-        "auc" => "AUC".into(),
+        "auc" => "binned AUC".into(),
+        "exact_auc" => "exact AUC".into(),
         "mean_squared_error" => "MSE".into(),
         other => other.into(),
     }

@@ -1,7 +1,8 @@
 //! The PLE paper's experiments, one call each: train every model of an experiment over several seeds, evaluate
 //! each run on held-out data, and summarise the runs as a markdown table and a chart.
 //!
-//! - [`census`]: UCI Census-Income (KDD), single-task per task vs MMoE, CGC and PLE (test AUC).
+//! - [`census`]: UCI Census-Income (KDD), single-task per task vs MMoE, CGC and PLE (test AUC, exact and binned;
+//!   PLE paired by seed against single-task and MMoE).
 //! - [`synthetic`]: the MMoE paper's two regression tasks at several correlations (test MSE).
 //! - [`results_file`]: an experiment's results file read back, to redraw its chart.
 //!
@@ -10,6 +11,7 @@
 
 pub mod census;
 pub mod chart;
+pub mod paired;
 pub mod results_file;
 pub mod summary;
 pub mod synthetic;
@@ -17,7 +19,7 @@ pub mod synthetic;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plec_config::spec::{DenseOptimizer, ModelSpec, Tower};
+use plec_config::spec::{DenseOptimizer, ModelSpec};
 use tch::Device;
 
 use crate::error::{Result, TrainError};
@@ -113,11 +115,6 @@ pub struct RunResult {
     pub arm: String,
     pub seed: u64,
     pub metrics: MetricValues,
-}
-
-/// The metric a tower is judged by: its first metric, named `<metric>_<tower>` as in `eval_result.txt`.
-pub fn headline_metric(tower: &Tower) -> Option<String> {
-    tower.metrics.first().map(|m| format!("{}_{}", m.name(), tower.name))
 }
 
 /// Loads an arm's config with the experiment's data and overrides.
