@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use plec_compiler::Weights;
-use plec_config::checkpoint::{checkpoint_dir, CheckpointMeta, CONFIG_FILE, META_FILE, WEIGHTS_FILE};
+use plec_config::artifact::checkpoint::{checkpoint_dir, CheckpointMeta, CONFIG_FILE, META_FILE, WEIGHTS_FILE};
 
 const CONFIG: &str = r#"
 train_input_path: "unused.csv"

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use plec_compiler::{compile, dump, CompileOptions, Layout, NormInit, Weights};
-use plec_config::data::{edge_case_batch, random_batch};
-use plec_config::golden::{compare, GoldenSet};
+use plec_config::artifact::golden::{compare, GoldenSet};
+use plec_data::{edge_case_batch, random_batch};
 use plec_runtime::{Model, OptimizationLevel, RawInputs, RunOptions};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -44,7 +44,11 @@ fn check_text(path: &Path, text: &str, failures: &mut Vec<String>) {
     }
 }
 
-fn run_golden(model_path: &Path, golden: &GoldenSet, level: OptimizationLevel) -> Vec<plec_config::tensor::RawTensor> {
+fn run_golden(
+    model_path: &Path,
+    golden: &GoldenSet,
+    level: OptimizationLevel,
+) -> Vec<plec_config::artifact::tensor::RawTensor> {
     let options = RunOptions { optimization_level: level, ..RunOptions::default() };
     let model = Model::load(model_path, &options).unwrap_or_else(|e| panic!("{e}"));
     let mut inputs = RawInputs::new();
@@ -129,7 +133,7 @@ fn a_moved_golden_output_is_reported() {
     let dir = case_dir("single_task");
     let mut golden = GoldenSet::read(&dir).unwrap_or_else(|e| panic!("{e}"));
     let fresh = golden.clone();
-    if let plec_config::tensor::RawData::Float(values) = &mut golden.outputs[0].data {
+    if let plec_config::artifact::tensor::RawData::Float(values) = &mut golden.outputs[0].data {
         values[3] += 1e-3;
     }
     let spec = plec_config::load_file(Path::new(ROOT).join("tests/configs/single_task.config"))

@@ -4,7 +4,7 @@ mod runtime_support;
 
 use std::path::Path;
 
-use plec_config::signature::Signature;
+use plec_config::artifact::signature::Signature;
 use plec_runtime::synthetic::synthetic_inputs;
 use plec_runtime::{Model, RawData, RawInputs, RunOptions};
 use runtime_support::*;

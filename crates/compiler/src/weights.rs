@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use plec_config::checkpoint::{self, CheckpointMeta};
-use plec_config::names::ParamKind;
+use plec_config::artifact::checkpoint::{self, CheckpointMeta};
+use plec_config::artifact::names::ParamKind;
 use plec_config::ModelSpec;
 use sha2::{Digest, Sha256};
 
@@ -159,7 +159,7 @@ impl Weights {
         problems
     }
 
-    /// Deterministic PyTorch-default-like initialisation (see `plec_config::names::ParamKind`).
+    /// Deterministic PyTorch-default-like initialisation (see `plec_config::artifact::names::ParamKind`).
     pub fn random(spec: &ModelSpec, seed: u64) -> Weights {
         Weights::random_with(spec, seed, NormInit::Default)
     }

@@ -1,24 +1,23 @@
-//! plec's front end: TorchEasyRec pipeline config text -> validated [`spec::ModelSpec`].
+//! plec's front end and the formats its stages share.
 //!
-//! ```text
-//! text --textformat--> proto::tzrec::EasyRecConfig --validate--> spec::ModelSpec (+ warnings)
-//! ```
-//! Every error names `file:line:col` (syntax, types) or a field path (meaning); validation collects all of them.
+//! - Front end: TorchEasyRec pipeline config text -> validated [`spec::ModelSpec`].
+//!
+//!   ```text
+//!   text --textformat--> proto::tzrec::EasyRecConfig --validate--> spec::ModelSpec (+ warnings)
+//!   ```
+//!   Every error names `file:line:col` (syntax, types) or a field path (meaning); validation collects all of them.
+//!   [`transform`] says what a feature's transform computes (raw value -> table row) and [`summary`] what
+//!   `plec check` prints.
+//! - [`artifact`]: the formats the trainer, compiler and runtime exchange (parameter names, checkpoint layout,
+//!   signature, tensors, golden sets, tolerances).
+//!
+//! Reading data files and generating data sets is plec-data's job.
 
-pub mod checkpoint;
-#[cfg(feature = "data")]
-pub mod data;
-#[cfg(feature = "data")]
-pub mod datagen;
+pub mod artifact;
 pub mod diagnostics;
-pub mod golden;
-pub mod names;
-pub mod signature;
 pub mod spec;
 pub mod summary;
-pub mod tensor;
 pub mod textformat;
-pub mod tolerance;
 pub mod transform;
 mod validate;
 

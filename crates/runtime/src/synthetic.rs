@@ -1,7 +1,7 @@
 //! Inputs generated from a signature (for `plec bench` and tests): valid ids, vocabulary strings, values around
 //! the boundaries, some missing values; deterministic for a seed.
 
-use plec_config::signature::{InputSignature, Signature, INT64_MISSING};
+use plec_config::artifact::signature::{InputSignature, Signature, INT64_MISSING};
 use plec_config::spec::{Transform, ValueType};
 
 use crate::tensor::{self, RawInputs, RawTensor};

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use plec_config::signature::{InputSignature, OutputSignature, INT64_MISSING};
+use plec_config::artifact::signature::{InputSignature, OutputSignature, INT64_MISSING};
 use plec_config::spec::{OutputKind, Pooling, Transform, ValueType};
 use plec_runtime::{tensor, Device, Model, RawInputs, RunOptions, RuntimeError};
 

@@ -5,7 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use plec_config::data::CsvOptions;
+use plec_data::CsvOptions;
 use plec_runtime::predict::{predict, PredictError, PredictOptions, PredictSummary};
 
 /// Columns: the five inputs (`vec` joined by \x1d, `tags` by `|`) and an id to keep.

@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use plec_config::data::EncodedFeature;
 use plec_config::spec::{Encoding, ModelSpec, Pooling};
+use plec_data::EncodedFeature;
 use plec_trainer::data::Batch;
 use plec_trainer::model::{ModelInput, Targets};
 use plec_trainer::optim::{DenseOpt, SparseOpt};

@@ -1,4 +1,4 @@
-//! Writing and reading checkpoints in `plec_config::checkpoint`'s layout. A checkpoint is written into a hidden
+//! Writing and reading checkpoints in `plec_config::artifact::checkpoint`'s layout. A checkpoint is written into a hidden
 //! temporary folder, every file fsynced, then renamed into place, so a crash never leaves a partial `ckpt-<step>`.
 
 use std::collections::BTreeMap;
@@ -6,7 +6,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use plec_config::checkpoint::{self as layout, CheckpointMeta};
+use plec_config::artifact::checkpoint::{self as layout, CheckpointMeta};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::Tensor;
@@ -65,7 +65,7 @@ pub fn save(
     dense: &DenseOpt,
     state: &TrainState,
     keep_max: usize,
-    golden_rows: Option<&plec_config::data::ColumnBatch>,
+    golden_rows: Option<&plec_data::ColumnBatch>,
 ) -> Result<PathBuf> {
     fs::create_dir_all(model_dir).map_err(|e| io_err(model_dir, e))?;
     let final_dir = layout::checkpoint_dir(model_dir, state.step);

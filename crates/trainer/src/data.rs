@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use plec_config::data::{encode, resolve_inputs, BatchReader, EncodeOptions, EncodedBatch, ReadOptions};
 use plec_config::spec::ModelSpec;
+use plec_data::{encode, resolve_inputs, BatchReader, EncodeOptions, EncodedBatch, ReadOptions};
 use tch::Device;
 
 use crate::error::{Result, TrainError};
@@ -207,6 +207,6 @@ pub fn use_local_dataset(spec: &mut ModelSpec, input: &str) -> Result<()> {
     let Some(first) = files.first() else {
         return Err(TrainError::Data(format!("{input}: no files")));
     };
-    plec_config::data::FileFormat::detect(first).map_err(data_err)?.apply_to(&mut spec.data);
+    plec_data::FileFormat::detect(first).map_err(data_err)?.apply_to(&mut spec.data);
     Ok(())
 }

@@ -1,18 +1,18 @@
 //! Golden sets written with every checkpoint: raw inputs (eval rows plus edge cases) and this model's own
-//! eval-mode outputs for them, in the ONNX backend-test layout (`plec_config::golden`). `plec compile` copies them
+//! eval-mode outputs for them, in the ONNX backend-test layout (`plec_config::artifact::golden`). `plec compile` copies them
 //! beside the model and checks the compiled graph against them; `plec verify` re-checks anywhere.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plec_config::checkpoint::GOLDEN_DIR;
-use plec_config::data::{
+use plec_config::artifact::checkpoint::GOLDEN_DIR;
+use plec_config::artifact::golden::GoldenSet;
+use plec_config::artifact::tensor::{RawData, RawTensor};
+use plec_config::spec::ModelSpec;
+use plec_data::{
     edge_case_batch, encode, raw_inputs, required_columns, BatchReader, Column, ColumnBatch, EncodeOptions,
     ReadOptions, StringColumn,
 };
-use plec_config::golden::GoldenSet;
-use plec_config::spec::ModelSpec;
-use plec_config::tensor::{RawData, RawTensor};
 
 use crate::error::{io_err, Result, TrainError};
 use crate::model::PleModel;
@@ -81,7 +81,7 @@ pub fn write(model: &PleModel, rows: &ColumnBatch, checkpoint_dir: &Path) -> Res
     golden_set(model, rows)?.write(&dir).map_err(|e| io_err(&dir, e))
 }
 
-fn data_err(error: plec_config::data::DataError) -> TrainError {
+fn data_err(error: plec_data::DataError) -> TrainError {
     TrainError::Data(error.to_string())
 }
 

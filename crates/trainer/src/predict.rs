@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use plec_config::data::EncodedBatch;
 use plec_config::spec::ModelSpec;
+use plec_data::EncodedBatch;
 use tch::{Device, Kind};
 
 use crate::checkpoint;

@@ -3,8 +3,8 @@
 //! cell is still reported with its file and row. The random stream depends only on (seed, epoch): a resumed run
 //! regenerates it and skips the rows it already trained on.
 
-use plec_config::data::{EncodedBatch, EncodedFeature};
-use plec_config::datagen::rng::{hash3, Rng};
+use plec_data::datagen::rng::{hash3, Rng};
+use plec_data::{EncodedBatch, EncodedFeature};
 
 use crate::error::{Result, TrainError};
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use plec_config::checkpoint::{latest_checkpoint, CONFIG_FILE, EVAL_RESULT_FILE};
+use plec_config::artifact::checkpoint::{latest_checkpoint, CONFIG_FILE, EVAL_RESULT_FILE};
 use plec_config::spec::ModelSpec;
 use tch::{Device, Kind, Tensor};
 
@@ -247,23 +247,24 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
         last_losses = towers.iter().zip(&window).map(|(t, w)| (t.clone(), w / window_steps as f64)).collect();
         append_loss_log(model_dir, state.step, &last_losses)?;
     }
-    let checkpoint =
-        match last_saved.filter(|p: &PathBuf| p == &plec_config::checkpoint::checkpoint_dir(model_dir, state.step)) {
-            Some(path) => path,
-            None => {
-                state.sparse_step = sparse.step;
-                state.dense_step = dense.step;
-                checkpoint::save(
-                    model_dir,
-                    &model,
-                    &sparse,
-                    &dense,
-                    &state,
-                    spec.train.keep_checkpoint_max,
-                    Some(&golden_rows),
-                )?
-            }
-        };
+    let checkpoint = match last_saved
+        .filter(|p: &PathBuf| p == &plec_config::artifact::checkpoint::checkpoint_dir(model_dir, state.step))
+    {
+        Some(path) => path,
+        None => {
+            state.sparse_step = sparse.step;
+            state.dense_step = dense.step;
+            checkpoint::save(
+                model_dir,
+                &model,
+                &sparse,
+                &dense,
+                &state,
+                spec.train.keep_checkpoint_max,
+                Some(&golden_rows),
+            )?
+        }
+    };
     if let Some(input) = &options.eval_input {
         let values = evaluate::evaluate_input(&model, spec, input)?;
         let line = evaluate::append_result(model_dir, state.step, &values)?;
@@ -287,7 +288,7 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
 
 /// `fine_tune_checkpoint` may name a checkpoint folder or a model_dir (its latest checkpoint).
 fn fine_tune_dir(path: &Path) -> Result<PathBuf> {
-    if path.join(plec_config::checkpoint::META_FILE).is_file() {
+    if path.join(plec_config::artifact::checkpoint::META_FILE).is_file() {
         return Ok(path.to_path_buf());
     }
     latest_checkpoint(path).map_err(|e| io_err(path, e))?.ok_or_else(|| TrainError::Checkpoint {

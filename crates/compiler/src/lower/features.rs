@@ -17,7 +17,7 @@
 //! Dense features: NaN -> `default_value`, `[batch]` becomes `[batch, 1]`.
 
 use onnx_protobuf::tensor_proto::DataType;
-use plec_config::signature::INT64_MISSING;
+use plec_config::artifact::signature::INT64_MISSING;
 use plec_config::spec::{Encoding, Feature, ModelSpec, MultiValue, Pooling, Transform, ValueType};
 use plec_config::transform::Lookup;
 
@@ -91,7 +91,7 @@ fn lower_feature(g: &mut Graph, spec: &ModelSpec, feature: &Feature) -> Result<S
                     ),
                 });
             }
-            let table_name = plec_config::names::embedding(&table.name);
+            let table_name = plec_config::artifact::names::embedding(&table.name);
             if !g.initializers.contains_key(&table_name) {
                 g.param(&table_name)?;
             }

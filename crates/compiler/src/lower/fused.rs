@@ -15,7 +15,7 @@
 //! Expert, embedding and tower initializers keep the parameter names; the concatenated gate weights are new
 //! tensors named after their node (`<node>.weight`, `<node>.bias`).
 
-use plec_config::names::{shared_expert, shared_gate, task_expert, task_gate};
+use plec_config::artifact::names::{shared_expert, shared_gate, task_expert, task_gate};
 use plec_config::spec::{ExtractionLayer, ModelSpec};
 
 use super::gate::gate_output_name;

@@ -27,7 +27,7 @@ use crate::weights::Weights;
 pub mod meta {
     pub const VERSION: &str = "plec.version";
     pub const CONFIG: &str = "plec.config";
-    pub const SIGNATURE: &str = plec_config::signature::SIGNATURE_KEY;
+    pub const SIGNATURE: &str = plec_config::artifact::signature::SIGNATURE_KEY;
     pub const OUTPUTS: &str = "plec.outputs";
     pub const LAYOUT: &str = "plec.layout";
     pub const WEIGHTS_SHA256: &str = "plec.weights_sha256";

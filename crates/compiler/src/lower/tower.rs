@@ -3,7 +3,7 @@
 //! Identity), `probs_<t>` (Sigmoid or Softmax), `probs1_<t>` (column 1 of a 2-class softmax), `y_<t>` (Squeeze).
 
 use onnx_protobuf::tensor_proto::DataType;
-use plec_config::names::{tower as tower_module, tower_output};
+use plec_config::artifact::names::{tower as tower_module, tower_output};
 use plec_config::spec::{OutputKind, Tower};
 
 use super::graph::{attr_int, Dim, Graph};

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use plec_config::data::{raw_inputs, BadCell, BatchReader, ColumnBatch, CsvOptions, DataError, ReadOptions};
+use plec_data::{raw_inputs, BadCell, BatchReader, ColumnBatch, CsvOptions, DataError, ReadOptions};
 
 use crate::error::RuntimeError;
 use crate::model::Model;

@@ -107,7 +107,7 @@ impl PleModel {
         out
     }
 
-    /// Every parameter and buffer by its `plec_config::names` name (views into banks where banked).
+    /// Every parameter and buffer by its `plec_config::artifact::names` name (views into banks where banked).
     pub fn named_tensors(&self) -> BTreeMap<String, Tensor> {
         self.vs.variables().into_iter().collect()
     }
