@@ -74,7 +74,7 @@ fn check_case(case: &str, failures: &mut Vec<String>) {
     // 1. The trainer's forward pass on edge cases and random rows reproduces the committed golden outputs.
     let rows =
         plec_trainer::golden::concat_as_text(&spec, &[edge_case_batch(&spec, 1), random_batch(&spec, RANDOM_ROWS, 11)]);
-    let model = plec_trainer::golden::model_from_weights(&spec, &weights_path).unwrap_or_else(|e| panic!("{e}"));
+    let model = plec_trainer::checkpoint::model_from_weights(&spec, &weights_path).unwrap_or_else(|e| panic!("{e}"));
     let fresh = plec_trainer::golden::golden_set(&model, &rows).unwrap_or_else(|e| panic!("{e}"));
     if updating() {
         fresh.write(&dir).unwrap_or_else(|e| panic!("{e}"));

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use plec_trainer::checkpoint::load_model;
 use plec_trainer::evaluate::{append_result, evaluate_input};
-use plec_trainer::predict::load_model;
 use plec_trainer::train::{parse_device, set_up_torch};
 
 #[derive(clap::Args, Debug)]

@@ -7,7 +7,39 @@ use std::path::{Path, PathBuf};
 
 use super::column::{Column, ColumnBatch, StringColumn};
 use super::error::{BadCell, DataError, RowRef};
-use super::reader::CsvOptions;
+use plec_config::spec::DataSettings;
+
+/// CSV settings (`data_config`): Parquet files ignore them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// The first line names the columns.
+    pub with_header: bool,
+    pub delimiter: u8,
+    /// Column names of header-less files, in file order.
+    pub input_fields: Vec<String>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions { with_header: true, delimiter: b',', input_fields: Vec::new() }
+    }
+}
+
+impl CsvOptions {
+    /// From `data_config`: `with_header`, `delimiter` (one byte, e.g. `,` or `\t`), `input_fields`.
+    pub fn from_settings(data: &DataSettings) -> Result<CsvOptions, DataError> {
+        let delimiter = match data.delimiter.as_bytes() {
+            [byte] => *byte,
+            _ => {
+                return Err(DataError::Settings(format!(
+                    "data_config.delimiter {:?}: CSV files need a one-byte delimiter",
+                    data.delimiter
+                )))
+            }
+        };
+        Ok(CsvOptions { with_header: data.with_header, delimiter, input_fields: data.input_fields.clone() })
+    }
+}
 
 /// Bytes reserved per cell when a batch starts (grows as needed).
 const BYTES_PER_CELL_GUESS: usize = 8;

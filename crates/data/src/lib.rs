@@ -24,12 +24,13 @@ mod raw;
 mod reader;
 
 pub use column::{Cell, Column, ColumnBatch, StringColumn};
+pub use csv_reader::CsvOptions;
 pub use edge_cases::{edge_case_batch, random_batch};
 pub use encode::{encode, EncodeOptions, EncodedBatch, EncodedFeature, DENSE_SEPARATOR};
 pub use error::{BadCell, DataError, RowRef};
 pub use inputs::resolve_inputs;
 pub use raw::{check_raw, raw_inputs, OutOfRangeId, RawData, RawTensor};
-pub use reader::{feature_column, required_columns, BatchReader, CsvOptions, FileFormat, ReadOptions};
+pub use reader::{feature_column, required_columns, BatchReader, FileFormat, ReadOptions};
 
 pub mod datagen;
 

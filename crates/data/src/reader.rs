@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::column::ColumnBatch;
-use super::csv_reader::CsvFileReader;
+use super::csv_reader::{CsvFileReader, CsvOptions};
 use super::error::DataError;
 use super::parquet_reader::ParquetFileReader;
 use plec_config::artifact::signature::Signature;
@@ -45,38 +45,6 @@ impl FileFormat {
             data.with_header = true;
         }
         data.dataset = kind;
-    }
-}
-
-/// CSV settings (`data_config`): Parquet files ignore them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CsvOptions {
-    /// The first line names the columns.
-    pub with_header: bool,
-    pub delimiter: u8,
-    /// Column names of header-less files, in file order.
-    pub input_fields: Vec<String>,
-}
-
-impl Default for CsvOptions {
-    fn default() -> Self {
-        CsvOptions { with_header: true, delimiter: b',', input_fields: Vec::new() }
-    }
-}
-
-impl CsvOptions {
-    /// From `data_config`: `with_header`, `delimiter` (one byte, e.g. `,` or `\t`), `input_fields`.
-    pub fn from_settings(data: &DataSettings) -> Result<CsvOptions, DataError> {
-        let delimiter = match data.delimiter.as_bytes() {
-            [byte] => *byte,
-            _ => {
-                return Err(DataError::Settings(format!(
-                    "data_config.delimiter {:?}: CSV files need a one-byte delimiter",
-                    data.delimiter
-                )))
-            }
-        };
-        Ok(CsvOptions { with_header: data.with_header, delimiter, input_fields: data.input_fields.clone() })
     }
 }
 

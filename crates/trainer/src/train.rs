@@ -217,6 +217,7 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
             if save_every > 0 && state.step % save_every == 0 {
                 state.sparse_step = sparse.step;
                 state.dense_step = dense.step;
+                let golden = crate::golden::golden_set(&model, &golden_rows)?;
                 last_saved = Some(checkpoint::save(
                     model_dir,
                     &model,
@@ -224,7 +225,7 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
                     &dense,
                     &state,
                     spec.train.keep_checkpoint_max,
-                    Some(&golden_rows),
+                    &golden,
                 )?);
             }
             if let (Some(every), Some(input)) = (options.eval_every_steps, &options.eval_input) {
@@ -254,15 +255,8 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
         None => {
             state.sparse_step = sparse.step;
             state.dense_step = dense.step;
-            checkpoint::save(
-                model_dir,
-                &model,
-                &sparse,
-                &dense,
-                &state,
-                spec.train.keep_checkpoint_max,
-                Some(&golden_rows),
-            )?
+            let golden = crate::golden::golden_set(&model, &golden_rows)?;
+            checkpoint::save(model_dir, &model, &sparse, &dense, &state, spec.train.keep_checkpoint_max, &golden)?
         }
     };
     if let Some(input) = &options.eval_input {
