@@ -58,6 +58,8 @@ pub enum CompileError {
     UnsupportedOpset(i64),
     #[error("feature `{feature}`: {message}")]
     Feature { feature: String, message: String },
+    #[error(transparent)]
+    InvalidSpec(#[from] plec_config::SpecError),
     #[error("the model spec is inconsistent: {0}")]
     Spec(String),
     #[error("cannot write {path}: {message}")]

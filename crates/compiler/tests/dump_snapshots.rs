@@ -2,8 +2,8 @@
 //! the emitted graph shows up in review. Also: compiling is deterministic byte for byte.
 
 use plec_compiler::dump::dump;
-use plec_compiler::testing::catalog;
 use plec_compiler::{compile, CompileOptions, Layout, Weights};
+use plec_config::testing::catalog;
 
 #[test]
 fn catalog_dumps() {

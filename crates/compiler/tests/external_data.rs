@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use plec_compiler::testing::catalog;
 use plec_compiler::{compile, CompileOptions, Weights};
+use plec_config::testing::catalog;
 
 #[test]
 fn external_data_model_runs_like_the_inline_one() {

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use plec_compiler::testing::catalog;
 use plec_compiler::{compile, CompileOptions, Layout, NormInit, Weights};
+use plec_config::testing::catalog;
 use plec_config::ModelSpec;
 
 fn python() -> PathBuf {

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use plec_compiler::testing::catalog;
 use plec_compiler::{compile, CompileOptions, Tensor, Weights};
 use plec_config::artifact::checkpoint::{checkpoint_dir, CheckpointMeta, META_FILE, WEIGHTS_FILE};
+use plec_config::testing::catalog;
 use plec_config::ModelSpec;
 
 fn spec(name: &str) -> ModelSpec {

@@ -6,17 +6,20 @@
 //!   text --textformat--> proto::tzrec::EasyRecConfig --validate--> spec::ModelSpec (+ warnings)
 //!   ```
 //!   Every error names `file:line:col` (syntax, types) or a field path (meaning); validation collects all of them.
-//!   [`transform`] says what a feature's transform computes (raw value -> table row) and [`summary`] what
-//!   `plec check` prints.
+//!   [`ModelSpec::check`] states the invariants every spec keeps, [`transform`] what a feature's transform computes
+//!   (raw value -> table row) and [`summary`] what `plec check` prints.
 //! - [`artifact`]: the formats the trainer, compiler and runtime exchange (parameter names, checkpoint layout,
 //!   signature, tensors, golden sets, tolerances).
 //!
 //! Reading data files and generating data sets is plec-data's job.
 
 pub mod artifact;
+mod check;
 pub mod diagnostics;
 pub mod spec;
 pub mod summary;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod textformat;
 pub mod transform;
 mod validate;
@@ -28,6 +31,7 @@ pub mod proto {
 
 use std::path::{Path, PathBuf};
 
+pub use check::{SpecError, SpecProblem};
 pub use diagnostics::{ConfigError, Diagnostic};
 pub use spec::ModelSpec;
 

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 pub enum TrainError {
     #[error("{path}: {message}")]
     Io { path: PathBuf, message: String },
+    #[error(transparent)]
+    InvalidSpec(#[from] plec_config::SpecError),
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
     /// A parameter the model builds is missing from, or extra to, `ModelSpec::params()` (a plec bug).

@@ -63,6 +63,7 @@ pub fn compile_owned(
     if !(MIN_OPSET..=MAX_OPSET).contains(&options.opset) {
         return Err(CompileError::UnsupportedOpset(options.opset));
     }
+    spec.check()?;
     let problems = weights.problems(spec);
     if !problems.is_empty() {
         return Err(WeightsError::Mismatch { path: "<weights in memory>".into(), problems }.into());
@@ -158,7 +159,7 @@ fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::catalog;
+    use plec_config::testing::catalog;
 
     #[test]
     fn opsets_outside_the_supported_range_are_refused() {
@@ -171,5 +172,18 @@ mod tests {
         }
         assert_eq!(ir_version(17), 8);
         assert_eq!(ir_version(21), 10);
+    }
+
+    #[test]
+    fn a_spec_that_breaks_an_invariant_is_refused_before_lowering() {
+        let (_, mut spec) = catalog().remove(3);
+        let weights = Weights::random(&spec, 0);
+        spec.layers[0].has_shared_gate = true;
+        let err = compile(&spec, &weights, &CompileOptions::default()).unwrap_err();
+        assert!(matches!(err, CompileError::InvalidSpec(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "model spec layers[0].has_shared_gate: is true, expected false: every layer but the last has a shared gate"
+        );
     }
 }

@@ -50,12 +50,6 @@ pub(crate) fn lower_tower(g: &mut Graph, tower: &Tower, input: &str) -> Result<(
             OutputKind::Logits | OutputKind::Probs => {}
             OutputKind::Probs1 => {
                 let probs = probs.clone().ok_or_else(|| CompileError::Spec("probs1 without probs".into()))?;
-                if tower.num_class != 2 {
-                    return Err(CompileError::Spec(format!(
-                        "tower `{}` has output {} but {} classes",
-                        tower.name, output.name, tower.num_class
-                    )));
-                }
                 let one = g.scalar_i64(1);
                 g.node("Gather", &output.name, &[&probs, &one], vec![attr_int("axis", 1)]);
             }

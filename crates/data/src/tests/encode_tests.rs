@@ -7,21 +7,23 @@ use std::collections::BTreeMap;
 
 use super::fixtures::*;
 use crate::{encode, BatchReader, ColumnBatch, CsvOptions, EncodeOptions, EncodedFeature, ReadOptions};
-use plec_config::spec::{ModelSpec, Pooling, Transform};
+use plec_config::spec::{ModelSpec, Pooling};
+use plec_config::testing::{bounds, build, dense as dense_feature, hash, id, tower, vocab, Head};
 
 fn test_spec() -> ModelSpec {
-    spec(
-        vec![
-            id_feature("uid", 0, Transform::NumBuckets(10)),
-            id_feature("pid", 1, Transform::HashBucket(20)),
-            id_feature("price", 2, Transform::Boundaries(vec![1.1, 2.2, 3.6])),
-            id_feature("cat", 3, Transform::VocabList(vec!["a".into(), "b".into()])),
-            multi_feature("tags", 4, Transform::NumBuckets(100), "|", Pooling::Mean),
+    build(
+        &[
+            id("uid", 10, 4),
+            hash("pid", 20, 4),
+            bounds("price", &[1.1, 2.2, 3.6], 4),
+            vocab("cat", &["a", "b"], 4),
+            id("tags", 100, 4).multi(Pooling::Mean).separator("|"),
             dense_feature("dense", 1, 0.5),
             dense_feature("dense2", 2, 0.0),
-            with_default(id_feature("city", 5, Transform::HashBucket(7)), "hello"),
+            hash("city", 7, 4).default_value("hello"),
         ],
-        vec![binary_tower("ctr", "clk")],
+        &[],
+        &[tower("ctr", &[], Head::Binary).label("clk")],
     )
 }
 
@@ -84,15 +86,16 @@ fn csv_rows_encode_as_the_semantics_say() {
 
 #[test]
 fn parquet_types_follow_the_same_semantics_as_text() {
-    let spec = spec(
-        vec![
-            id_feature("uid", 0, Transform::NumBuckets(10)),
-            id_feature("pid", 1, Transform::HashBucket(20)),
-            id_feature("price", 2, Transform::Boundaries(vec![1.1, 2.2, 3.6])),
-            id_feature("uid_f", 3, Transform::NumBuckets(10)),
+    let spec = build(
+        &[
+            id("uid", 10, 4),
+            hash("pid", 20, 4),
+            bounds("price", &[1.1, 2.2, 3.6], 4),
+            id("uid_f", 10, 4),
             dense_feature("dense", 1, 0.5),
         ],
-        vec![binary_tower("ctr", "clk")],
+        &[],
+        &[tower("ctr", &[], Head::Binary).label("clk")],
     );
     let dir = TempDir::new("encode-parquet");
     let path = dir.parquet(

@@ -2,19 +2,21 @@ use super::fixtures::*;
 use crate::{
     check_raw, raw_inputs, BatchReader, ColumnBatch, CsvOptions, OutOfRangeId, RawData, RawTensor, ReadOptions,
 };
-use plec_config::spec::{ModelSpec, Pooling, Transform};
+use plec_config::spec::{ModelSpec, Pooling};
+use plec_config::testing::{bounds, build, dense, hash, id, tower, vocab, Head};
 
 fn raw_spec() -> ModelSpec {
-    spec(
-        vec![
-            id_feature("uid", 0, Transform::NumBuckets(10)),
-            id_feature("pid", 1, Transform::HashBucket(20)),
-            multi_feature("tags", 2, Transform::NumBuckets(100), "|", Pooling::Sum),
-            id_feature("price", 3, Transform::Boundaries(vec![1.0, 2.0])),
-            dense_feature("dense2", 2, 0.0),
-            multi_feature("cats", 4, Transform::VocabList(vec!["a".into()]), "|", Pooling::Mean),
+    build(
+        &[
+            id("uid", 10, 4),
+            hash("pid", 20, 4),
+            id("tags", 100, 4).multi(Pooling::Sum).separator("|"),
+            bounds("price", &[1.0, 2.0], 4),
+            dense("dense2", 2, 0.0),
+            vocab("cats", &["a"], 4).multi(Pooling::Mean).separator("|"),
         ],
-        vec![binary_tower("ctr", "clk")],
+        &[],
+        &[tower("ctr", &[], Head::Binary).label("clk")],
     )
 }
 

@@ -1,14 +1,17 @@
-//! Small `ModelSpec`s built in code, for this crate's tests and the root package's compile tests. They do not go
-//! through the config parser, so the compiler can be tested on shapes a config may not easily express.
+//! The one builder of hand-made [`ModelSpec`]s for tests (cargo feature `testing`), independent of the config
+//! parser so tests can state shapes directly. Tables, offsets and every width follow from the definitions, each
+//! tower's outputs from its head ([`head_outputs`]), and every spec built passes [`ModelSpec::check`] (the builder
+//! panics naming the broken invariant otherwise). [`catalog`] holds the named specs the compiler's snapshots use.
 
-use plec_config::spec::*;
+use crate::spec::*;
 
-/// A feature under construction; `build` fills in tables and offsets.
+/// A feature under construction; [`build`] fills in tables and offsets.
 #[derive(Debug, Clone)]
 pub struct FeatureDef {
     pub name: String,
     pub kind: FeatureKind,
     pub multi: Option<Pooling>,
+    pub separator: String,
     pub default_value: Option<String>,
     /// Shared table name (`embedding_name`); default `<name>_emb`.
     pub table: Option<String>,
@@ -26,6 +29,8 @@ impl FeatureDef {
             name: name.into(),
             kind: FeatureKind::Embedded { transform, dim },
             multi: None,
+            // TorchEasyRec's default separator of multi-valued features.
+            separator: "\u{1d}".into(),
             default_value: None,
             table: None,
         }
@@ -34,10 +39,15 @@ impl FeatureDef {
         self.multi = Some(pooling);
         self
     }
+    pub fn separator(mut self, separator: &str) -> Self {
+        self.separator = separator.into();
+        self
+    }
     pub fn default_value(mut self, text: &str) -> Self {
         self.default_value = Some(text.into());
         self
     }
+    /// Reads the table called `name` (another feature's `<feature>_emb` to share it).
     pub fn table(mut self, name: &str) -> Self {
         self.table = Some(name.into());
         self
@@ -66,20 +76,25 @@ pub fn dense(name: &str, value_dim: usize, default_value: f32) -> FeatureDef {
         name: name.into(),
         kind: FeatureKind::Dense { value_dim, default_value },
         multi: None,
+        separator: String::new(),
         default_value: None,
         table: None,
     }
 }
 
+/// One MLP layer without dropout; BatchNorm's shift replaces the Linear bias, as validation decides.
+pub fn mlp_layer(units: usize, norm: Norm, activation: Activation) -> MlpLayer {
+    MlpLayer { units, bias: norm != Norm::Batch, norm, activation, dropout: 0.0 }
+}
+
+/// One MLP layer with ReLU, no norm, no dropout.
+pub fn plain_layer(units: usize) -> MlpLayer {
+    mlp_layer(units, Norm::None, Activation::Relu)
+}
+
 /// MLP hidden units with one norm and activation for every layer.
 pub fn mlp(input: usize, units: &[usize], norm: Norm, activation: Activation) -> Mlp {
-    Mlp {
-        input_width: input,
-        layers: units
-            .iter()
-            .map(|&u| MlpLayer { units: u, bias: norm != Norm::Batch, norm, activation, dropout: 0.0 })
-            .collect(),
-    }
+    Mlp { input_width: input, layers: units.iter().map(|&u| mlp_layer(u, norm, activation)).collect() }
 }
 
 #[derive(Debug, Clone)]
@@ -91,8 +106,12 @@ pub struct LayerDef {
     pub shared_units: Vec<usize>,
     pub norm: Norm,
     pub activation: Activation,
+    /// Explicit expert layers, in place of `*_units` with `norm` and `activation`.
+    pub task_layers: Option<Vec<MlpLayer>>,
+    pub shared_layers: Option<Vec<MlpLayer>>,
 }
 
+/// An extraction layer whose task and shared experts have `units` (ReLU, no norm).
 pub fn layer(name: &str, experts_per_task: usize, shared: usize, units: &[usize]) -> LayerDef {
     LayerDef {
         name: name.into(),
@@ -102,6 +121,8 @@ pub fn layer(name: &str, experts_per_task: usize, shared: usize, units: &[usize]
         shared_units: units.to_vec(),
         norm: Norm::None,
         activation: Activation::Relu,
+        task_layers: None,
+        shared_layers: None,
     }
 }
 
@@ -118,8 +139,26 @@ impl LayerDef {
         self.shared_units = units.to_vec();
         self
     }
+    /// Task and shared experts made of exactly these layers.
+    pub fn expert_layers(mut self, layers: Vec<MlpLayer>) -> Self {
+        self.task_layers = Some(layers.clone());
+        self.shared_layers = Some(layers);
+        self
+    }
+    pub fn shared_layers(mut self, layers: Vec<MlpLayer>) -> Self {
+        self.shared_layers = Some(layers);
+        self
+    }
+
+    fn expert(&self, input: usize, explicit: &Option<Vec<MlpLayer>>, units: &[usize]) -> Mlp {
+        match explicit {
+            Some(layers) => Mlp { input_width: input, layers: layers.clone() },
+            None => mlp(input, units, self.norm, self.activation),
+        }
+    }
 }
 
+/// A tower's head: its class count and default loss.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Head {
     Binary,
@@ -130,22 +169,80 @@ pub enum Head {
 #[derive(Debug, Clone)]
 pub struct TowerDef {
     pub name: String,
+    pub label: String,
     pub units: Vec<usize>,
-    pub head: Head,
+    /// Explicit tower MLP layers, in place of `units` (ReLU, no norm).
+    pub layers: Option<Vec<MlpLayer>>,
+    pub num_class: usize,
+    pub loss: Loss,
 }
 
+/// A tower with MLP `units` (none: the head reads the towers' input directly), labelled `label_<name>`.
 pub fn tower(name: &str, units: &[usize], head: Head) -> TowerDef {
-    TowerDef { name: name.into(), units: units.to_vec(), head }
+    let (num_class, loss) = match head {
+        Head::Binary => (1, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }),
+        Head::Softmax(classes) => (classes, Loss::SoftmaxCrossEntropy { label_smoothing: 0.0 }),
+        Head::Regression => (1, Loss::L2),
+    };
+    TowerDef { name: name.into(), label: format!("label_{name}"), units: units.to_vec(), layers: None, num_class, loss }
 }
 
-pub fn build(features: &[FeatureDef], layers: &[LayerDef], towers: &[TowerDef]) -> ModelSpec {
+impl TowerDef {
+    pub fn label(mut self, label: &str) -> Self {
+        self.label = label.into();
+        self
+    }
+    /// Replaces the head's default loss (same class count).
+    pub fn loss(mut self, loss: Loss) -> Self {
+        self.loss = loss;
+        self
+    }
+    pub fn layers(mut self, layers: Vec<MlpLayer>) -> Self {
+        self.layers = Some(layers);
+        self
+    }
+
+    /// The tower reading `input_width` columns, with the outputs its head gives.
+    pub fn build(&self, input_width: usize) -> Tower {
+        let tower_mlp = match &self.layers {
+            Some(layers) => Some(Mlp { input_width, layers: layers.clone() }),
+            None if self.units.is_empty() => None,
+            None => Some(mlp(input_width, &self.units, Norm::None, Activation::Relu)),
+        };
+        let metrics = match self.loss {
+            Loss::L2 => vec![Metric::MeanSquaredError],
+            _ => vec![Metric::Auc { thresholds: 200 }],
+        };
+        let losses = vec![self.loss];
+        Tower {
+            name: self.name.clone(),
+            label: self.label.clone(),
+            input_width,
+            mlp: tower_mlp,
+            num_class: self.num_class,
+            outputs: head_outputs(&self.name, self.num_class, &losses),
+            losses,
+            metrics,
+            weighting: None,
+        }
+    }
+}
+
+/// A tower on its own (loss and metric tests): no MLP, `loss` with `num_class` classes, reading `input_width`.
+pub fn head_tower(name: &str, label: &str, input_width: usize, loss: Loss, num_class: usize) -> Tower {
+    let def = TowerDef { name: name.into(), label: label.into(), units: vec![], layers: None, num_class, loss };
+    def.build(input_width)
+}
+
+/// Tables in order of first use; a feature naming a table that no earlier feature created gets a new one.
+fn place_features(features: &[FeatureDef]) -> (Vec<Feature>, Vec<EmbeddingTable>, usize) {
     let mut tables: Vec<EmbeddingTable> = Vec::new();
-    let mut out_features = Vec::new();
+    let mut placed = Vec::new();
     let mut offset = 0;
     for f in features {
         let (encoding, width) = match &f.kind {
             FeatureKind::Dense { value_dim, default_value } => {
-                (Encoding::Dense { value_dim: *value_dim, default_value: *default_value }, (*value_dim).max(1))
+                (Encoding::Dense { value_dim: *value_dim, default_value: *default_value }, *value_dim)
             }
             FeatureKind::Embedded { transform, dim } => {
                 let table_name = f.table.clone().unwrap_or_else(|| format!("{}_emb", f.name));
@@ -164,7 +261,7 @@ pub fn build(features: &[FeatureDef], layers: &[LayerDef], towers: &[TowerDef]) 
                         tables.len() - 1
                     }
                 };
-                let multi = f.multi.map(|pooling| MultiValue { separator: "\u{1d}".into(), pooling });
+                let multi = f.multi.map(|pooling| MultiValue { separator: f.separator.clone(), pooling });
                 let encoding = Encoding::Embedding {
                     table: index,
                     transform: transform.clone(),
@@ -174,17 +271,61 @@ pub fn build(features: &[FeatureDef], layers: &[LayerDef], towers: &[TowerDef]) 
                 (encoding, *dim)
             }
         };
-        out_features.push(Feature { name: f.name.clone(), encoding, width, offset });
+        placed.push(Feature { name: f.name.clone(), encoding, width, offset });
         offset += width;
     }
-    let input_width = offset;
+    (placed, tables, offset)
+}
+
+/// Data and training settings of every test spec (CSV with a header; Adagrad for tables, Adam for the rest).
+pub fn settings(label_fields: Vec<String>) -> (DataSettings, TrainSettings) {
+    let data = DataSettings {
+        dataset: DatasetKind::Csv,
+        batch_size: 64,
+        eval_batch_size: 64,
+        label_fields,
+        sample_weight_fields: vec![],
+        input_fields: vec![],
+        delimiter: ",".into(),
+        with_header: true,
+        shuffle: false,
+        shuffle_buffer_size: 32,
+        drop_remainder: false,
+    };
+    let train = TrainSettings {
+        sparse_optimizer: SparseOptimizer::Adagrad { lr: 0.05, initial_accumulator_value: 0.0 },
+        sparse_lr: LrSchedule::Constant,
+        dense_optimizer: DenseOptimizer::Adam {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            weight_decay: 0.0,
+            eps: 1e-8,
+            amsgrad: false,
+        },
+        dense_lr: LrSchedule::Constant,
+        num_steps: None,
+        num_epochs: Some(1),
+        save_checkpoints_steps: 1000,
+        log_step_count_steps: 100,
+        keep_checkpoint_max: 0,
+        fine_tune_checkpoint: None,
+        grad_clipping: None,
+    };
+    (data, train)
+}
+
+/// The spec of `features`, `layers` (first to last) and `towers`; panics if it breaks an invariant.
+pub fn build(features: &[FeatureDef], layers: &[LayerDef], towers: &[TowerDef]) -> ModelSpec {
+    let (features, tables, input_width) = place_features(features);
     let mut width = input_width;
-    let mut out_layers = Vec::new();
+    let mut built_layers = Vec::new();
     for (i, l) in layers.iter().enumerate() {
-        let task_expert = mlp(width, &l.task_units, l.norm, l.activation);
-        let shared_expert = mlp(width, &l.shared_units, l.norm, l.activation);
-        let output_width = task_expert.output_width();
-        out_layers.push(ExtractionLayer {
+        let task_expert = l.expert(width, &l.task_layers, &l.task_units);
+        let shared_expert = l.expert(width, &l.shared_layers, &l.shared_units);
+        let output_width =
+            if l.experts_per_task > 0 { task_expert.output_width() } else { shared_expert.output_width() };
+        built_layers.push(ExtractionLayer {
             name: l.name.clone(),
             input_width: width,
             experts_per_task: l.experts_per_task,
@@ -196,85 +337,22 @@ pub fn build(features: &[FeatureDef], layers: &[LayerDef], towers: &[TowerDef]) 
         });
         width = output_width;
     }
-    let out_towers = towers
-        .iter()
-        .map(|t| {
-            let tower_mlp =
-                if t.units.is_empty() { None } else { Some(mlp(width, &t.units, Norm::None, Activation::Relu)) };
-            let n = &t.name;
-            let output = |prefix: &str, kind, dims: Vec<usize>| Output { name: format!("{prefix}_{n}"), kind, dims };
-            let (num_class, losses, outputs) = match t.head {
-                Head::Binary => (
-                    1,
-                    vec![Loss::BinaryCrossEntropy { label_smoothing: 0.0 }],
-                    vec![output("logits", OutputKind::Logits, vec![]), output("probs", OutputKind::Probs, vec![])],
-                ),
-                Head::Softmax(c) => {
-                    let mut outs = vec![
-                        output("logits", OutputKind::Logits, vec![c]),
-                        output("probs", OutputKind::Probs, vec![c]),
-                    ];
-                    if c == 2 {
-                        outs.push(output("probs1", OutputKind::Probs1, vec![]));
-                    }
-                    (c, vec![Loss::SoftmaxCrossEntropy { label_smoothing: 0.0 }], outs)
-                }
-                Head::Regression => (1, vec![Loss::L2], vec![output("y", OutputKind::Regression, vec![])]),
-            };
-            Tower {
-                name: t.name.clone(),
-                label: format!("label_{n}"),
-                input_width: width,
-                mlp: tower_mlp,
-                num_class,
-                losses,
-                metrics: vec![],
-                weighting: None,
-                outputs,
-            }
-        })
-        .collect();
-    ModelSpec {
+    let (data, train) = settings(towers.iter().map(|t| t.label.clone()).collect());
+    let spec = ModelSpec {
         group_name: "all".into(),
-        features: out_features,
+        features,
         tables,
         input_width,
-        layers: out_layers,
-        towers: out_towers,
-        data: DataSettings {
-            dataset: DatasetKind::Csv,
-            batch_size: 32,
-            eval_batch_size: 32,
-            label_fields: towers.iter().map(|t| format!("label_{}", t.name)).collect(),
-            sample_weight_fields: vec![],
-            input_fields: vec![],
-            delimiter: ",".into(),
-            with_header: true,
-            shuffle: false,
-            shuffle_buffer_size: 0,
-            drop_remainder: false,
-        },
-        train: TrainSettings {
-            sparse_optimizer: SparseOptimizer::Sgd { lr: 0.1 },
-            sparse_lr: LrSchedule::Constant,
-            dense_optimizer: DenseOptimizer::Sgd {
-                lr: 0.1,
-                momentum: 0.0,
-                weight_decay: 0.0,
-                dampening: 0.0,
-                nesterov: false,
-            },
-            dense_lr: LrSchedule::Constant,
-            num_steps: Some(1),
-            num_epochs: None,
-            save_checkpoints_steps: 1,
-            log_step_count_steps: 1,
-            keep_checkpoint_max: 0,
-            fine_tune_checkpoint: None,
-            grad_clipping: None,
-        },
+        layers: built_layers,
+        towers: towers.iter().map(|t| t.build(width)).collect(),
+        data,
+        train,
         paths: Paths { train_input: String::new(), eval_input: String::new(), model_dir: String::new() },
+    };
+    if let Err(error) = spec.check() {
+        panic!("the test spec is inconsistent: {error}");
     }
+    spec
 }
 
 /// Named test specs covering every feature kind, norms, depths and heads.
