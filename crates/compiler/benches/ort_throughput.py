@@ -89,7 +89,7 @@ def read_safetensors(path):
 
 
 def torch_model(spec, weights):
-    """The PLE of ple-semantics.md in PyTorch, reading table rows (one int64 per feature)."""
+    """The PLE of docs/semantics.md in PyTorch, reading table rows (one int64 per feature)."""
     import torch
     from torch import nn
 

@@ -1,5 +1,5 @@
 //! plec's compiler: a validated `ModelSpec` and its weights -> one self-contained ONNX model that takes raw
-//! feature values (ple-semantics.md), plus a deterministic text dump of any such model.
+//! feature values (docs/semantics.md), plus a deterministic text dump of any such model.
 //!
 //! ```text
 //! Weights::load(path, &spec) --compile(&spec, &weights, &options)--> CompiledModel --write--> model.onnx

@@ -2,7 +2,7 @@
 //!
 //! Plain Rust: no protobuf types and no `Option`s standing for "unset" — every default has been applied by
 //! validation (`crate::validate`), so consumers never re-interpret the config. What each field computes is
-//! `shared/spec/ple-semantics.md`; the section numbers below refer to it.
+//! `docs/semantics.md`; the section numbers below refer to it.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,12 +1,15 @@
 //! The trainer treats every task alike: a PLE whose second task is an exact copy of the first (its experts, gate and
 //! tower equal to task 1's, the shared gate's rows for its experts equal to task 1's rows) and whose labels equal
-//! task 1's stays an exact copy through training, bit for bit. Any asymmetry in the forward pass, the backward
-//! pass, the loss sum or the optimizers (a task-2 gate wired to the wrong experts, a tower reading the wrong layer
-//! output, a loss weighted by position) breaks it. The control run with different labels must break it.
+//! task 1's stays a copy through training. Not bit for bit: libtorch may run the two copies through different SIMD
+//! paths, so they may differ by float32 rounding, which `Tolerance::TASK_COPY_DRIFT` bounds relative to how far
+//! training moved the parameters. Any asymmetry in the forward pass, the backward pass, the loss sum or the
+//! optimizers (a task-2 gate wired to the wrong experts, a tower reading the wrong layer output, a loss weighted by
+//! position) breaks it by far more. The control run with different labels must break it.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use plec_config::artifact::tolerance::Tolerance;
 use plec_config::spec::{Activation, MlpLayer, ModelSpec, Norm, Pooling};
 use plec_config::testing::{build, dense, id, layer, mlp_layer, tower, Head};
 use plec_trainer::data::Batch;
@@ -93,56 +96,75 @@ fn symmetrize(model: &PleModel) {
     model.load_named(&tensors, "symmetrized").expect("load");
 }
 
-/// Names of task-2 tensors that differ from their task-1 counterpart (plus the shared gate's rows).
-fn asymmetric(model: &PleModel) -> Vec<String> {
+/// Largest absolute difference between two tensors of one shape.
+fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+    (a - b).abs().max().double_value(&[])
+}
+
+/// Each task-2 tensor (and the shared gate's task-2 rows) with its largest difference from task 1's copy.
+fn drift(model: &PleModel) -> BTreeMap<String, f64> {
     let tensors = model.named_tensors();
-    let mut out: Vec<String> = tensors
+    let mut out: BTreeMap<String, f64> = tensors
         .iter()
-        .filter_map(|(name, t)| task1_name(name).map(|source| (name, t, source)))
-        .filter(|(_, t, source)| !t.equal(&tensors[source]))
-        .map(|(name, _, _)| name.clone())
+        .filter_map(|(name, t)| task1_name(name).map(|source| (name.clone(), max_diff(t, &tensors[&source]))))
         .collect();
     for suffix in ["weight", "bias"] {
         let gate = &tensors[&format!("ple.layer1.gate_shared.{suffix}")];
-        if !gate.narrow(0, 0, PER_TASK as i64).equal(&gate.narrow(0, PER_TASK as i64, PER_TASK as i64)) {
-            out.push(format!("ple.layer1.gate_shared.{suffix} rows"));
-        }
+        let rows = max_diff(&gate.narrow(0, 0, PER_TASK as i64), &gate.narrow(0, PER_TASK as i64, PER_TASK as i64));
+        out.insert(format!("ple.layer1.gate_shared.{suffix} rows"), rows);
     }
     out
 }
 
-/// Trains a symmetrized model for a few steps; returns the asymmetric tensors and how far task 2's first expert
-/// moved.
-fn train_symmetric(same_labels: bool) -> (Vec<String>, f64) {
+/// The task-2 tensors that drifted from task 1 by more than rounding allows, given how far training moved.
+fn asymmetric(drift: &BTreeMap<String, f64>, moved: f64) -> Vec<String> {
+    let bound = Tolerance::TASK_COPY_DRIFT * moved;
+    drift.iter().filter(|(_, d)| **d > bound).map(|(name, d)| format!("{name} ({d:.3e} > {bound:.3e})")).collect()
+}
+
+/// Trains a symmetrized model for a few steps; returns each task-2 tensor's drift from task 1 and the largest
+/// distance any task-1 parameter moved.
+fn train_symmetric(same_labels: bool) -> (BTreeMap<String, f64>, f64) {
     let _seeded = TORCH_SEED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     set_up_torch(3, Some(1));
     let spec = two_task_ple();
     let model = PleModel::new(&spec, Device::Cpu).expect("model");
     symmetrize(&model);
-    assert!(asymmetric(&model).is_empty(), "symmetrize left {:?}", asymmetric(&model));
-    let before = model.named_tensors()["ple.layer1.task_t2.expert_0.fc_0.weight"].copy();
+    let start = drift(&model);
+    assert!(start.values().all(|d| *d == 0.0), "symmetrize left {start:?}");
+    // named_tensors() shares storage with the model: copy to keep the starting values.
+    let before: BTreeMap<String, Tensor> = model.named_tensors().iter().map(|(n, t)| (n.clone(), t.copy())).collect();
     let mut sparse = SparseOpt::new(spec.train.sparse_optimizer, model.tables());
     let mut dense = DenseOpt::new(spec.train.dense_optimizer, model.dense_trainable());
     let batch = batch(&spec, same_labels);
     for step in 0..STEPS {
         train_step(&model, &mut sparse, &mut dense, &batch, step, &spec, Device::Cpu).expect("step");
     }
-    let after = &model.named_tensors()["ple.layer1.task_t2.expert_0.fc_0.weight"];
-    let moved = (after - &before).abs().max().double_value(&[]);
-    (asymmetric(&model), moved)
+    let after = model.named_tensors();
+    let moved = before
+        .iter()
+        .filter(|(name, _)| name.contains("task_t1") || name.contains("gate_t1") || name.contains("tower.t1."))
+        .map(|(name, t)| max_diff(&after[name], t))
+        .fold(0.0, f64::max);
+    (drift(&model), moved)
 }
 
 #[test]
 fn a_copied_task_trained_on_the_same_labels_stays_a_copy() {
-    let (asymmetric, moved) = train_symmetric(true);
-    assert!(moved > 1e-4, "training did not move task 2's experts ({moved})");
+    let (drift, moved) = train_symmetric(true);
+    assert!(moved > 1e-4, "training did not move task 1's parameters ({moved})");
+    let asymmetric = asymmetric(&drift, moved);
     assert!(asymmetric.is_empty(), "task 2 drifted from task 1 in {asymmetric:?}");
 }
 
 #[test]
 fn different_labels_break_the_symmetry() {
-    let (asymmetric, _) = train_symmetric(false);
+    let (drift, moved) = train_symmetric(false);
+    let asymmetric = asymmetric(&drift, moved);
     for expected in ["tower.t2.output.weight", "ple.layer2.gate_t2.weight", "ple.layer1.task_t2.expert_0.fc_0.weight"] {
-        assert!(asymmetric.iter().any(|n| n == expected), "{expected} should differ: {asymmetric:?}");
+        assert!(
+            asymmetric.iter().any(|n| n.starts_with(&format!("{expected} "))),
+            "{expected} should differ: {asymmetric:?}"
+        );
     }
 }

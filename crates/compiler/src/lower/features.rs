@@ -1,4 +1,4 @@
-//! Raw feature values -> the group input (ple-semantics.md sections 1 and 2), in ONNX ops that agree with
+//! Raw feature values -> the group input (docs/semantics.md sections 1 and 2), in ONNX ops that agree with
 //! `plec_config::transform` exactly.
 //!
 //! Every embedding feature computes a table row (`idx`, int64) and, where some values give no row, a validity

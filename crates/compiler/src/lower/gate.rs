@@ -1,4 +1,4 @@
-//! A gate (ple-semantics.md section 4): `softmax(Linear(x))` over experts, then the weighted sum of the experts.
+//! A gate (docs/semantics.md section 4): `softmax(Linear(x))` over experts, then the weighted sum of the experts.
 //!
 //! Nodes: `<gate>` (Gemm), `<gate>.softmax`, `<gate>.stack` (experts as [batch, experts, units]), `<gate>.weights`
 //! (softmax as [batch, experts, 1]), `<gate>.mul`, `<gate>.sum` (the mixed output, [batch, units]).

@@ -1,4 +1,4 @@
-//! MLP blocks (ple-semantics.md section 3) at inference: Gemm (BatchNorm folded in) -> LayerNormalization ->
+//! MLP blocks (docs/semantics.md section 3) at inference: Gemm (BatchNorm folded in) -> LayerNormalization ->
 //! activation; Dropout is dropped.
 //!
 //! BatchNorm folding (eval mode): with s = gamma / sqrt(running_var + eps), the Gemm weight becomes `W * s` (per

@@ -1,4 +1,4 @@
-//! Towers and named outputs (ple-semantics.md section 5): optional MLP, the output Gemm `tower.<t>.output`
+//! Towers and named outputs (docs/semantics.md section 5): optional MLP, the output Gemm `tower.<t>.output`
 //! `[batch, num_class]`, then per output kind: `logits_<t>` (Squeeze to [batch] when num_class is 1, else
 //! Identity), `probs_<t>` (Sigmoid or Softmax), `probs1_<t>` (column 1 of a 2-class softmax), `y_<t>` (Squeeze).
 

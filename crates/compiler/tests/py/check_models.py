@@ -1,4 +1,4 @@
-"""Checks plec-compiled ONNX models against an independent numpy implementation of ple-semantics.md.
+"""Checks plec-compiled ONNX models against an independent numpy implementation of docs/semantics.md.
 
 Usage: check_models.py MANIFEST.json
 
