@@ -1,5 +1,6 @@
 //! `plec compile` and `plec dump` end to end: inline config + random weights -> model file, text dump, config
 //! found in the model folder, early failure on an unwritable output, bad opsets, external data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

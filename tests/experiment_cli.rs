@@ -1,6 +1,7 @@
 //! The experiment pipeline (`plec experiment census|synthetic`) end to end on tiny generated data: one or two
 //! seeds of one or two steps per model; the table must have the right rows and columns, finite values that agree
 //! with the per-run table, gains recomputed from the means, and a PNG chart.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

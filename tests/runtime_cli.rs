@@ -1,4 +1,5 @@
 //! `plec predict`, `plec bench` and `plec export-triton` end to end on a compiled model.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod runtime_support;
 

@@ -84,7 +84,7 @@ impl Weights {
     /// Reads every tensor of a safetensors file without checking it against a config. Each tensor is read
     /// straight into its own buffer (the file is never held in memory as a whole).
     pub fn read_safetensors(path: &Path) -> Result<Weights, WeightsError> {
-        let io = |e: std::io::Error| WeightsError::Io { path: path.to_path_buf(), message: e.to_string() };
+        let io = |source| WeightsError::Io { path: path.to_path_buf(), source };
         let format = |message: String| WeightsError::Format { path: path.to_path_buf(), message };
         let mut file = std::fs::File::open(path).map_err(io)?;
         let file_len = file.metadata().map_err(io)?.len();
@@ -196,7 +196,7 @@ impl Weights {
     pub fn save_safetensors(&self, path: &Path) -> Result<(), WeightsError> {
         let views = self.tensors.iter().map(|(name, t)| (name.as_str(), View(t)));
         safetensors::serialize_to_file(views, None, path)
-            .map_err(|e| WeightsError::Write { path: path.to_path_buf(), message: e.to_string() })
+            .map_err(|source| WeightsError::Write { path: path.to_path_buf(), source })
     }
 
     /// sha256 (hex) of the tensors' names, shapes and values (see the module docs).
@@ -247,29 +247,29 @@ fn resolve(path: &Path) -> Result<PathBuf, WeightsError> {
         return Ok(path.to_path_buf());
     }
     if !path.is_dir() {
-        return Err(WeightsError::Io { path: path.to_path_buf(), message: "no such file or folder".into() });
+        return Err(WeightsError::NotFound(path.to_path_buf()));
     }
     let direct = path.join(checkpoint::WEIGHTS_FILE);
     if direct.is_file() {
         return Ok(direct);
     }
     let latest = checkpoint::latest_checkpoint(path)
-        .map_err(|e| WeightsError::Io { path: path.to_path_buf(), message: e.to_string() })?
+        .map_err(|source| WeightsError::Io { path: path.to_path_buf(), source })?
         .ok_or_else(|| WeightsError::NoCheckpoint(path.to_path_buf()))?;
     let file = latest.join(checkpoint::WEIGHTS_FILE);
     if file.is_file() {
         Ok(file)
     } else {
-        Err(WeightsError::Io { path: file, message: "checkpoint has no weights file".into() })
+        Err(WeightsError::NoWeightsFile(file))
     }
 }
 
 /// Refuses a checkpoint whose recorded structure hash is not the config's, saying which parameters differ.
 fn check_meta(meta_path: &Path, weights_file: &Path, spec: &ModelSpec) -> Result<(), WeightsError> {
     let text = std::fs::read_to_string(meta_path)
-        .map_err(|e| WeightsError::Io { path: meta_path.to_path_buf(), message: e.to_string() })?;
-    let meta: CheckpointMeta = serde_json::from_str(&text)
-        .map_err(|e| WeightsError::Format { path: meta_path.to_path_buf(), message: e.to_string() })?;
+        .map_err(|source| WeightsError::Io { path: meta_path.to_path_buf(), source })?;
+    let meta: CheckpointMeta =
+        serde_json::from_str(&text).map_err(|source| WeightsError::Meta { path: meta_path.to_path_buf(), source })?;
     let expected = spec.structure_hash();
     if meta.structure_hash == expected {
         return Ok(());

@@ -1,5 +1,6 @@
 //! With external data, large initializers move to `<model>.data`; ONNX's checker accepts the pair and ONNX
 //! Runtime gives exactly the outputs of the all-in-one model.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::Command;

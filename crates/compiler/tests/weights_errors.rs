@@ -1,5 +1,6 @@
 //! Weights that do not fit the config are refused with every problem named; checkpoints from another config are
 //! refused; random initialisation follows PyTorch's default bounds.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 

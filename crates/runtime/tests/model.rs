@@ -1,4 +1,5 @@
 //! Loading a model, reading its signature and metadata, and running it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

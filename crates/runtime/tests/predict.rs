@@ -1,4 +1,5 @@
 //! `predict`: one output row per input row, in order; bad rows fail the run or go to the bad-rows file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -101,12 +101,12 @@ fn read_all(spec: &ModelSpec, plan: &DataPlan, tx: &SyncSender<Message>) -> Resu
     }
 }
 
-fn data_err(error: impl ToString) -> TrainError {
-    TrainError::Data(error.to_string())
+fn data_err(error: plec_data::DataError) -> TrainError {
+    TrainError::Data(error)
 }
 
 fn no_rows() -> TrainError {
-    TrainError::Data("the input files hold no rows".into())
+    TrainError::Unusable("the input files hold no rows".into())
 }
 
 fn send(spec: &ModelSpec, encoded: EncodedBatch, tx: &SyncSender<Message>) -> Result<Flow> {
@@ -205,7 +205,7 @@ fn read_epoch_shuffled(
 pub fn use_local_dataset(spec: &mut ModelSpec, input: &str) -> Result<()> {
     let files = input_files(input)?;
     let Some(first) = files.first() else {
-        return Err(TrainError::Data(format!("{input}: no files")));
+        return Err(TrainError::Unusable(format!("{input}: no files")));
     };
     plec_data::FileFormat::detect(first).map_err(data_err)?.apply_to(&mut spec.data);
     Ok(())

@@ -28,7 +28,10 @@ pub enum TrainError {
     #[error("{0}")]
     Config(String),
     #[error("data: {0}")]
-    Data(String),
+    Data(#[from] plec_data::DataError),
+    /// Data that reads fine but cannot be used (no rows, no files, no evaluation to compare).
+    #[error("data: {0}")]
+    Unusable(String),
 }
 
 pub type Result<T, E = TrainError> = std::result::Result<T, E>;

@@ -76,5 +76,5 @@ pub fn golden_set(model: &PleModel, rows: &ColumnBatch) -> Result<GoldenSet> {
 }
 
 fn data_err(error: plec_data::DataError) -> TrainError {
-    TrainError::Data(error.to_string())
+    TrainError::Data(error)
 }

@@ -227,7 +227,7 @@ impl ShuffleBuffer {
 
 /// Batches encoded by one spec always agree; this reports a broken invariant instead of panicking.
 fn internal(what: String) -> TrainError {
-    TrainError::Data(format!("shuffle buffer: {what} (internal error)"))
+    TrainError::Unusable(format!("shuffle buffer: {what} (internal error)"))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 //! Losses and weights (section 6) vs formulas evaluated by hand in f64.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

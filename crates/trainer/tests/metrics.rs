@@ -1,4 +1,5 @@
 //! Metrics (section 7) vs exact pairwise computations and hand-derived values.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use plec_config::spec::{Loss, Metric};
 use plec_config::testing::head_tower;

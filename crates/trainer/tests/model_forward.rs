@@ -1,4 +1,5 @@
 //! The model's forward pass vs the independent reference in `common/reference.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `data_config.shuffle` through the reader thread: every row once per epoch, rows kept whole (features, labels,
 //! grouping key move together), deterministic per (seed, epoch), and resumes continue the same stream.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

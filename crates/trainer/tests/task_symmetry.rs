@@ -5,6 +5,7 @@
 //! training moved the parameters. Any asymmetry in the forward pass, the backward pass, the loss sum or the
 //! optimizers (a task-2 gate wired to the wrong experts, a tower reading the wrong layer output, a loss weighted by
 //! position) breaks it by far more. The control run with different labels must break it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

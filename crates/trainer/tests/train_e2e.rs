@@ -1,5 +1,6 @@
 //! Training end to end on generated data: it learns, resumes after a simulated kill to the same weights, and
 //! reports bad input and divergence clearly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

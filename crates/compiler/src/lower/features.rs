@@ -298,7 +298,7 @@ fn pooled(
         None => present,
     });
     let (masked, mask) = gather(g, &p, table, &r);
-    let mask = mask.ok_or_else(|| CompileError::Spec("pooled feature without a mask".into()))?;
+    let mask = mask.ok_or_else(|| CompileError::Internal("pooled feature without a mask".into()))?;
     let axis1 = g.ints(&[1]);
     let sum = g.node("ReduceSum", &format!("{p}.sum"), &[&masked, &axis1], vec![attr_int("keepdims", 0)]);
     let count = g.node("ReduceSum", &format!("{p}.count"), &[&mask, &axis1], vec![attr_int("keepdims", 1)]);

@@ -80,7 +80,7 @@ pub fn compile_owned(
     }
     let leftover = g.leftover_params();
     if !leftover.is_empty() {
-        return Err(CompileError::Spec(format!("parameters not used by the graph: {}", leftover.join(", "))));
+        return Err(CompileError::Internal(format!("parameters not used by the graph: {}", leftover.join(", "))));
     }
     Ok(CompiledModel { model: assemble(spec, g, options, weights_sha256)? })
 }
@@ -115,19 +115,19 @@ fn assemble(
         let version = match *domain {
             ML_DOMAIN => ML_OPSET,
             MS_DOMAIN => MS_OPSET,
-            other => return Err(CompileError::Spec(format!("unexpected operator domain {other}"))),
+            other => return Err(CompileError::Internal(format!("unexpected operator domain {other}"))),
         };
         opset_import.push(OperatorSetIdProto { domain: domain.to_string(), version, ..Default::default() });
     }
     let mut outputs = g.outputs;
     outputs.extend(g.gate_outputs);
     let output_names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
-    let signature = serde_json::to_string(&spec.signature()).map_err(|e| CompileError::Spec(e.to_string()))?;
+    let signature = serde_json::to_string(&spec.signature()).map_err(json_err("signature"))?;
     let mut metadata = vec![
         (meta::VERSION, env!("CARGO_PKG_VERSION").to_string()),
         (meta::CONFIG, options.config_text.clone()),
         (meta::SIGNATURE, signature),
-        (meta::OUTPUTS, serde_json::to_string(&output_names).map_err(|e| CompileError::Spec(e.to_string()))?),
+        (meta::OUTPUTS, serde_json::to_string(&output_names).map_err(json_err("output names"))?),
         (meta::LAYOUT, options.layout.name().to_string()),
         (meta::WEIGHTS_SHA256, weights_sha256),
         (meta::OPSET, options.opset.to_string()),
@@ -154,6 +154,10 @@ fn assemble(
             .collect(),
         ..Default::default()
     })
+}
+
+fn json_err(what: &'static str) -> impl FnOnce(serde_json::Error) -> CompileError {
+    move |source| CompileError::Json { what, source }
 }
 
 #[cfg(test)]

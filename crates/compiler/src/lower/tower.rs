@@ -49,7 +49,7 @@ pub(crate) fn lower_tower(g: &mut Graph, tower: &Tower, input: &str) -> Result<(
         match output.kind {
             OutputKind::Logits | OutputKind::Probs => {}
             OutputKind::Probs1 => {
-                let probs = probs.clone().ok_or_else(|| CompileError::Spec("probs1 without probs".into()))?;
+                let probs = probs.clone().ok_or_else(|| CompileError::Internal("probs1 without probs".into()))?;
                 let one = g.scalar_i64(1);
                 g.node("Gather", &output.name, &[&probs, &one], vec![attr_int("axis", 1)]);
             }

@@ -152,7 +152,7 @@ pub fn run_arm(arm: &Arm, settings: &RunSettings, runs_dir: &Path) -> Result<Vec
             progress: settings.progress,
         };
         let report = train(&spec, &options)?;
-        let metrics = report.eval.ok_or_else(|| TrainError::Data(format!("{}: no test evaluation", arm.name)))?;
+        let metrics = report.eval.ok_or_else(|| TrainError::Unusable(format!("{}: no test evaluation", arm.name)))?;
         results.push(RunResult { arm: arm.name.clone(), seed, metrics });
     }
     Ok(results)

@@ -72,7 +72,7 @@ fn generate(experiment: &SyntheticExperiment, p: f64, data_dir: &Path, progress:
     let mut options = SyntheticOptions::new(experiment.rows, p, experiment.data_seed);
     options.dim = experiment.dim;
     options.validation_rows = options.eval_rows;
-    let summary = write_synthetic(&options, &private).map_err(|e| TrainError::Data(e.to_string()))?;
+    let summary = write_synthetic(&options, &private)?;
     if progress {
         eprintln!("experiment: P = {p}: label correlation {:.3}", summary.label_correlation);
     }
