@@ -1,6 +1,7 @@
 //! The `plec` command line: argument parsing, then library calls.
 
 mod cmd;
+mod interrupt;
 
 use clap::{Parser, Subcommand};
 
@@ -55,6 +56,6 @@ fn main() {
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");
-        std::process::exit(1);
+        std::process::exit(if interrupt::requested() { interrupt::EXIT_CODE } else { 1 });
     }
 }

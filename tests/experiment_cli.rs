@@ -84,7 +84,24 @@ fn assert_png(path: &Path) {
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", path.display());
     let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
     let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-    assert_eq!((width, height), (800, 600));
+    // At least one 640 x 460 panel under the caption.
+    assert!(width >= 640 && height >= 460, "{}: {width} x {height}", path.display());
+}
+
+/// The runs `results_file::parse` reads back, as (run, seed) -> metric -> cell text like the tables have.
+fn parsed_runs(text: &str) -> Vec<BTreeMap<String, String>> {
+    let file = plec_trainer::experiment::results_file::parse(text, Path::new("results.md")).unwrap();
+    let mut out = Vec::new();
+    for (_, runs) in &file.sections {
+        for run in runs.values().flatten() {
+            let mut row = BTreeMap::from([("run".to_string(), run.arm.clone()), ("seed".into(), run.seed.to_string())]);
+            for (metric, value) in &run.metrics {
+                row.insert(metric.clone(), value.map_or("—".into(), |v| format!("{v:.6}")));
+            }
+            out.push(row);
+        }
+    }
+    out
 }
 
 /// Per run: (run, seed) -> metric -> value, from the `## Runs` tables.
@@ -140,35 +157,71 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
     // Run again: every run is finished, so it is only evaluated again, giving the same table.
     assert_eq!(census::run(&experiment).unwrap().markdown, text);
 
-    let (header, rows) = table_after(&text, "# Census");
-    assert_eq!(
-        header,
-        ["model", "income AUC (mean ± sd)", "never_married AUC (mean ± sd)", "income gain", "never_married gain"]
-    );
-    let models: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-    assert_eq!(models, ["single-task", "MMoE", "CGC", "PLE"]);
     let per_run = runs(&text);
     assert_eq!(per_run.len(), 2 * 5, "two seeds of five runs: {per_run:?}");
+    assert_eq!(parsed_runs(&text), per_run, "the results file reads back to other runs");
     let run_values = |run: &str, metric: &str| -> Vec<f64> {
         per_run.iter().filter(|r| r["run"] == run).map(|r| r[metric].parse().unwrap()).collect()
     };
-    let singles = [mean_sd(&rows[0][1]).0, mean_sd(&rows[0][2]).0];
-    for (task, column) in [("income", 1), ("never_married", 2)] {
-        for (row, run) in rows.iter().zip([format!("single_{task}"), "mmoe".into(), "cgc".into(), "ple".into()]) {
-            let (mean, sd) = mean_sd(&row[column]);
-            let values = run_values(&run, &format!("auc_{task}"));
-            assert_eq!(values.len(), 2);
-            let expected_mean = (values[0] + values[1]) / 2.0;
-            let expected_sd = (values[0] - values[1]).abs() / 2f64.sqrt();
-            assert!((mean - expected_mean).abs() < TABLE_ROUNDING, "{run} {task}: {mean} vs {values:?}");
-            assert!((sd - expected_sd).abs() < TABLE_ROUNDING, "{run} {task}: sd {sd} vs {values:?}");
-            assert!((0.0..=1.0).contains(&mean));
+    // The exact AUC table first (the reported one), then the binned AUC (TorchEasyRec's `auc`) of the same runs.
+    for (heading, kind, prefix) in
+        [("## Exact AUC", "exact AUC", "exact_auc_"), ("## Binned AUC", "binned AUC", "auc_")]
+    {
+        let (header, rows) = table_after(&text, heading);
+        assert_eq!(
+            header,
+            [
+                "model".to_string(),
+                format!("income {kind} (mean ± sd)"),
+                format!("never_married {kind} (mean ± sd)"),
+                "income gain".into(),
+                "never_married gain".into()
+            ]
+        );
+        let models: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(models, ["single-task", "MMoE", "CGC", "PLE"]);
+        let singles = [mean_sd(&rows[0][1]).0, mean_sd(&rows[0][2]).0];
+        for (task, column) in [("income", 1), ("never_married", 2)] {
+            for (row, run) in rows.iter().zip([format!("single_{task}"), "mmoe".into(), "cgc".into(), "ple".into()]) {
+                let (mean, sd) = mean_sd(&row[column]);
+                let values = run_values(&run, &format!("{prefix}{task}"));
+                assert_eq!(values.len(), 2);
+                let expected_mean = (values[0] + values[1]) / 2.0;
+                let expected_sd = (values[0] - values[1]).abs() / 2f64.sqrt();
+                assert!((mean - expected_mean).abs() < TABLE_ROUNDING, "{run} {task}: {mean} vs {values:?}");
+                assert!((sd - expected_sd).abs() < TABLE_ROUNDING, "{run} {task}: sd {sd} vs {values:?}");
+                assert!((0.0..=1.0).contains(&mean));
+            }
+            assert_eq!(rows[0][column + 2], "—");
+            for row in &rows[1..] {
+                let gain: f64 = row[column + 2].parse().unwrap();
+                let expected = mean_sd(&row[column]).0 - singles[column - 1];
+                assert!((gain - expected).abs() < 2.0 * TABLE_ROUNDING, "{} {task}: gain {gain}", row[0]);
+            }
         }
-        assert_eq!(rows[0][column + 2], "—");
-        for row in &rows[1..] {
-            let gain: f64 = row[column + 2].parse().unwrap();
-            let expected = mean_sd(&row[column]).0 - singles[column - 1];
-            assert!((gain - expected).abs() < 2.0 * TABLE_ROUNDING, "{} {task}: gain {gain}", row[0]);
+    }
+    // Paired by seed on the exact AUC: PLE minus the task's single-task model, then PLE minus MMoE.
+    let (header, rows) = table_after(&text, "## Paired differences");
+    assert_eq!(header[..4], ["comparison", "task", "seed 1", "seed 2"]);
+    let pairs: Vec<(&str, &str)> = rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("PLE − single-task", "income"),
+            ("PLE − single-task", "never_married"),
+            ("PLE − MMoE", "income"),
+            ("PLE − MMoE", "never_married")
+        ]
+    );
+    for row in &rows {
+        let task = &row[1];
+        let other = if row[0].ends_with("MMoE") { "mmoe".to_string() } else { format!("single_{task}") };
+        let metric = format!("exact_auc_{task}");
+        let (ple, other) = (run_values("ple", &metric), run_values(&other, &metric));
+        for seed in 0..2 {
+            let got: f64 = row[2 + seed].parse().unwrap();
+            // The 6-decimal per-run values against the 5-decimal difference.
+            assert!((got - (ple[seed] - other[seed])).abs() < 1e-5, "{row:?}: seed {}", seed + 1);
         }
     }
 
@@ -226,6 +279,37 @@ fn synthetic_experiment_writes_a_row_per_model_and_correlation_and_a_chart() {
         assert!(data.join("eval.parquet").is_file());
     }
     assert_eq!(runs(&report.markdown).len(), 2 * 4);
+    assert_eq!(parsed_runs(&report.markdown), runs(&report.markdown));
+}
+
+/// Every committed results file reads back to the runs its tables list, and its chart redraws from it (as
+/// `plec experiment chart` does for the committed charts).
+#[test]
+fn committed_results_files_read_back_and_redraw_their_charts() {
+    let dir = workdir("committed-charts");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/experiments");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.to_string_lossy().ends_with("_results.md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(parsed_runs(&text), runs(&text), "{}", path.display());
+        let chart = dir.join("chart.png");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_plec"))
+            .args(["experiment", "chart"])
+            .arg(&path)
+            .arg("-o")
+            .arg(&chart)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&output.stderr));
+        assert_png(&chart);
+        std::fs::remove_file(&chart).unwrap();
+        checked += 1;
+    }
+    assert!(checked >= 7, "only {checked} results files");
 }
 
 /// Every file under `dir` with its bytes, in path order.

@@ -52,5 +52,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let model_dir = checkpoint.parent().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
     let line = append_result(&model_dir, meta.step, &values)?;
     println!("{line}");
+    // On stderr: stdout stays the one JSON line that eval_result.txt holds.
+    for legend in plec_trainer::metrics::auc_legend(&spec.towers) {
+        eprintln!("{legend}");
+    }
     Ok(())
 }

@@ -17,10 +17,22 @@ pub struct Args {
 
 #[derive(clap::Subcommand, Debug)]
 enum Kind {
-    /// UCI Census-Income: single-task per task, MMoE, CGC and PLE; test AUC over seeds.
+    /// UCI Census-Income: single-task per task, MMoE, CGC and PLE; test AUC (exact and binned) over seeds, PLE
+    /// paired by seed against single-task and MMoE.
     Census(CensusArgs),
     /// The MMoE paper's synthetic regression at several correlations: single-task, MMoE, PLE; test MSE.
     Synthetic(SyntheticArgs),
+    /// Redraw the chart of a results file (`results.md` of census or synthetic) from its per-run tables.
+    Chart(ChartArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ChartArgs {
+    /// A results.md written by `plec experiment census|synthetic`.
+    results: PathBuf,
+    /// The PNG to write.
+    #[arg(short, long)]
+    output: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
@@ -130,6 +142,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             shape: a.shape.shape(),
             settings: settings(a.common)?,
         })?,
+        Kind::Chart(a) => {
+            plec_trainer::experiment::results_file::redraw_chart(&a.results, &a.output)?;
+            println!("wrote {}", a.output.display());
+            return Ok(());
+        }
     };
     println!("{}", report.markdown);
     println!("wrote {} and {}", report.results_file.display(), report.chart_file.display());

@@ -68,6 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         keep_columns: args.keep_columns,
         bad_rows: args.bad_rows.clone(),
         csv: CsvOptions { delimiter: args.delimiter as u8, ..CsvOptions::default() },
+        interrupt: Some(crate::interrupt::install()),
     };
     let show_progress = std::io::stderr().is_terminal();
     let mut last = Duration::ZERO;

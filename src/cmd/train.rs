@@ -89,6 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         device,
         eval_every_steps: args.eval_every_steps,
         progress: true,
+        interrupt: Some(crate::interrupt::install()),
     };
     let report = train(&spec, &options)?;
     if let Some(step) = report.resumed_from {
@@ -106,6 +107,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(eval) = &report.eval {
         println!("{}", plec_trainer::evaluate::result_json(report.steps, eval));
+        for line in plec_trainer::metrics::auc_legend(&spec.towers) {
+            println!("{line}");
+        }
     }
     println!("curves: {}", model_dir.join(plec_trainer::train::CURVES_FILE).display());
     Ok(())

@@ -383,6 +383,41 @@ pub struct DataSettings {
     pub shuffle: bool,
     pub shuffle_buffer_size: usize,
     pub drop_remainder: bool,
+    /// `fg_mode`, which decides how input columns are named.
+    #[serde(default)]
+    pub fg_mode: FgMode,
+}
+
+/// TorchEasyRec's feature-generation mode, as far as plec honours it: plec always applies the transforms of
+/// semantics section 2 itself; the mode decides which column each feature reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FgMode {
+    /// `FG_NONE` (TorchEasyRec's default): each feature reads the column named by its `feature_name`.
+    #[default]
+    None,
+    /// `FG_DAG`: each feature reads the input its `expression` names (`user:user_id` -> `user_id`).
+    Dag,
+    /// `FG_NORMAL`: as `FG_DAG`.
+    Normal,
+}
+
+impl FgMode {
+    /// The config's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            FgMode::None => "FG_NONE",
+            FgMode::Dag => "FG_DAG",
+            FgMode::Normal => "FG_NORMAL",
+        }
+    }
+
+    /// Where a feature's input column name comes from under this mode.
+    pub fn column_rule(self) -> &'static str {
+        match self {
+            FgMode::None => "each feature's feature_name",
+            FgMode::Dag | FgMode::Normal => "the input name of each feature's expression (`side:name`)",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,6 +12,9 @@ pub struct Summary {
     pub source: String,
     pub group: String,
     pub input_width: usize,
+    /// `fg_mode` and where each feature's input column name comes from under it.
+    pub fg_mode: &'static str,
+    pub input_columns: &'static str,
     pub features: Vec<FeatureRow>,
     pub tables: Vec<TableRow>,
     pub layers: Vec<LayerRow>,
@@ -76,6 +79,8 @@ impl Summary {
             source: loaded.source.display().to_string(),
             group: spec.group_name.clone(),
             input_width: spec.input_width,
+            fg_mode: spec.data.fg_mode.name(),
+            input_columns: spec.data.fg_mode.column_rule(),
             features: spec
                 .signature()
                 .inputs
@@ -245,6 +250,7 @@ impl fmt::Display for Summary {
             self.features.len(),
             self.input_width
         )?;
+        writeln!(out, "  input columns (fg_mode {}): named by {}", self.fg_mode, self.input_columns)?;
         let name_w = self.features.iter().map(|r| r.name.len()).max().unwrap_or(0).max(7);
         let transform_w = self.features.iter().map(|r| r.transform.len()).max().unwrap_or(0).max(9);
         let table_w = self.features.iter().map(|r| r.table.as_deref().map_or(1, str::len)).max().unwrap_or(0).max(5);

@@ -291,6 +291,7 @@ pub fn settings(label_fields: Vec<String>) -> (DataSettings, TrainSettings) {
         shuffle: false,
         shuffle_buffer_size: 32,
         drop_remainder: false,
+        fg_mode: Default::default(),
     };
     let train = TrainSettings {
         sparse_optimizer: SparseOptimizer::Adagrad { lr: 0.05, initial_accumulator_value: 0.0 },

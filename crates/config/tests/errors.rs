@@ -82,3 +82,35 @@ fn bad_config_errors() {
         insta::assert_snapshot!(*name, error_for(from, to));
     }
 }
+
+/// Under fg_mode FG_DAG the expression names the input column: it must be there, well formed, and (in plec) name
+/// the feature's own column. Under FG_NONE it is not needed at all.
+#[test]
+fn expressions_under_fg_modes() {
+    let dag = BASE.replacen("batch_size: 8", "batch_size: 8 fg_mode: FG_DAG", 1);
+    let error = |from: &str, to: &str| -> String {
+        assert!(dag.contains(from), "test bug: `{from}` not in BASE");
+        match plec_config::load_str(&dag.replacen(from, to, 1), "bad.config") {
+            Ok(_) => panic!("expected an error after replacing `{from}` with `{to}`"),
+            Err(e) => e.to_string(),
+        }
+    };
+    assert!(plec_config::load_str(&dag, "dag.config").is_ok());
+    insta::assert_snapshot!(error("expression: \"user:user\" ", ""), @r"
+    invalid config (1 error):
+      feature_configs[0].id_feature.expression: missing field `expression`: under fg_mode FG_DAG it names the input `user` reads (e.g. `user:user`)
+    ");
+    insta::assert_snapshot!(error("expression: \"item:price\"", "expression: \"item:item_price\""), @r"
+    invalid config (1 error):
+      feature_configs[1].raw_feature.expression: not supported yet: `price` reads the input `item_price` (expression `item:item_price`); plec reads each feature from the input named like the feature
+    ");
+    insta::assert_snapshot!(error("expression: \"user:user\"", "expression: \"person:user\""), @r"
+    invalid config (1 error):
+      feature_configs[0].id_feature.expression: expected `side:name` with side one of user, item, context, feature, const, found `person:user`
+    ");
+    // FG_NONE (the default): no expression needed, and the check prints which column rule is in force.
+    let none = BASE.replacen("expression: \"user:user\" ", "", 1).replacen("expression: \"item:price\" ", "", 1);
+    let loaded = plec_config::load_str(&none, "none.config").unwrap_or_else(|e| panic!("{e}"));
+    let summary = plec_config::summary::Summary::new(&loaded).to_string();
+    assert!(summary.contains("input columns (fg_mode FG_NONE): named by each feature's feature_name"), "{summary}");
+}

@@ -54,6 +54,7 @@ fn options(inputs: Vec<PathBuf>, output: PathBuf, batch_size: usize) -> PredictO
         keep_columns: vec!["row_id".into()],
         bad_rows: None,
         csv: CsvOptions::default(),
+        interrupt: None,
     }
 }
 
@@ -196,4 +197,54 @@ fn the_output_format_comes_from_the_extension() {
     let error = run(&options(vec![input], dir.join("scores.txt"), 5)).unwrap_err();
     let message = error.to_string().replace(dir.to_str().unwrap(), "<dir>");
     insta::assert_snapshot!(message, @"output <dir>/scores.txt: name it .csv or .parquet (that picks the format)");
+}
+
+/// File names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_run_failing_after_written_batches_leaves_no_output_and_a_good_one_only_the_output() {
+    let dir = temp_dir("predict_late_failure");
+    let rows = rows();
+    let mut lines: Vec<String> = rows.iter().enumerate().map(|(i, r)| csv_line(i, r)).collect();
+    let input = write_csv(&dir, "good.csv", &lines);
+    let output = dir.join("scores.csv");
+    run(&options(vec![input.clone()], output.clone(), 3)).unwrap();
+    assert_eq!(listing(&dir), ["good.csv", "scores.csv"]);
+    std::fs::remove_file(&output).unwrap();
+
+    // Row 9 is bad: batches of 3 rows put it in the fourth batch, after three were written.
+    lines[9] = lines[9].replacen(",81,", ",abc,", 1);
+    let bad_input = write_csv(&dir, "bad.csv", &lines);
+    let error = run(&options(vec![bad_input], output.clone(), 3)).unwrap_err();
+    assert!(error.to_string().contains("line 11, column \"user_id\""), "{error}");
+    assert_eq!(listing(&dir), ["bad.csv", "good.csv"]);
+}
+
+#[test]
+fn an_interrupted_run_removes_its_partial_output_and_bad_rows_files() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let dir = temp_dir("predict_interrupt");
+    let rows = rows();
+    let mut lines: Vec<String> = rows.iter().enumerate().map(|(i, r)| csv_line(i, r)).collect();
+    lines[1] = lines[1].replacen(",9,", ",999,", 1);
+    let input = write_csv(&dir, "in.csv", &lines);
+    let output = dir.join("scores.csv");
+    let flag = Arc::new(AtomicBool::new(false));
+    let mut opts = options(vec![input], output.clone(), 3);
+    opts.bad_rows = Some(dir.join("bad_rows.csv"));
+    opts.interrupt = Some(Arc::clone(&flag));
+    // The signal arrives while the first batch is being scored.
+    let mut report = |_: plec_runtime::predict::Progress| flag.store(true, Ordering::SeqCst);
+    let error = predict(&load_test_model(), &opts, &mut report).unwrap_err();
+    let message = error.to_string().replace(dir.to_str().unwrap(), "<dir>");
+    assert_eq!(message, "interrupted after 3 rows: nothing was written to <dir>/scores.csv");
+    assert_eq!(listing(&dir), ["in.csv"]);
 }

@@ -34,7 +34,7 @@ fn main() {
         shuffle: (buffer_batches > 0).then_some(ShufflePlan { seed: 1, buffer_batches }),
     };
     let started = Instant::now();
-    let (rx, handle) = data::spawn(spec, plan);
+    let (rx, handle) = data::spawn(spec, plan).expect("reader");
     let (mut batches, mut rows) = (0usize, 0usize);
     for message in rx {
         match message {

@@ -69,8 +69,8 @@ fn main() {
     let repeats = arg(&args, "--repeats", 3);
     set_up_torch(0, Some(threads));
     let model = PleModel::new(&spec, Device::Cpu).expect("model");
-    let mut sparse = SparseOpt::new(spec.train.sparse_optimizer, model.tables());
-    let mut dense = DenseOpt::new(spec.train.dense_optimizer, model.dense_trainable());
+    let mut sparse = SparseOpt::new(spec.train.sparse_optimizer, model.tables(), &[]).expect("sparse state");
+    let mut dense = DenseOpt::new(spec.train.dense_optimizer, model.dense_trainable()).expect("dense state");
     let batches: Vec<Batch> = (0..4).map(|i| batch(&spec, rows, i as u64 + 1)).collect();
     let mut step = 0u64;
     for _ in 0..warmup {

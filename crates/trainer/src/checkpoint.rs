@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::{Device, Tensor};
 
-use crate::error::{io_err, Result, TrainError};
+use crate::error::{io_err, During, Result, TrainError};
 use crate::model::PleModel;
 use crate::optim::{DenseOpt, SparseOpt};
 
@@ -47,9 +47,14 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
-    let contiguous: Vec<(String, Tensor)> =
-        tensors.iter().map(|(n, t)| (n.clone(), t.detach().to_device(tch::Device::Cpu).contiguous())).collect();
-    Tensor::write_safetensors(&contiguous, path)?;
+    let contiguous: Vec<(String, Tensor)> = tensors
+        .iter()
+        .map(|(n, t)| {
+            let copy = t.f_detach()?.f_to_device(tch::Device::Cpu)?.f_contiguous();
+            copy.map(|c| (n.clone(), c)).during(|| format!("copying tensor `{n}` for {}", path.display()))
+        })
+        .collect::<Result<_>>()?;
+    Tensor::write_safetensors(&contiguous, path).during(|| format!("writing {}", path.display()))?;
     fsync(path)
 }
 
@@ -190,7 +195,8 @@ pub fn load_training_state(dir: &Path, sparse: &mut SparseOpt, dense: &mut Dense
                     ),
                 });
             }
-            tch::no_grad(|| target.shallow_clone().copy_(&value.to_device(target.device())));
+            tch::no_grad(|| target.shallow_clone().f_copy_(&value.f_to_device(target.device())?))
+                .during(|| format!("loading optimizer state `{name}` from {}", opt_path.display()))?;
         }
     }
     sparse.step = state.sparse_step;
@@ -208,7 +214,8 @@ pub fn load_partial(dir: &Path, model: &PleModel) -> Result<(usize, Vec<String>)
     for (name, target) in model.named_tensors() {
         match tensors.get(&name) {
             Some(value) if value.size() == target.size() => {
-                tch::no_grad(|| target.shallow_clone().copy_(&value.to_device(target.device())));
+                tch::no_grad(|| target.shallow_clone().f_copy_(&value.f_to_device(target.device())?))
+                    .during(|| format!("loading tensor `{name}` from {}", weights.display()))?;
                 loaded += 1;
             }
             _ => missing.push(name),

@@ -64,15 +64,33 @@ pub fn to_batch(spec: &ModelSpec, encoded: EncodedBatch, device: Device) -> Resu
     Ok(Batch { input, targets, groups: encoded.groups, rows: encoded.num_rows })
 }
 
-/// Starts the reader thread.
-pub fn spawn(spec: ModelSpec, plan: DataPlan) -> (Receiver<Message>, JoinHandle<()>) {
+/// The reader thread's name, in panic messages.
+pub const READER_THREAD: &str = "plec-data-reader";
+
+/// Starts the reader thread; [`join`] it after the last message to learn whether it ended or panicked.
+pub fn spawn(spec: ModelSpec, plan: DataPlan) -> Result<(Receiver<Message>, JoinHandle<()>)> {
     let (tx, rx) = sync_channel(PREFETCH);
-    let handle = std::thread::spawn(move || {
-        if let Err(error) = read_all(&spec, &plan, &tx) {
-            let _ = tx.send(Message::Failed(error));
-        }
-    });
-    (rx, handle)
+    let handle = std::thread::Builder::new()
+        .name(READER_THREAD.into())
+        .spawn(move || {
+            if let Err(error) = read_all(&spec, &plan, &tx) {
+                let _ = tx.send(Message::Failed(error));
+            }
+        })
+        .map_err(|e| TrainError::Unusable(format!("cannot start the data reader thread: {e}")))?;
+    Ok((rx, handle))
+}
+
+/// Waits for the reader thread; its panic becomes an error naming the thread and the panic message.
+pub fn join(handle: JoinHandle<()>) -> Result<()> {
+    handle.join().map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(a panic without a message)".into());
+        TrainError::ReaderPanicked(format!("`{READER_THREAD}`: {message}"))
+    })
 }
 
 /// Whether the receiver still listens.
@@ -139,6 +157,8 @@ fn read_epoch_in_order(
         if let Flow::HungUp = send(spec, encoded, tx)? {
             return Ok(Flow::HungUp);
         }
+        #[cfg(test)]
+        injected::panic_if_registered(&plan.files);
     }
     if rows_this_epoch == 0 {
         return Err(no_rows());
@@ -209,4 +229,27 @@ pub fn use_local_dataset(spec: &mut ModelSpec, input: &str) -> Result<()> {
     };
     plec_data::FileFormat::detect(first).map_err(data_err)?.apply_to(&mut spec.data);
     Ok(())
+}
+
+/// A test-only seam: makes the reader thread panic after its first batch of a registered file, as a bug in the
+/// reading code would (no data can make it panic). Not compiled outside the crate's unit tests.
+#[cfg(test)]
+pub(crate) mod injected {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    static FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+    pub(crate) fn panic_on(file: &Path) {
+        FILES.lock().unwrap_or_else(|e| e.into_inner()).push(file.to_path_buf());
+    }
+
+    pub(super) fn panic_if_registered(files: &[PathBuf]) {
+        let same = |a: &PathBuf, b: &PathBuf| a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a));
+        let registered =
+            FILES.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|r| files.iter().any(|f| same(f, r)));
+        if registered {
+            panic!("injected reader panic");
+        }
+    }
 }

@@ -9,14 +9,15 @@ use plec_config::spec::{Metric, ModelSpec, OutputKind};
 use tch::Kind;
 
 use crate::data::{self, DataPlan, Message};
-use crate::error::{io_err, Result, TrainError};
+use crate::error::{io_err, During, Result, TrainError};
 use crate::metrics::{self, TowerValues};
 use crate::model::PleModel;
 
 pub type MetricValues = BTreeMap<String, Option<f64>>;
 
 fn floats(t: &tch::Tensor) -> Result<Vec<f32>> {
-    Ok(Vec::<f32>::try_from(&t.to_kind(Kind::Float).to_device(tch::Device::Cpu).contiguous().view([-1]))?)
+    let flat = t.f_to_kind(Kind::Float)?.f_to_device(tch::Device::Cpu)?.f_contiguous()?.f_view([-1])?;
+    Ok(Vec::<f32>::try_from(&flat)?)
 }
 
 /// Every tower's metrics over the rows of `files`, in eval mode.
@@ -31,7 +32,7 @@ pub fn evaluate_files(model: &PleModel, files: Vec<PathBuf>, batch_size: usize) 
         drop_remainder: false,
         shuffle: None,
     };
-    let (rx, handle) = data::spawn(spec.clone(), plan);
+    let (rx, handle) = data::spawn(spec.clone(), plan)?;
     let mut values: Vec<TowerValues> = vec![TowerValues::default(); spec.towers.len()];
     let _guard = tch::no_grad_guard();
     for message in rx {
@@ -40,14 +41,16 @@ pub fn evaluate_files(model: &PleModel, files: Vec<PathBuf>, batch_size: usize) 
             Message::EpochEnd(_) => break,
             Message::Failed(error) => return Err(error),
         };
-        let input = batch.input.to_device(model.device());
-        let forward = model.forward(&input, false)?;
-        let outputs = model.outputs(&forward.logits);
+        let rows = batch.rows;
+        let input = batch.input.to_device(model.device())?;
+        let forward = model.forward(&input, false).during(|| format!("evaluating a batch of {rows} rows"))?;
+        let outputs = model.outputs(&forward.logits)?;
         for ((tower, logits), acc) in spec.towers.iter().zip(&forward.logits).zip(values.iter_mut()) {
             collect(tower, logits, &outputs, &batch, acc)?;
         }
     }
-    let _ = handle.join();
+    // A panicked reader closes the channel just as the end of the data does: only the join tells them apart.
+    data::join(handle)?;
     let mut out = BTreeMap::new();
     for (tower, acc) in spec.towers.iter().zip(&values) {
         out.extend(metrics::compute(tower, acc));
@@ -71,7 +74,7 @@ fn collect(
         acc.scores.extend(floats(score)?);
     }
     if metrics::is_softmax(tower) {
-        let classes = logits.argmax(1, false).to_device(tch::Device::Cpu);
+        let classes = logits.f_argmax(1, false)?.f_to_device(tch::Device::Cpu)?;
         acc.classes.extend(Vec::<i64>::try_from(&classes)?);
     }
     acc.labels.extend(floats(batch.targets.get(&tower.label)?)?);

@@ -14,11 +14,11 @@ pub fn tower_loss(tower: &Tower, logits: &Tensor, targets: &Targets) -> Result<T
     for loss in &tower.losses {
         let per_sample = per_sample_loss(tower, loss, logits, label)?;
         let value = match &tower.weighting {
-            None => per_sample.mean(Kind::Float),
-            Some(weighting) => (per_sample * sample_weights(weighting, label, targets)?).mean(Kind::Float),
+            None => per_sample.f_mean(Kind::Float)?,
+            Some(weighting) => per_sample.f_mul(&sample_weights(weighting, label, targets)?)?.f_mean(Kind::Float)?,
         };
         total = Some(match total {
-            Some(t) => t + value,
+            Some(t) => t.f_add(&value)?,
             None => value,
         });
     }
@@ -30,42 +30,47 @@ fn per_sample_loss(tower: &Tower, loss: &Loss, logits: &Tensor, label: &Tensor) 
     Ok(match *loss {
         Loss::BinaryCrossEntropy { label_smoothing } => {
             let y = if label_smoothing > 0.0 {
-                label * (1.0 - label_smoothing as f64) + 0.5 * label_smoothing as f64
+                label.f_mul_scalar(1.0 - label_smoothing as f64)?.f_add_scalar(0.5 * label_smoothing as f64)?
             } else {
                 label.shallow_clone()
             };
-            logits.squeeze_dim(1).binary_cross_entropy_with_logits::<Tensor>(&y, None, None, Reduction::None)
+            logits.f_squeeze_dim(1)?.f_binary_cross_entropy_with_logits::<Tensor>(&y, None, None, Reduction::None)?
         }
         Loss::BinaryFocal { gamma, alpha } => {
-            let logits = logits.squeeze_dim(1);
+            let logits = logits.f_squeeze_dim(1)?;
             // The focal weight is a constant for the gradient (detached), as tzrec.
-            let p = logits.detach().sigmoid();
+            let p = logits.f_detach()?.f_sigmoid()?;
             let (g, a) = (gamma as f64, alpha as f64);
-            let one_minus_p: Tensor = 1.0 - &p;
-            let one_minus_y: Tensor = 1.0 - label;
-            let w = label * a * one_minus_p.pow_tensor_scalar(g) + one_minus_y * (1.0 - a) * p.pow_tensor_scalar(g);
-            logits.binary_cross_entropy_with_logits::<Tensor>(label, Some(w), None, Reduction::None)
+            let one_minus_p = p.f_rsub_scalar(1.0)?;
+            let one_minus_y = label.f_rsub_scalar(1.0)?;
+            let positive = label.f_mul_scalar(a)?.f_mul(&one_minus_p.f_pow_tensor_scalar(g)?)?;
+            let negative = one_minus_y.f_mul_scalar(1.0 - a)?.f_mul(&p.f_pow_tensor_scalar(g)?)?;
+            let w = positive.f_add(&negative)?;
+            logits.f_binary_cross_entropy_with_logits::<Tensor>(label, Some(w), None, Reduction::None)?
         }
         Loss::SoftmaxCrossEntropy { label_smoothing } => {
             let classes = tower.num_class as f64;
-            let bad = label.lt(0.0).logical_or(&label.ge(classes)).logical_or(&label.ne_tensor(&label.floor()));
-            if bad.any().int64_value(&[]) != 0 {
-                let row = bad.to_kind(Kind::Int64).argmax(0, false).int64_value(&[]);
-                let value = label.double_value(&[row]);
+            let bad = label
+                .f_lt(0.0)?
+                .f_logical_or(&label.f_ge(classes)?)?
+                .f_logical_or(&label.f_ne_tensor(&label.f_floor()?)?)?;
+            if bad.f_any()?.f_int64_value(&[])? != 0 {
+                let row = bad.f_to_kind(Kind::Int64)?.f_argmax(0, false)?.f_int64_value(&[])?;
+                let value = label.f_double_value(&[row])?;
                 return Err(TrainError::Input(format!(
                     "label `{}` row {row} of the batch is {value}: expected a class id in 0..{}",
                     tower.label, tower.num_class
                 )));
             }
-            logits.cross_entropy_loss::<Tensor>(
-                &label.to_kind(Kind::Int64),
+            logits.f_cross_entropy_loss::<Tensor>(
+                &label.f_to_kind(Kind::Int64)?,
                 None,
                 Reduction::None,
                 -100,
                 label_smoothing as f64,
-            )
+            )?
         }
-        Loss::L2 => (logits.squeeze_dim(1) - label).square(),
+        Loss::L2 => logits.f_squeeze_dim(1)?.f_sub(label)?.f_square()?,
     })
 }
 
@@ -73,16 +78,19 @@ fn per_sample_loss(tower: &Tower, loss: &Loss, logits: &Tensor, label: &Tensor) 
 /// times the task's `weight`.
 pub fn sample_weights(weighting: &LossWeighting, label: &Tensor, targets: &Targets) -> Result<Tensor> {
     let mut w = match &weighting.sample_weight {
-        Some(column) => targets.get(column)?.to_kind(Kind::Float),
-        None => label.ones_like().to_kind(Kind::Float),
+        Some(column) => targets.get(column)?.f_to_kind(Kind::Float)?,
+        None => label.f_ones_like()?.f_to_kind(Kind::Float)?,
     };
     if let Some(space) = &weighting.task_space {
-        let inside = targets.get(&space.indicator_label)?.gt(0.0).to_kind(Kind::Float);
-        w *= &inside * space.in_weight as f64 + (1.0 - inside) * space.out_weight as f64;
+        let inside = targets.get(&space.indicator_label)?.f_gt(0.0)?.f_to_kind(Kind::Float)?;
+        let factor = inside
+            .f_mul_scalar(space.in_weight as f64)?
+            .f_add(&inside.f_rsub_scalar(1.0)?.f_mul_scalar(space.out_weight as f64)?)?;
+        w = w.f_mul(&factor)?;
     }
-    let mean = w.mean(Kind::Float);
-    let nonzero = mean.ne(0.0);
+    let mean = w.f_mean(Kind::Float)?;
+    let nonzero = mean.f_ne(0.0)?;
     // 1/mean where the mean is nonzero, else 0: a batch whose weights are all 0 contributes 0, never NaN.
-    let inverse = mean.reciprocal().where_self(&nonzero, &mean.zeros_like());
-    Ok(w * inverse * weighting.weight as f64)
+    let inverse = mean.f_reciprocal()?.f_where_self(&nonzero, &mean.f_zeros_like()?)?;
+    Ok(w.f_mul(&inverse)?.f_mul_scalar(weighting.weight as f64)?)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use plec_data::EncodedBatch;
 use tch::{Device, Kind};
 
-use crate::error::Result;
+use crate::error::{During, Result};
 use crate::model::{ModelInput, PleModel};
 
 /// Named outputs as (shape, row-major f32 values).
@@ -15,12 +15,13 @@ pub type NamedOutputs = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
 pub fn predict(model: &PleModel, batch: &EncodedBatch) -> Result<NamedOutputs> {
     let _guard = tch::no_grad_guard();
     let input = ModelInput::build(&model.spec, batch.num_rows, &batch.features, model.device())?;
-    let forward = model.forward(&input, false)?;
+    let rows = batch.num_rows;
+    let forward = model.forward(&input, false).during(|| format!("predicting a batch of {rows} rows"))?;
     let mut out = BTreeMap::new();
-    for (name, tensor) in model.outputs(&forward.logits) {
+    for (name, tensor) in model.outputs(&forward.logits)? {
         let shape = tensor.size().iter().map(|&d| d as usize).collect();
-        let values = Vec::<f32>::try_from(&tensor.to_kind(Kind::Float).to_device(Device::Cpu).contiguous().view([-1]))?;
-        out.insert(name, (shape, values));
+        let flat = tensor.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?.f_contiguous()?.f_view([-1])?;
+        out.insert(name, (shape, Vec::<f32>::try_from(&flat)?));
     }
     Ok(out)
 }

@@ -3,25 +3,26 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use plec_config::artifact::checkpoint::{latest_checkpoint, CONFIG_FILE, EVAL_RESULT_FILE};
+use plec_config::artifact::checkpoint::{latest_checkpoint, CONFIG_FILE};
 use plec_config::spec::ModelSpec;
 use tch::{Device, Kind, Tensor};
 
 use crate::checkpoint::{self, TrainState};
 use crate::data::{self, DataPlan, Message};
-use crate::error::{io_err, Result, TrainError};
+use crate::error::{io_err, During, Result, TrainError};
 use crate::evaluate::{self, MetricValues};
 use crate::loss;
+use crate::loss_log::{self, LossWindow};
 use crate::model::PleModel;
 use crate::optim::{clip, DenseOpt, SparseOpt};
-use crate::plot::{self, Series};
 
-/// Per-task losses logged every `log_step_count_steps`, one JSON object a line.
+/// Per-task mean losses, one JSON object a line, at the steps [`loss_log::logs_at`] picks.
 pub const LOSS_LOG_FILE: &str = "loss_log.txt";
 pub const CURVES_FILE: &str = "training_curves.png";
 
@@ -42,6 +43,10 @@ pub struct TrainOptions {
     pub eval_every_steps: Option<u64>,
     /// Draw a progress bar and log lines on stderr.
     pub progress: bool,
+    /// Checked between steps (set by a SIGINT / SIGTERM handler): when set, training stops after the step in
+    /// progress, writes a checkpoint of it (a rerun resumes there, losing no work) and returns
+    /// [`TrainError::Interrupted`].
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,8 +125,9 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
     fs::write(&config_path, &options.config_text).map_err(|e| io_err(&config_path, e))?;
 
     let model = PleModel::new(spec, options.device)?;
-    let mut sparse = SparseOpt::new(spec.train.sparse_optimizer, model.tables());
-    let mut dense = DenseOpt::new(spec.train.dense_optimizer, model.dense_trainable());
+    let table_names: Vec<String> = spec.tables.iter().map(|t| t.name.clone()).collect();
+    let mut sparse = SparseOpt::new(spec.train.sparse_optimizer, model.tables(), &table_names)?;
+    let mut dense = DenseOpt::new(spec.train.dense_optimizer, model.dense_trainable())?;
     let mut state = TrainState::default();
     let mut resumed_from = None;
     let bar = if options.progress { ProgressBar::new(0) } else { ProgressBar::hidden() };
@@ -174,8 +180,9 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
     );
 
     let towers: Vec<String> = spec.towers.iter().map(|t| t.name.clone()).collect();
-    let mut window = vec![0.0f64; towers.len()];
-    let mut window_steps = 0u64;
+    // The curve's window empties at every logged step, the progress line's every `log_step_count_steps`.
+    let mut curve_window = LossWindow::new(towers.len());
+    let mut progress_window = LossWindow::new(towers.len());
     let mut last_losses = BTreeMap::new();
     let mut last_saved = None;
     let mut eval = None;
@@ -185,8 +192,10 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
     let save_every = spec.train.save_checkpoints_steps;
 
     let done = |state: &TrainState| max_steps.is_some_and(|m| state.step >= m);
+    let interrupted = || options.interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed));
+    let mut stopped_early = false;
     if !done(&state) {
-        let (rx, handle) = data::spawn(spec.clone(), plan);
+        let (rx, handle) = data::spawn(spec.clone(), plan)?;
         for message in &rx {
             let batch = match message {
                 Message::Batch(batch) => batch,
@@ -201,18 +210,20 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
             state.step += 1;
             state.samples += batch.rows as u64;
             state.rows_in_epoch += batch.rows as u64;
-            for (w, v) in window.iter_mut().zip(&values) {
-                *w += v;
-            }
-            window_steps += 1;
+            curve_window.add(&values);
+            progress_window.add(&values);
             bar.set_position(state.step);
+            if loss_log::logs_at(state.step, max_steps, log_every) {
+                if let Some(means) = curve_window.take_means(&towers) {
+                    loss_log::append(model_dir, state.step, &means)?;
+                }
+            }
             if state.step % log_every == 0 {
-                last_losses = towers.iter().zip(&window).map(|(t, w)| (t.clone(), w / window_steps as f64)).collect();
-                append_loss_log(model_dir, state.step, &last_losses)?;
-                let text: Vec<String> = last_losses.iter().map(|(t, v)| format!("loss_{t}={v:.5}")).collect();
-                log_progress(&bar, options.progress, format!("step {}: {}", state.step, text.join(" ")));
-                window.iter_mut().for_each(|w| *w = 0.0);
-                window_steps = 0;
+                if let Some(means) = progress_window.take_means(&towers) {
+                    let text: Vec<String> = means.iter().map(|(t, v)| format!("loss_{t}={v:.5}")).collect();
+                    log_progress(&bar, options.progress, format!("step {}: {}", state.step, text.join(" ")));
+                    last_losses = means;
+                }
             }
             if save_every > 0 && state.step % save_every == 0 {
                 state.sparse_step = sparse.step;
@@ -238,15 +249,22 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
             if done(&state) {
                 break;
             }
+            if interrupted() {
+                stopped_early = true;
+                break;
+            }
         }
         drop(rx);
-        let _ = handle.join();
+        // A panicked reader closes the channel just as the end of the data does: only the join tells them apart.
+        data::join(handle)?;
     }
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    if window_steps > 0 {
-        last_losses = towers.iter().zip(&window).map(|(t, w)| (t.clone(), w / window_steps as f64)).collect();
-        append_loss_log(model_dir, state.step, &last_losses)?;
+    if let Some(means) = curve_window.take_means(&towers) {
+        loss_log::append(model_dir, state.step, &means)?;
+    }
+    if let Some(means) = progress_window.take_means(&towers) {
+        last_losses = means;
     }
     let checkpoint = match last_saved
         .filter(|p: &PathBuf| p == &plec_config::artifact::checkpoint::checkpoint_dir(model_dir, state.step))
@@ -259,6 +277,10 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
             checkpoint::save(model_dir, &model, &sparse, &dense, &state, spec.train.keep_checkpoint_max, &golden)?
         }
     };
+    // Interrupted: the checkpoint of the last complete step is written; evaluation and curves are left to the rerun.
+    if stopped_early {
+        return Err(TrainError::Interrupted { step: state.step, checkpoint });
+    }
     if let Some(input) = &options.eval_input {
         let values = evaluate::evaluate_input(&model, spec, input)?;
         let line = evaluate::append_result(model_dir, state.step, &values)?;
@@ -267,7 +289,7 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
         }
         eval = Some(values);
     }
-    write_curves(model_dir, &towers)?;
+    crate::curves::write_curves(model_dir, &towers)?;
     let trained = state.samples - start_samples;
     Ok(TrainReport {
         steps: state.step,
@@ -301,88 +323,55 @@ pub fn train_step(
     spec: &ModelSpec,
     device: Device,
 ) -> Result<Vec<f64>> {
+    let rows = batch.rows;
     let (input, targets) = if device == Device::Cpu {
         (None, None)
     } else {
-        (Some(batch.input.to_device(device)), Some(batch.targets.to_device(device)))
+        (Some(batch.input.to_device(device)?), Some(batch.targets.to_device(device)?))
     };
     let input = input.as_ref().unwrap_or(&batch.input);
     let targets = targets.as_ref().unwrap_or(&batch.targets);
-    let forward = model.forward(input, true)?;
+    let forward = model.forward(input, true).during(|| format!("in the forward pass of a batch of {rows} rows"))?;
     let mut losses = Vec::with_capacity(spec.towers.len());
     for (tower, logits) in spec.towers.iter().zip(&forward.logits) {
-        losses.push(loss::tower_loss(tower, logits, targets)?);
+        losses.push(
+            loss::tower_loss(tower, logits, targets)
+                .during(|| format!("computing the loss of task `{}` for a batch of {rows} rows", tower.name))?,
+        );
     }
-    let values: Vec<f64> =
-        Tensor::stack(&losses, 0).to_kind(Kind::Double).to_device(Device::Cpu).try_into().map(|v: Vec<f64>| v)?;
+    let values: Vec<f64> = Tensor::f_stack(&losses, 0)
+        .and_then(|l| l.f_to_kind(Kind::Double))
+        .and_then(|l| l.f_to_device(Device::Cpu))
+        .and_then(|l| Vec::<f64>::try_from(&l))
+        .during(|| "reading the losses".into())?;
     for (tower, value) in spec.towers.iter().zip(&values) {
         if !value.is_finite() {
             return Err(TrainError::NonFinite { step: step + 1, task: tower.name.clone(), value: *value });
         }
     }
-    let total = losses.iter().skip(1).fold(losses[0].shallow_clone(), |acc, l| acc + l);
-    dense.zero_grad();
-    total.backward();
-    if let Some(clipping) = &spec.train.grad_clipping {
-        clip::clip(dense.params(), clipping);
-    }
-    dense.step(spec.train.dense_lr.lr_at(spec.train.dense_optimizer.lr(), step) as f64);
-    let grads: Vec<Option<Tensor>> = forward
-        .gathered
-        .rows
-        .iter()
-        .map(|r| {
-            let g = r.grad();
-            if g.defined() {
-                Some(g)
-            } else {
-                None
-            }
-        })
-        .collect();
-    let sparse_lr = spec.train.sparse_lr.lr_at(spec.train.sparse_optimizer.lr(), step) as f64;
-    sparse.step(model.tables(), &input.table_rows, &forward.gathered.rows, &grads, sparse_lr);
-    Ok(values)
-}
-
-fn append_loss_log(model_dir: &Path, step: u64, losses: &BTreeMap<String, f64>) -> Result<()> {
-    let path = model_dir.join(LOSS_LOG_FILE);
-    let line = serde_json::json!({ "global_step": step, "losses": losses }).to_string();
-    let mut file = fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(&path, e))?;
-    writeln!(file, "{line}").map_err(|e| io_err(&path, e))
-}
-
-/// Redraws `training_curves.png` from `loss_log.txt` and `eval_result.txt` (so resumed runs plot whole histories).
-pub fn write_curves(model_dir: &Path, towers: &[String]) -> Result<()> {
-    let read_lines = |name: &str| -> Vec<serde_json::Value> {
-        fs::read_to_string(model_dir.join(name))
-            .map(|text| text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
-            .unwrap_or_default()
+    let mut backward = || -> Result<()> {
+        let mut total = losses[0].shallow_clone();
+        for l in &losses[1..] {
+            total = total.f_add(l)?;
+        }
+        dense.zero_grad()?;
+        total.f_backward()?;
+        Ok(())
     };
-    let losses: Vec<Series> = towers
-        .iter()
-        .map(|t| Series {
-            name: format!("loss_{t}"),
-            points: read_lines(LOSS_LOG_FILE)
-                .iter()
-                .filter_map(|v| Some((v["global_step"].as_f64()?, v["losses"][t].as_f64()?)))
-                .collect(),
-        })
-        .collect();
-    let evals = read_lines(EVAL_RESULT_FILE);
-    let mut metric_names: Vec<String> = evals
-        .iter()
-        .filter_map(|v| v.as_object())
-        .flat_map(|o| o.keys().filter(|k| k.contains("auc")).cloned().collect::<Vec<_>>())
-        .collect();
-    metric_names.sort();
-    metric_names.dedup();
-    let metrics: Vec<Series> = metric_names
-        .iter()
-        .map(|m| Series {
-            name: m.clone(),
-            points: evals.iter().filter_map(|v| Some((v["global_step"].as_f64()?, v[m].as_f64()?))).collect(),
-        })
-        .collect();
-    plot::plot(&model_dir.join(CURVES_FILE), &losses, &metrics)
+    backward().during(|| format!("in the backward pass of a batch of {rows} rows"))?;
+    let mut optimize = || -> Result<()> {
+        if let Some(clipping) = &spec.train.grad_clipping {
+            clip::clip(dense.params(), clipping)?;
+        }
+        dense.step(spec.train.dense_lr.lr_at(spec.train.dense_optimizer.lr(), step) as f64)?;
+        let mut grads: Vec<Option<Tensor>> = Vec::with_capacity(forward.gathered.rows.len());
+        for r in &forward.gathered.rows {
+            let g = r.f_grad()?;
+            grads.push(if g.defined() { Some(g) } else { None });
+        }
+        let sparse_lr = spec.train.sparse_lr.lr_at(spec.train.sparse_optimizer.lr(), step) as f64;
+        sparse.step(model.tables(), &input.table_rows, &forward.gathered.rows, &grads, sparse_lr)
+    };
+    optimize().during(|| format!("in the optimizer step of a batch of {rows} rows"))?;
+    Ok(values)
 }

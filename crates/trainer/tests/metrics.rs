@@ -1,10 +1,10 @@
-//! Metrics (section 7) vs exact pairwise computations and hand-derived values.
+//! Metrics (section 7) vs exact pairwise computations, hand-derived and published values.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use plec_config::spec::{Loss, Metric};
 use plec_config::testing::head_tower;
 use plec_trainer::metrics::auc::{binned_auc, exact_auc, grouped_auc};
-use plec_trainer::metrics::{compute, TowerValues};
+use plec_trainer::metrics::{auc_legend, compute, TowerValues};
 
 /// P(score of a random positive > that of a random negative) + 0.5 P(tie), over all pairs.
 fn pairwise_auc(scores: &[f32], labels: &[f32]) -> f64 {
@@ -87,4 +87,45 @@ fn softmax_accuracy_compares_the_argmax_class() {
     let values = TowerValues { scores: vec![], classes: vec![2, 0, 1], labels: vec![2.0, 1.0, 1.0], groups: vec![] };
     let got = compute(&t, &values)["accuracy_kind"].expect("accuracy");
     assert!((got - 2.0 / 3.0).abs() < 1e-12);
+}
+
+#[test]
+fn exact_auc_matches_a_published_example_and_counts_ties_half() {
+    // scikit-learn's roc_auc_score documentation example.
+    assert_eq!(exact_auc(&[0.1, 0.4, 0.35, 0.8], &[0.0, 0.0, 1.0, 1.0]), Some(0.75));
+    // One positive tied with one of two negatives, above the other: (0.5 + 1) / 2.
+    assert_eq!(exact_auc(&[0.3, 0.3, 0.1], &[1.0, 0.0, 0.0]), Some(0.75));
+    assert_eq!(exact_auc(&[0.3, 0.2], &[0.0, 0.0]), None);
+}
+
+#[test]
+fn every_binned_auc_comes_with_the_exact_auc_of_the_same_scores() {
+    let mut t = head_tower("ctr", "clk", 4, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }, 1);
+    t.metrics = vec![Metric::Auc { thresholds: 200 }];
+    // Rare positives and scores crowded near 0, with ties: most samples share the lowest of the 200 bins.
+    let mut seed = 17;
+    let scores: Vec<f32> = (0..2000).map(|_| (lcg(&mut seed).powi(4) * 2000.0).floor() / 2000.0).collect();
+    let labels: Vec<f32> = scores.iter().map(|s| if lcg(&mut seed) < 0.05 + *s { 1.0 } else { 0.0 }).collect();
+    let values = TowerValues { scores: scores.clone(), classes: vec![], labels: labels.clone(), groups: vec![] };
+    let got = compute(&t, &values);
+    assert_eq!(got.keys().collect::<Vec<_>>(), ["auc_ctr", "exact_auc_ctr"]);
+    let exact = got["exact_auc_ctr"].expect("exact auc");
+    let binned = got["auc_ctr"].expect("binned auc");
+    assert!((exact - pairwise_auc(&scores, &labels)).abs() < 1e-12, "{exact}");
+    assert_eq!(Some(binned), binned_auc(&scores, &labels, 200));
+    // The bins merge the low scores into ties, so the two differ here (the reason both are reported).
+    assert!((exact - binned).abs() > 1e-3, "exact {exact} vs binned {binned}");
+}
+
+#[test]
+fn the_auc_legend_names_both_kinds_per_tower() {
+    let mut t = head_tower("ctr", "clk", 4, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }, 1);
+    t.metrics = vec![Metric::Auc { thresholds: 200 }, Metric::MeanSquaredError];
+    let mut other = t.clone();
+    other.name = "cvr".into();
+    other.metrics = vec![Metric::MeanSquaredError];
+    let legend = auc_legend(&[t, other]);
+    assert_eq!(legend.len(), 1, "{legend:?}");
+    assert!(legend[0].starts_with("auc_ctr: binned AUC (200 thresholds"), "{}", legend[0]);
+    assert!(legend[0].contains("exact_auc_ctr: exact ROC AUC"), "{}", legend[0]);
 }

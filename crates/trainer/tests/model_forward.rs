@@ -120,7 +120,7 @@ fn check_outputs(spec: &ModelSpec, train: bool) {
     let expected = reference::forward(spec, &params, &samples, train);
     let input = ModelInput::build(spec, samples.len(), &raw_features(spec, &samples), Device::Cpu).expect("input");
     let forward = model.forward(&input, train).expect("forward");
-    let outputs = model.outputs(&forward.logits);
+    let outputs = model.outputs(&forward.logits).expect("outputs");
     assert_eq!(outputs.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
     for (name, want) in &expected {
         let flat: Vec<f64> = want.iter().flatten().copied().collect();

@@ -21,7 +21,7 @@ fn f32s(v: &[f64]) -> Vec<f32> {
 /// Runs `steps` identical sparse steps on a 3x2 table touching rows 0 and 2; returns the table.
 fn sparse_steps(kind: SparseOptimizer, steps: usize) -> Vec<f64> {
     let table = Tensor::from_slice(&f32s(&TABLE)).reshape([3, 2]);
-    let mut opt = SparseOpt::new(kind, std::slice::from_ref(&table));
+    let mut opt = SparseOpt::new(kind, std::slice::from_ref(&table), &["t".into()]).expect("state");
     let ids = Tensor::from_slice(&[0i64, 2]);
     let grad = Tensor::from_slice(&f32s(&[G0, G2].concat())).reshape([2, 2]);
     for _ in 0..steps {
@@ -32,7 +32,8 @@ fn sparse_steps(kind: SparseOptimizer, steps: usize) -> Vec<f64> {
             &[values],
             &[Some(grad.shallow_clone())],
             LR,
-        );
+        )
+        .expect("step");
     }
     to_vec(&table)
 }
@@ -110,11 +111,11 @@ const GRADS: [[f64; 3]; 2] = [[0.1, -0.2, 0.3], [-0.4, 0.5, 0.05]];
 /// Two dense steps with the gradients `GRADS`; returns the parameter.
 fn dense_steps(kind: DenseOptimizer) -> Vec<f64> {
     let p = Tensor::from_slice(&f32s(&P0)).set_requires_grad(true);
-    let mut opt = DenseOpt::new(kind, vec![p.shallow_clone()]);
+    let mut opt = DenseOpt::new(kind, vec![p.shallow_clone()]).expect("state");
     for g in GRADS {
-        opt.zero_grad();
+        opt.zero_grad().expect("zero_grad");
         (&p * Tensor::from_slice(&f32s(&g))).sum(Kind::Float).backward();
-        opt.step(LR);
+        opt.step(LR).expect("step");
     }
     to_vec(&p)
 }
@@ -209,13 +210,14 @@ fn gradient_clipping_by_global_norm_and_by_value() {
         (b * Tensor::from_slice(&[4.0f32])).sum(Kind::Float).backward();
     };
     grads(&a, &b);
-    clip(&[a.shallow_clone(), b.shallow_clone()], &GradClipping::Norm { max_gradient: 1.0, norm_type: 2.0 });
+    clip(&[a.shallow_clone(), b.shallow_clone()], &GradClipping::Norm { max_gradient: 1.0, norm_type: 2.0 })
+        .expect("clip");
     let scale = 1.0 / (5.0 + 1e-6);
     assert_close(&to_vec(&a.grad()), &[3.0 * scale, 0.0], STEP_TOL, "norm-clipped a");
     assert_close(&to_vec(&b.grad()), &[4.0 * scale], STEP_TOL, "norm-clipped b");
     let c = Tensor::from_slice(&[1.0f32, 1.0]).set_requires_grad(true);
     (&c * Tensor::from_slice(&[-3.0f32, 0.5])).sum(Kind::Float).backward();
-    clip(std::slice::from_ref(&c), &GradClipping::Value { max_gradient: 1.0 });
+    clip(std::slice::from_ref(&c), &GradClipping::Value { max_gradient: 1.0 }).expect("clip");
     assert_close(&to_vec(&c.grad()), &[-1.0, 0.5], STEP_TOL, "value-clipped");
     let _ = Device::Cpu;
 }

@@ -84,7 +84,7 @@ fn bag_values(feature: &FeatureInput, table_rows: &[Tensor]) -> Vec<Vec<i64>> {
 /// Row ids of each batch, by epoch; checks that every row's columns belong to that row (values derived from the
 /// id exactly as `write_rows` wrote them).
 fn read(plan: DataPlan) -> BTreeMap<u64, Vec<Vec<u64>>> {
-    let (rx, handle) = data::spawn(model_spec(), plan);
+    let (rx, handle) = data::spawn(model_spec(), plan).expect("reader");
     let mut epochs: BTreeMap<u64, Vec<Vec<u64>>> = BTreeMap::new();
     let mut current = Vec::new();
     for message in rx {

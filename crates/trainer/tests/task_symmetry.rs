@@ -135,8 +135,8 @@ fn train_symmetric(same_labels: bool) -> (BTreeMap<String, f64>, f64) {
     assert!(start.values().all(|d| *d == 0.0), "symmetrize left {start:?}");
     // named_tensors() shares storage with the model: copy to keep the starting values.
     let before: BTreeMap<String, Tensor> = model.named_tensors().iter().map(|(n, t)| (n.clone(), t.copy())).collect();
-    let mut sparse = SparseOpt::new(spec.train.sparse_optimizer, model.tables());
-    let mut dense = DenseOpt::new(spec.train.dense_optimizer, model.dense_trainable());
+    let mut sparse = SparseOpt::new(spec.train.sparse_optimizer, model.tables(), &[]).expect("sparse state");
+    let mut dense = DenseOpt::new(spec.train.dense_optimizer, model.dense_trainable()).expect("dense state");
     let batch = batch(&spec, same_labels);
     for step in 0..STEPS {
         train_step(&model, &mut sparse, &mut dense, &batch, step, &spec, Device::Cpu).expect("step");

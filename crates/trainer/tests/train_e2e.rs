@@ -22,6 +22,7 @@ fn options(dir: &Path, text: &str, num_steps: Option<u64>, eval: bool) -> TrainO
         device: Device::Cpu,
         eval_every_steps: None,
         progress: false,
+        interrupt: None,
     }
 }
 
@@ -57,6 +58,41 @@ fn learns_the_signal_of_generated_data() {
     }
     let png = std::fs::read(model_dir.join("training_curves.png")).expect("png");
     assert_eq!(&png[1..4], b"PNG");
+    // An epoch run (length unknown in advance) still draws a curve: at least 20 points, up to the last step.
+    let steps = logged_steps(&model_dir);
+    assert!(steps.len() >= 20, "{} points: {steps:?}", steps.len());
+    assert_eq!(steps.last(), Some(&96));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The steps of `loss_log.txt`, checked to rise, each with a finite loss per task.
+fn logged_steps(model_dir: &Path) -> Vec<u64> {
+    let text = std::fs::read_to_string(model_dir.join("loss_log.txt")).expect("loss log");
+    let steps: Vec<u64> = text
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).expect("json line");
+            for task in ["ctr", "cvr"] {
+                assert!(value["losses"][task].as_f64().is_some_and(f64::is_finite), "{line}");
+            }
+            value["global_step"].as_u64().expect("step")
+        })
+        .collect();
+    assert!(steps.windows(2).all(|w| w[0] < w[1]), "{steps:?}");
+    steps
+}
+
+#[test]
+fn a_short_run_logs_a_curve_of_at_least_twenty_points() {
+    let dir = temp("curve");
+    // 60 steps with log_step_count_steps 5: every 5th step alone would be 12 points.
+    let (spec, text) = setup(&dir, "");
+    assert_eq!(spec.train.log_step_count_steps, 5);
+    train(&spec, &options(&dir, &text, Some(60), false)).expect("train");
+    let steps = logged_steps(&dir.join("model"));
+    assert!(steps.len() >= 20, "{} points: {steps:?}", steps.len());
+    assert!(steps.iter().filter(|s| *s % 5 == 0).count() == 12, "every log_step_count_steps step: {steps:?}");
+    assert_eq!(steps.last(), Some(&60));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

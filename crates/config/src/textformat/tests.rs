@@ -100,22 +100,34 @@ fn errors_name_position_type_and_field() {
     insta::assert_snapshot!(parse_err::<DataConfig>("batch_size: 99999999999"), @"t.config:1:13: expected an unsigned 32-bit integer for field `batch_size` of DataConfig, found `99999999999`");
 }
 
+/// Only the fields plec needs are demanded (not the schema's `required` marks, which TorchEasyRec's own parser
+/// does not enforce either): here no `expression`, `embedding_dim`, `eval_input_path`, `expert_num_per_task` or
+/// `task_expert_net` is asked for.
 #[test]
 fn missing_required_fields_are_all_reported_with_paths() {
     let err = parse::<EasyRecConfig>(
         r#"train_input_path: "a" model_dir: "m"
-           feature_configs { id_feature { feature_name: "x" } }
-           model_config { ple { extraction_networks { network_name: "l1" } } }"#,
+           feature_configs { id_feature { num_buckets: 3 } }
+           model_config { ple { extraction_networks { share_num: 1 } task_towers { } } }"#,
         "t.config",
     )
     .err()
     .map(|e| e.to_string());
     insta::assert_snapshot!(err.unwrap_or_default(), @r"
-    invalid config (5 errors):
-      eval_input_path: missing required field `eval_input_path` of EasyRecConfig
-      feature_configs[0].id_feature.expression: missing required field `expression` of IdFeature
-      feature_configs[0].id_feature.embedding_dim: missing required field `embedding_dim` of IdFeature
-      model_config.ple.extraction_networks[0].expert_num_per_task: missing required field `expert_num_per_task` of ExtractionNetwork
-      model_config.ple.extraction_networks[0].task_expert_net: missing required field `task_expert_net` of ExtractionNetwork
+    invalid config (4 errors):
+      feature_configs[0].id_feature.feature_name: missing field `feature_name` of IdFeature: it names the feature's input column, its default table and its place in groups
+      model_config.ple.extraction_networks[0].network_name: missing field `network_name` of ExtractionNetwork: plec names the layer's parameters after it (`ple.<network_name>.*`)
+      model_config.ple.task_towers[0].tower_name: missing field `tower_name` of TaskTower: it names the task's outputs (`probs_<tower_name>`) and parameters
+      model_config.ple.task_towers[0].label_name: missing field `label_name` of TaskTower: it names the label column the task trains on
     ");
+}
+
+/// docs/config.md lists every field plec demands, so a user can find the rule without reading the code.
+#[test]
+fn every_required_field_is_documented() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/config.md")).expect("docs");
+    for (message, field, _) in super::required::REQUIRED {
+        let named = docs.contains(&format!("`{message}.{field}`"));
+        assert!(named, "docs/config.md does not name `{message}.{field}`");
+    }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::proto::tzrec::feature_config::Feature as FeatureKind;
-use crate::proto::tzrec::{EasyRecConfig, IdFeature, RawFeature};
+use crate::proto::tzrec::{EasyRecConfig, FgMode as ProtoFgMode, IdFeature, RawFeature};
 use crate::spec::{EmbeddingTable, Encoding, Feature, MultiValue, Pooling, Transform};
 
 use super::audit::Policy;
@@ -69,17 +69,20 @@ const RAW_FEATURE: Policy = Policy {
 
 pub(crate) fn defined(v: &mut Validator, config: &EasyRecConfig) -> BTreeMap<String, Defined> {
     let mut out: BTreeMap<String, Defined> = BTreeMap::new();
+    let fg_mode = config.data_config.as_ref().map_or(ProtoFgMode::FG_NONE, |d| d.fg_mode());
     for (i, fc) in config.feature_configs.iter().enumerate() {
         let base = format!("feature_configs[{i}]");
         let (name, defined) = match &fc.feature {
             Some(FeatureKind::IdFeature(f)) => {
                 let path = format!("{base}.id_feature");
                 v.audit(f, &path, &ID_FEATURE);
+                input_column(v, fg_mode, f.feature_name(), f.expression.as_deref(), &path);
                 (f.feature_name().to_string(), Defined { kind: id_feature(v, f, &path), path })
             }
             Some(FeatureKind::RawFeature(f)) => {
                 let path = format!("{base}.raw_feature");
                 v.audit(f, &path, &RAW_FEATURE);
+                input_column(v, fg_mode, f.feature_name(), f.expression.as_deref(), &path);
                 (f.feature_name().to_string(), Defined { kind: raw_feature(v, f, &path), path })
             }
             Some(other) => {
@@ -103,6 +106,44 @@ pub(crate) fn defined(v: &mut Validator, config: &EasyRecConfig) -> BTreeMap<Str
         }
     }
     out
+}
+
+/// The input sides TorchEasyRec's feature generation knows (`tzrec/features/feature.py`, `side_inputs`).
+const SIDES: &[&str] = &["user", "item", "context", "feature", "const"];
+
+/// Checks which column the feature reads. Under FG_NONE (TorchEasyRec's default) it is the `feature_name` and
+/// `expression` is not needed; under FG_DAG / FG_NORMAL it is the input that `expression` (`side:name`) names,
+/// which plec reads only where it is the `feature_name` too (one input per feature, named like the feature).
+fn input_column(v: &mut Validator, fg_mode: ProtoFgMode, feature: &str, expression: Option<&str>, path: &str) {
+    if !matches!(fg_mode, ProtoFgMode::FG_DAG | ProtoFgMode::FG_NORMAL) {
+        return;
+    }
+    let mode = if fg_mode == ProtoFgMode::FG_DAG { "FG_DAG" } else { "FG_NORMAL" };
+    let expression_path = format!("{path}.expression");
+    let Some(expression) = expression else {
+        let message = format!(
+            "missing field `expression`: under fg_mode {mode} it names the input `{feature}` reads (e.g. `user:{feature}`)"
+        );
+        v.error(&expression_path, message);
+        return;
+    };
+    match expression.split(':').collect::<Vec<_>>().as_slice() {
+        [side, input] if SIDES.contains(side) && !input.is_empty() => {
+            if *input != feature {
+                v.error(
+                    &expression_path,
+                    format!(
+                        "not supported yet: `{feature}` reads the input `{input}` (expression `{expression}`); plec \
+                         reads each feature from the input named like the feature"
+                    ),
+                );
+            }
+        }
+        _ => v.error(
+            &expression_path,
+            format!("expected `side:name` with side one of {}, found `{expression}`", SIDES.join(", ")),
+        ),
+    }
 }
 
 fn id_feature(v: &mut Validator, f: &IdFeature, path: &str) -> DefinedKind {

@@ -121,6 +121,12 @@ pub(crate) fn ple(
         if experts_per_task + shared_experts == 0 {
             v.error(&path, "a layer needs experts: expert_num_per_task and share_num are both 0");
         }
+        if experts_per_task > 0 && net.task_expert_net.is_none() {
+            v.error(
+                &format!("{path}.task_expert_net"),
+                format!("expert_num_per_task is {experts_per_task} but task_expert_net is missing"),
+            );
+        }
         let task_expert = mlp(v, &net.task_expert_net, &format!("{path}.task_expert_net"), width);
         let shared_expert = if net.share_expert_net.is_some() {
             mlp(v, &net.share_expert_net, &format!("{path}.share_expert_net"), width)
@@ -133,13 +139,13 @@ pub(crate) fn ple(
             }
             Mlp { input_width: width, layers: Vec::new() }
         };
-        if experts_per_task > 0 && task_expert.layers.is_empty() {
+        if experts_per_task > 0 && net.task_expert_net.is_some() && task_expert.layers.is_empty() {
             v.error(
                 &format!("{path}.task_expert_net.hidden_units"),
                 "task experts need at least one hidden unit count",
             );
         }
-        if shared_experts > 0 && shared_expert.layers.is_empty() {
+        if shared_experts > 0 && net.share_expert_net.is_some() && shared_expert.layers.is_empty() {
             v.error(
                 &format!("{path}.share_expert_net.hidden_units"),
                 "shared experts need at least one hidden unit count",

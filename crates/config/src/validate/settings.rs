@@ -4,7 +4,7 @@ use crate::proto::tzrec::dense_optimizer::Optimizer as DenseOpt;
 use crate::proto::tzrec::sparse_optimizer::Optimizer as SparseOpt;
 use crate::proto::tzrec::{DatasetType, EasyRecConfig, ExponentialDecayLR, FgMode, ManualStepLR, WeightDecayMode};
 use crate::spec::{
-    DataSettings, DatasetKind, DenseOptimizer, GradClipping, LrSchedule, SparseOptimizer, TrainSettings,
+    self, DataSettings, DatasetKind, DenseOptimizer, GradClipping, LrSchedule, SparseOptimizer, TrainSettings,
 };
 
 use super::audit::Policy;
@@ -122,9 +122,15 @@ pub(crate) fn data(v: &mut Validator, config: &EasyRecConfig) -> Option<DataSett
         DatasetType::OdpsDataset | DatasetType::OdpsDatasetV1 => DatasetKind::Odps,
         DatasetType::KafkaDataset => DatasetKind::Kafka,
     };
-    if d.fg_mode() == FgMode::FG_BUCKETIZE {
-        v.error("data_config.fg_mode", "not supported yet: FG_BUCKETIZE (plec reads raw feature values)");
-    }
+    let fg_mode = match d.fg_mode() {
+        FgMode::FG_NONE => spec::FgMode::None,
+        FgMode::FG_DAG => spec::FgMode::Dag,
+        FgMode::FG_NORMAL => spec::FgMode::Normal,
+        FgMode::FG_BUCKETIZE => {
+            v.error("data_config.fg_mode", "not supported yet: FG_BUCKETIZE (plec reads raw feature values)");
+            spec::FgMode::None
+        }
+    };
     if d.label_fields.is_empty() {
         v.error("data_config.label_fields", "at least one label field is needed");
     }
@@ -147,6 +153,7 @@ pub(crate) fn data(v: &mut Validator, config: &EasyRecConfig) -> Option<DataSett
         shuffle: d.shuffle(),
         shuffle_buffer_size: d.shuffle_buffer_size() as usize,
         drop_remainder: d.drop_remainder(),
+        fg_mode,
     })
 }
 

@@ -6,7 +6,8 @@ mod rows;
 mod writer;
 
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use plec_data::{raw_inputs, BadCell, BatchReader, ColumnBatch, CsvOptions, DataError, ReadOptions};
@@ -36,6 +37,9 @@ pub enum PredictError {
     Output { path: PathBuf, message: String },
     #[error("{0}")]
     Usage(String),
+    /// Stopped by [`PredictOptions::interrupt`]; the partial output was removed.
+    #[error("interrupted after {rows} rows: nothing was written to {}", output.display())]
+    Interrupted { rows: u64, output: PathBuf },
 }
 
 fn bad_rows_message(cells: &[BadCell], rows: usize) -> String {
@@ -61,6 +65,9 @@ pub struct PredictOptions {
     /// Where bad rows go; `None`: a bad row fails the run.
     pub bad_rows: Option<PathBuf>,
     pub csv: CsvOptions,
+    /// Checked between batches (set by a SIGINT / SIGTERM handler): when set, the run stops and removes its
+    /// partial output files.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 /// Progress reported after every batch.
@@ -217,6 +224,9 @@ pub fn predict(
             writer.write(&scored)?;
             summary.rows += prepared.batch.num_rows as u64;
             progress(Progress { rows: summary.rows, bad_rows: summary.bad_rows, elapsed: start.elapsed() });
+            if options.interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+                return Err(PredictError::Interrupted { rows: summary.rows, output: options.output.clone() });
+            }
         }
         Ok(())
     });

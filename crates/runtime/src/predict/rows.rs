@@ -59,9 +59,10 @@ pub(super) fn select_inputs(inputs: &RawInputs, rows: &[usize]) -> RawInputs {
 
 /// CSV of bad rows: `output_row` (0-based row of the output file, whose predictions are empty), `file`, `data_row`
 /// (1-based, header excluded), `line` (CSV inputs), `column`, `reason`. A row with several problems has several
-/// lines.
+/// lines. Written to `<path>.partial` and renamed on [`BadRowsFile::finish`], as the output.
 pub struct BadRowsFile {
     path: PathBuf,
+    partial: PathBuf,
     out: BufWriter<File>,
 }
 
@@ -75,10 +76,11 @@ fn field(text: &str) -> String {
 
 impl BadRowsFile {
     pub fn create(path: &Path) -> Result<BadRowsFile, PredictError> {
-        let error = |e: std::io::Error| PredictError::Output { path: path.to_path_buf(), message: e.to_string() };
-        let mut out = BufWriter::new(File::create(path).map_err(error)?);
+        let partial = super::writer::partial_path(path);
+        let error = |e: std::io::Error| PredictError::Output { path: partial.clone(), message: e.to_string() };
+        let mut out = BufWriter::new(File::create(&partial).map_err(error)?);
         writeln!(out, "output_row,file,data_row,line,column,reason").map_err(error)?;
-        Ok(BadRowsFile { path: path.to_path_buf(), out })
+        Ok(BadRowsFile { path: path.to_path_buf(), partial, out })
     }
 
     /// `first_output_row`: the output row of the batch's row 0.
@@ -99,18 +101,20 @@ impl BadRowsFile {
                 field(&cell.column),
                 field(&cell.reason)
             )
-            .map_err(|e| PredictError::Output { path: self.path.clone(), message: e.to_string() })?;
+            .map_err(|e| PredictError::Output { path: self.partial.clone(), message: e.to_string() })?;
         }
         Ok(())
     }
 
     pub(super) fn finish(mut self) -> Result<(), PredictError> {
-        self.out.flush().map_err(|e| PredictError::Output { path: self.path.clone(), message: e.to_string() })
+        self.out.flush().map_err(|e| PredictError::Output { path: self.partial.clone(), message: e.to_string() })?;
+        drop(self.out);
+        std::fs::rename(&self.partial, &self.path)
+            .map_err(|e| PredictError::Output { path: self.path.clone(), message: e.to_string() })
     }
 
     pub(super) fn abandon(self) {
-        let path = self.path.clone();
-        drop(self);
-        let _ = std::fs::remove_file(path);
+        drop(self.out);
+        let _ = std::fs::remove_file(&self.partial);
     }
 }

@@ -81,9 +81,7 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> PredictError + '_ {
 impl OutputWriter {
     pub fn create(path: &Path, keep: Vec<String>, values: Vec<ValueColumn>) -> Result<OutputWriter, PredictError> {
         let format = OutputFormat::of(path)?;
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
+        let partial = partial_path(path);
         let file = File::create(&partial).map_err(io_error(&partial))?;
         let sink = match format {
             OutputFormat::Csv => {
@@ -155,6 +153,13 @@ impl OutputWriter {
         drop(self.sink);
         let _ = std::fs::remove_file(&self.partial);
     }
+}
+
+/// `<path>.partial`: where an output file is written before it is complete.
+pub(super) fn partial_path(path: &Path) -> PathBuf {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    PathBuf::from(partial)
 }
 
 /// Quotes a CSV field when it needs it (RFC 4180).

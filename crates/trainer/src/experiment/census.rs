@@ -1,13 +1,18 @@
 //! The census experiment (PLE paper, section 5.3 / table 5): single-task per task, MMoE, CGC and PLE on UCI
-//! Census-Income (KDD), test AUC per task over seeds, and each model's gain over single-task training.
+//! Census-Income (KDD): test AUC per task over seeds (exact, and binned as TorchEasyRec's `auc`), each model's gain
+//! over single-task training, and PLE paired by seed against single-task and MMoE.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::chart::census_chart;
+use plec_config::spec::{Metric, Tower};
+
+use super::chart::{census_chart, census_description, ChartTitle};
+use super::paired::{paired_table, Paired};
 use super::summary::{cells, headers, markdown_table, rows, runs_table, Gain, TaskColumn};
-use super::{arm_spec, headline_metric, run_arms, Arm, RunResult, RunSettings};
+use super::{arm_spec, run_arms, Arm, RunResult, RunSettings};
 use crate::error::{io_err, Result, TrainError};
+use crate::metrics::exact_auc_name;
 
 /// The multi-task models, in table order: (config file stem, display name).
 pub const MULTI_TASK: [(&str, &str); 3] = [("mmoe", "MMoE"), ("cgc", "CGC"), ("ple", "PLE")];
@@ -49,24 +54,40 @@ fn read_arm(name: &str, experiment: &CensusExperiment) -> Result<Arm> {
     })
 }
 
+/// A task's columns: its exact AUC (the table, the chart and the paired tests) and its binned AUC (TorchEasyRec's
+/// `auc`, kept as the earlier runs' measure).
+struct AucColumns {
+    exact: TaskColumn,
+    binned: TaskColumn,
+    thresholds: u32,
+}
+
+fn auc_columns(tower: &Tower) -> Result<AucColumns> {
+    let Some(Metric::Auc { thresholds }) = tower.metrics.first() else {
+        return Err(TrainError::Config(format!(
+            "tower `{}`: the census experiment compares AUC, so its first metric must be `auc`",
+            tower.name
+        )));
+    };
+    let column =
+        |metric: String| TaskColumn { task: tower.name.clone(), metric, single_arm: format!("single_{}", tower.name) };
+    Ok(AucColumns {
+        exact: column(exact_auc_name(&tower.name)),
+        binned: column(format!("auc_{}", tower.name)),
+        thresholds: *thresholds,
+    })
+}
+
 /// Trains every model over the seeds, writes `results.md` and `chart.png` into the output folder.
 pub fn run(experiment: &CensusExperiment) -> Result<ExperimentReport> {
     let settings = &experiment.settings;
     // The tasks are the multi-task models' towers; each has a `single_<tower>` config.
     let ple = read_arm("ple", experiment)?;
     let spec = arm_spec(&ple, &settings.overrides)?;
-    let tasks: Vec<TaskColumn> = spec
-        .towers
-        .iter()
-        .map(|t| {
-            let metric = headline_metric(t)
-                .ok_or_else(|| TrainError::Config(format!("tower `{}` has no metric to compare", t.name)))?;
-            Ok(TaskColumn { task: t.name.clone(), metric, single_arm: format!("single_{}", t.name) })
-        })
-        .collect::<Result<_>>()?;
+    let tasks: Vec<AucColumns> = spec.towers.iter().map(auc_columns).collect::<Result<_>>()?;
     let mut arms = Vec::new();
     for task in &tasks {
-        arms.push(read_arm(&task.single_arm, experiment)?);
+        arms.push(read_arm(&task.exact.single_arm, experiment)?);
     }
     for (name, _) in MULTI_TASK {
         arms.push(read_arm(name, experiment)?);
@@ -77,34 +98,74 @@ pub fn run(experiment: &CensusExperiment) -> Result<ExperimentReport> {
     write_report(experiment, &tasks, &results)
 }
 
+/// PLE minus single-task and PLE minus MMoE, per task, paired by seed on the exact AUC.
+fn paired_comparisons(tasks: &[TaskColumn], results: &BTreeMap<String, Vec<RunResult>>) -> String {
+    let runs = |arm: &str| results.get(arm).map_or(&[][..], Vec::as_slice);
+    let mut comparisons = Vec::new();
+    for (label, other) in [("PLE − single-task", None), ("PLE − MMoE", Some("mmoe"))] {
+        for task in tasks {
+            let other = other.unwrap_or(task.single_arm.as_str());
+            comparisons.push((
+                label.to_string(),
+                task.task.clone(),
+                Paired::of(runs("ple"), runs(other), &task.metric),
+            ));
+        }
+    }
+    paired_table(&comparisons)
+}
+
 fn write_report(
     experiment: &CensusExperiment,
-    tasks: &[TaskColumn],
+    columns: &[AucColumns],
     results: &BTreeMap<String, Vec<RunResult>>,
 ) -> Result<ExperimentReport> {
     let out = &experiment.settings.out_dir;
     let multi: Vec<(String, String)> = MULTI_TASK.iter().map(|(a, d)| (a.to_string(), d.to_string())).collect();
-    let table_rows = rows(tasks, &multi, results, Gain::Difference);
-    let chart_file = out.join(CHART_FILE);
-    let (legend, spans) = census_chart(&chart_file, &table_rows)?;
-    let body: Vec<Vec<String>> = table_rows.iter().map(|r| cells(&[], r, 4, Gain::Difference)).collect();
+    let exact: Vec<TaskColumn> = columns.iter().map(|c| c.exact.clone()).collect();
+    let binned: Vec<TaskColumn> = columns.iter().map(|c| c.binned.clone()).collect();
+    let table = |tasks: &[TaskColumn], label: &str| {
+        let table_rows = rows(tasks, &multi, results, Gain::Difference);
+        let body: Vec<Vec<String>> = table_rows.iter().map(|r| cells(&[], r, 4, Gain::Difference)).collect();
+        (markdown_table(&headers(&[], tasks, label), &body), table_rows)
+    };
+    let (exact_table, _) = table(&exact, "exact AUC");
+    let (binned_table, _) = table(&binned, "binned AUC");
     let split = experiment.settings.split.name();
-    let mut md = format!("# Census-Income (KDD): {split} AUC\n\n");
+    let heading = format!("Census-Income (KDD): {split} AUC");
+    // One panel per task and metric: the exact and the binned AUC side by side.
+    let chart_file = out.join(CHART_FILE);
+    census_chart(&chart_file, ChartTitle { heading: &heading, split }, results, &MULTI_TASK)?;
+    let mut thresholds: Vec<String> = columns.iter().map(|c| c.thresholds.to_string()).collect();
+    thresholds.dedup();
+    let mut md = format!("# {heading}\n\n");
     md.push_str(&settings_line(&experiment.settings, &experiment.data_dir));
-    md.push_str(&markdown_table(&headers(&[], tasks, "AUC"), &body));
     md.push_str(&format!(
-        "\nGain: mean {split} AUC of the model minus that of the single-task model of the task (positive: better).\n"
+        "Two AUCs of the same predictions: **exact AUC** (`exact_auc_<task>` in `eval_result.txt`): the exact ROC \
+         AUC, rank-based with ties averaged, the measure the papers report; **binned AUC** (`auc_<task>`): \
+         TorchEasyRec's `auc` metric, over {} thresholds evenly spaced in [0, 1], which loses resolution when most \
+         scores crowd into the lowest bins.\n\n",
+        thresholds.join(" / ")
     ));
+    md.push_str(&format!("## Exact AUC ({split})\n\n"));
+    md.push_str(&exact_table);
     md.push_str(&format!(
-        "\n`{CHART_FILE}`: mean {split} AUC ± sd per model (x: {}); top: {} ({}), bottom: {} ({}). Colours: {}.\n",
-        table_rows.iter().map(|r| r.model.as_str()).collect::<Vec<_>>().join(", "),
-        tasks.first().map_or("", |t| t.task.as_str()),
-        spans[0],
-        tasks.get(1).map_or("", |t| t.task.as_str()),
-        spans[1],
-        legend.join(", ")
+        "\nGain: mean {split} exact AUC of the model minus that of the single-task model of the task (positive: \
+         better).\n"
     ));
+    md.push('\n');
+    md.push_str(&census_description(split));
+    md.push_str(&format!("\n## Paired differences ({split} exact AUC, per seed)\n\n"));
+    md.push_str(&paired_comparisons(&exact, results));
+    md.push_str(
+        "\nEach seed's exact AUC of PLE minus that of the other model trained with the same seed; paired t = mean / \
+         (sd / sqrt(n)) with n - 1 degrees of freedom, p two-sided (below 0.05: a difference unlikely to be seed \
+         noise).\n",
+    );
+    md.push_str(&format!("\n## Binned AUC ({split}; TorchEasyRec's `auc`)\n\n"));
+    md.push_str(&binned_table);
     md.push_str("\n## Runs\n\n");
+    md.push_str("`auc_<task>`: binned AUC; `exact_auc_<task>`: exact AUC.\n\n");
     md.push_str(&runs_table(results, &[]));
     let results_file = out.join(RESULTS_FILE);
     std::fs::write(&results_file, &md).map_err(|e| io_err(&results_file, e))?;

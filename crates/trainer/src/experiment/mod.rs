@@ -1,21 +1,25 @@
 //! The PLE paper's experiments, one call each: train every model of an experiment over several seeds, evaluate
 //! each run on held-out data, and summarise the runs as a markdown table and a chart.
 //!
-//! - [`census`]: UCI Census-Income (KDD), single-task per task vs MMoE, CGC and PLE (test AUC).
+//! - [`census`]: UCI Census-Income (KDD), single-task per task vs MMoE, CGC and PLE (test AUC, exact and binned;
+//!   PLE paired by seed against single-task and MMoE).
 //! - [`synthetic`]: the MMoE paper's two regression tasks at several correlations (test MSE).
+//! - [`results_file`]: an experiment's results file read back, to redraw its chart.
 //!
 //! A run whose model_dir already holds a finished checkpoint is resumed by [`crate::train::train`], which then only
 //! evaluates: an interrupted experiment continues where it stopped.
 
 pub mod census;
 pub mod chart;
+pub mod paired;
+pub mod results_file;
 pub mod summary;
 pub mod synthetic;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plec_config::spec::{DenseOptimizer, ModelSpec, Tower};
+use plec_config::spec::{DenseOptimizer, ModelSpec};
 use tch::Device;
 
 use crate::error::{Result, TrainError};
@@ -113,11 +117,6 @@ pub struct RunResult {
     pub metrics: MetricValues,
 }
 
-/// The metric a tower is judged by: its first metric, named `<metric>_<tower>` as in `eval_result.txt`.
-pub fn headline_metric(tower: &Tower) -> Option<String> {
-    tower.metrics.first().map(|m| format!("{}_{}", m.name(), tower.name))
-}
-
 /// Loads an arm's config with the experiment's data and overrides.
 pub fn arm_spec(arm: &Arm, overrides: &Overrides) -> Result<ModelSpec> {
     let loaded = plec_config::load_str(&arm.config_text, &arm.config_source)
@@ -150,6 +149,7 @@ pub fn run_arm(arm: &Arm, settings: &RunSettings, runs_dir: &Path) -> Result<Vec
             device: settings.device,
             eval_every_steps: None,
             progress: settings.progress,
+            interrupt: None,
         };
         let report = train(&spec, &options)?;
         let metrics = report.eval.ok_or_else(|| TrainError::Unusable(format!("{}: no test evaluation", arm.name)))?;

@@ -161,3 +161,8 @@ pub fn runs_table(results: &BTreeMap<String, Vec<RunResult>>, leading: &[(&str, 
         .collect();
     markdown_table(&headers, &rows)
 }
+
+/// The runs of one correlation under their heading, as the synthetic experiment writes them.
+pub fn correlation_runs(p: f64, results: &BTreeMap<String, Vec<RunResult>>) -> String {
+    format!("\n### correlation {p}\n\n{}", runs_table(results, &[]))
+}

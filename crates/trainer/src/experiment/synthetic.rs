@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use plec_data::datagen::synthetic::{write_synthetic, SyntheticOptions, SyntheticShape};
 
 use super::census::{settings_line, ExperimentReport, CHART_FILE, RESULTS_FILE};
-use super::chart::synthetic_chart;
-use super::summary::{cells, headers, markdown_table, rows, runs_table, Gain, Row, TaskColumn};
+use super::chart::{synthetic_chart, synthetic_description, ChartTitle};
+use super::summary::{cells, correlation_runs, headers, markdown_table, rows, Gain, Row, TaskColumn};
 use super::{run_arms, Arm, RunResult, RunSettings, Split};
 use crate::error::{io_err, Result, TrainError};
 
@@ -131,11 +131,11 @@ pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
         .iter()
         .map(|(p, results)| (*p, rows(&tasks, &multi, results, Gain::RelativeReduction)))
         .collect();
-    let chart_file = out.join(CHART_FILE);
-    let [(gain_legend, gain_span), (metric_legend, metric_span)] = synthetic_chart(&chart_file, &tables)?;
-
     let split = settings.split.name();
-    let mut md = format!("# Synthetic two-task regression: {split} MSE (lower is better)\n\n");
+    let heading = format!("Synthetic two-task regression: {split} MSE (lower is better)");
+    let chart_file = out.join(CHART_FILE);
+    synthetic_chart(&chart_file, ChartTitle { heading: &heading, split }, &by_correlation, &MULTI_TASK)?;
+    let mut md = format!("# {heading}\n\n");
     let shape = &experiment.shape;
     md.push_str(&format!(
         "{} training rows and {} {split} rows per correlation, d = {}, data seed {}. Experts {:?}, towers {:?}{}. ",
@@ -160,16 +160,11 @@ pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
     md.push_str(&format!(
         "\nGain: relative {split} MSE reduction against the single-task model of the task (positive: better).\n"
     ));
-    md.push_str(&format!(
-        "\n`{CHART_FILE}`: x is the correlation, from the smallest to the largest. Top, gain (mean of the two \
-         tasks, %; {gain_span}): {}. Bottom, test MSE (mean of the two tasks; {metric_span}): {}.\n",
-        gain_legend.join(", "),
-        metric_legend.join(", ")
-    ));
+    md.push('\n');
+    md.push_str(&synthetic_description(split));
     md.push_str("\n## Runs\n\n");
     for (p, results) in &by_correlation {
-        md.push_str(&format!("\n### correlation {p}\n\n"));
-        md.push_str(&runs_table(results, &[]));
+        md.push_str(&correlation_runs(*p, results));
     }
     let results_file = out.join(RESULTS_FILE);
     std::fs::write(&results_file, &md).map_err(|e| io_err(&results_file, e))?;

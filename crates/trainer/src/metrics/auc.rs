@@ -1,4 +1,5 @@
-//! AUC: binned (torchmetrics' `BinaryAUROC(thresholds=n)`, tzrec's `auc`) and exact (for `grouped_auc`).
+//! AUC: binned (torchmetrics' `BinaryAUROC(thresholds=n)`, tzrec's `auc`) and exact (`exact_auc_<tower>` beside
+//! every `auc`, and per group in `grouped_auc`).
 
 /// The ROC AUC over `thresholds` evenly spaced thresholds in [0, 1]: a sample is predicted positive at threshold
 /// `t` when `score >= t`; the ROC points are joined by the trapezoid rule. `None` without both classes.
@@ -46,7 +47,7 @@ pub fn binned_auc(scores: &[f32], labels: &[f32], thresholds: u32) -> Option<f64
 }
 
 /// Exact ROC AUC (the probability that a random positive outscores a random negative, ties counting half), via
-/// ranks. `None` without both classes.
+/// ranks (the Mann-Whitney U statistic): one sort, O(n log n). `None` without both classes.
 pub fn exact_auc(scores: &[f32], labels: &[f32]) -> Option<f64> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));

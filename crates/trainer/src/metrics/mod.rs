@@ -1,4 +1,10 @@
 //! Evaluation metrics (section 7), accumulated over batches and computed at the end. Names: `<metric>_<tower>`.
+//!
+//! Beside every binned `auc_<tower>` (TorchEasyRec's metric, kept as is so its numbers stay comparable), plec
+//! always reports `exact_auc_<tower>`, the exact ROC AUC of the same scores: binning loses resolution when most
+//! scores crowd into a few bins (rare positives), and the exact value is the standard definition. It needs no config field, so
+//! TorchEasyRec configs stay as they are; no `<metric>_<tower>` name can collide with it (no metric is named
+//! `exact...`), while `auc_exact_<tower>` would be the binned AUC of a tower named `exact_<tower>`.
 
 pub mod auc;
 
@@ -16,6 +22,31 @@ pub struct TowerValues {
     pub labels: Vec<f32>,
     /// `grouping_key` values per sample, when a `grouped_auc` needs them.
     pub groups: Vec<String>,
+}
+
+/// The key of the exact AUC reported beside a tower's binned `auc`.
+pub fn exact_auc_name(tower: &str) -> String {
+    format!("exact_auc_{tower}")
+}
+
+/// One line per `auc` metric of `towers`, saying what `auc_<tower>` and `exact_auc_<tower>` are (so a printout of
+/// metric values can be read without knowing plec's naming).
+pub fn auc_legend(towers: &[Tower]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for tower in towers {
+        for metric in &tower.metrics {
+            if let Metric::Auc { thresholds } = metric {
+                lines.push(format!(
+                    "auc_{0}: binned AUC ({thresholds} thresholds, TorchEasyRec's `auc`); {1}: exact ROC AUC \
+                     (rank-based, ties averaged)",
+                    tower.name,
+                    exact_auc_name(&tower.name)
+                ));
+            }
+        }
+    }
+    lines.dedup();
+    lines
 }
 
 pub fn is_softmax(tower: &Tower) -> bool {
@@ -46,7 +77,11 @@ pub fn compute(tower: &Tower, values: &TowerValues) -> BTreeMap<String, Option<f
                 values.scores.iter().zip(&values.labels).map(|(s, y)| (*s as f64 - *y as f64).powi(2)).sum::<f64>() / n,
             ),
         };
-        out.insert(format!("{}_{}", metric.name(), tower.name), if values.labels.is_empty() { None } else { value });
+        let defined = |v: Option<f64>| if values.labels.is_empty() { None } else { v };
+        out.insert(format!("{}_{}", metric.name(), tower.name), defined(value));
+        if matches!(metric, Metric::Auc { .. }) {
+            out.insert(exact_auc_name(&tower.name), defined(auc::exact_auc(&values.scores, &values.labels)));
+        }
     }
     out
 }

@@ -27,20 +27,20 @@ impl Embeddings {
     }
 
     /// The group input `[batch, input_width]` and the gathered rows it was computed from.
-    pub fn forward(&self, input: &ModelInput, train: bool) -> (Tensor, GatheredRows) {
+    pub fn forward(&self, input: &ModelInput, train: bool) -> Result<(Tensor, GatheredRows)> {
         let rows: Vec<Tensor> = self
             .tables
             .iter()
             .zip(&input.table_rows)
             .map(|(table, ids)| {
-                let gathered = table.index_select(0, ids);
+                let gathered = table.f_index_select(0, ids)?;
                 if train {
-                    gathered.set_requires_grad(true)
+                    gathered.f_set_requires_grad(true)
                 } else {
-                    gathered
+                    Ok(gathered)
                 }
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         let parts: Vec<Tensor> = input
             .features
             .iter()
@@ -50,7 +50,7 @@ impl Embeddings {
                         Pooling::Sum => 0,
                         Pooling::Mean => 1,
                     };
-                    let (pooled, _, _, _) = Tensor::embedding_bag::<Tensor>(
+                    let (pooled, _, _, _) = Tensor::f_embedding_bag::<Tensor>(
                         &rows[*table],
                         indices,
                         offsets,
@@ -59,12 +59,12 @@ impl Embeddings {
                         false,
                         None,
                         false,
-                    );
-                    pooled
+                    )?;
+                    Ok(pooled)
                 }
-                FeatureInput::Dense(values) => values.shallow_clone(),
+                FeatureInput::Dense(values) => Ok(values.shallow_clone()),
             })
-            .collect();
-        (Tensor::cat(&parts, 1), GatheredRows { rows })
+            .collect::<Result<_, tch::TchError>>()?;
+        Ok((Tensor::f_cat(&parts, 1)?, GatheredRows { rows }))
     }
 }

@@ -3,7 +3,7 @@
 
 use plec_config::artifact::names;
 use plec_config::spec::ExtractionLayer;
-use tch::Tensor;
+use tch::{TchError, Tensor};
 
 use super::mlp::{BankInput, MlpBank};
 use super::params::ParamFactory;
@@ -30,8 +30,8 @@ impl Gate {
     }
 
     /// `softmax(x W^T + b)`, `[batch, experts]`.
-    fn forward(&self, x: &Tensor) -> Tensor {
-        self.bias.unsqueeze(0).addmm(x, &self.weight.transpose(0, 1)).softmax(-1, None)
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        self.bias.f_unsqueeze(0)?.f_addmm(x, &self.weight.f_transpose(0, 1)?)?.f_softmax(-1, None)
     }
 
     fn trainable(&self, out: &mut Vec<Tensor>) {
@@ -134,34 +134,37 @@ impl CgcLayer {
                 if let Some(bank) = shared_bank {
                     parts.push(bank.forward(&BankInput { groups: vec![(shared, self.shared)] }, train)?);
                 }
-                Tensor::cat(&parts, 0)
+                Tensor::f_cat(&parts, 0)?
             }
         };
         let shared_start = (self.tasks * self.per_task) as i64;
         let mut ys = Vec::with_capacity(self.tasks);
         for (t, (x, gate)) in tasks.iter().zip(&self.task_gates).enumerate() {
-            let g = gate.forward(x);
+            let g = gate.forward(x)?;
             let (own, shared_n) = (self.per_task as i64, self.shared as i64);
             // Own experts and shared experts mixed separately: no copy of the selected expert outputs.
             let mut y: Option<Tensor> = None;
             if own > 0 {
-                y = Some(mix(&outputs.narrow(0, t as i64 * own, own), &g.narrow(1, 0, own)));
+                y = Some(mix(&outputs.f_narrow(0, t as i64 * own, own)?, &g.f_narrow(1, 0, own)?)?);
             }
             if shared_n > 0 {
-                let part = mix(&outputs.narrow(0, shared_start, shared_n), &g.narrow(1, own, shared_n));
+                let part = mix(&outputs.f_narrow(0, shared_start, shared_n)?, &g.f_narrow(1, own, shared_n)?)?;
                 y = Some(match y {
-                    Some(y) => y + part,
+                    Some(y) => y.f_add(&part)?,
                     None => part,
                 });
             }
             ys.push(y.ok_or_else(|| crate::error::TrainError::Config("an extraction layer without experts".into()))?);
         }
-        let shared_next = self.shared_gate.as_ref().map(|gate| mix(&outputs, &gate.forward(shared)));
+        let shared_next = match &self.shared_gate {
+            Some(gate) => Some(mix(&outputs, &gate.forward(shared)?)?),
+            None => None,
+        };
         Ok(LayerOutput { tasks: ys, shared: shared_next })
     }
 }
 
 /// `sum_e gate[:, e] * experts[e]`: experts `[E, batch, width]`, gate `[batch, E]` -> `[batch, width]`.
-fn mix(experts: &Tensor, gate: &Tensor) -> Tensor {
-    (experts * gate.transpose(0, 1).unsqueeze(-1)).sum_dim_intlist(0, false, None)
+fn mix(experts: &Tensor, gate: &Tensor) -> Result<Tensor, TchError> {
+    experts.f_mul(&gate.f_transpose(0, 1)?.f_unsqueeze(-1)?)?.f_sum_dim_intlist(0, false, None)
 }

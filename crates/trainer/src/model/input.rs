@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use plec_config::spec::{Encoding, ModelSpec, Pooling};
 use tch::{Device, Kind, Tensor};
 
-use crate::error::{Result, TrainError};
+use crate::error::{During, Result, TrainError};
 
 /// One feature of a batch before it becomes tensors: the data module's encoding.
 pub use plec_data::EncodedFeature as RawFeature;
@@ -81,29 +81,38 @@ impl ModelInput {
             rows.sort_unstable();
             rows.dedup();
         }
-        let mut out = Vec::with_capacity(features.len());
-        for raw in features {
-            out.push(match raw {
-                RawFeature::Ids { table, indices, offsets, pooling } => {
-                    let rows = &touched[*table];
-                    // Position of each row among the table's distinct rows (present by construction).
-                    let local: Vec<i64> =
-                        indices.iter().map(|r| rows.binary_search(r).map_or(0, |i| i as i64)).collect();
-                    let offsets: Vec<i64> = offsets.iter().take(num_rows).copied().collect();
-                    FeatureInput::Bag {
-                        table: *table,
-                        indices: Tensor::from_slice(&local).to_device(device),
-                        offsets: Tensor::from_slice(&offsets).to_device(device),
-                        pooling: *pooling,
+        let tensors = || -> Result<(Vec<FeatureInput>, Vec<Tensor>), tch::TchError> {
+            let mut out = Vec::with_capacity(features.len());
+            for raw in features {
+                out.push(match raw {
+                    RawFeature::Ids { table, indices, offsets, pooling } => {
+                        let rows = &touched[*table];
+                        // Position of each row among the table's distinct rows (present by construction).
+                        let local: Vec<i64> =
+                            indices.iter().map(|r| rows.binary_search(r).map_or(0, |i| i as i64)).collect();
+                        let offsets: Vec<i64> = offsets.iter().take(num_rows).copied().collect();
+                        FeatureInput::Bag {
+                            table: *table,
+                            indices: Tensor::f_from_slice(&local)?.f_to_device(device)?,
+                            offsets: Tensor::f_from_slice(&offsets)?.f_to_device(device)?,
+                            pooling: *pooling,
+                        }
                     }
-                }
-                RawFeature::Dense { width, values } => FeatureInput::Dense(
-                    Tensor::from_slice(values).reshape([num_rows as i64, *width as i64]).to_device(device),
-                ),
-            });
-        }
-        let table_rows =
-            touched.iter().map(|rows| Tensor::from_slice(rows).to_kind(Kind::Int64).to_device(device)).collect();
+                    RawFeature::Dense { width, values } => FeatureInput::Dense(
+                        Tensor::f_from_slice(values)?
+                            .f_reshape([num_rows as i64, *width as i64])?
+                            .f_to_device(device)?,
+                    ),
+                });
+            }
+            let table_rows = touched
+                .iter()
+                .map(|rows| Tensor::f_from_slice(rows)?.f_to_kind(Kind::Int64)?.f_to_device(device))
+                .collect::<Result<_, _>>()?;
+            Ok((out, table_rows))
+        };
+        let (out, table_rows) =
+            tensors().during(|| format!("building the input tensors of a batch of {num_rows} rows"))?;
         Ok(ModelInput { num_rows, features: out, table_rows })
     }
 }
@@ -145,7 +154,10 @@ impl Targets {
                     values.len()
                 )));
             }
-            out.insert(name.clone(), Tensor::from_slice(values).to_device(device));
+            let tensor = Tensor::f_from_slice(values)
+                .and_then(|t| t.f_to_device(device))
+                .during(|| format!("building the `{name}` tensor of a batch of {num_rows} rows"))?;
+            out.insert(name.clone(), tensor);
         }
         Ok(Targets { columns: out })
     }
@@ -157,29 +169,40 @@ impl Targets {
 
 impl ModelInput {
     /// The same batch on another device.
-    pub fn to_device(&self, device: Device) -> ModelInput {
-        ModelInput {
-            num_rows: self.num_rows,
-            features: self
-                .features
-                .iter()
-                .map(|f| match f {
+    pub fn to_device(&self, device: Device) -> Result<ModelInput> {
+        let features = self
+            .features
+            .iter()
+            .map(|f| {
+                Ok(match f {
                     FeatureInput::Bag { table, indices, offsets, pooling } => FeatureInput::Bag {
                         table: *table,
-                        indices: indices.to_device(device),
-                        offsets: offsets.to_device(device),
+                        indices: indices.f_to_device(device)?,
+                        offsets: offsets.f_to_device(device)?,
                         pooling: *pooling,
                     },
-                    FeatureInput::Dense(t) => FeatureInput::Dense(t.to_device(device)),
+                    FeatureInput::Dense(t) => FeatureInput::Dense(t.f_to_device(device)?),
                 })
-                .collect(),
-            table_rows: self.table_rows.iter().map(|t| t.to_device(device)).collect(),
-        }
+            })
+            .collect::<Result<_, tch::TchError>>();
+        let table_rows = self.table_rows.iter().map(|t| t.f_to_device(device)).collect::<Result<_, _>>();
+        let during = || format!("copying a batch of {} rows to {device:?}", self.num_rows);
+        Ok(ModelInput {
+            num_rows: self.num_rows,
+            features: features.during(during)?,
+            table_rows: table_rows.during(during)?,
+        })
     }
 }
 
 impl Targets {
-    pub fn to_device(&self, device: Device) -> Targets {
-        Targets { columns: self.columns.iter().map(|(k, v)| (k.clone(), v.to_device(device))).collect() }
+    pub fn to_device(&self, device: Device) -> Result<Targets> {
+        let columns = self
+            .columns
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), v.f_to_device(device)?)))
+            .collect::<Result<_, tch::TchError>>()
+            .during(|| format!("copying the labels of a batch to {device:?}"))?;
+        Ok(Targets { columns })
     }
 }

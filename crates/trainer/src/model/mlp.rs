@@ -4,7 +4,7 @@
 
 use plec_config::artifact::names;
 use plec_config::spec::{Activation, Mlp, Norm, NORM_EPS};
-use tch::Tensor;
+use tch::{TchError, Tensor};
 
 use super::activation;
 use super::params::ParamFactory;
@@ -97,16 +97,19 @@ impl MlpBank {
             return Err(TrainError::Input(format!("an MLP bank of {} got {total} inputs", self.experts)));
         }
         let Some((first, rest)) = self.layers.split_first() else {
-            let parts: Vec<Tensor> =
-                input.groups.iter().map(|(x, n)| x.unsqueeze(0).expand([*n as i64, -1, -1], false)).collect();
-            return Ok(Tensor::cat(&parts, 0));
+            let parts: Vec<Tensor> = input
+                .groups
+                .iter()
+                .map(|(x, n)| x.f_unsqueeze(0)?.f_expand([*n as i64, -1, -1], false))
+                .collect::<Result<_, _>>()?;
+            return Ok(Tensor::f_cat(&parts, 0)?);
         };
-        let mut h = first_linear(first, input);
+        let mut h = first_linear(first, input)?;
         h = first.finish(h, train)?;
         for layer in rest {
             h = match &layer.bias {
-                Some(b) => b.unsqueeze(1).baddbmm(&h, &layer.weight.transpose(1, 2), 1.0, 1.0),
-                None => h.bmm(&layer.weight.transpose(1, 2)),
+                Some(b) => b.f_unsqueeze(1)?.f_baddbmm(&h, &layer.weight.f_transpose(1, 2)?, 1.0, 1.0)?,
+                None => h.f_bmm(&layer.weight.f_transpose(1, 2)?)?,
             };
             h = layer.finish(h, train)?;
         }
@@ -115,27 +118,27 @@ impl MlpBank {
 }
 
 /// The first Linear: one wide matmul per input group (its experts' weights side by side), then `[E, B, units]`.
-fn first_linear(layer: &BankLayer, input: &BankInput) -> Tensor {
-    let (_, units, width) = layer.weight.size3().unwrap_or((0, 0, 0));
+fn first_linear(layer: &BankLayer, input: &BankInput) -> Result<Tensor, TchError> {
+    let (_, units, width) = layer.weight.size3()?;
     let mut start = 0i64;
     let mut parts = Vec::with_capacity(input.groups.len());
     for (x, n) in &input.groups {
         let n = *n as i64;
-        let w = layer.weight.narrow(0, start, n).reshape([n * units, width]);
+        let w = layer.weight.f_narrow(0, start, n)?.f_reshape([n * units, width])?;
         let y = match &layer.bias {
-            Some(b) => b.narrow(0, start, n).reshape([1, n * units]).addmm(x, &w.transpose(0, 1)),
-            None => x.matmul(&w.transpose(0, 1)),
+            Some(b) => b.f_narrow(0, start, n)?.f_reshape([1, n * units])?.f_addmm(x, &w.f_transpose(0, 1)?)?,
+            None => x.f_matmul(&w.f_transpose(0, 1)?)?,
         };
         let batch = x.size()[0];
-        parts.push(y.reshape([batch, n, units]).permute([1, 0, 2]));
+        parts.push(y.f_reshape([batch, n, units])?.f_permute([1, 0, 2])?);
         start += n;
     }
     // One group (the first layer, where every expert reads the group input): keep the permuted view; the batched
     // matmuls after it read it in place, so the big first activation is never copied.
     if parts.len() == 1 {
-        return parts.remove(0);
+        return Ok(parts.remove(0));
     }
-    Tensor::cat(&parts, 0)
+    Tensor::f_cat(&parts, 0)
 }
 
 impl BankLayer {
@@ -147,14 +150,22 @@ impl BankLayer {
                 batch_norm(&h, weight, bias, running_mean, running_var, train)?
             }
             BankNorm::Layer { weight, bias } => {
-                let mean = h.mean_dim(-1, true, None);
-                let var = h.var_dim(-1, false, true);
-                (h - mean) * (var + NORM_EPS as f64).rsqrt() * weight.unsqueeze(1) + bias.unsqueeze(1)
+                let mean = h.f_mean_dim(-1, true, None)?;
+                let var = h.f_var_dim(-1, false, true)?;
+                normalize(&h, &mean, &var, weight, bias)?
             }
         };
-        let h = activation::apply(self.activation, &h);
-        Ok(if train && self.dropout > 0.0 { h.dropout(self.dropout, true) } else { h })
+        let h = activation::apply(self.activation, &h)?;
+        Ok(if train && self.dropout > 0.0 { h.f_dropout(self.dropout, true)? } else { h })
     }
+}
+
+/// `(h - mean) / sqrt(var + eps) * weight + bias`, with per-expert `weight` and `bias` `[E, units]`.
+fn normalize(h: &Tensor, mean: &Tensor, var: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor, TchError> {
+    h.f_sub(mean)?
+        .f_mul(&var.f_add_scalar(NORM_EPS as f64)?.f_rsqrt()?)?
+        .f_mul(&weight.f_unsqueeze(1)?)?
+        .f_add(&bias.f_unsqueeze(1)?)
 }
 
 /// BatchNorm1d per expert over the batch dimension (1): batch statistics and a running-statistics update in
@@ -174,19 +185,20 @@ fn batch_norm(
                 "BatchNorm needs more than 1 sample per batch in training (a last batch of 1 row?)".into(),
             ));
         }
-        let mean = h.mean_dim(1, true, None);
-        let var = h.var_dim(1, false, true);
-        tch::no_grad(|| {
+        let mean = h.f_mean_dim(1, true, None)?;
+        let var = h.f_var_dim(1, false, true)?;
+        tch::no_grad(|| -> Result<(), TchError> {
             let m = plec_config::spec::BN_MOMENTUM;
-            let unbiased = var.squeeze_dim(1) * (batch as f64 / (batch - 1) as f64);
+            let unbiased = var.f_squeeze_dim(1)?.f_mul_scalar(batch as f64 / (batch - 1) as f64)?;
             let mut rm = running_mean.shallow_clone();
             let mut rv = running_var.shallow_clone();
-            let _ = rm.lerp_(&mean.squeeze_dim(1).detach(), m);
-            let _ = rv.lerp_(&unbiased.detach(), m);
-        });
+            let _ = rm.f_lerp_(&mean.f_squeeze_dim(1)?.f_detach()?, m)?;
+            let _ = rv.f_lerp_(&unbiased.f_detach()?, m)?;
+            Ok(())
+        })?;
         (mean, var)
     } else {
-        (running_mean.unsqueeze(1), running_var.unsqueeze(1))
+        (running_mean.f_unsqueeze(1)?, running_var.f_unsqueeze(1)?)
     };
-    Ok((h - mean) * (var + NORM_EPS as f64).rsqrt() * weight.unsqueeze(1) + bias.unsqueeze(1))
+    Ok(normalize(h, &mean, &var, weight, bias)?)
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use plec_config::spec::{ModelSpec, OutputKind};
 use tch::{nn, Device, Tensor};
 
-use crate::error::{Result, TrainError};
+use crate::error::{During, Result, TrainError};
 use embedding::Embeddings;
 pub use embedding::GatheredRows;
 use extraction::CgcLayer;
@@ -58,7 +58,7 @@ impl PleModel {
     }
 
     pub fn forward(&self, input: &ModelInput, train: bool) -> Result<Forward> {
-        let (group, gathered) = self.embeddings.forward(input, train);
+        let (group, gathered) = self.embeddings.forward(input, train)?;
         let tasks = self.spec.towers.len();
         let mut xs: Vec<Tensor> = (0..tasks).map(|_| group.shallow_clone()).collect();
         let mut shared = group;
@@ -74,21 +74,21 @@ impl PleModel {
     }
 
     /// The named outputs of section 5 from the towers' logits.
-    pub fn outputs(&self, logits: &[Tensor]) -> BTreeMap<String, Tensor> {
+    pub fn outputs(&self, logits: &[Tensor]) -> Result<BTreeMap<String, Tensor>> {
         let mut out = BTreeMap::new();
         for (tower, logits) in self.spec.towers.iter().zip(logits) {
             for output in &tower.outputs {
                 let value = match (output.kind, tower.num_class) {
-                    (OutputKind::Logits, 1) | (OutputKind::Regression, _) => logits.squeeze_dim(1),
+                    (OutputKind::Logits, 1) | (OutputKind::Regression, _) => logits.f_squeeze_dim(1)?,
                     (OutputKind::Logits, _) => logits.shallow_clone(),
-                    (OutputKind::Probs, 1) => logits.squeeze_dim(1).sigmoid(),
-                    (OutputKind::Probs, _) => logits.softmax(-1, None),
-                    (OutputKind::Probs1, _) => logits.softmax(-1, None).select(1, 1),
+                    (OutputKind::Probs, 1) => logits.f_squeeze_dim(1)?.f_sigmoid()?,
+                    (OutputKind::Probs, _) => logits.f_softmax(-1, None)?,
+                    (OutputKind::Probs1, _) => logits.f_softmax(-1, None)?.f_select(1, 1)?,
                 };
                 out.insert(output.name.clone(), value);
             }
         }
-        out
+        Ok(out)
     }
 
     /// Embedding tables, in `spec.tables` order.
@@ -131,7 +131,8 @@ impl PleModel {
                     ),
                 });
             }
-            tch::no_grad(|| target.shallow_clone().copy_(&value.to_device(self.device)));
+            tch::no_grad(|| target.shallow_clone().f_copy_(&value.f_to_device(self.device)?))
+                .during(|| format!("loading tensor `{name}` from {source}"))?;
         }
         if let Some(extra) = tensors.keys().find(|n| !mine.contains_key(*n)) {
             return Err(TrainError::Checkpoint {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use plec_config::artifact::names::{Param, ParamKind};
 use tch::{nn, Device, Kind, Tensor};
 
-use crate::error::{Result, TrainError};
+use crate::error::{alloc_err, Result, TrainError};
 
 /// Hands out the spec's parameters, one name at a time, and checks at the end that none was left over.
 pub struct ParamFactory {
@@ -45,11 +45,14 @@ impl ParamFactory {
         }
         let mut dims = vec![params.len() as i64];
         dims.extend(first.shape.iter().map(|&d| d as i64));
-        let bank = Tensor::empty(dims.as_slice(), (Kind::Float, self.vs.device()));
-        tch::no_grad(|| init(&bank, first));
-        let bank = if first.kind.is_trainable() { bank.set_requires_grad(true) } else { bank };
+        let what = || format!("the bank of {} experts holding `{}`", params.len(), first.name);
+        let device = self.vs.device();
+        let bank = Tensor::f_empty(dims.as_slice(), (Kind::Float, device))
+            .and_then(|bank| tch::no_grad(|| init(&bank, first)).map(|_| bank))
+            .map_err(|e| alloc_err(what(), &dims, device, e))?;
+        let bank = if first.kind.is_trainable() { bank.f_set_requires_grad(true)? } else { bank };
         for (e, param) in params.iter().enumerate() {
-            self.register(&param.name, bank.select(0, e as i64));
+            self.register(&param.name, bank.f_select(0, e as i64)?);
         }
         Ok(bank)
     }
@@ -59,10 +62,13 @@ impl ParamFactory {
     pub fn single(&mut self, name: &str) -> Result<Tensor> {
         let param = self.take(name)?;
         let dims: Vec<i64> = param.shape.iter().map(|&d| d as i64).collect();
-        let tensor = Tensor::empty(dims.as_slice(), (Kind::Float, self.vs.device()));
-        tch::no_grad(|| init(&tensor, &param));
+        let device = self.vs.device();
+        // Embedding tables are the tensors a config makes huge (num_buckets, hash_bucket_size, embedding_dim).
+        let tensor = Tensor::f_empty(dims.as_slice(), (Kind::Float, device))
+            .and_then(|tensor| tch::no_grad(|| init(&tensor, &param)).map(|_| tensor))
+            .map_err(|e| alloc_err(format!("parameter `{name}`"), &dims, device, e))?;
         let trainable = param.kind.is_trainable() && param.kind != ParamKind::Embedding;
-        let tensor = if trainable { tensor.set_requires_grad(true) } else { tensor };
+        let tensor = if trainable { tensor.f_set_requires_grad(true)? } else { tensor };
         self.register(name, tensor.shallow_clone());
         Ok(tensor)
     }
@@ -89,22 +95,18 @@ impl ParamFactory {
 
 /// Initialisation per `ParamKind` (see `plec_config::artifact::names`): PyTorch's Linear default, torchrec's embedding
 /// default, norms at identity.
-fn init(tensor: &Tensor, param: &Param) {
+fn init(tensor: &Tensor, param: &Param) -> Result<Tensor, tch::TchError> {
     let mut t = tensor.shallow_clone();
     match param.kind {
         ParamKind::Embedding => {
             let bound = (1.0 / param.fan_in.max(1) as f64).sqrt();
-            let _ = t.uniform_(-bound, bound);
+            t.f_uniform_(-bound, bound)
         }
         ParamKind::LinearWeight | ParamKind::LinearBias => {
             let bound = 1.0 / (param.fan_in.max(1) as f64).sqrt();
-            let _ = t.uniform_(-bound, bound);
+            t.f_uniform_(-bound, bound)
         }
-        ParamKind::NormWeight | ParamKind::RunningVar => {
-            let _ = t.fill_(1.0);
-        }
-        ParamKind::NormBias | ParamKind::RunningMean => {
-            let _ = t.fill_(0.0);
-        }
+        ParamKind::NormWeight | ParamKind::RunningVar => t.f_fill_(1.0),
+        ParamKind::NormBias | ParamKind::RunningMean => t.f_fill_(0.0),
     }
 }

@@ -69,17 +69,22 @@ impl Towers {
             TowerMlps::None => inputs.iter().map(Tensor::shallow_clone).collect(),
             TowerMlps::Together(bank) => {
                 let out = bank.forward(&BankInput { groups: inputs.iter().map(|x| (x, 1)).collect() }, train)?;
-                (0..inputs.len() as i64).map(|t| out.select(0, t)).collect()
+                (0..inputs.len() as i64).map(|t| out.f_select(0, t)).collect::<Result<_, _>>()?
             }
             TowerMlps::Each(banks) => inputs
                 .iter()
                 .zip(banks)
                 .map(|(x, bank)| match bank {
-                    Some(bank) => Ok(bank.forward(&BankInput { groups: vec![(x, 1)] }, train)?.select(0, 0)),
+                    Some(bank) => Ok(bank.forward(&BankInput { groups: vec![(x, 1)] }, train)?.f_select(0, 0)?),
                     None => Ok(x.shallow_clone()),
                 })
                 .collect::<Result<_>>()?,
         };
-        Ok(hidden.iter().zip(&self.heads).map(|(h, (w, b))| b.unsqueeze(0).addmm(h, &w.transpose(0, 1))).collect())
+        let logits = hidden
+            .iter()
+            .zip(&self.heads)
+            .map(|(h, (w, b))| b.f_unsqueeze(0)?.f_addmm(h, &w.f_transpose(0, 1)?))
+            .collect::<Result<_, _>>()?;
+        Ok(logits)
     }
 }

@@ -2,34 +2,45 @@
 //! `clip_grad_value_`.
 
 use plec_config::spec::GradClipping;
-use tch::Tensor;
+use tch::{TchError, Tensor};
 
-pub fn clip(params: &[Tensor], clipping: &GradClipping) {
-    let grads: Vec<Tensor> = params.iter().map(Tensor::grad).filter(Tensor::defined).collect();
+pub fn clip(params: &[Tensor], clipping: &GradClipping) -> Result<(), TchError> {
+    let mut grads = Vec::with_capacity(params.len());
+    for p in params {
+        let g = p.f_grad()?;
+        if g.defined() {
+            grads.push(g);
+        }
+    }
     if grads.is_empty() {
-        return;
+        return Ok(());
     }
     tch::no_grad(|| match *clipping {
         GradClipping::Value { max_gradient } => {
             for g in &grads {
-                let _ = g.shallow_clone().clamp_(-max_gradient as f64, max_gradient as f64);
+                let _ = g.shallow_clone().f_clamp_(-max_gradient as f64, max_gradient as f64)?;
             }
+            Ok(())
         }
         GradClipping::Norm { max_gradient, norm_type } => {
             let p = norm_type as f64;
-            let total = if p.is_infinite() {
-                grads.iter().map(|g| g.abs().max().double_value(&[])).fold(0.0, f64::max)
-            } else {
-                grads
-                    .iter()
-                    .map(|g| g.abs().pow_tensor_scalar(p).sum(tch::Kind::Double).double_value(&[]))
-                    .sum::<f64>()
-                    .powf(1.0 / p)
-            };
+            let mut total = 0.0f64;
+            for g in &grads {
+                let abs = g.f_abs()?;
+                if p.is_infinite() {
+                    total = total.max(abs.f_max()?.f_double_value(&[])?);
+                } else {
+                    total += abs.f_pow_tensor_scalar(p)?.f_sum(tch::Kind::Double)?.f_double_value(&[])?;
+                }
+            }
+            if !p.is_infinite() {
+                total = total.powf(1.0 / p);
+            }
             let coef = (max_gradient as f64 / (total + 1e-6)).min(1.0);
             for g in &grads {
-                let _ = g.shallow_clone().g_mul_scalar_(coef);
+                let _ = g.shallow_clone().f_mul_scalar_(coef)?;
             }
+            Ok(())
         }
-    });
+    })
 }
