@@ -3,7 +3,9 @@
 //! compiled graph in both layouts, and ONNX Runtime's outputs must all match what is committed. Any change in
 //! what plec emits or computes fails here as a reviewable diff.
 //!
-//! Regenerate deliberately with `UPDATE_GOLDEN=1 cargo test --test golden_suite`, then review `git diff`.
+//! The dumps are insta snapshots (`tests/snapshots/`); weights and golden sets are files in `tests/golden/<case>/`.
+//! Regenerate deliberately with `UPDATE_GOLDEN=1 INSTA_UPDATE=always cargo test --test golden_suite`, then review
+//! `git diff`.
 
 use std::path::{Path, PathBuf};
 
@@ -23,25 +25,6 @@ fn updating() -> bool {
 
 fn case_dir(case: &str) -> PathBuf {
     Path::new(ROOT).join("tests/golden").join(case)
-}
-
-/// Compares `text` with the committed file, or rewrites it when updating.
-fn check_text(path: &Path, text: &str, failures: &mut Vec<String>) {
-    if updating() {
-        std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        return;
-    }
-    let committed = std::fs::read_to_string(path).unwrap_or_default();
-    if committed != text {
-        let first = committed.lines().zip(text.lines()).position(|(a, b)| a != b).unwrap_or(committed.lines().count());
-        failures.push(format!(
-            "{} differs from what plec emits now (first at line {}: committed {:?}, now {:?})",
-            path.display(),
-            first + 1,
-            committed.lines().nth(first).unwrap_or("<end>"),
-            text.lines().nth(first).unwrap_or("<end>")
-        ));
-    }
 }
 
 fn run_golden(
@@ -97,7 +80,7 @@ fn check_case(case: &str, failures: &mut Vec<String>) {
     for (layout, name) in [(Layout::Explicit, "explicit"), (Layout::Fused, "fused")] {
         let options = CompileOptions { layout, ..CompileOptions::default() };
         let mut compiled = compile(&spec, &weights, &options).unwrap_or_else(|e| panic!("{case}: {e}"));
-        check_text(&dir.join(format!("{name}.txt")), &dump::dump(&compiled.model), failures);
+        insta::assert_snapshot!(format!("{case}_{name}"), dump::dump(&compiled.model));
         let path = tmp.join(format!("{name}.onnx"));
         compiled.write(&path, false).unwrap_or_else(|e| panic!("{e}"));
         let optimised = run_golden(&path, &golden, OptimizationLevel::All);
