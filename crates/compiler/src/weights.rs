@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use plec_config::artifact::checkpoint::{self, CheckpointMeta};
 use plec_config::artifact::names::ParamKind;
+use plec_config::splitmix::SplitMix64;
 use plec_config::ModelSpec;
 use sha2::{Digest, Sha256};
 
@@ -184,7 +185,7 @@ impl Weights {
             };
             let mut data = Vec::with_capacity(n * 4);
             for _ in 0..n {
-                let v = if lo == hi { lo } else { lo + (hi - lo) * rng.next_unit() };
+                let v = if lo == hi { lo } else { lo + (hi - lo) * unit(&mut rng) };
                 data.extend_from_slice(&v.to_le_bytes());
             }
             tensors.insert(param.name, Tensor { shape: param.shape, data });
@@ -319,24 +320,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// splitmix64: tiny, deterministic, good enough for initial weights.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn next_unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
+/// Uniform in [0, 1) from the top 24 bits.
+fn unit(rng: &mut SplitMix64) -> f32 {
+    (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32
 }

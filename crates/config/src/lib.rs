@@ -17,6 +17,7 @@ pub mod artifact;
 mod check;
 pub mod diagnostics;
 pub mod spec;
+pub mod splitmix;
 pub mod summary;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -10,6 +10,7 @@ use super::column::{Column, ColumnBatch, StringColumn};
 use super::encode::DENSE_SEPARATOR;
 use super::reader::{feature_column, required_columns};
 use plec_config::spec::{Encoding, Feature, ModelSpec, Transform};
+use plec_config::splitmix::{self, SplitMix64};
 
 /// Text cells (`None` = missing) covering `feature`'s edge cases.
 fn feature_cases(feature: &Feature) -> Vec<Option<String>> {
@@ -113,15 +114,9 @@ pub fn edge_case_batch(spec: &ModelSpec, min_rows: usize) -> ColumnBatch {
 /// prices across the boundaries, lists of 0 to 4 values), deterministic per `seed`; labels and weights as in
 /// [`edge_case_batch`]. For differential tests beyond the edge cases.
 pub fn random_batch(spec: &ModelSpec, rows: usize, seed: u64) -> ColumnBatch {
-    let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        // SplitMix64: small, and stable across releases (unlike a crate's RNG).
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
+    // SplitMix64: small, and stable across releases (unlike a crate's RNG).
+    let mut rng = SplitMix64::new(seed ^ splitmix::GAMMA);
+    let mut next = move || rng.next_u64();
     let mut batch = edge_case_batch(spec, rows);
     batch.num_rows = rows;
     batch.source = PathBuf::from("<random rows>");

@@ -1,6 +1,8 @@
 //! Training test data (here and in the root package's `tests/`): a small two-task config and synthetic rows for it.
 //! Hand-built specs come from `plec_config::testing`.
 
+use plec_config::splitmix::SplitMix64;
+
 /// A small two-task config over the columns of [`write_synthetic_csv`]; paths are filled in by callers.
 pub fn small_config(train: &str, eval: &str, model_dir: &str, extra_train: &str) -> String {
     format!(
@@ -39,16 +41,12 @@ model_config {{
     )
 }
 
-/// splitmix64: a tiny deterministic generator for synthetic data.
-struct SplitMix(u64);
+/// SplitMix64 with uniform floats, for synthetic data.
+struct SplitMix(SplitMix64);
 
 impl SplitMix {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn uniform(&mut self) -> f64 {
@@ -65,10 +63,10 @@ pub fn write_synthetic_csv(
     rows_seed: u64,
 ) -> std::io::Result<()> {
     use std::io::Write;
-    let mut effects = SplitMix(effects_seed);
+    let mut effects = SplitMix(SplitMix64::new(effects_seed));
     let user: Vec<f64> = (0..200).map(|_| (effects.uniform() - 0.5) * 6.0).collect();
     let item: Vec<f64> = (0..100).map(|_| (effects.uniform() - 0.5) * 6.0).collect();
-    let mut rng = SplitMix(rows_seed);
+    let mut rng = SplitMix(SplitMix64::new(rows_seed));
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(out, "user_id,item_id,pid,price,clk,buy")?;
     for _ in 0..rows {

@@ -1,13 +1,8 @@
 //! A small deterministic PRNG (xoshiro256**, seeded by SplitMix64) and stateless hashes, so generated data
 //! depends on the seed only, never on a library's version.
 
-/// SplitMix64's output function: a strong 64-bit mixer.
-pub fn mix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+pub use plec_config::splitmix::mix64;
+use plec_config::splitmix::SplitMix64;
 
 /// A stateless hash of a seed, a tag (which property) and a key (which id).
 pub fn hash3(seed: u64, tag: u64, key: u64) -> u64 {
@@ -39,15 +34,8 @@ pub struct Rng {
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        let mut x = seed;
-        let mut next = || {
-            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
-        Rng { s: [next(), next(), next(), next()] }
+        let mut splitmix = SplitMix64::new(seed);
+        Rng { s: [splitmix.next_u64(), splitmix.next_u64(), splitmix.next_u64(), splitmix.next_u64()] }
     }
 
     pub fn next_u64(&mut self) -> u64 {
