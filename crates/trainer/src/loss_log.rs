@@ -9,7 +9,9 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::{io_err, Result};
-use crate::train::LOSS_LOG_FILE;
+
+/// Per-task mean losses, one JSON object a line, at the steps [`logs_at`] picks.
+pub const LOSS_LOG_FILE: &str = "loss_log.txt";
 
 /// The fewest points a run's loss curve gets (a run shorter than this logs every step).
 pub const CURVE_POINTS: u64 = 20;

@@ -22,9 +22,8 @@ use crate::loss_log::{self, LossWindow};
 use crate::model::PleModel;
 use crate::optim::{clip, DenseOpt, SparseOpt};
 
-/// Per-task mean losses, one JSON object a line, at the steps [`loss_log::logs_at`] picks.
-pub const LOSS_LOG_FILE: &str = "loss_log.txt";
-pub const CURVES_FILE: &str = "training_curves.png";
+pub use crate::curves::CURVES_FILE;
+pub use crate::loss_log::LOSS_LOG_FILE;
 
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
