@@ -1,11 +1,12 @@
 //! `plec compile` and `plec dump` end to end: inline config + random weights -> model file, text dump, config
 //! found in the model folder, early failure on an unwritable output, bad opsets, external data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use plec_compiler::Weights;
-use plec_config::checkpoint::{checkpoint_dir, CheckpointMeta, CONFIG_FILE, META_FILE, WEIGHTS_FILE};
+use plec_config::artifact::checkpoint::{checkpoint_dir, CheckpointMeta, CONFIG_FILE, META_FILE, WEIGHTS_FILE};
 
 const CONFIG: &str = r#"
 train_input_path: "unused.csv"

@@ -1,14 +1,15 @@
 //! The experiment pipeline (`plec experiment census|synthetic`) end to end on tiny generated data: one or two
 //! seeds of one or two steps per model; the table must have the right rows and columns, finite values that agree
 //! with the per-run table, gains recomputed from the means, and a PNG chart.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plec_config::datagen::census::{census_configs, read_census, write_census, CONTINUOUS, FIELDS};
-use plec_config::datagen::synthetic::SyntheticShape;
-use plec_config::datagen::write_configs;
 use plec_config::spec::Norm;
+use plec_data::datagen::census::{census_configs, read_census, write_census, CONTINUOUS, FIELDS};
+use plec_data::datagen::synthetic::SyntheticShape;
+use plec_data::datagen::write_configs;
 use plec_trainer::experiment::census::{self, CensusExperiment};
 use plec_trainer::experiment::synthetic::{self, SyntheticExperiment};
 use plec_trainer::experiment::{Overrides, RunSettings, Split};

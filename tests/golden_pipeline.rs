@@ -70,7 +70,7 @@ fn trained() -> &'static PathBuf {
 }
 
 fn checkpoint() -> PathBuf {
-    plec_config::checkpoint::latest_checkpoint(&trained().join("model")).ok().flatten().unwrap_or_default()
+    plec_config::artifact::checkpoint::latest_checkpoint(&trained().join("model")).ok().flatten().unwrap_or_default()
 }
 
 #[test]

@@ -3,13 +3,15 @@
 //! compiled graph in both layouts, and ONNX Runtime's outputs must all match what is committed. Any change in
 //! what plec emits or computes fails here as a reviewable diff.
 //!
-//! Regenerate deliberately with `UPDATE_GOLDEN=1 cargo test --test golden_suite`, then review `git diff`.
+//! The dumps are insta snapshots (`tests/snapshots/`); weights and golden sets are files in `tests/golden/<case>/`.
+//! Regenerate deliberately with `UPDATE_GOLDEN=1 INSTA_UPDATE=always cargo test --test golden_suite`, then review
+//! `git diff`.
 
 use std::path::{Path, PathBuf};
 
 use plec_compiler::{compile, dump, CompileOptions, Layout, NormInit, Weights};
-use plec_config::data::{edge_case_batch, random_batch};
-use plec_config::golden::{compare, GoldenSet};
+use plec_config::artifact::golden::{compare, GoldenSet};
+use plec_data::{edge_case_batch, random_batch};
 use plec_runtime::{Model, OptimizationLevel, RawInputs, RunOptions};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -25,26 +27,11 @@ fn case_dir(case: &str) -> PathBuf {
     Path::new(ROOT).join("tests/golden").join(case)
 }
 
-/// Compares `text` with the committed file, or rewrites it when updating.
-fn check_text(path: &Path, text: &str, failures: &mut Vec<String>) {
-    if updating() {
-        std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        return;
-    }
-    let committed = std::fs::read_to_string(path).unwrap_or_default();
-    if committed != text {
-        let first = committed.lines().zip(text.lines()).position(|(a, b)| a != b).unwrap_or(committed.lines().count());
-        failures.push(format!(
-            "{} differs from what plec emits now (first at line {}: committed {:?}, now {:?})",
-            path.display(),
-            first + 1,
-            committed.lines().nth(first).unwrap_or("<end>"),
-            text.lines().nth(first).unwrap_or("<end>")
-        ));
-    }
-}
-
-fn run_golden(model_path: &Path, golden: &GoldenSet, level: OptimizationLevel) -> Vec<plec_config::tensor::RawTensor> {
+fn run_golden(
+    model_path: &Path,
+    golden: &GoldenSet,
+    level: OptimizationLevel,
+) -> Vec<plec_config::artifact::tensor::RawTensor> {
     let options = RunOptions { optimization_level: level, ..RunOptions::default() };
     let model = Model::load(model_path, &options).unwrap_or_else(|e| panic!("{e}"));
     let mut inputs = RawInputs::new();
@@ -70,7 +57,7 @@ fn check_case(case: &str, failures: &mut Vec<String>) {
     // 1. The trainer's forward pass on edge cases and random rows reproduces the committed golden outputs.
     let rows =
         plec_trainer::golden::concat_as_text(&spec, &[edge_case_batch(&spec, 1), random_batch(&spec, RANDOM_ROWS, 11)]);
-    let model = plec_trainer::golden::model_from_weights(&spec, &weights_path).unwrap_or_else(|e| panic!("{e}"));
+    let model = plec_trainer::checkpoint::model_from_weights(&spec, &weights_path).unwrap_or_else(|e| panic!("{e}"));
     let fresh = plec_trainer::golden::golden_set(&model, &rows).unwrap_or_else(|e| panic!("{e}"));
     if updating() {
         fresh.write(&dir).unwrap_or_else(|e| panic!("{e}"));
@@ -93,7 +80,7 @@ fn check_case(case: &str, failures: &mut Vec<String>) {
     for (layout, name) in [(Layout::Explicit, "explicit"), (Layout::Fused, "fused")] {
         let options = CompileOptions { layout, ..CompileOptions::default() };
         let mut compiled = compile(&spec, &weights, &options).unwrap_or_else(|e| panic!("{case}: {e}"));
-        check_text(&dir.join(format!("{name}.txt")), &dump::dump(&compiled.model), failures);
+        insta::assert_snapshot!(format!("{case}_{name}"), dump::dump(&compiled.model));
         let path = tmp.join(format!("{name}.onnx"));
         compiled.write(&path, false).unwrap_or_else(|e| panic!("{e}"));
         let optimised = run_golden(&path, &golden, OptimizationLevel::All);
@@ -129,7 +116,7 @@ fn a_moved_golden_output_is_reported() {
     let dir = case_dir("single_task");
     let mut golden = GoldenSet::read(&dir).unwrap_or_else(|e| panic!("{e}"));
     let fresh = golden.clone();
-    if let plec_config::tensor::RawData::Float(values) = &mut golden.outputs[0].data {
+    if let plec_config::artifact::tensor::RawData::Float(values) = &mut golden.outputs[0].data {
         values[3] += 1e-3;
     }
     let spec = plec_config::load_file(Path::new(ROOT).join("tests/configs/single_task.config"))

@@ -1,10 +1,11 @@
 //! `plec predict`, `plec bench` and `plec export-triton` end to end on a compiled model.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod runtime_support;
 
 use std::path::Path;
 
-use plec_config::signature::Signature;
+use plec_config::artifact::signature::Signature;
 use plec_runtime::synthetic::synthetic_inputs;
 use plec_runtime::{Model, RawData, RawInputs, RunOptions};
 use runtime_support::*;

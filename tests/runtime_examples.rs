@@ -1,5 +1,6 @@
 //! The Python and Node examples, on plain ONNX Runtime, give exactly what the Rust runtime gives on a compiled
 //! model (same inputs, one thread each).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod runtime_support;
 

@@ -1,4 +1,5 @@
 //! `plec train` and `plec evaluate` end to end through the binary, on small generated CSV data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,5 +1,6 @@
 //! `plec train` failing or stopped: a table too large to allocate is an error naming it (no abort), and SIGINT
 //! stops after a complete step with a checkpoint a rerun resumes from.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -82,7 +83,8 @@ fn sigint_stops_training_at_a_complete_checkpoint_that_a_rerun_resumes() {
     assert_eq!(status.code(), Some(130), "{stderr}");
 
     let model_dir = dir.join("model");
-    let latest = plec_config::checkpoint::latest_checkpoint(&model_dir).expect("model dir").expect("a checkpoint");
+    let latest =
+        plec_config::artifact::checkpoint::latest_checkpoint(&model_dir).expect("model dir").expect("a checkpoint");
     let step: u64 = latest
         .file_name()
         .and_then(|n| n.to_str())
@@ -102,7 +104,7 @@ fn sigint_stops_training_at_a_complete_checkpoint_that_a_rerun_resumes() {
         .collect();
     assert!(leftovers.is_empty(), "temporary checkpoint folders left: {leftovers:?}");
     let spec = plec_config::load_file(dir.join("long.config")).expect("config").spec;
-    plec_trainer::predict::load_model(&spec, &latest, plec_trainer::train::parse_device("cpu").expect("cpu"))
+    plec_trainer::checkpoint::load_model(&spec, &latest, plec_trainer::train::parse_device("cpu").expect("cpu"))
         .unwrap_or_else(|e| panic!("the last checkpoint does not load: {e}"));
 
     let more = (step + 2).to_string();

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use plec_compiler::{check_writable, compile_owned, dump, CompileOptions, Layout, Weights, DEFAULT_OPSET};
-use plec_config::checkpoint::CONFIG_FILE;
+use plec_config::artifact::checkpoint::CONFIG_FILE;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -77,10 +77,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut compiled = compile_owned(&loaded.spec, weights, &options)?;
     // The checkpoint's golden set travels inside the model (below a size limit) and beside it.
     let golden = if args.no_verify { None } else { golden_source(&args)? };
-    let golden =
-        golden.map(|source| plec_config::golden::GoldenSet::read(&source).map(|set| (source, set))).transpose()?;
+    let golden = golden
+        .map(|source| plec_config::artifact::golden::GoldenSet::read(&source).map(|set| (source, set)))
+        .transpose()?;
     if let Some(text) = golden.as_ref().and_then(|(_, set)| set.to_metadata()) {
-        compiled.set_metadata(plec_config::golden::METADATA_KEY, text);
+        compiled.set_metadata(plec_config::artifact::golden::METADATA_KEY, text);
     }
     let written = compiled.write(&args.output, args.external_data)?;
     let text_path = if args.emit.is_some() {
@@ -118,12 +119,12 @@ fn golden_source(args: &Args) -> anyhow::Result<Option<PathBuf>> {
     let checkpoint = &args.checkpoint;
     let folder = if checkpoint.is_file() {
         checkpoint.parent().map(Path::to_path_buf)
-    } else if checkpoint.join(plec_config::checkpoint::META_FILE).is_file() {
+    } else if checkpoint.join(plec_config::artifact::checkpoint::META_FILE).is_file() {
         Some(checkpoint.clone())
     } else {
-        plec_config::checkpoint::latest_checkpoint(checkpoint)?
+        plec_config::artifact::checkpoint::latest_checkpoint(checkpoint)?
     };
-    Ok(folder.map(|f| f.join(plec_config::checkpoint::GOLDEN_DIR)).filter(|g| g.is_dir()))
+    Ok(folder.map(|f| f.join(plec_config::artifact::checkpoint::GOLDEN_DIR)).filter(|g| g.is_dir()))
 }
 
 /// Checks the written model against the trainer's golden outputs and copies the set to `<output>.golden`; a model
@@ -131,7 +132,7 @@ fn golden_source(args: &Args) -> anyhow::Result<Option<PathBuf>> {
 fn golden_check(
     args: &Args,
     written: &plec_compiler::WriteSummary,
-    golden: Option<(PathBuf, plec_config::golden::GoldenSet)>,
+    golden: Option<(PathBuf, plec_config::artifact::golden::GoldenSet)>,
 ) -> anyhow::Result<()> {
     if args.no_verify {
         println!("not verified (--no-verify): the model was not checked against a golden set");

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use plec_config::datagen::{census, synthetic, taobao, write_configs, OutputFormat};
+use plec_data::datagen::{census, synthetic, taobao, write_configs, OutputFormat};
 
 use super::synthetic_shape::ShapeArgs;
 

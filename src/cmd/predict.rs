@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use plec_config::data::{resolve_inputs, CsvOptions};
+use plec_data::{resolve_inputs, CsvOptions};
 use plec_runtime::predict::{predict, PredictOptions, Progress};
 use plec_runtime::{Device, Model, RunOptions};
 

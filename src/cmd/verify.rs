@@ -1,9 +1,9 @@
 //! `plec verify MODEL.onnx [--golden DIR] [--device D]`: run the golden inputs carried with a model through ONNX
-//! Runtime and compare with the trainer's outputs (tolerances: `plec_config::tolerance`).
+//! Runtime and compare with the trainer's outputs (tolerances: `plec_config::artifact::tolerance`).
 
 use std::path::{Path, PathBuf};
 
-use plec_config::golden::{compare, Comparison, GoldenSet, METADATA_KEY};
+use plec_config::artifact::golden::{compare, Comparison, GoldenSet, METADATA_KEY};
 use plec_runtime::{Model, RawInputs, RunOptions};
 
 #[derive(clap::Args, Debug)]

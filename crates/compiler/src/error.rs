@@ -30,10 +30,24 @@ impl std::fmt::Display for WeightProblem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
-    #[error("cannot read weights {path}: {message}")]
-    Io { path: PathBuf, message: String },
+    #[error("cannot read weights {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read weights {0}: no such file or folder")]
+    NotFound(PathBuf),
+    #[error("cannot read weights {0}: checkpoint has no weights file")]
+    NoWeightsFile(PathBuf),
     #[error("{path} is not a valid safetensors file: {message}")]
     Format { path: PathBuf, message: String },
+    #[error("{path} is not a checkpoint meta.json: {source}")]
+    Meta {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("no checkpoint (ckpt-<step>/ with meta.json) in {0}")]
     NoCheckpoint(PathBuf),
     #[error("weights {path} do not fit the config ({} problem{}):{}", problems.len(),
@@ -45,8 +59,12 @@ pub enum WeightsError {
              is {expected}){detail}"
     )]
     OtherConfig { path: PathBuf, expected: String, found: String, detail: String },
-    #[error("cannot write weights {path}: {message}")]
-    Write { path: PathBuf, message: String },
+    #[error("cannot write weights {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: safetensors::SafeTensorError,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,8 +76,19 @@ pub enum CompileError {
     UnsupportedOpset(i64),
     #[error("feature `{feature}`: {message}")]
     Feature { feature: String, message: String },
-    #[error("the model spec is inconsistent: {0}")]
-    Spec(String),
+    #[error(transparent)]
+    InvalidSpec(#[from] plec_config::SpecError),
+    /// A graph the lowering itself got wrong (a plec bug, never the input's fault).
+    #[error("internal error while lowering the model: {0}")]
+    Internal(String),
+    #[error("cannot serialize the model's {what} as JSON: {source}")]
+    Json {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot serialize the model: {0}")]
+    Serialize(#[source] protobuf::Error),
     #[error("cannot write {path}: {message}")]
     Write { path: PathBuf, message: String },
     #[error("the model is {size} bytes, over protobuf's 2 GB limit: compile with external data (--external-data)")]

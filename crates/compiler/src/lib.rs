@@ -12,7 +12,6 @@ mod lower;
 pub mod model;
 pub mod options;
 #[doc(hidden)]
-pub mod testing;
 pub mod weights;
 
 pub use error::{CompileError, WeightProblem, WeightsError};

@@ -55,7 +55,7 @@ impl CompiledModel {
         if size > PROTOBUF_LIMIT {
             return Err(CompileError::TooLarge { size });
         }
-        self.model.write_to_bytes().map_err(|e| CompileError::Spec(format!("cannot serialize the model: {e}")))
+        self.model.write_to_bytes().map_err(CompileError::Serialize)
     }
 
     /// Writes the model to `path` (through a temporary file renamed into place). With `external_data`, the large

@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use plec_config::checkpoint::{self, CheckpointMeta};
-use plec_config::names::ParamKind;
+use plec_config::artifact::checkpoint::{self, CheckpointMeta};
+use plec_config::artifact::names::ParamKind;
+use plec_config::splitmix::SplitMix64;
 use plec_config::ModelSpec;
 use sha2::{Digest, Sha256};
 
@@ -84,7 +85,7 @@ impl Weights {
     /// Reads every tensor of a safetensors file without checking it against a config. Each tensor is read
     /// straight into its own buffer (the file is never held in memory as a whole).
     pub fn read_safetensors(path: &Path) -> Result<Weights, WeightsError> {
-        let io = |e: std::io::Error| WeightsError::Io { path: path.to_path_buf(), message: e.to_string() };
+        let io = |source| WeightsError::Io { path: path.to_path_buf(), source };
         let format = |message: String| WeightsError::Format { path: path.to_path_buf(), message };
         let mut file = std::fs::File::open(path).map_err(io)?;
         let file_len = file.metadata().map_err(io)?.len();
@@ -159,7 +160,7 @@ impl Weights {
         problems
     }
 
-    /// Deterministic PyTorch-default-like initialisation (see `plec_config::names::ParamKind`).
+    /// Deterministic PyTorch-default-like initialisation (see `plec_config::artifact::names::ParamKind`).
     pub fn random(spec: &ModelSpec, seed: u64) -> Weights {
         Weights::random_with(spec, seed, NormInit::Default)
     }
@@ -184,7 +185,7 @@ impl Weights {
             };
             let mut data = Vec::with_capacity(n * 4);
             for _ in 0..n {
-                let v = if lo == hi { lo } else { lo + (hi - lo) * rng.next_unit() };
+                let v = if lo == hi { lo } else { lo + (hi - lo) * unit(&mut rng) };
                 data.extend_from_slice(&v.to_le_bytes());
             }
             tensors.insert(param.name, Tensor { shape: param.shape, data });
@@ -196,7 +197,7 @@ impl Weights {
     pub fn save_safetensors(&self, path: &Path) -> Result<(), WeightsError> {
         let views = self.tensors.iter().map(|(name, t)| (name.as_str(), View(t)));
         safetensors::serialize_to_file(views, None, path)
-            .map_err(|e| WeightsError::Write { path: path.to_path_buf(), message: e.to_string() })
+            .map_err(|source| WeightsError::Write { path: path.to_path_buf(), source })
     }
 
     /// sha256 (hex) of the tensors' names, shapes and values (see the module docs).
@@ -247,29 +248,29 @@ fn resolve(path: &Path) -> Result<PathBuf, WeightsError> {
         return Ok(path.to_path_buf());
     }
     if !path.is_dir() {
-        return Err(WeightsError::Io { path: path.to_path_buf(), message: "no such file or folder".into() });
+        return Err(WeightsError::NotFound(path.to_path_buf()));
     }
     let direct = path.join(checkpoint::WEIGHTS_FILE);
     if direct.is_file() {
         return Ok(direct);
     }
     let latest = checkpoint::latest_checkpoint(path)
-        .map_err(|e| WeightsError::Io { path: path.to_path_buf(), message: e.to_string() })?
+        .map_err(|source| WeightsError::Io { path: path.to_path_buf(), source })?
         .ok_or_else(|| WeightsError::NoCheckpoint(path.to_path_buf()))?;
     let file = latest.join(checkpoint::WEIGHTS_FILE);
     if file.is_file() {
         Ok(file)
     } else {
-        Err(WeightsError::Io { path: file, message: "checkpoint has no weights file".into() })
+        Err(WeightsError::NoWeightsFile(file))
     }
 }
 
 /// Refuses a checkpoint whose recorded structure hash is not the config's, saying which parameters differ.
 fn check_meta(meta_path: &Path, weights_file: &Path, spec: &ModelSpec) -> Result<(), WeightsError> {
     let text = std::fs::read_to_string(meta_path)
-        .map_err(|e| WeightsError::Io { path: meta_path.to_path_buf(), message: e.to_string() })?;
-    let meta: CheckpointMeta = serde_json::from_str(&text)
-        .map_err(|e| WeightsError::Format { path: meta_path.to_path_buf(), message: e.to_string() })?;
+        .map_err(|source| WeightsError::Io { path: meta_path.to_path_buf(), source })?;
+    let meta: CheckpointMeta =
+        serde_json::from_str(&text).map_err(|source| WeightsError::Meta { path: meta_path.to_path_buf(), source })?;
     let expected = spec.structure_hash();
     if meta.structure_hash == expected {
         return Ok(());
@@ -319,24 +320,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// splitmix64: tiny, deterministic, good enough for initial weights.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn next_unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
+/// Uniform in [0, 1) from the top 24 bits.
+fn unit(rng: &mut SplitMix64) -> f32 {
+    (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32
 }

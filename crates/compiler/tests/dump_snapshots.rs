@@ -1,9 +1,10 @@
 //! Dumps of compiled catalog models (random weights, seed 0) in both layouts, as insta snapshots: any change to
 //! the emitted graph shows up in review. Also: compiling is deterministic byte for byte.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use plec_compiler::dump::dump;
-use plec_compiler::testing::catalog;
 use plec_compiler::{compile, CompileOptions, Layout, Weights};
+use plec_config::testing::catalog;
 
 #[test]
 fn catalog_dumps() {

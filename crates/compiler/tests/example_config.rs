@@ -1,5 +1,6 @@
 //! The example config (examples/ple_taobao.config, 50 M embedding parameters) with random weights (seed 0):
 //! dump snapshots in both layouts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 

@@ -1,11 +1,12 @@
 //! With external data, large initializers move to `<model>.data`; ONNX's checker accepts the pair and ONNX
 //! Runtime gives exactly the outputs of the all-in-one model.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::Command;
 
-use plec_compiler::testing::catalog;
 use plec_compiler::{compile, CompileOptions, Weights};
+use plec_config::testing::catalog;
 
 #[test]
 fn external_data_model_runs_like_the_inline_one() {

@@ -1,12 +1,13 @@
 //! Every catalog model, in both layouts, passes `onnx.checker.check_model(full_check=True)` and computes in ONNX
 //! Runtime what an independent numpy implementation of docs/semantics.md computes (tests/py/check_models.py), on
 //! raw inputs full of edge cases; the layouts agree with each other.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use plec_compiler::testing::catalog;
 use plec_compiler::{compile, CompileOptions, Layout, NormInit, Weights};
+use plec_config::testing::catalog;
 use plec_config::ModelSpec;
 
 fn python() -> PathBuf {

@@ -1,11 +1,12 @@
 //! Weights that do not fit the config are refused with every problem named; checkpoints from another config are
 //! refused; random initialisation follows PyTorch's default bounds.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 
-use plec_compiler::testing::catalog;
 use plec_compiler::{compile, CompileOptions, Tensor, Weights};
-use plec_config::checkpoint::{checkpoint_dir, CheckpointMeta, META_FILE, WEIGHTS_FILE};
+use plec_config::artifact::checkpoint::{checkpoint_dir, CheckpointMeta, META_FILE, WEIGHTS_FILE};
+use plec_config::testing::catalog;
 use plec_config::ModelSpec;
 
 fn spec(name: &str) -> ModelSpec {

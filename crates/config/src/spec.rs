@@ -338,6 +338,24 @@ pub struct Output {
     pub dims: Vec<usize>,
 }
 
+/// Output names per loss kind (section 5), each once, in a fixed order.
+pub fn head_outputs(tower: &str, num_class: usize, losses: &[Loss]) -> Vec<Output> {
+    let dims = if num_class > 1 { vec![num_class] } else { Vec::new() };
+    let classification = losses.iter().any(|l| !matches!(l, Loss::L2));
+    let mut out = Vec::new();
+    if classification {
+        out.push(Output { name: format!("logits_{tower}"), kind: OutputKind::Logits, dims: dims.clone() });
+        out.push(Output { name: format!("probs_{tower}"), kind: OutputKind::Probs, dims: dims.clone() });
+        if num_class == 2 {
+            out.push(Output { name: format!("probs1_{tower}"), kind: OutputKind::Probs1, dims: Vec::new() });
+        }
+    }
+    if losses.iter().any(|l| matches!(l, Loss::L2)) {
+        out.push(Output { name: format!("y_{tower}"), kind: OutputKind::Regression, dims: Vec::new() });
+    }
+    out
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputKind {

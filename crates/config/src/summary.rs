@@ -135,7 +135,7 @@ impl Summary {
 fn feature_row(
     spec: &ModelSpec,
     feature: &crate::spec::Feature,
-    input: &crate::signature::InputSignature,
+    input: &crate::artifact::signature::InputSignature,
 ) -> FeatureRow {
     let shape: Vec<String> =
         input.shape.iter().map(|d| d.as_str().map_or_else(|| d.to_string(), str::to_string)).collect();

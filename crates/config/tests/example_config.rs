@@ -1,4 +1,5 @@
 //! The bundled example config (TorchEasyRec's own ple_taobao.config) loads and has the figures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use plec_config::spec::{Encoding, Transform};
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use ort::session::{Session, SessionInputValue};
 use ort::value::{Tensor, TensorElementType, TensorRef, ValueType as OrtValueType};
-use plec_config::signature::{OutputSignature, Signature, SIGNATURE_KEY};
+use plec_config::artifact::signature::{OutputSignature, Signature, SIGNATURE_KEY};
 use plec_config::spec::ValueType;
 
 use crate::device::{self, Device, DeviceReport};

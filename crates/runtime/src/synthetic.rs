@@ -1,8 +1,9 @@
 //! Inputs generated from a signature (for `plec bench` and tests): valid ids, vocabulary strings, values around
 //! the boundaries, some missing values; deterministic for a seed.
 
-use plec_config::signature::{InputSignature, Signature, INT64_MISSING};
+use plec_config::artifact::signature::{InputSignature, Signature, INT64_MISSING};
 use plec_config::spec::{Transform, ValueType};
+use plec_config::splitmix::SplitMix64;
 
 use crate::tensor::{self, RawInputs, RawTensor};
 
@@ -12,15 +13,11 @@ pub const MULTI_VALUE_LEN: usize = 4;
 const MISSING_EVERY: u64 = 16;
 
 /// SplitMix64: small, fast and good enough to spread benchmark inputs.
-struct Rng(u64);
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn below(&mut self, n: u64) -> u64 {
@@ -38,7 +35,7 @@ impl Rng {
 
 /// A batch of `batch` rows for every input of `signature`.
 pub fn synthetic_inputs(signature: &Signature, batch: usize, seed: u64) -> RawInputs {
-    let mut rng = Rng(seed);
+    let mut rng = Rng(SplitMix64::new(seed));
     let mut inputs = RawInputs::new();
     for input in &signature.inputs {
         inputs.insert(synthetic_tensor(input, batch, &mut rng));

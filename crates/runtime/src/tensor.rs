@@ -2,7 +2,7 @@
 
 use plec_config::spec::ValueType;
 
-pub use plec_config::tensor::{RawData, RawTensor};
+pub use plec_config::artifact::tensor::{RawData, RawTensor};
 
 /// The element type of raw data.
 pub fn dtype(data: &RawData) -> ValueType {
@@ -45,7 +45,7 @@ pub fn rows(tensor: &RawTensor, start: usize, end: usize) -> RawTensor {
     RawTensor { name: tensor.name.clone(), shape, data }
 }
 
-/// A batch of named raw input tensors (plec-config's data path builds them from CSV/Parquet columns).
+/// A batch of named raw input tensors (plec-data builds them from CSV/Parquet columns).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawInputs {
     pub tensors: Vec<RawTensor>,
@@ -108,7 +108,7 @@ impl Outputs {
         self.tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t)
     }
 
-    /// As plec-config's tensors (float data), e.g. for `plec_config::golden::compare`.
+    /// As plec-config's artifact tensors (float data), e.g. for `plec_config::artifact::golden::compare`.
     pub fn to_raw_tensors(&self) -> Vec<RawTensor> {
         self.tensors
             .iter()

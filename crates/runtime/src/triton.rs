@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use plec_config::signature::Signature;
+use plec_config::artifact::signature::Signature;
 use plec_config::spec::ValueType;
 
 /// Default `max_batch_size` of exported models.

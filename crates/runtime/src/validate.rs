@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use plec_config::signature::{InputSignature, Signature, INT64_MISSING};
+use plec_config::artifact::signature::{InputSignature, Signature, INT64_MISSING};
 use plec_config::spec::ValueType;
 
 use crate::tensor::{self, RawData, RawInputs, RawTensor};

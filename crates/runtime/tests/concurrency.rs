@@ -1,4 +1,5 @@
 //! Many threads running one model at once get exactly what sequential runs give.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

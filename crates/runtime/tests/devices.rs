@@ -1,4 +1,5 @@
 //! Execution providers: parsing, errors for providers not compiled in or not in the library, CPU fallback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,9 +1,10 @@
 //! Loading a model, reading its signature and metadata, and running it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::*;
-use plec_config::signature::{InputSignature, OutputSignature, INT64_MISSING};
+use plec_config::artifact::signature::{InputSignature, OutputSignature, INT64_MISSING};
 use plec_config::spec::{OutputKind, Pooling, Transform, ValueType};
 use plec_runtime::{tensor, Device, Model, RawInputs, RunOptions, RuntimeError};
 

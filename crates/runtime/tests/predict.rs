@@ -1,11 +1,12 @@
 //! `predict`: one output row per input row, in order; bad rows fail the run or go to the bad-rows file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use common::*;
-use plec_config::data::CsvOptions;
+use plec_data::CsvOptions;
 use plec_runtime::predict::{predict, PredictError, PredictOptions, PredictSummary};
 
 /// Columns: the five inputs (`vec` joined by \x1d, `tags` by `|`) and an id to keep.

@@ -1,5 +1,6 @@
 //! `config.pbtxt` for NVIDIA Triton: exact text (snapshot), then parsed back against the documented
 //! model_config.proto schema (Python protobuf, see fixtures/check_triton_config.py).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Input checks: every mistake a caller can make gets an error naming the input, row and value.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The reader thread's time per batch, with no training: `reader_bench CONFIG INPUT [--batch N] [--shuffle N]`
 //! (`--shuffle N`: shuffle through a buffer of N batches; 0 or absent reads in file order). Drains one epoch and
 //! prints the batches, the seconds and the milliseconds per batch.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
 

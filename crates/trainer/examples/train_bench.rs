@@ -1,11 +1,12 @@
 //! Training throughput on in-memory synthetic batches (no file I/O): `train_bench CONFIG [--batch N] [--steps N]
 //! [--warmup N] [--threads N] [--repeats N]`. Prints one JSON line per repeat and a summary line with the median.
 //! The PyTorch counterpart is `bench/torch_bench.py`; `bench/run.sh` runs both side by side.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
 
-use plec_config::data::EncodedFeature;
 use plec_config::spec::{Encoding, ModelSpec, Pooling};
+use plec_data::EncodedFeature;
 use plec_trainer::data::Batch;
 use plec_trainer::model::{ModelInput, Targets};
 use plec_trainer::optim::{DenseOpt, SparseOpt};

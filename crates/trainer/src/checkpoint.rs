@@ -1,4 +1,4 @@
-//! Writing and reading checkpoints in `plec_config::checkpoint`'s layout. A checkpoint is written into a hidden
+//! Writing and reading checkpoints in `plec_config::artifact::checkpoint`'s layout. A checkpoint is written into a hidden
 //! temporary folder, every file fsynced, then renamed into place, so a crash never leaves a partial `ckpt-<step>`.
 
 use std::collections::BTreeMap;
@@ -6,10 +6,12 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use plec_config::checkpoint::{self as layout, CheckpointMeta};
+use plec_config::artifact::checkpoint::{self as layout, CheckpointMeta};
+use plec_config::artifact::golden::GoldenSet;
+use plec_config::spec::ModelSpec;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tch::Tensor;
+use tch::{Device, Tensor};
 
 use crate::error::{io_err, During, Result, TrainError};
 use crate::model::PleModel;
@@ -62,7 +64,7 @@ pub fn read_tensors(path: &Path) -> Result<BTreeMap<String, Tensor>> {
     Ok(tensors.into_iter().collect())
 }
 
-/// Writes `ckpt-<step>` atomically and removes the oldest checkpoints beyond `keep_max` (0 keeps all).
+/// Writes `ckpt-<step>` atomically, with `golden` (the training loop's golden set of this model), and removes the oldest checkpoints beyond `keep_max` (0 keeps all).
 pub fn save(
     model_dir: &Path,
     model: &PleModel,
@@ -70,7 +72,7 @@ pub fn save(
     dense: &DenseOpt,
     state: &TrainState,
     keep_max: usize,
-    golden_rows: Option<&plec_config::data::ColumnBatch>,
+    golden: &GoldenSet,
 ) -> Result<PathBuf> {
     fs::create_dir_all(model_dir).map_err(|e| io_err(model_dir, e))?;
     let final_dir = layout::checkpoint_dir(model_dir, state.step);
@@ -89,9 +91,8 @@ pub fn save(
     }
     let state_json = serde_json::to_vec_pretty(state).map_err(|e| io_err(&tmp, e))?;
     write_file(&tmp.join(TRAIN_STATE_FILE), &state_json)?;
-    if let Some(rows) = golden_rows {
-        crate::golden::write(model, rows, &tmp)?;
-    }
+    let golden_dir = tmp.join(layout::GOLDEN_DIR);
+    golden.write(&golden_dir).map_err(|e| io_err(&golden_dir, e))?;
     let meta = CheckpointMeta {
         step: state.step,
         samples: state.samples,
@@ -116,6 +117,22 @@ pub fn save(
         }
     }
     Ok(final_dir)
+}
+
+/// A model with the weights of the checkpoint folder `dir` (structure hash and weights sha256 checked).
+pub fn load_model(spec: &ModelSpec, dir: &Path, device: Device) -> Result<PleModel> {
+    let model = PleModel::new(spec, device)?;
+    load_weights(dir, &model)?;
+    Ok(model)
+}
+
+/// A model holding the weights of a safetensors file (every parameter present with its shape), e.g. fixed-seed
+/// test weights made without training.
+pub fn model_from_weights(spec: &ModelSpec, path: &Path) -> Result<PleModel> {
+    let model = PleModel::new(spec, Device::Cpu)?;
+    let tensors = read_tensors(path)?;
+    model.load_named(&tensors, &path.display().to_string())?;
+    Ok(model)
 }
 
 /// Reads and checks `meta.json` of a checkpoint folder against `model`'s structure.

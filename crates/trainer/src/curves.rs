@@ -3,11 +3,13 @@
 
 use std::path::Path;
 
-use plec_config::checkpoint::EVAL_RESULT_FILE;
+use plec_config::artifact::checkpoint::EVAL_RESULT_FILE;
 
 use crate::error::Result;
+use crate::loss_log::LOSS_LOG_FILE;
 use crate::plot::{self, Figure, Legend, Panel, Point, Series, XTicks};
-use crate::train::{CURVES_FILE, LOSS_LOG_FILE};
+
+pub const CURVES_FILE: &str = "training_curves.png";
 
 /// A panel whose series have at most this many points also prints each value.
 const VALUE_LABELS_UP_TO: usize = 4;

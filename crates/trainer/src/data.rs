@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use plec_config::data::{encode, resolve_inputs, BatchReader, EncodeOptions, EncodedBatch, ReadOptions};
 use plec_config::spec::ModelSpec;
+use plec_data::{encode, resolve_inputs, BatchReader, EncodeOptions, EncodedBatch, ReadOptions};
 use tch::Device;
 
 use crate::error::{Result, TrainError};
@@ -77,7 +77,7 @@ pub fn spawn(spec: ModelSpec, plan: DataPlan) -> Result<(Receiver<Message>, Join
                 let _ = tx.send(Message::Failed(error));
             }
         })
-        .map_err(|e| TrainError::Data(format!("cannot start the data reader thread: {e}")))?;
+        .map_err(|e| TrainError::Unusable(format!("cannot start the data reader thread: {e}")))?;
     Ok((rx, handle))
 }
 
@@ -119,12 +119,12 @@ fn read_all(spec: &ModelSpec, plan: &DataPlan, tx: &SyncSender<Message>) -> Resu
     }
 }
 
-fn data_err(error: impl ToString) -> TrainError {
-    TrainError::Data(error.to_string())
+fn data_err(error: plec_data::DataError) -> TrainError {
+    TrainError::Data(error)
 }
 
 fn no_rows() -> TrainError {
-    TrainError::Data("the input files hold no rows".into())
+    TrainError::Unusable("the input files hold no rows".into())
 }
 
 fn send(spec: &ModelSpec, encoded: EncodedBatch, tx: &SyncSender<Message>) -> Result<Flow> {
@@ -225,9 +225,9 @@ fn read_epoch_shuffled(
 pub fn use_local_dataset(spec: &mut ModelSpec, input: &str) -> Result<()> {
     let files = input_files(input)?;
     let Some(first) = files.first() else {
-        return Err(TrainError::Data(format!("{input}: no files")));
+        return Err(TrainError::Unusable(format!("{input}: no files")));
     };
-    plec_config::data::FileFormat::detect(first).map_err(data_err)?.apply_to(&mut spec.data);
+    plec_data::FileFormat::detect(first).map_err(data_err)?.apply_to(&mut spec.data);
     Ok(())
 }
 

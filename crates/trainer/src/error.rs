@@ -6,6 +6,8 @@ use std::path::PathBuf;
 pub enum TrainError {
     #[error("{path}: {message}")]
     Io { path: PathBuf, message: String },
+    #[error(transparent)]
+    InvalidSpec(#[from] plec_config::SpecError),
     #[error("libtorch: {}", torch_message(.0))]
     Torch(#[from] tch::TchError),
     /// libtorch failed (out of memory, most often) while doing `during`.
@@ -32,7 +34,10 @@ pub enum TrainError {
     #[error("{0}")]
     Config(String),
     #[error("data: {0}")]
-    Data(String),
+    Data(#[from] plec_data::DataError),
+    /// Data that reads fine but cannot be used (no rows, no files, no evaluation to compare).
+    #[error("data: {0}")]
+    Unusable(String),
     /// The data reader thread panicked (a plec bug); without this the batches would just stop, as at the end.
     #[error("the data reader thread panicked: {0}")]
     ReaderPanicked(String),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use plec_config::checkpoint::EVAL_RESULT_FILE;
+use plec_config::artifact::checkpoint::EVAL_RESULT_FILE;
 use plec_config::spec::{Metric, ModelSpec, OutputKind};
 use tch::Kind;
 

@@ -1,20 +1,20 @@
 //! Golden sets written with every checkpoint: raw inputs (eval rows plus edge cases) and this model's own
-//! eval-mode outputs for them, in the ONNX backend-test layout (`plec_config::golden`). `plec compile` copies them
-//! beside the model and checks the compiled graph against them; `plec verify` re-checks anywhere.
+//! eval-mode outputs for them, in the ONNX backend-test layout (`plec_config::artifact::golden`). The training loop
+//! builds one per checkpoint and `checkpoint::save` writes it; `plec compile` copies it beside the model and checks
+//! the compiled graph against it; `plec verify` re-checks anywhere.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use plec_config::checkpoint::GOLDEN_DIR;
-use plec_config::data::{
+use plec_config::artifact::golden::GoldenSet;
+use plec_config::artifact::tensor::{RawData, RawTensor};
+use plec_config::spec::ModelSpec;
+use plec_data::{
     edge_case_batch, encode, raw_inputs, required_columns, BatchReader, Column, ColumnBatch, EncodeOptions,
     ReadOptions, StringColumn,
 };
-use plec_config::golden::GoldenSet;
-use plec_config::spec::ModelSpec;
-use plec_config::tensor::{RawData, RawTensor};
 
-use crate::error::{io_err, Result, TrainError};
+use crate::error::{Result, TrainError};
 use crate::model::PleModel;
 use crate::predict::predict;
 
@@ -75,21 +75,6 @@ pub fn golden_set(model: &PleModel, rows: &ColumnBatch) -> Result<GoldenSet> {
     Ok(GoldenSet { inputs, outputs })
 }
 
-/// Writes `checkpoint_dir/golden/test_data_set_0/...`.
-pub fn write(model: &PleModel, rows: &ColumnBatch, checkpoint_dir: &Path) -> Result<()> {
-    let dir = checkpoint_dir.join(GOLDEN_DIR);
-    golden_set(model, rows)?.write(&dir).map_err(|e| io_err(&dir, e))
-}
-
-fn data_err(error: plec_config::data::DataError) -> TrainError {
-    TrainError::Data(error.to_string())
-}
-
-/// A model holding the weights of a safetensors file (every parameter present with its shape), e.g. fixed-seed
-/// test weights made without training.
-pub fn model_from_weights(spec: &ModelSpec, path: &Path) -> Result<PleModel> {
-    let model = PleModel::new(spec, tch::Device::Cpu)?;
-    let tensors = crate::checkpoint::read_tensors(path)?;
-    model.load_named(&tensors, &path.display().to_string())?;
-    Ok(model)
+fn data_err(error: plec_data::DataError) -> TrainError {
+    TrainError::Data(error)
 }

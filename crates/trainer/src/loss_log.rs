@@ -9,7 +9,9 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::{io_err, Result};
-use crate::train::LOSS_LOG_FILE;
+
+/// Per-task mean losses, one JSON object a line, at the steps [`logs_at`] picks.
+pub const LOSS_LOG_FILE: &str = "loss_log.txt";
 
 /// The fewest points a run's loss curve gets (a run shorter than this logs every step).
 pub const CURVE_POINTS: u64 = 20;
@@ -22,9 +24,9 @@ pub fn logs_at(step: u64, total: Option<u64>, log_every: u64) -> bool {
     if step == 0 {
         return false;
     }
-    step % log_every.max(1) == 0
+    step.is_multiple_of(log_every.max(1))
         || match total {
-            Some(total) => step % (total / CURVE_POINTS).max(1) == 0,
+            Some(total) => step.is_multiple_of((total / CURVE_POINTS).max(1)),
             None => doubling_grid(step),
         }
 }
@@ -38,7 +40,7 @@ pub fn doubling_grid(step: u64) -> bool {
         let interval = 1u64 << b;
         let end = start.saturating_add(CURVE_POINTS.saturating_mul(interval));
         if step <= end {
-            return (step - start) % interval == 0;
+            return (step - start).is_multiple_of(interval);
         }
         start = end;
     }

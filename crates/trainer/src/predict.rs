@@ -1,25 +1,15 @@
-//! For callers outside training (the golden-set writer): load a model from a checkpoint and run it in eval mode.
+//! Runs a model in eval mode and names its outputs (for golden sets and evaluation outside the training loop).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use plec_config::data::EncodedBatch;
-use plec_config::spec::ModelSpec;
+use plec_data::EncodedBatch;
 use tch::{Device, Kind};
 
-use crate::checkpoint;
 use crate::error::{During, Result};
 use crate::model::{ModelInput, PleModel};
 
 /// Named outputs as (shape, row-major f32 values).
 pub type NamedOutputs = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
-
-/// A model with the weights of the checkpoint folder `dir` (structure hash and weights sha256 checked).
-pub fn load_model(spec: &ModelSpec, dir: &Path, device: Device) -> Result<PleModel> {
-    let model = PleModel::new(spec, device)?;
-    checkpoint::load_weights(dir, &model)?;
-    Ok(model)
-}
 
 /// Runs `model` in eval mode on `batch` and returns every output of section 5.
 pub fn predict(model: &PleModel, batch: &EncodedBatch) -> Result<NamedOutputs> {

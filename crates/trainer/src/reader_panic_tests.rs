@@ -49,7 +49,7 @@ fn a_reader_panic_fails_training_and_writes_no_checkpoint() {
     injected::panic_on(&dir.join("train.csv"));
     let error = train(&spec, &options(&dir, &text)).expect_err("a panicked reader must fail training");
     assert_names_the_panic(&error.to_string());
-    let latest = plec_config::checkpoint::latest_checkpoint(&dir.join("model")).expect("model dir");
+    let latest = plec_config::artifact::checkpoint::latest_checkpoint(&dir.join("model")).expect("model dir");
     assert_eq!(latest, None, "no checkpoint may present the cut-short run as complete");
     let _ = std::fs::remove_dir_all(&dir);
 }

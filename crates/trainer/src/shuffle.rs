@@ -3,8 +3,8 @@
 //! cell is still reported with its file and row. The random stream depends only on (seed, epoch): a resumed run
 //! regenerates it and skips the rows it already trained on.
 
-use plec_config::data::{EncodedBatch, EncodedFeature};
-use plec_config::datagen::rng::{hash3, Rng};
+use plec_data::datagen::rng::{hash3, Rng};
+use plec_data::{EncodedBatch, EncodedFeature};
 
 use crate::error::{Result, TrainError};
 
@@ -227,7 +227,7 @@ impl ShuffleBuffer {
 
 /// Batches encoded by one spec always agree; this reports a broken invariant instead of panicking.
 fn internal(what: String) -> TrainError {
-    TrainError::Data(format!("shuffle buffer: {what} (internal error)"))
+    TrainError::Unusable(format!("shuffle buffer: {what} (internal error)"))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use plec_config::checkpoint::{latest_checkpoint, CONFIG_FILE};
+use plec_config::artifact::checkpoint::{latest_checkpoint, CONFIG_FILE};
 use plec_config::spec::ModelSpec;
 use tch::{Device, Kind, Tensor};
 
@@ -22,9 +22,8 @@ use crate::loss_log::{self, LossWindow};
 use crate::model::PleModel;
 use crate::optim::{clip, DenseOpt, SparseOpt};
 
-/// Per-task mean losses, one JSON object a line, at the steps [`loss_log::logs_at`] picks.
-pub const LOSS_LOG_FILE: &str = "loss_log.txt";
-pub const CURVES_FILE: &str = "training_curves.png";
+pub use crate::curves::CURVES_FILE;
+pub use crate::loss_log::LOSS_LOG_FILE;
 
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
@@ -228,6 +227,7 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
             if save_every > 0 && state.step % save_every == 0 {
                 state.sparse_step = sparse.step;
                 state.dense_step = dense.step;
+                let golden = crate::golden::golden_set(&model, &golden_rows)?;
                 last_saved = Some(checkpoint::save(
                     model_dir,
                     &model,
@@ -235,7 +235,7 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
                     &dense,
                     &state,
                     spec.train.keep_checkpoint_max,
-                    Some(&golden_rows),
+                    &golden,
                 )?);
             }
             if let (Some(every), Some(input)) = (options.eval_every_steps, &options.eval_input) {
@@ -265,23 +265,17 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
     if let Some(means) = progress_window.take_means(&towers) {
         last_losses = means;
     }
-    let checkpoint =
-        match last_saved.filter(|p: &PathBuf| p == &plec_config::checkpoint::checkpoint_dir(model_dir, state.step)) {
-            Some(path) => path,
-            None => {
-                state.sparse_step = sparse.step;
-                state.dense_step = dense.step;
-                checkpoint::save(
-                    model_dir,
-                    &model,
-                    &sparse,
-                    &dense,
-                    &state,
-                    spec.train.keep_checkpoint_max,
-                    Some(&golden_rows),
-                )?
-            }
-        };
+    let checkpoint = match last_saved
+        .filter(|p: &PathBuf| p == &plec_config::artifact::checkpoint::checkpoint_dir(model_dir, state.step))
+    {
+        Some(path) => path,
+        None => {
+            state.sparse_step = sparse.step;
+            state.dense_step = dense.step;
+            let golden = crate::golden::golden_set(&model, &golden_rows)?;
+            checkpoint::save(model_dir, &model, &sparse, &dense, &state, spec.train.keep_checkpoint_max, &golden)?
+        }
+    };
     // Interrupted: the checkpoint of the last complete step is written; evaluation and curves are left to the rerun.
     if stopped_early {
         return Err(TrainError::Interrupted { step: state.step, checkpoint });
@@ -309,7 +303,7 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
 
 /// `fine_tune_checkpoint` may name a checkpoint folder or a model_dir (its latest checkpoint).
 fn fine_tune_dir(path: &Path) -> Result<PathBuf> {
-    if path.join(plec_config::checkpoint::META_FILE).is_file() {
+    if path.join(plec_config::artifact::checkpoint::META_FILE).is_file() {
         return Ok(path.to_path_buf());
     }
     latest_checkpoint(path).map_err(|e| io_err(path, e))?.ok_or_else(|| TrainError::Checkpoint {

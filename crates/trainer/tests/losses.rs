@@ -1,4 +1,5 @@
 //! Losses and weights (section 6) vs formulas evaluated by hand in f64.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -6,9 +7,9 @@ use std::collections::BTreeMap;
 
 use common::STEP_TOL;
 use plec_config::spec::{Loss, LossWeighting, TaskSpace, Tower};
+use plec_config::testing::head_tower;
 use plec_trainer::loss::tower_loss;
 use plec_trainer::model::Targets;
-use plec_trainer::testing::tower;
 use tch::{Device, Tensor};
 
 const LOGITS: [f64; 4] = [0.5, -1.0, 2.0, 0.0];
@@ -54,16 +55,16 @@ fn mean(v: &[f64]) -> f64 {
 
 #[test]
 fn binary_cross_entropy_with_and_without_label_smoothing() {
-    let plain = tower("ctr", "clk", 4, None, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }, 1);
+    let plain = head_tower("ctr", "clk", 4, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }, 1);
     close(loss_of(&plain, binary_logits(), &targets(&[])), mean(&per_sample(bce)));
-    let smooth = tower("ctr", "clk", 4, None, Loss::BinaryCrossEntropy { label_smoothing: 0.2 }, 1);
+    let smooth = head_tower("ctr", "clk", 4, Loss::BinaryCrossEntropy { label_smoothing: 0.2 }, 1);
     let want = mean(&per_sample(|z, y| bce(z, y * 0.8 + 0.1)));
     close(loss_of(&smooth, binary_logits(), &targets(&[])), want);
 }
 
 #[test]
 fn focal_loss_weights_bce_by_detached_focal_terms() {
-    let t = tower("ctr", "clk", 4, None, Loss::BinaryFocal { gamma: 2.0, alpha: 0.25 }, 1);
+    let t = head_tower("ctr", "clk", 4, Loss::BinaryFocal { gamma: 2.0, alpha: 0.25 }, 1);
     let want = mean(&per_sample(|z, y| {
         let p = sigmoid(z);
         let w = 0.25 * y * (1.0 - p).powi(2) + 0.75 * (1.0 - y) * p.powi(2);
@@ -76,7 +77,7 @@ fn focal_loss_weights_bce_by_detached_focal_terms() {
 fn softmax_cross_entropy_with_label_smoothing() {
     let logits = [[1.0f64, 0.0, -1.0], [0.5, 2.0, 0.0], [0.0, 0.0, 3.0], [-1.0, 1.0, 1.0]];
     let labels = [0.0f32, 1.0, 2.0, 0.0];
-    let t = tower("kind", "clk", 4, None, Loss::SoftmaxCrossEntropy { label_smoothing: 0.1 }, 3);
+    let t = head_tower("kind", "clk", 4, Loss::SoftmaxCrossEntropy { label_smoothing: 0.1 }, 3);
     let mut columns = BTreeMap::new();
     columns.insert("clk".to_string(), labels.to_vec());
     let targets = Targets::build(4, &columns, Device::Cpu).expect("targets");
@@ -98,7 +99,7 @@ fn softmax_cross_entropy_with_label_smoothing() {
 
 #[test]
 fn softmax_label_outside_the_classes_is_reported_with_its_row() {
-    let t = tower("kind", "clk", 4, None, Loss::SoftmaxCrossEntropy { label_smoothing: 0.0 }, 3);
+    let t = head_tower("kind", "clk", 4, Loss::SoftmaxCrossEntropy { label_smoothing: 0.0 }, 3);
     let mut columns = BTreeMap::new();
     columns.insert("clk".to_string(), vec![0.0, 1.0, 3.0, 0.5]);
     let targets = Targets::build(4, &columns, Device::Cpu).expect("targets");
@@ -108,12 +109,12 @@ fn softmax_label_outside_the_classes_is_reported_with_its_row() {
 
 #[test]
 fn l2_loss_is_mean_squared_error() {
-    let t = tower("price", "clk", 4, None, Loss::L2, 1);
+    let t = head_tower("price", "clk", 4, Loss::L2, 1);
     close(loss_of(&t, binary_logits(), &targets(&[])), mean(&per_sample(|z, y| (z - y).powi(2))));
 }
 
 fn weighted(weighting: LossWeighting) -> Tower {
-    let mut t = tower("ctr", "clk", 4, None, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }, 1);
+    let mut t = head_tower("ctr", "clk", 4, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }, 1);
     t.weighting = Some(weighting);
     t
 }

@@ -1,9 +1,10 @@
 //! Metrics (section 7) vs exact pairwise computations, hand-derived and published values.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use plec_config::spec::{Loss, Metric};
+use plec_config::testing::head_tower;
 use plec_trainer::metrics::auc::{binned_auc, exact_auc, grouped_auc};
 use plec_trainer::metrics::{auc_legend, compute, TowerValues};
-use plec_trainer::testing::tower;
 
 /// P(score of a random positive > that of a random negative) + 0.5 P(tie), over all pairs.
 fn pairwise_auc(scores: &[f32], labels: &[f32]) -> f64 {
@@ -64,7 +65,7 @@ fn grouped_auc_averages_groups_with_both_classes() {
 
 #[test]
 fn accuracy_and_errors_by_hand() {
-    let mut t = tower("ctr", "clk", 4, None, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }, 1);
+    let mut t = head_tower("ctr", "clk", 4, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }, 1);
     t.metrics = vec![Metric::Accuracy { threshold: 0.5 }, Metric::MeanAbsoluteError, Metric::MeanSquaredError];
     let values = TowerValues {
         scores: vec![0.9, 0.5, 0.2, 0.7],
@@ -81,7 +82,7 @@ fn accuracy_and_errors_by_hand() {
 
 #[test]
 fn softmax_accuracy_compares_the_argmax_class() {
-    let mut t = tower("kind", "k", 4, None, Loss::SoftmaxCrossEntropy { label_smoothing: 0.0 }, 3);
+    let mut t = head_tower("kind", "k", 4, Loss::SoftmaxCrossEntropy { label_smoothing: 0.0 }, 3);
     t.metrics = vec![Metric::Accuracy { threshold: 0.5 }];
     let values = TowerValues { scores: vec![], classes: vec![2, 0, 1], labels: vec![2.0, 1.0, 1.0], groups: vec![] };
     let got = compute(&t, &values)["accuracy_kind"].expect("accuracy");
@@ -99,7 +100,7 @@ fn exact_auc_matches_a_published_example_and_counts_ties_half() {
 
 #[test]
 fn every_binned_auc_comes_with_the_exact_auc_of_the_same_scores() {
-    let mut t = tower("ctr", "clk", 4, None, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }, 1);
+    let mut t = head_tower("ctr", "clk", 4, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }, 1);
     t.metrics = vec![Metric::Auc { thresholds: 200 }];
     // Rare positives and scores crowded near 0, with ties: most samples share the lowest of the 200 bins.
     let mut seed = 17;
@@ -118,7 +119,7 @@ fn every_binned_auc_comes_with_the_exact_auc_of_the_same_scores() {
 
 #[test]
 fn the_auc_legend_names_both_kinds_per_tower() {
-    let mut t = tower("ctr", "clk", 4, None, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }, 1);
+    let mut t = head_tower("ctr", "clk", 4, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }, 1);
     t.metrics = vec![Metric::Auc { thresholds: 200 }, Metric::MeanSquaredError];
     let mut other = t.clone();
     other.name = "cvr".into();

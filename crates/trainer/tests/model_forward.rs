@@ -1,4 +1,5 @@
 //! The model's forward pass vs the independent reference in `common/reference.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -6,61 +7,51 @@ use std::collections::BTreeMap;
 
 use common::reference::{self, Sample};
 use common::{assert_close, named, to_vec, FORWARD_TOL};
-use plec_config::spec::{Activation, Loss, MlpLayer, ModelSpec, Norm, Pooling};
+use plec_config::spec::{Activation, ModelSpec, Norm, Pooling};
+use plec_config::testing::{
+    build, dense, id, layer, mlp_layer as layer_with, plain_layer, tower, FeatureDef, Head, LayerDef,
+};
 use plec_trainer::model::{ModelInput, RawFeature};
-use plec_trainer::testing::*;
 use plec_trainer::PleModel;
 use tch::{Device, Kind, Tensor};
 
-fn layer_with(units: usize, norm: Norm, activation: Activation) -> MlpLayer {
-    MlpLayer { units, bias: norm != Norm::Batch, norm, activation, dropout: 0.0 }
-}
-
 fn features() -> Vec<FeatureDef> {
-    let mut tags = id("tags", 7);
-    tags.multi = Some(Pooling::Mean);
-    tags.shares_table_of = Some("user");
-    let mut items = id("items", 5);
-    items.multi = Some(Pooling::Sum);
-    vec![id("user", 7), tags, items, dense("price", 2)]
+    let tags = id("tags", 7, 3).multi(Pooling::Mean).table("user_emb");
+    let items = id("items", 5, 3).multi(Pooling::Sum);
+    vec![id("user", 7, 3), tags, items, dense("price", 2, 0.0)]
 }
 
 /// Layer 1 banks all experts together (equal MLPs, BatchNorm); layer 2 has different task/shared MLPs (LayerNorm).
-fn layers(input: usize) -> Vec<plec_config::spec::ExtractionLayer> {
-    let bn = mlp(input, vec![layer_with(6, Norm::Batch, Activation::Relu), plain_layer(4)]);
-    let task2 = mlp(4, vec![layer_with(5, Norm::Layer, Activation::Gelu), layer_with(4, Norm::None, Activation::Tanh)]);
-    let shared2 = mlp(
-        4,
-        vec![
-            layer_with(6, Norm::None, Activation::Silu),
-            layer_with(4, Norm::None, Activation::LeakyRelu { negative_slope: 0.2 }),
-        ],
-    );
-    vec![layer("layer1", input, 2, bn.clone(), 1, bn, false), layer("layer2", 4, 1, task2, 2, shared2, true)]
+fn layers() -> Vec<LayerDef> {
+    let bn = vec![layer_with(6, Norm::Batch, Activation::Relu), plain_layer(4)];
+    let task2 = vec![layer_with(5, Norm::Layer, Activation::Gelu), layer_with(4, Norm::None, Activation::Tanh)];
+    let shared2 = vec![
+        layer_with(6, Norm::None, Activation::Silu),
+        layer_with(4, Norm::None, Activation::LeakyRelu { negative_slope: 0.2 }),
+    ];
+    vec![
+        layer("layer1", 2, 1, &[]).expert_layers(bn),
+        layer("layer2", 1, 2, &[]).expert_layers(task2).shared_layers(shared2),
+    ]
 }
 
 fn two_tower_spec() -> ModelSpec {
-    let tower_mlp = Some(mlp(4, vec![layer_with(3, Norm::None, Activation::Elu { alpha: 0.7 })]));
-    let bce = Loss::BinaryCrossEntropy { label_smoothing: 0.0 };
-    let towers = vec![tower("ctr", "clk", 4, tower_mlp.clone(), bce, 1), tower("cvr", "buy", 4, tower_mlp, bce, 1)];
-    spec(&features(), 3, layers(11), towers)
+    let tower_mlp = vec![layer_with(3, Norm::None, Activation::Elu { alpha: 0.7 })];
+    let towers = [
+        tower("ctr", &[], Head::Binary).label("clk").layers(tower_mlp.clone()),
+        tower("cvr", &[], Head::Binary).label("buy").layers(tower_mlp),
+    ];
+    build(&features(), &layers(), &towers)
 }
 
 fn mixed_tower_spec() -> ModelSpec {
-    let towers = vec![
-        tower(
-            "ctr",
-            "clk",
-            4,
-            Some(mlp(4, vec![plain_layer(3)])),
-            Loss::BinaryCrossEntropy { label_smoothing: 0.0 },
-            1,
-        ),
-        tower("cls", "kind", 4, None, Loss::SoftmaxCrossEntropy { label_smoothing: 0.0 }, 3),
-        tower("two", "pair", 4, None, Loss::SoftmaxCrossEntropy { label_smoothing: 0.0 }, 2),
-        tower("price", "price_label", 4, Some(mlp(4, vec![plain_layer(2)])), Loss::L2, 1),
+    let towers = [
+        tower("ctr", &[3], Head::Binary).label("clk"),
+        tower("cls", &[], Head::Softmax(3)).label("kind"),
+        tower("two", &[], Head::Softmax(2)).label("pair"),
+        tower("price", &[2], Head::Regression).label("price_label"),
     ];
-    spec(&features(), 3, layers(11), towers)
+    build(&features(), &layers(), &towers)
 }
 
 fn samples() -> Vec<Sample> {

@@ -1,4 +1,5 @@
 //! One or two optimizer steps vs updates derived by hand (f64) from the PyTorch / fbgemm formulas.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,14 +1,15 @@
 //! `data_config.shuffle` through the reader thread: every row once per epoch, rows kept whole (features, labels,
 //! grouping key move together), deterministic per (seed, epoch), and resumes continue the same stream.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plec_config::spec::{Loss, Metric, ModelSpec, Pooling};
+use plec_config::spec::{Metric, ModelSpec, Pooling};
+use plec_config::testing::{build, dense, id, tower, Head};
 use plec_trainer::data::{self, DataPlan, Message};
 use plec_trainer::model::FeatureInput;
 use plec_trainer::shuffle::ShufflePlan;
-use plec_trainer::testing::{dense, id, spec, tower, FeatureDef};
 use tch::Tensor;
 
 /// Rows of the test files: ids `0..ROWS`, split over two files at `SPLIT` (neither a multiple of the batch size).
@@ -41,10 +42,11 @@ fn data_dir(name: &str) -> PathBuf {
 }
 
 fn model_spec() -> ModelSpec {
-    let tags_def = FeatureDef { multi: Some(Pooling::Sum), ..id("tags", 13) };
-    let mut ctr = tower("ctr", "clk", 9, None, Loss::BinaryCrossEntropy { label_smoothing: 0.0 }, 1);
-    ctr.metrics.push(Metric::GroupedAuc { grouping_key: "row_id".into() });
-    spec(&[id("user", 10), tags_def, dense("x", 1)], 4, vec![], vec![ctr])
+    let tags = id("tags", 13, 4).multi(Pooling::Sum).separator("|");
+    let mut spec =
+        build(&[id("user", 10, 4), tags, dense("x", 1, 0.0)], &[], &[tower("ctr", &[], Head::Binary).label("clk")]);
+    spec.towers[0].metrics.push(Metric::GroupedAuc { grouping_key: "row_id".into() });
+    spec
 }
 
 fn plan(dir: &Path, shuffle: Option<ShufflePlan>) -> DataPlan {

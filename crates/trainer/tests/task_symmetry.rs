@@ -5,16 +5,17 @@
 //! training moved the parameters. Any asymmetry in the forward pass, the backward pass, the loss sum or the
 //! optimizers (a task-2 gate wired to the wrong experts, a tower reading the wrong layer output, a loss weighted by
 //! position) breaks it by far more. The control run with different labels must break it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use plec_config::spec::{Activation, Loss, MlpLayer, ModelSpec, Norm, Pooling};
-use plec_config::tolerance::Tolerance;
+use plec_config::artifact::tolerance::Tolerance;
+use plec_config::spec::{Activation, MlpLayer, ModelSpec, Norm, Pooling};
+use plec_config::testing::{build, dense, id, layer, mlp_layer, tower, Head};
 use plec_trainer::data::Batch;
 use plec_trainer::model::{ModelInput, RawFeature, Targets};
 use plec_trainer::optim::{DenseOpt, SparseOpt};
-use plec_trainer::testing::*;
 use plec_trainer::train::{set_up_torch, train_step};
 use plec_trainer::PleModel;
 use tch::{Device, Tensor};
@@ -28,22 +29,20 @@ const PER_TASK: usize = 2;
 static TORCH_SEED: Mutex<()> = Mutex::new(());
 
 /// Tanh rather than ReLU: no unit can start dead, so every parameter gets a gradient whatever the initialisation.
-fn tanh_layer(units: usize) -> MlpLayer {
-    MlpLayer { units, bias: true, norm: Norm::None, activation: Activation::Tanh, dropout: 0.0 }
+fn tanh_layers(units: &[usize]) -> Vec<MlpLayer> {
+    units.iter().map(|&u| mlp_layer(u, Norm::None, Activation::Tanh)).collect()
 }
 
 fn two_task_ple() -> ModelSpec {
-    let expert = |input| mlp(input, vec![tanh_layer(6), tanh_layer(4)]);
-    let layers = vec![
-        layer("layer1", 9, PER_TASK, expert(9), 1, expert(9), false),
-        layer("layer2", 4, PER_TASK, expert(4), 1, expert(4), true),
+    let layers = [
+        layer("layer1", PER_TASK, 1, &[]).expert_layers(tanh_layers(&[6, 4])),
+        layer("layer2", PER_TASK, 1, &[]).expert_layers(tanh_layers(&[6, 4])),
     ];
-    let tower_mlp = Some(mlp(4, vec![tanh_layer(3)]));
-    let towers =
-        vec![tower("t1", "y1", 4, tower_mlp.clone(), Loss::L2, 1), tower("t2", "y2", 4, tower_mlp, Loss::L2, 1)];
-    let mut multi = id("tags", 5);
-    multi.multi = Some(Pooling::Mean);
-    spec(&[id("user", 11), multi, dense("price", 1)], 4, layers, towers)
+    let towers = [
+        tower("t1", &[], Head::Regression).label("y1").layers(tanh_layers(&[3])),
+        tower("t2", &[], Head::Regression).label("y2").layers(tanh_layers(&[3])),
+    ];
+    build(&[id("user", 11, 4), id("tags", 5, 4).multi(Pooling::Mean), dense("price", 1, 0.0)], &layers, &towers)
 }
 
 /// A deterministic batch; `y2` equals `y1` unless `same_labels` is false.

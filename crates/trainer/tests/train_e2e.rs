@@ -1,5 +1,6 @@
 //! Training end to end on generated data: it learns, resumes after a simulated kill to the same weights, and
 //! reports bad input and divergence clearly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -131,7 +132,7 @@ fn keeps_at_most_keep_checkpoint_max() {
     let dir = temp("keep");
     let (spec, text) = setup(&dir, "save_checkpoints_steps: 5\n  keep_checkpoint_max: 2");
     train(&spec, &options(&dir, &text, Some(17), false)).expect("train");
-    let steps: Vec<u64> = plec_config::checkpoint::list_checkpoints(&dir.join("model"))
+    let steps: Vec<u64> = plec_config::artifact::checkpoint::list_checkpoints(&dir.join("model"))
         .expect("list")
         .into_iter()
         .map(|(s, _)| s)

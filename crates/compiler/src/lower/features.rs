@@ -17,29 +17,19 @@
 //! Dense features: NaN -> `default_value`, `[batch]` becomes `[batch, 1]`.
 
 use onnx_protobuf::tensor_proto::DataType;
-use plec_config::signature::INT64_MISSING;
+use plec_config::artifact::signature::INT64_MISSING;
 use plec_config::spec::{Encoding, Feature, ModelSpec, MultiValue, Pooling, Transform, ValueType};
 use plec_config::transform::Lookup;
 
 use super::graph::{attr_int, attr_ints, attr_strings, f32_tensor, string_tensor, Dim, Graph, ML_DOMAIN, MS_DOMAIN};
 use crate::error::CompileError;
 
-/// Declares one graph input per feature and returns the group input tensor `[batch, input_width]`.
+/// Declares one graph input per feature and returns the group input tensor `[batch, input_width]` (the features
+/// side by side, in order: `ModelSpec::check` guarantees their offsets and widths).
 pub(crate) fn lower_features(g: &mut Graph, spec: &ModelSpec) -> Result<String, CompileError> {
     let mut parts = Vec::new();
-    let mut offset = 0;
     for feature in &spec.features {
-        if feature.offset != offset {
-            return Err(CompileError::Spec(format!(
-                "feature `{}` starts at column {} of the group input, expected {offset}",
-                feature.name, feature.offset
-            )));
-        }
-        offset += feature.width;
         parts.push(lower_feature(g, spec, feature)?);
-    }
-    if offset != spec.input_width {
-        return Err(CompileError::Spec(format!("features are {offset} wide, the group input {}", spec.input_width)));
     }
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
     Ok(g.node("Concat", "features.concat", &refs, vec![attr_int("axis", 1)]))
@@ -74,24 +64,9 @@ fn lower_feature(g: &mut Graph, spec: &ModelSpec, feature: &Feature) -> Result<S
             let dims: Vec<Dim> =
                 if multi.is_some() { vec![Dim::Named("batch"), Dim::Named("len")] } else { vec![Dim::Named("batch")] };
             g.add_input(name, dtype, &dims);
-            let table = spec.tables.get(*table).ok_or_else(|| CompileError::Feature {
-                feature: name.into(),
-                message: format!("refers to table #{table}, the spec has {}", spec.tables.len()),
-            })?;
-            if table.dim != feature.width || table.rows != transform.rows() {
-                return Err(CompileError::Feature {
-                    feature: name.into(),
-                    message: format!(
-                        "table `{}` is [{}, {}], the feature needs [{}, {}]",
-                        table.name,
-                        table.rows,
-                        table.dim,
-                        transform.rows(),
-                        feature.width
-                    ),
-                });
-            }
-            let table_name = plec_config::names::embedding(&table.name);
+            // `ModelSpec::check` guarantees the index and that the table is [transform rows, feature width].
+            let table = &spec.tables[*table];
+            let table_name = plec_config::artifact::names::embedding(&table.name);
             if !g.initializers.contains_key(&table_name) {
                 g.param(&table_name)?;
             }
@@ -323,7 +298,7 @@ fn pooled(
         None => present,
     });
     let (masked, mask) = gather(g, &p, table, &r);
-    let mask = mask.ok_or_else(|| CompileError::Spec("pooled feature without a mask".into()))?;
+    let mask = mask.ok_or_else(|| CompileError::Internal("pooled feature without a mask".into()))?;
     let axis1 = g.ints(&[1]);
     let sum = g.node("ReduceSum", &format!("{p}.sum"), &[&masked, &axis1], vec![attr_int("keepdims", 0)]);
     let count = g.node("ReduceSum", &format!("{p}.count"), &[&mask, &axis1], vec![attr_int("keepdims", 1)]);

@@ -15,7 +15,7 @@
 //! Expert, embedding and tower initializers keep the parameter names; the concatenated gate weights are new
 //! tensors named after their node (`<node>.weight`, `<node>.bias`).
 
-use plec_config::names::{shared_expert, shared_gate, task_expert, task_gate};
+use plec_config::artifact::names::{shared_expert, shared_gate, task_expert, task_gate};
 use plec_config::spec::{ExtractionLayer, ModelSpec};
 
 use super::gate::gate_output_name;
@@ -84,15 +84,8 @@ fn lower_layer(
     }
     let total = expert_outputs.len();
     let task_count = tasks * layer.experts_per_task;
-    // The stacked experts are `[batch, experts, output_width]`: every expert of the layer must produce that width.
+    // The stacked experts are `[batch, experts, output_width]` (`ModelSpec::check`: every expert produces it).
     let units = layer.output_width;
-    let widths = [(task_count, &layer.task_expert), (layer.shared_experts, &layer.shared_expert)];
-    if let Some((_, mlp)) = widths.iter().find(|(n, mlp)| *n > 0 && mlp.output_width() != units) {
-        return Err(CompileError::Spec(format!(
-            "layer {l}: experts output {} units, the layer {units}; gates mix them, so they must agree",
-            mlp.output_width()
-        )));
-    }
     let refs: Vec<&str> = expert_outputs.iter().map(String::as_str).collect();
     let side_by_side = if refs.len() == 1 {
         refs[0].to_string()

@@ -96,7 +96,7 @@ impl Graph {
         self.weights
             .tensors
             .remove(name)
-            .ok_or_else(|| CompileError::Spec(format!("parameter `{name}` is missing or used twice")))
+            .ok_or_else(|| CompileError::Internal(format!("parameter `{name}` is missing or used twice")))
     }
 
     pub fn add_initializer(&mut self, name: &str, tensor: Tensor) {

@@ -1,7 +1,7 @@
 //! One extraction layer (CGC) in the explicit layout (docs/semantics.md section 4): every expert its own MLP
 //! chain, every gate its own Gemm -> Softmax -> weighted sum.
 
-use plec_config::names::{shared_expert, shared_gate, task_expert, task_gate};
+use plec_config::artifact::names::{shared_expert, shared_gate, task_expert, task_gate};
 use plec_config::spec::{ExtractionLayer, ModelSpec};
 
 use super::gate::{expert_slot, lower_gate};

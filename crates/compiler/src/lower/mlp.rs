@@ -5,7 +5,7 @@
 //! output row) and its bias `beta - running_mean * s` (plus `b * s` if the Linear had a bias). The folded tensors
 //! keep the Linear's names, `<fc>.weight` and `<fc>.bias`; the `<fc>.bn.*` tensors do not appear in the model.
 
-use plec_config::names::fc;
+use plec_config::artifact::names::fc;
 use plec_config::spec::{Activation, Mlp, MlpLayer, Norm, NORM_EPS};
 
 use super::graph::{attr_float, attr_int, Graph};

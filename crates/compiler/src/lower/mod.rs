@@ -27,7 +27,7 @@ use crate::weights::Weights;
 pub mod meta {
     pub const VERSION: &str = "plec.version";
     pub const CONFIG: &str = "plec.config";
-    pub const SIGNATURE: &str = plec_config::signature::SIGNATURE_KEY;
+    pub const SIGNATURE: &str = plec_config::artifact::signature::SIGNATURE_KEY;
     pub const OUTPUTS: &str = "plec.outputs";
     pub const LAYOUT: &str = "plec.layout";
     pub const WEIGHTS_SHA256: &str = "plec.weights_sha256";
@@ -63,6 +63,7 @@ pub fn compile_owned(
     if !(MIN_OPSET..=MAX_OPSET).contains(&options.opset) {
         return Err(CompileError::UnsupportedOpset(options.opset));
     }
+    spec.check()?;
     let problems = weights.problems(spec);
     if !problems.is_empty() {
         return Err(WeightsError::Mismatch { path: "<weights in memory>".into(), problems }.into());
@@ -79,7 +80,7 @@ pub fn compile_owned(
     }
     let leftover = g.leftover_params();
     if !leftover.is_empty() {
-        return Err(CompileError::Spec(format!("parameters not used by the graph: {}", leftover.join(", "))));
+        return Err(CompileError::Internal(format!("parameters not used by the graph: {}", leftover.join(", "))));
     }
     Ok(CompiledModel { model: assemble(spec, g, options, weights_sha256)? })
 }
@@ -114,19 +115,19 @@ fn assemble(
         let version = match *domain {
             ML_DOMAIN => ML_OPSET,
             MS_DOMAIN => MS_OPSET,
-            other => return Err(CompileError::Spec(format!("unexpected operator domain {other}"))),
+            other => return Err(CompileError::Internal(format!("unexpected operator domain {other}"))),
         };
         opset_import.push(OperatorSetIdProto { domain: domain.to_string(), version, ..Default::default() });
     }
     let mut outputs = g.outputs;
     outputs.extend(g.gate_outputs);
     let output_names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
-    let signature = serde_json::to_string(&spec.signature()).map_err(|e| CompileError::Spec(e.to_string()))?;
+    let signature = serde_json::to_string(&spec.signature()).map_err(json_err("signature"))?;
     let mut metadata = vec![
         (meta::VERSION, env!("CARGO_PKG_VERSION").to_string()),
         (meta::CONFIG, options.config_text.clone()),
         (meta::SIGNATURE, signature),
-        (meta::OUTPUTS, serde_json::to_string(&output_names).map_err(|e| CompileError::Spec(e.to_string()))?),
+        (meta::OUTPUTS, serde_json::to_string(&output_names).map_err(json_err("output names"))?),
         (meta::LAYOUT, options.layout.name().to_string()),
         (meta::WEIGHTS_SHA256, weights_sha256),
         (meta::OPSET, options.opset.to_string()),
@@ -155,10 +156,14 @@ fn assemble(
     })
 }
 
+fn json_err(what: &'static str) -> impl FnOnce(serde_json::Error) -> CompileError {
+    move |source| CompileError::Json { what, source }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::catalog;
+    use plec_config::testing::catalog;
 
     #[test]
     fn opsets_outside_the_supported_range_are_refused() {
@@ -171,5 +176,18 @@ mod tests {
         }
         assert_eq!(ir_version(17), 8);
         assert_eq!(ir_version(21), 10);
+    }
+
+    #[test]
+    fn a_spec_that_breaks_an_invariant_is_refused_before_lowering() {
+        let (_, mut spec) = catalog().remove(3);
+        let weights = Weights::random(&spec, 0);
+        spec.layers[0].has_shared_gate = true;
+        let err = compile(&spec, &weights, &CompileOptions::default()).unwrap_err();
+        assert!(matches!(err, CompileError::InvalidSpec(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "model spec layers[0].has_shared_gate: is true, expected false: every layer but the last has a shared gate"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! Identity), `probs_<t>` (Sigmoid or Softmax), `probs1_<t>` (column 1 of a 2-class softmax), `y_<t>` (Squeeze).
 
 use onnx_protobuf::tensor_proto::DataType;
-use plec_config::names::{tower as tower_module, tower_output};
+use plec_config::artifact::names::{tower as tower_module, tower_output};
 use plec_config::spec::{OutputKind, Tower};
 
 use super::graph::{attr_int, Dim, Graph};
@@ -49,13 +49,7 @@ pub(crate) fn lower_tower(g: &mut Graph, tower: &Tower, input: &str) -> Result<(
         match output.kind {
             OutputKind::Logits | OutputKind::Probs => {}
             OutputKind::Probs1 => {
-                let probs = probs.clone().ok_or_else(|| CompileError::Spec("probs1 without probs".into()))?;
-                if tower.num_class != 2 {
-                    return Err(CompileError::Spec(format!(
-                        "tower `{}` has output {} but {} classes",
-                        tower.name, output.name, tower.num_class
-                    )));
-                }
+                let probs = probs.clone().ok_or_else(|| CompileError::Internal("probs1 without probs".into()))?;
                 let one = g.scalar_i64(1);
                 g.node("Gather", &output.name, &[&probs, &one], vec![attr_int("axis", 1)]);
             }

@@ -5,7 +5,7 @@ use crate::proto::tzrec::metric_config::Metric as MetricKind;
 use crate::proto::tzrec::model_config::Model;
 use crate::proto::tzrec::{EasyRecConfig, FeatureGroupType, TaskTower, MLP};
 use crate::spec::{
-    Activation, DataSettings, ExtractionLayer, Loss, LossWeighting, Metric, Mlp, MlpLayer, Norm, Output, OutputKind,
+    head_outputs, Activation, DataSettings, ExtractionLayer, Loss, LossWeighting, Metric, Mlp, MlpLayer, Norm,
     TaskSpace, Tower,
 };
 
@@ -399,24 +399,6 @@ fn task_tower(
         });
         LossWeighting { sample_weight, task_space, weight: tower.weight() }
     });
-    let outputs = outputs(&name, num_class, &losses);
+    let outputs = head_outputs(&name, num_class, &losses);
     Tower { name, label, input_width, mlp: mlp_spec, num_class, losses, metrics, weighting, outputs }
-}
-
-/// Output names per loss kind (section 5), each once, in a fixed order.
-fn outputs(tower: &str, num_class: usize, losses: &[Loss]) -> Vec<Output> {
-    let dims = if num_class > 1 { vec![num_class] } else { Vec::new() };
-    let classification = losses.iter().any(|l| !matches!(l, Loss::L2));
-    let mut out = Vec::new();
-    if classification {
-        out.push(Output { name: format!("logits_{tower}"), kind: OutputKind::Logits, dims: dims.clone() });
-        out.push(Output { name: format!("probs_{tower}"), kind: OutputKind::Probs, dims: dims.clone() });
-        if num_class == 2 {
-            out.push(Output { name: format!("probs1_{tower}"), kind: OutputKind::Probs1, dims: Vec::new() });
-        }
-    }
-    if losses.iter().any(|l| matches!(l, Loss::L2)) {
-        out.push(Output { name: format!("y_{tower}"), kind: OutputKind::Regression, dims: Vec::new() });
-    }
-    out
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use plec_config::data::{raw_inputs, BadCell, BatchReader, ColumnBatch, CsvOptions, DataError, ReadOptions};
+use plec_data::{raw_inputs, BadCell, BatchReader, ColumnBatch, CsvOptions, DataError, ReadOptions};
 
 use crate::error::RuntimeError;
 use crate::model::Model;

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use plec_config::data::{BadCell, Column, ColumnBatch, RawData, RawTensor, StringColumn};
+use plec_data::{BadCell, Column, ColumnBatch, RawData, RawTensor, StringColumn};
 
 use super::PredictError;
 use crate::tensor::RawInputs;

@@ -12,7 +12,7 @@ use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
-use plec_config::data::{Column, ColumnBatch};
+use plec_data::{Column, ColumnBatch};
 
 use super::PredictError;
 

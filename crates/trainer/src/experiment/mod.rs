@@ -152,7 +152,7 @@ pub fn run_arm(arm: &Arm, settings: &RunSettings, runs_dir: &Path) -> Result<Vec
             interrupt: None,
         };
         let report = train(&spec, &options)?;
-        let metrics = report.eval.ok_or_else(|| TrainError::Data(format!("{}: no test evaluation", arm.name)))?;
+        let metrics = report.eval.ok_or_else(|| TrainError::Unusable(format!("{}: no test evaluation", arm.name)))?;
         results.push(RunResult { arm: arm.name.clone(), seed, metrics });
     }
     Ok(results)
@@ -161,7 +161,7 @@ pub fn run_arm(arm: &Arm, settings: &RunSettings, runs_dir: &Path) -> Result<Vec
 /// An existing run folder trained from another config (other model shape or overrides) would otherwise be
 /// resumed, or only evaluated, as if it were this one.
 fn refuse_other_settings(model_dir: &Path, config_text: &str) -> Result<()> {
-    let path = model_dir.join(plec_config::checkpoint::CONFIG_FILE);
+    let path = model_dir.join(plec_config::artifact::checkpoint::CONFIG_FILE);
     match std::fs::read_to_string(&path) {
         Ok(existing) if existing != config_text => Err(TrainError::Config(format!(
             "{}: this run was started with other settings (model shape, epochs, steps, batch size or learning \

@@ -15,6 +15,9 @@ pub enum Experiment {
     Synthetic,
 }
 
+/// One section of a results file: its parameter (if any) and the runs per model.
+pub type Section = (Option<f64>, BTreeMap<String, Vec<RunResult>>);
+
 /// The runs of a results file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultsFile {
@@ -24,7 +27,7 @@ pub struct ResultsFile {
     /// The split the runs were scored on (`test`, `validation`): the heading's word after `: `.
     pub split: String,
     /// Census: one section without a correlation; synthetic: one per correlation, in file order.
-    pub sections: Vec<(Option<f64>, BTreeMap<String, Vec<RunResult>>)>,
+    pub sections: Vec<Section>,
 }
 
 fn bad(path: &Path, line: usize, message: impl std::fmt::Display) -> crate::TrainError {
@@ -55,7 +58,7 @@ pub fn parse(text: &str, path: &Path) -> Result<ResultsFile> {
     if !lines.any(|(_, l)| l.trim() == "## Runs") {
         return Err(io_err(path, "no `## Runs` section (the per-run tables)"));
     }
-    let mut sections: Vec<(Option<f64>, BTreeMap<String, Vec<RunResult>>)> = Vec::new();
+    let mut sections: Vec<Section> = Vec::new();
     let mut correlation = None;
     let mut header: Option<Vec<String>> = None;
     for (number, line) in lines {

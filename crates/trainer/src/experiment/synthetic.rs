@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plec_config::datagen::synthetic::{write_synthetic, SyntheticOptions, SyntheticShape};
+use plec_data::datagen::synthetic::{write_synthetic, SyntheticOptions, SyntheticShape};
 
 use super::census::{settings_line, ExperimentReport, CHART_FILE, RESULTS_FILE};
 use super::chart::{synthetic_chart, synthetic_description, ChartTitle};
@@ -33,7 +33,7 @@ pub struct SyntheticExperiment {
 /// The configs of `examples/synthetic/` at `shape` (`synthetic_configs` at the default), plus one
 /// single-task config per task.
 pub fn configs(dim: usize, shape: &SyntheticShape) -> Vec<(String, String)> {
-    plec_config::datagen::synthetic::synthetic_model_configs(dim, shape)
+    plec_data::datagen::synthetic::synthetic_model_configs(dim, shape)
         .into_iter()
         .map(|(n, t)| (n.to_string(), t))
         .collect()
@@ -72,7 +72,7 @@ fn generate(experiment: &SyntheticExperiment, p: f64, data_dir: &Path, progress:
     let mut options = SyntheticOptions::new(experiment.rows, p, experiment.data_seed);
     options.dim = experiment.dim;
     options.validation_rows = options.eval_rows;
-    let summary = write_synthetic(&options, &private).map_err(|e| TrainError::Data(e.to_string()))?;
+    let summary = write_synthetic(&options, &private)?;
     if progress {
         eprintln!("experiment: P = {p}: label correlation {:.3}", summary.label_correlation);
     }
@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn multi_task_configs_are_the_committed_examples() {
         let mine = configs(5, &SyntheticShape::default());
-        for (name, text) in plec_config::datagen::synthetic::synthetic_configs(5, &SyntheticShape::default()) {
+        for (name, text) in plec_data::datagen::synthetic::synthetic_configs(5, &SyntheticShape::default()) {
             let arm = name.trim_end_matches(".config");
             let ours = mine.iter().find(|(a, _)| a == arm).map(|(_, t)| t.as_str());
             assert_eq!(ours, Some(text.as_str()), "{name}");

@@ -9,7 +9,7 @@ use tch::{Device, Kind, Tensor};
 use crate::error::{During, Result, TrainError};
 
 /// One feature of a batch before it becomes tensors: the data module's encoding.
-pub use plec_config::data::EncodedFeature as RawFeature;
+pub use plec_data::EncodedFeature as RawFeature;
 
 /// One feature, ready for the model.
 pub enum FeatureInput {

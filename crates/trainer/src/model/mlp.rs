@@ -2,7 +2,7 @@
 //! matmul over `[experts, batch, in]`, BatchNorm/LayerNorm are per expert, activation after every layer, dropout in
 //! training only.
 
-use plec_config::names;
+use plec_config::artifact::names;
 use plec_config::spec::{Activation, Mlp, Norm, NORM_EPS};
 use tch::{TchError, Tensor};
 

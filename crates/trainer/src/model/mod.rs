@@ -41,9 +41,8 @@ pub struct Forward {
 impl PleModel {
     /// A freshly initialised model (uses tch's global RNG: seed it first for reproducible weights).
     pub fn new(spec: &ModelSpec, device: Device) -> Result<Self> {
-        if spec.towers.is_empty() {
-            return Err(TrainError::Config("the model has no task towers".into()));
-        }
+        // Every spec the trainer builds a model for keeps the invariants the layers below rely on.
+        spec.check()?;
         let mut factory = ParamFactory::new(spec.params(), device);
         let embeddings = Embeddings::new(&mut factory, spec)?;
         let tower_names: Vec<String> = spec.towers.iter().map(|t| t.name.clone()).collect();
@@ -107,7 +106,7 @@ impl PleModel {
         out
     }
 
-    /// Every parameter and buffer by its `plec_config::names` name (views into banks where banked).
+    /// Every parameter and buffer by its `plec_config::artifact::names` name (views into banks where banked).
     pub fn named_tensors(&self) -> BTreeMap<String, Tensor> {
         self.vs.variables().into_iter().collect()
     }

@@ -1,7 +1,7 @@
 //! Towers (section 5): an optional MLP per task, then Linear(num_class). When every tower has the same MLP they
 //! run as one bank.
 
-use plec_config::names;
+use plec_config::artifact::names;
 use plec_config::spec::Tower;
 use tch::Tensor;
 

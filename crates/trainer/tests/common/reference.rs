@@ -1,6 +1,6 @@
 //! Reference PLE forward pass (semantics sections 1-5) over named parameters, one sample at a time.
 
-use plec_config::names;
+use plec_config::artifact::names;
 use plec_config::spec::{Activation, Encoding, Mlp, ModelSpec, Norm, OutputKind, Pooling};
 
 use super::Named;

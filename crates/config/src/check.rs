@@ -1,0 +1,298 @@
+//! [`ModelSpec::check`]: the invariants every consumer of a spec relies on, checked on the spec alone (in the
+//! spirit of naga's validator: the front end builds specs that pass, and the trainer, the compiler and hand-built
+//! test specs are checked against the same rules instead of re-checking shapes piecemeal).
+//!
+//! - features sit side by side in the group input: offsets chain from 0 and the widths add up to `input_width`;
+//! - an embedded feature names an existing table whose shape is `[transform rows, feature width]`; a dense one is
+//!   `value_dim` wide;
+//! - widths chain: group input -> layer 1 -> ... -> last layer -> every tower (and its MLP) -> head;
+//! - a layer's experts all output the layer's `output_width` (gates mix them side by side);
+//! - there is a tower, every layer has an expert, and every layer but the last has a shared gate;
+//! - each tower's outputs are the ones its losses and class count produce ([`head_outputs`]).
+
+use crate::spec::{head_outputs, Encoding, Mlp, ModelSpec};
+
+/// A broken invariant of a [`ModelSpec`], naming where in the spec (`layers[1].task_expert.input_width`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("model spec {path}: {problem}")]
+pub struct SpecError {
+    pub path: String,
+    pub problem: SpecProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SpecProblem {
+    #[error("is {found}, expected {expected}")]
+    Width { expected: usize, found: usize },
+    #[error("starts at column {found} of the group input, expected {expected}")]
+    Offset { expected: usize, found: usize },
+    #[error("refers to table {index}, the spec has {count}")]
+    NoSuchTable { index: usize, count: usize },
+    #[error("table `{table}` is [{rows}, {dim}], the feature needs [{need_rows}, {need_dim}]")]
+    TableShape { table: String, rows: u64, dim: usize, need_rows: u64, need_dim: usize },
+    #[error("is {found}, expected {expected}: every layer but the last has a shared gate")]
+    SharedGate { expected: bool, found: bool },
+    #[error("are {found:?}, the tower's losses and {num_class} class(es) give {expected:?}")]
+    Outputs { expected: Vec<String>, found: Vec<String>, num_class: usize },
+    #[error("is empty: a tower needs at least one loss")]
+    NoLoss,
+    #[error("is empty: the model needs at least one task tower")]
+    NoTowers,
+    #[error("has no experts: a layer needs at least one task or shared expert")]
+    NoExperts,
+}
+
+fn fail<T>(path: impl Into<String>, problem: SpecProblem) -> Result<T, SpecError> {
+    Err(SpecError { path: path.into(), problem })
+}
+
+fn width(path: impl Into<String>, expected: usize, found: usize) -> Result<(), SpecError> {
+    if expected == found {
+        Ok(())
+    } else {
+        fail(path, SpecProblem::Width { expected, found })
+    }
+}
+
+fn check_mlp(path: &str, mlp: &Mlp, input: usize) -> Result<(), SpecError> {
+    width(format!("{path}.input_width"), input, mlp.input_width)
+}
+
+impl ModelSpec {
+    /// Checks the spec's invariants (see the module documentation); the first broken one is the error.
+    pub fn check(&self) -> Result<(), SpecError> {
+        self.check_features()?;
+        let width_after_layers = self.check_layers()?;
+        self.check_towers(width_after_layers)
+    }
+
+    fn check_features(&self) -> Result<(), SpecError> {
+        let mut offset = 0;
+        for (i, feature) in self.features.iter().enumerate() {
+            let path = format!("features[{i}]");
+            if feature.offset != offset {
+                return fail(format!("{path}.offset"), SpecProblem::Offset { expected: offset, found: feature.offset });
+            }
+            match &feature.encoding {
+                Encoding::Dense { value_dim, .. } => width(format!("{path}.width"), *value_dim, feature.width)?,
+                Encoding::Embedding { table, transform, .. } => {
+                    let Some(t) = self.tables.get(*table) else {
+                        let problem = SpecProblem::NoSuchTable { index: *table, count: self.tables.len() };
+                        return fail(format!("{path}.encoding.table"), problem);
+                    };
+                    if t.rows != transform.rows() || t.dim != feature.width {
+                        let problem = SpecProblem::TableShape {
+                            table: t.name.clone(),
+                            rows: t.rows,
+                            dim: t.dim,
+                            need_rows: transform.rows(),
+                            need_dim: feature.width,
+                        };
+                        return fail(format!("{path}.encoding.table"), problem);
+                    }
+                }
+            }
+            offset += feature.width;
+        }
+        width("input_width", offset, self.input_width)
+    }
+
+    /// Returns the width the towers read.
+    fn check_layers(&self) -> Result<usize, SpecError> {
+        let mut input = self.input_width;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let path = format!("layers[{i}]");
+            width(format!("{path}.input_width"), input, layer.input_width)?;
+            if layer.experts_per_task + layer.shared_experts == 0 {
+                return fail(path, SpecProblem::NoExperts);
+            }
+            check_mlp(&format!("{path}.task_expert"), &layer.task_expert, input)?;
+            check_mlp(&format!("{path}.shared_expert"), &layer.shared_expert, input)?;
+            if layer.experts_per_task > 0 {
+                width(
+                    format!("{path}.task_expert.output_width"),
+                    layer.output_width,
+                    layer.task_expert.output_width(),
+                )?;
+            }
+            if layer.shared_experts > 0 {
+                let found = layer.shared_expert.output_width();
+                width(format!("{path}.shared_expert.output_width"), layer.output_width, found)?;
+            }
+            let expected = i + 1 < self.layers.len();
+            if layer.has_shared_gate != expected {
+                let problem = SpecProblem::SharedGate { expected, found: layer.has_shared_gate };
+                return fail(format!("{path}.has_shared_gate"), problem);
+            }
+            input = layer.output_width;
+        }
+        Ok(input)
+    }
+
+    fn check_towers(&self, input: usize) -> Result<(), SpecError> {
+        if self.towers.is_empty() {
+            return fail("towers", SpecProblem::NoTowers);
+        }
+        for (i, tower) in self.towers.iter().enumerate() {
+            let path = format!("towers[{i}]");
+            width(format!("{path}.input_width"), input, tower.input_width)?;
+            if let Some(mlp) = &tower.mlp {
+                check_mlp(&format!("{path}.mlp"), mlp, input)?;
+            }
+            if tower.losses.is_empty() {
+                return fail(format!("{path}.losses"), SpecProblem::NoLoss);
+            }
+            let expected = head_outputs(&tower.name, tower.num_class, &tower.losses);
+            if expected != tower.outputs {
+                let names = |outputs: &[crate::spec::Output]| outputs.iter().map(|o| o.name.clone()).collect();
+                let problem = SpecProblem::Outputs {
+                    expected: names(&expected),
+                    found: names(&tower.outputs),
+                    num_class: tower.num_class,
+                };
+                return fail(format!("{path}.outputs"), problem);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::spec::{Loss, ModelSpec, Transform};
+    use crate::testing::{build, dense, id, layer, tower, Head};
+
+    use super::{SpecError, SpecProblem};
+
+    /// Two layers, two towers (one with an MLP), an id, a dense and a table-sharing feature: every invariant
+    /// has something to break.
+    fn good() -> ModelSpec {
+        build(
+            &[id("user", 10, 4), dense("price", 2, 0.0), id("clicks", 10, 4).table("user_emb")],
+            &[layer("l1", 2, 1, &[8, 6]), layer("l2", 1, 1, &[5])],
+            &[tower("ctr", &[3], Head::Binary), tower("kind", &[], Head::Softmax(2))],
+        )
+    }
+
+    fn broken(edit: impl FnOnce(&mut ModelSpec)) -> SpecError {
+        let mut spec = good();
+        edit(&mut spec);
+        spec.check().expect_err("the broken spec passed")
+    }
+
+    fn at(path: &str, problem: SpecProblem) -> SpecError {
+        SpecError { path: path.into(), problem }
+    }
+
+    #[test]
+    fn the_builders_spec_passes() {
+        assert_eq!(good().check(), Ok(()));
+    }
+
+    #[test]
+    fn a_feature_off_its_offset() {
+        let error = broken(|s| s.features[1].offset = 3);
+        assert_eq!(error, at("features[1].offset", SpecProblem::Offset { expected: 4, found: 3 }));
+    }
+
+    #[test]
+    fn a_dense_feature_of_the_wrong_width() {
+        let error = broken(|s| s.features[1].width = 1);
+        assert_eq!(error, at("features[1].width", SpecProblem::Width { expected: 2, found: 1 }));
+    }
+
+    #[test]
+    fn group_input_width_not_the_sum_of_the_features() {
+        let error = broken(|s| s.input_width = 11);
+        assert_eq!(error, at("input_width", SpecProblem::Width { expected: 10, found: 11 }));
+    }
+
+    #[test]
+    fn a_table_index_past_the_tables() {
+        let error = broken(|s| {
+            if let crate::spec::Encoding::Embedding { table, .. } = &mut s.features[2].encoding {
+                *table = 5;
+            }
+        });
+        assert_eq!(error, at("features[2].encoding.table", SpecProblem::NoSuchTable { index: 5, count: 1 }));
+    }
+
+    #[test]
+    fn a_table_that_does_not_fit_its_feature() {
+        let error = broken(|s| {
+            if let crate::spec::Encoding::Embedding { transform, .. } = &mut s.features[2].encoding {
+                *transform = Transform::NumBuckets(12);
+            }
+        });
+        let problem =
+            SpecProblem::TableShape { table: "user_emb".into(), rows: 10, dim: 4, need_rows: 12, need_dim: 4 };
+        assert_eq!(error, at("features[2].encoding.table", problem));
+    }
+
+    #[test]
+    fn a_layer_reading_the_wrong_width() {
+        let error = broken(|s| s.layers[1].input_width = 7);
+        assert_eq!(error, at("layers[1].input_width", SpecProblem::Width { expected: 6, found: 7 }));
+    }
+
+    #[test]
+    fn an_expert_reading_the_wrong_width() {
+        let error = broken(|s| s.layers[0].shared_expert.input_width = 9);
+        assert_eq!(error, at("layers[0].shared_expert.input_width", SpecProblem::Width { expected: 10, found: 9 }));
+    }
+
+    #[test]
+    fn experts_not_producing_the_layers_width() {
+        let error = broken(|s| s.layers[0].task_expert.layers[1].units = 7);
+        assert_eq!(error, at("layers[0].task_expert.output_width", SpecProblem::Width { expected: 6, found: 7 }));
+    }
+
+    #[test]
+    fn a_shared_gate_on_the_last_layer_or_missing_before_it() {
+        let error = broken(|s| s.layers[1].has_shared_gate = true);
+        assert_eq!(error, at("layers[1].has_shared_gate", SpecProblem::SharedGate { expected: false, found: true }));
+        let error = broken(|s| s.layers[0].has_shared_gate = false);
+        assert_eq!(error, at("layers[0].has_shared_gate", SpecProblem::SharedGate { expected: true, found: false }));
+    }
+
+    #[test]
+    fn a_tower_reading_the_wrong_width() {
+        let error = broken(|s| s.towers[1].input_width = 6);
+        assert_eq!(error, at("towers[1].input_width", SpecProblem::Width { expected: 5, found: 6 }));
+        let error = broken(|s| s.towers[0].mlp.as_mut().map_or((), |m| m.input_width = 6));
+        assert_eq!(error, at("towers[0].mlp.input_width", SpecProblem::Width { expected: 5, found: 6 }));
+    }
+
+    #[test]
+    fn head_outputs_that_do_not_follow_the_loss_and_classes() {
+        let error = broken(|s| s.towers[0].outputs.clear());
+        let expected = vec!["logits_ctr".to_string(), "probs_ctr".to_string()];
+        assert_eq!(error, at("towers[0].outputs", SpecProblem::Outputs { expected, found: vec![], num_class: 1 }));
+        // Three classes give no `probs1`: the 2-class outputs no longer fit.
+        let error = broken(|s| s.towers[1].num_class = 3);
+        assert!(matches!(&error.problem, SpecProblem::Outputs { num_class: 3, .. }), "{error}");
+        assert_eq!(error.path, "towers[1].outputs");
+    }
+
+    #[test]
+    fn no_towers_or_a_layer_without_experts() {
+        assert_eq!(broken(|s| s.towers.clear()), at("towers", SpecProblem::NoTowers));
+        let error = broken(|s| {
+            s.layers[1].experts_per_task = 0;
+            s.layers[1].shared_experts = 0;
+        });
+        assert_eq!(error, at("layers[1]", SpecProblem::NoExperts));
+    }
+
+    #[test]
+    fn a_tower_without_a_loss() {
+        let error = broken(|s| s.towers[1].losses = Vec::<Loss>::new());
+        assert_eq!(error, at("towers[1].losses", SpecProblem::NoLoss));
+    }
+
+    #[test]
+    fn the_message_names_the_path_and_what_was_expected() {
+        let error = broken(|s| s.layers[1].input_width = 7);
+        assert_eq!(error.to_string(), "model spec layers[1].input_width: is 7, expected 6");
+    }
+}

@@ -1,0 +1,24 @@
+//! `plec datagen`: generated data sets for tests and experiments, and converters.
+//!
+//! - [`taobao`]: click / buy rows with the schema of `examples/ple_taobao.config`.
+//! - [`synthetic`]: the MMoE paper's two regression tasks with a chosen correlation.
+//! - [`census`]: UCI Census-Income (KDD) -> Parquet splits and the PLE paper's census configs.
+//!
+//! Generators use their own PRNG ([`rng`]): a seed gives the same files on every machine and version.
+
+pub mod census;
+mod configs;
+pub mod rng;
+pub mod synthetic;
+pub mod taobao;
+mod write;
+
+pub use configs::{write_configs, Architecture, ConfigText, TaskText};
+pub use write::{Chunk, ChunkWriter, OutputFormat};
+
+#[cfg(test)]
+mod census_tests;
+#[cfg(test)]
+mod synthetic_tests;
+#[cfg(test)]
+mod taobao_tests;

@@ -1,0 +1,205 @@
+//! A batch of raw rows -> the compiled graph's raw inputs, as its feature signature describes them
+//! (`plec_config::artifact::signature`): the graph itself hashes, bucketizes and looks up.
+
+use super::column::{Cell, ColumnBatch};
+use super::encode::DENSE_SEPARATOR;
+use super::error::{BadCell, DataError};
+use plec_config::artifact::signature::{InputSignature, Signature, INT64_MISSING, STRING_MISSING};
+use plec_config::spec::ValueType;
+
+pub use plec_config::artifact::tensor::{RawData, RawTensor};
+
+/// The second dimension of an input, from its signature shape.
+enum Layout {
+    /// `[batch]`.
+    Single,
+    /// `[batch, len]`: values joined by the separator in text cells.
+    Multi(String),
+    /// `[batch, width]`: dense values joined by `\x1d` in text cells.
+    Wide(usize),
+}
+
+fn layout(input: &InputSignature) -> Layout {
+    match input.shape.get(1) {
+        None => Layout::Single,
+        Some(dim) => match dim.as_u64() {
+            Some(width) => Layout::Wide(width as usize),
+            None => Layout::Multi(input.separator.clone().unwrap_or_else(|| "\x1d".to_string())),
+        },
+    }
+}
+
+/// Builds every input of `signature` from the batch's columns (named like the inputs). Missing cells become the
+/// missing value (-1, "" or NaN); integers fed to string inputs become their decimal text. Cells that cannot be
+/// the input's type (e.g. `abc` for an int64 id) fail the batch with every such cell listed; ids out of range
+/// are left for [`check_raw`].
+pub fn raw_inputs(signature: &Signature, batch: &ColumnBatch) -> Result<Vec<RawTensor>, DataError> {
+    let mut problems = Vec::new();
+    let mut tensors = Vec::with_capacity(signature.inputs.len());
+    for input in &signature.inputs {
+        let column = batch.column(&input.name)?;
+        let mut report = |row: usize, reason: String| {
+            problems.push((row, BadCell { at: batch.row_ref(row), column: input.name.clone(), reason }));
+        };
+        let rows = batch.num_rows;
+        let cells = (0..rows).map(|i| column.cell(i));
+        let tensor = match (input.dtype, layout(input)) {
+            (ValueType::Int64, Layout::Multi(separator)) => {
+                let lists: Vec<Vec<i64>> = cells
+                    .enumerate()
+                    .map(|(i, cell)| {
+                        split_cell(cell, &separator).iter().map(|v| int_value(v, i, &mut report)).collect()
+                    })
+                    .collect();
+                padded(&input.name, lists, INT64_MISSING, RawData::Int64)
+            }
+            (ValueType::String, Layout::Multi(separator)) => {
+                let lists: Vec<Vec<String>> = cells.map(|cell| split_cell(cell, &separator)).collect();
+                padded(&input.name, lists, STRING_MISSING.to_string(), RawData::String)
+            }
+            (ValueType::Float, Layout::Multi(separator)) => {
+                let lists: Vec<Vec<f32>> = cells
+                    .enumerate()
+                    .map(|(i, cell)| {
+                        split_cell(cell, &separator).iter().map(|v| float_value(v, i, &mut report)).collect()
+                    })
+                    .collect();
+                padded(&input.name, lists, f32::NAN, RawData::Float)
+            }
+            (ValueType::Float, Layout::Wide(width)) => {
+                let mut values = Vec::with_capacity(rows * width);
+                for (i, cell) in cells.enumerate() {
+                    let parts = match cell {
+                        Cell::Missing => Vec::new(),
+                        _ => split_cell(cell, DENSE_SEPARATOR),
+                    };
+                    if !parts.is_empty() && parts.len() != width {
+                        report(i, format!("expected {width} values joined by \\x1d, found {}", parts.len()));
+                    }
+                    let start = values.len();
+                    values.extend(parts.iter().take(width).map(|v| float_value(v, i, &mut report)));
+                    values.resize(start + width, f32::NAN);
+                }
+                RawTensor { name: input.name.clone(), shape: vec![rows, width], data: RawData::Float(values) }
+            }
+            (dtype, _) => {
+                let data = match dtype {
+                    ValueType::Int64 => RawData::Int64(
+                        cells
+                            .enumerate()
+                            .map(|(i, cell)| match cell {
+                                Cell::Missing => INT64_MISSING,
+                                Cell::Int(v) => v,
+                                Cell::Float(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => x as i64,
+                                other => int_value(&other.text().unwrap_or_default(), i, &mut report),
+                            })
+                            .collect(),
+                    ),
+                    ValueType::Float => RawData::Float(
+                        cells
+                            .enumerate()
+                            .map(|(i, cell)| match cell {
+                                Cell::Missing => f32::NAN,
+                                Cell::Int(v) => v as f32,
+                                Cell::Float(x) => x as f32,
+                                Cell::Text(text) => float_value(text, i, &mut report),
+                            })
+                            .collect(),
+                    ),
+                    ValueType::String => RawData::String(
+                        cells
+                            .map(|cell| cell.text().map_or_else(|| STRING_MISSING.to_string(), |t| t.into_owned()))
+                            .collect(),
+                    ),
+                };
+                RawTensor { name: input.name.clone(), shape: vec![rows], data }
+            }
+        };
+        tensors.push(tensor);
+    }
+    if problems.is_empty() {
+        return Ok(tensors);
+    }
+    problems.sort_by_key(|(row, _)| *row);
+    Err(DataError::BadCells(problems.into_iter().map(|(_, cell)| cell).collect()))
+}
+
+/// A cell's values: none when missing, else its text split on `separator` (an empty part stays as `""`, which
+/// becomes the missing value).
+fn split_cell(cell: Cell<'_>, separator: &str) -> Vec<String> {
+    match cell {
+        Cell::Missing => Vec::new(),
+        Cell::Text(text) => text.split(separator).map(str::to_string).collect(),
+        other => vec![other.text().unwrap_or_default().into_owned()],
+    }
+}
+
+fn int_value(text: &str, row: usize, report: &mut dyn FnMut(usize, String)) -> i64 {
+    if text.is_empty() {
+        return INT64_MISSING;
+    }
+    text.trim().parse::<i64>().unwrap_or_else(|_| {
+        report(row, format!("cannot parse {text:?} as an integer id"));
+        INT64_MISSING
+    })
+}
+
+fn float_value(text: &str, row: usize, report: &mut dyn FnMut(usize, String)) -> f32 {
+    if text.is_empty() {
+        return f32::NAN;
+    }
+    text.trim().parse::<f32>().unwrap_or_else(|_| {
+        report(row, format!("cannot parse {text:?} as a number"));
+        f32::NAN
+    })
+}
+
+/// `[batch, max_len]` (at least 1 wide), padded with `pad`.
+fn padded<T: Clone>(name: &str, lists: Vec<Vec<T>>, pad: T, wrap: fn(Vec<T>) -> RawData) -> RawTensor {
+    let len = lists.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    let rows = lists.len();
+    let mut values = Vec::with_capacity(rows * len);
+    for list in lists {
+        let used = list.len();
+        values.extend(list);
+        values.extend(std::iter::repeat_n(pad.clone(), len - used));
+    }
+    RawTensor { name: name.to_string(), shape: vec![rows, len], data: wrap(values) }
+}
+
+/// An int64 id outside its input's `valid_range`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutOfRangeId {
+    /// Row of the batch (the first dimension).
+    pub row: usize,
+    pub input: String,
+    pub value: i64,
+    /// `[lo, hi)`.
+    pub valid_range: [i64; 2],
+}
+
+impl std::fmt::Display for OutOfRangeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [lo, hi] = self.valid_range;
+        write!(f, "row {}: input {:?}: id {} is outside {lo}..{hi}", self.row, self.input, self.value)
+    }
+}
+
+/// Ids outside their input's `valid_range` (the missing value -1 is allowed), by row then input order. Inputs
+/// without a range, or not in `inputs`, are skipped.
+pub fn check_raw(signature: &Signature, inputs: &[RawTensor]) -> Vec<OutOfRangeId> {
+    let mut found = Vec::new();
+    for input in &signature.inputs {
+        let Some([lo, hi]) = input.valid_range else { continue };
+        let Some(tensor) = inputs.iter().find(|t| t.name == input.name) else { continue };
+        let RawData::Int64(values) = &tensor.data else { continue };
+        let per_row = tensor.shape.iter().skip(1).product::<usize>().max(1);
+        for (i, &value) in values.iter().enumerate() {
+            if value != INT64_MISSING && !(lo..hi).contains(&value) {
+                found.push(OutOfRangeId { row: i / per_row, input: input.name.clone(), value, valid_range: [lo, hi] });
+            }
+        }
+    }
+    found.sort_by_key(|problem| problem.row);
+    found
+}

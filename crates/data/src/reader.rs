@@ -1,0 +1,184 @@
+//! Batches of wanted columns over a list of CSV and Parquet files.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::column::ColumnBatch;
+use super::csv_reader::{CsvFileReader, CsvOptions};
+use super::error::DataError;
+use super::parquet_reader::ParquetFileReader;
+use plec_config::artifact::signature::Signature;
+use plec_config::spec::{DataSettings, DatasetKind, Feature, Metric, ModelSpec};
+
+/// How a file is read: `.parquet` / `.pq` files and files starting with Parquet's magic `PAR1` are Parquet;
+/// everything else is CSV (gzip-compressed when the name ends in `.gz`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv,
+    Parquet,
+}
+
+impl FileFormat {
+    pub fn detect(path: &Path) -> Result<FileFormat, DataError> {
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        match extension.as_str() {
+            "parquet" | "pq" => return Ok(FileFormat::Parquet),
+            "csv" | "tsv" | "txt" | "gz" => return Ok(FileFormat::Csv),
+            _ => {}
+        }
+        let mut magic = [0u8; 4];
+        let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+        let read = file.read(&mut magic).map_err(|e| DataError::io(path, e))?;
+        Ok(if read == 4 && &magic == b"PAR1" { FileFormat::Parquet } else { FileFormat::Csv })
+    }
+
+    /// Points `data` at files of this format, as `plec train` does for a path given on the command line: the
+    /// dataset kind follows the files, and CSV read in place of another kind has a header line unless the config
+    /// names its `input_fields`.
+    pub fn apply_to(self, data: &mut DataSettings) {
+        let kind = match self {
+            FileFormat::Csv => DatasetKind::Csv,
+            FileFormat::Parquet => DatasetKind::Parquet,
+        };
+        if kind == DatasetKind::Csv && data.dataset != kind && data.input_fields.is_empty() {
+            data.with_header = true;
+        }
+        data.dataset = kind;
+    }
+}
+
+/// What to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Rows per batch (the last batch of each file may be shorter).
+    pub batch_size: usize,
+    /// Columns to read; every one must exist in every file.
+    pub columns: Vec<String>,
+    pub csv: CsvOptions,
+}
+
+impl ReadOptions {
+    /// The columns `spec` needs ([`required_columns`]) with its CSV settings.
+    pub fn for_spec(spec: &ModelSpec, batch_size: usize) -> Result<ReadOptions, DataError> {
+        Ok(ReadOptions { batch_size, columns: required_columns(spec), csv: CsvOptions::from_settings(&spec.data)? })
+    }
+}
+
+impl ReadOptions {
+    /// The raw inputs of a compiled model (one column per signature input, labels not needed), e.g. for
+    /// `plec predict`.
+    pub fn for_signature(signature: &Signature, batch_size: usize, csv: CsvOptions) -> ReadOptions {
+        ReadOptions { batch_size, columns: signature.inputs.iter().map(|i| i.name.clone()).collect(), csv }
+    }
+}
+
+/// The column a feature reads: the one named like the feature (also its graph input's name).
+pub fn feature_column(feature: &Feature) -> &str {
+    &feature.name
+}
+
+/// Every column training and evaluation read, without repeats, in this order: features (group order), labels,
+/// sample weights, grouping keys of `grouped_auc` metrics.
+pub fn required_columns(spec: &ModelSpec) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        if !columns.iter().any(|c| c == name) {
+            columns.push(name.to_string());
+        }
+    };
+    spec.features.iter().for_each(|f| add(feature_column(f)));
+    spec.data.label_fields.iter().for_each(|c| add(c));
+    spec.towers.iter().for_each(|t| add(&t.label));
+    spec.data.sample_weight_fields.iter().for_each(|c| add(c));
+    for tower in &spec.towers {
+        if let Some(weight) = tower.weighting.as_ref().and_then(|w| w.sample_weight.as_ref()) {
+            add(weight);
+        }
+        for metric in &tower.metrics {
+            if let Metric::GroupedAuc { grouping_key } = metric {
+                add(grouping_key);
+            }
+        }
+    }
+    columns
+}
+
+enum FileBatches {
+    Csv(CsvFileReader),
+    Parquet(ParquetFileReader),
+}
+
+impl FileBatches {
+    fn open(path: &Path, options: &ReadOptions) -> Result<FileBatches, DataError> {
+        Ok(match FileFormat::detect(path)? {
+            FileFormat::Csv => FileBatches::Csv(CsvFileReader::open(path, &options.columns, &options.csv)?),
+            FileFormat::Parquet => {
+                FileBatches::Parquet(ParquetFileReader::open(path, &options.columns, options.batch_size)?)
+            }
+        })
+    }
+
+    fn next_batch(&mut self, batch_size: usize) -> Result<Option<ColumnBatch>, DataError> {
+        match self {
+            FileBatches::Csv(reader) => reader.next_batch(batch_size),
+            FileBatches::Parquet(reader) => reader.next_batch(),
+        }
+    }
+}
+
+/// Iterates over the batches of `files` in order; stops after the first error.
+pub struct BatchReader {
+    pending: VecDeque<PathBuf>,
+    current: Option<FileBatches>,
+    options: ReadOptions,
+    failed: bool,
+}
+
+impl BatchReader {
+    /// Checks every file up front (it exists, is readable as its format, has every wanted column), so that a bad
+    /// file fails at the start rather than hours into training.
+    pub fn open(files: Vec<PathBuf>, options: ReadOptions) -> Result<BatchReader, DataError> {
+        if options.batch_size == 0 {
+            return Err(DataError::Settings("batch size must be at least 1".into()));
+        }
+        for file in &files {
+            FileBatches::open(file, &options)?;
+        }
+        Ok(BatchReader { pending: files.into(), current: None, options, failed: false })
+    }
+
+    fn next_result(&mut self) -> Result<Option<ColumnBatch>, DataError> {
+        loop {
+            if let Some(current) = self.current.as_mut() {
+                if let Some(batch) = current.next_batch(self.options.batch_size)? {
+                    if batch.num_rows > 0 {
+                        return Ok(Some(batch));
+                    }
+                }
+                self.current = None;
+            }
+            match self.pending.pop_front() {
+                Some(path) => self.current = Some(FileBatches::open(&path, &self.options)?),
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
+impl Iterator for BatchReader {
+    type Item = Result<ColumnBatch, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.next_result() {
+            Ok(batch) => batch.map(Ok),
+            Err(error) => {
+                self.failed = true;
+                Some(Err(error))
+            }
+        }
+    }
+}
