@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use protobuf::Message;
 
 use crate::artifact::signature::OutputSignature;
@@ -80,7 +82,7 @@ impl GoldenSet {
     /// The set as metadata text, or `None` when it is larger than [`METADATA_LIMIT`].
     pub fn to_metadata(&self) -> Option<String> {
         let encode = |tensors: &[RawTensor]| -> Option<Vec<String>> {
-            tensors.iter().map(|t| to_proto(t).write_to_bytes().ok().map(|b| base64::encode(&b))).collect()
+            tensors.iter().map(|t| to_proto(t).write_to_bytes().ok().map(|b| BASE64.encode(b))).collect()
         };
         let text = serde_json::json!({"inputs": encode(&self.inputs)?, "outputs": encode(&self.outputs)?}).to_string();
         (text.len() <= METADATA_LIMIT).then_some(text)
@@ -97,7 +99,7 @@ impl GoldenSet {
                 .map(|item| {
                     let bytes = item
                         .as_str()
-                        .and_then(base64::decode)
+                        .and_then(|text| BASE64.decode(text).ok())
                         .ok_or_else(|| bad(format!("`{key}` holds a non-base64 element")))?;
                     let proto =
                         TensorProto::parse_from_bytes(&bytes).map_err(|e| bad(format!("not a TensorProto: {e}")))?;
@@ -300,44 +302,6 @@ impl std::fmt::Display for Comparison {
     }
 }
 
-/// Standard base64 (RFC 4648, with padding): small enough not to need a dependency.
-mod base64 {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    pub fn encode(bytes: &[u8]) -> String {
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let n = (chunk[0] as u32) << 16
-                | (*chunk.get(1).unwrap_or(&0) as u32) << 8
-                | *chunk.get(2).unwrap_or(&0) as u32;
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-
-    pub fn decode(text: &str) -> Option<Vec<u8>> {
-        let text = text.trim_end_matches('=');
-        let mut out = Vec::with_capacity(text.len() * 3 / 4);
-        let (mut acc, mut bits) = (0u32, 0);
-        for c in text.bytes() {
-            let v = ALPHABET.iter().position(|&a| a == c)? as u32;
-            acc = acc << 6 | v;
-            bits += 6;
-            if bits >= 8 {
-                bits -= 8;
-                out.push((acc >> bits & 0xff) as u8);
-            }
-        }
-        Some(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,10 +317,10 @@ mod tests {
             ("fooba", "Zm9vYmE="),
             ("foobar", "Zm9vYmFy"),
         ] {
-            assert_eq!(base64::encode(plain.as_bytes()), encoded);
-            assert_eq!(base64::decode(encoded).as_deref(), Some(plain.as_bytes()));
+            assert_eq!(BASE64.encode(plain.as_bytes()), encoded);
+            assert_eq!(BASE64.decode(encoded).ok().as_deref(), Some(plain.as_bytes()));
         }
-        assert_eq!(base64::decode("Zm9v!"), None);
+        assert!(BASE64.decode("Zm9v!").is_err());
     }
 
     #[test]
