@@ -1,26 +1,15 @@
 //! `plec train` and `plec evaluate` end to end through the binary, on small generated CSV data.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
-use plec_trainer::testing::{small_config, write_synthetic_csv};
+mod train_support;
 
-fn plec(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plec")).args(args).current_dir(dir).output().expect("run plec")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use plec_trainer::testing::small_config;
+use train_support::{plec, text};
 
 fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("plec-train-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    write_synthetic_csv(&dir.join("train.csv"), 2000, 1, 2).expect("train csv");
-    write_synthetic_csv(&dir.join("eval.csv"), 600, 1, 3).expect("eval csv");
-    dir
+    train_support::workdir("train-cli", name, 600)
 }
 
 fn json_lines(text: &str) -> Vec<serde_json::Value> {
