@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use crate::proto::tzrec::feature_config::Feature as FeatureKind;
-use crate::proto::tzrec::{EasyRecConfig, FgMode as ProtoFgMode, IdFeature, RawFeature};
-use crate::spec::{EmbeddingTable, Encoding, Feature, MultiValue, Pooling, Transform};
+use crate::proto::tzrec::{EasyRecConfig, IdFeature, RawFeature};
+use crate::spec::{EmbeddingTable, Encoding, Feature, FgMode, MultiValue, Pooling, Transform};
 
 use super::audit::Policy;
 use super::model::Group;
@@ -67,9 +67,9 @@ const RAW_FEATURE: Policy = Policy {
     inert: &[("embedding_constraints", "a sharding hint for distributed embedding")],
 };
 
-pub(crate) fn defined(v: &mut Validator, config: &EasyRecConfig) -> BTreeMap<String, Defined> {
+/// `fg_mode` is the validated `data_config.fg_mode` (FG_NONE when data_config itself is in error).
+pub(crate) fn defined(v: &mut Validator, config: &EasyRecConfig, fg_mode: FgMode) -> BTreeMap<String, Defined> {
     let mut out: BTreeMap<String, Defined> = BTreeMap::new();
-    let fg_mode = config.data_config.as_ref().map_or(ProtoFgMode::FG_NONE, |d| d.fg_mode());
     for (i, fc) in config.feature_configs.iter().enumerate() {
         let base = format!("feature_configs[{i}]");
         let (name, defined) = match &fc.feature {
@@ -114,11 +114,11 @@ const SIDES: &[&str] = &["user", "item", "context", "feature", "const"];
 /// Checks which column the feature reads. Under FG_NONE (TorchEasyRec's default) it is the `feature_name` and
 /// `expression` is not needed; under FG_DAG / FG_NORMAL it is the input that `expression` (`side:name`) names,
 /// which plec reads only where it is the `feature_name` too (one input per feature, named like the feature).
-fn input_column(v: &mut Validator, fg_mode: ProtoFgMode, feature: &str, expression: Option<&str>, path: &str) {
-    if !matches!(fg_mode, ProtoFgMode::FG_DAG | ProtoFgMode::FG_NORMAL) {
+fn input_column(v: &mut Validator, fg_mode: FgMode, feature: &str, expression: Option<&str>, path: &str) {
+    if fg_mode == FgMode::None {
         return;
     }
-    let mode = if fg_mode == ProtoFgMode::FG_DAG { "FG_DAG" } else { "FG_NORMAL" };
+    let mode = fg_mode.name();
     let expression_path = format!("{path}.expression");
     let Some(expression) = expression else {
         let message = format!(

@@ -7,7 +7,7 @@ mod settings;
 
 use crate::diagnostics::{ConfigError, Diagnostic};
 use crate::proto::tzrec::EasyRecConfig;
-use crate::spec::{ModelSpec, Paths};
+use crate::spec::{FgMode, ModelSpec, Paths};
 use audit::Policy;
 
 /// What validation found besides the spec.
@@ -72,7 +72,8 @@ pub(crate) fn validate(config: &EasyRecConfig) -> Result<(ModelSpec, Findings), 
     }
     let data = settings::data(&mut v, config);
     let train = settings::train(&mut v, config);
-    let defined = features::defined(&mut v, config);
+    let fg_mode = data.as_ref().map_or(FgMode::None, |d| d.fg_mode);
+    let defined = features::defined(&mut v, config, fg_mode);
     let group = model::feature_group(&mut v, config);
     let (features, tables, input_width) = features::assemble(&mut v, &defined, &group);
     let (layers, towers) = model::ple(&mut v, config, input_width, &data);
