@@ -64,8 +64,13 @@ fn lower_feature(g: &mut Graph, spec: &ModelSpec, feature: &Feature) -> Result<S
             }
         }
         Encoding::Embedding { table, transform, multi, default_value } => {
-            let dims: Vec<Dim> =
-                if multi.is_some() { vec![Dim::Named("batch"), Dim::Named("len")] } else { vec![Dim::Named("batch")] };
+            // Each multi-valued feature pads to its own length: a shared `len` would let ONNX Runtime reuse one
+            // feature's buffers for another's. A weighted feature's weights share its ids' length.
+            let dims: Vec<Dim> = if multi.is_some() {
+                vec![Dim::Named("batch"), Dim::Own(format!("{name}.len"))]
+            } else {
+                vec![Dim::Named("batch")]
+            };
             g.add_input(name, dtype, &dims);
             if multi.as_ref().is_some_and(|m| m.weighted) {
                 g.add_input(&weight_input(name), DataType::FLOAT, &dims);
