@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use plec_data::datagen::{census, synthetic, taobao, write_configs, OutputFormat};
+use plec_data::datagen::{census, schema, synthetic, taobao, write_configs, OutputFormat};
 
 use super::synthetic_shape::ShapeArgs;
 
@@ -21,6 +21,30 @@ enum Kind {
     Synthetic(SyntheticArgs),
     /// Convert UCI Census-Income (KDD) to Parquet train/validation/test splits (and write its configs).
     Census(CensusArgs),
+    /// Rows with the columns any config reads (features, labels, sample weights) and a learnable signal, e.g.
+    /// for TorchEasyRec's benchmark configs.
+    Schema(SchemaArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct SchemaArgs {
+    /// The pipeline config whose features and labels the rows hold.
+    #[arg(long)]
+    config: PathBuf,
+    /// Training rows.
+    #[arg(long)]
+    rows: u64,
+    /// Evaluation rows (0: no eval file).
+    #[arg(long, default_value_t = 0)]
+    eval_rows: u64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// parquet or csv (CSV files have a header line: set data_config.with_header).
+    #[arg(long, default_value = "parquet")]
+    format: OutputFormat,
+    /// Output folder (train.<format>, eval.<format>).
+    #[arg(short, long)]
+    output: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
@@ -110,6 +134,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     percent(s.clicks, s.rows),
                     percent(s.buys, s.rows),
                     percent(s.buys, s.clicks)
+                );
+            }
+        }
+        Kind::Schema(a) => {
+            let loaded = plec_config::load_file(&a.config)?;
+            let options =
+                schema::SchemaOptions { rows: a.rows, eval_rows: a.eval_rows, seed: a.seed, format: a.format };
+            let summaries = schema::write_schema(&loaded.spec, &options, &a.output).context("plec datagen schema")?;
+            for s in summaries {
+                let rates: Vec<String> =
+                    s.positives.iter().map(|(label, n)| format!("{label} {:.1}%", percent(*n, s.rows))).collect();
+                println!(
+                    "wrote {}: {} rows{}{}",
+                    s.path.display(),
+                    s.rows,
+                    if rates.is_empty() { "" } else { ", " },
+                    rates.join(", ")
                 );
             }
         }

@@ -37,7 +37,7 @@ a, b = ort.InferenceSession(inline), ort.InferenceSession(external)
 rng = np.random.default_rng(0)
 feeds = {}
 for i in a.get_inputs():
-    shape = [5 if d == 'batch' else 3 if d == 'len' else d for d in i.shape]
+    shape = [5 if d == 'batch' else 3 if isinstance(d, str) and d.endswith('len') else d for d in i.shape]
     if i.type == 'tensor(int64)':
         feeds[i.name] = rng.integers(-1, 20, size=shape).astype(np.int64)
     elif i.type == 'tensor(string)':

@@ -2,6 +2,7 @@
 //!
 //! - [`taobao`]: click / buy rows with the schema of `examples/ple_taobao.config`.
 //! - [`synthetic`]: the MMoE paper's two regression tasks with a chosen correlation.
+//! - [`schema`]: rows with the columns of any config, for configs without a generator of their own.
 //! - [`census`]: UCI Census-Income (KDD) -> Parquet splits and the PLE paper's census configs.
 //!
 //! Generators use their own PRNG ([`rng`]): a seed gives the same files on every machine and version.
@@ -9,6 +10,7 @@
 pub mod census;
 mod configs;
 pub mod rng;
+pub mod schema;
 pub mod synthetic;
 pub mod taobao;
 mod write;
@@ -18,6 +20,8 @@ pub use write::{Chunk, ChunkWriter, OutputFormat};
 
 #[cfg(test)]
 mod census_tests;
+#[cfg(test)]
+mod schema_tests;
 #[cfg(test)]
 mod synthetic_tests;
 #[cfg(test)]

@@ -1,0 +1,275 @@
+//! `plec datagen schema`: rows with the columns any config reads (its features, labels and sample weights), with
+//! a signal a model can learn. For configs without a generator of their own, such as TorchEasyRec's benchmark
+//! configs (`taobao_ccp/ple.config` and its weighted `id:weight` features).
+//!
+//! Each feature draws a key per value: a Zipf-skewed rank over at most [`MAX_KEYS`] keys (so ids repeat and their
+//! embeddings can learn), written as the transform expects (an id scattered over `num_buckets`, `k<rank>` text for
+//! hashes, a vocabulary word, a price across the boundaries, a normal dense value). Multi-valued and weighted
+//! features hold 0 to 4 values (weights in [0.1, 2]); about 5% of single values are missing. Every key has a fixed
+//! random effect, shared between tasks for 60% of its variance; a task's logit is the scaled sum over the row's
+//! values (weighted by their weights), and its label is a Bernoulli draw of the logit's sigmoid (binary towers,
+//! about 20% positive), the class its sigmoid falls in (softmax towers) or the logit plus noise (regression).
+
+use std::path::{Path, PathBuf};
+
+use super::rng::{hash3, hash_normal, mix64, Rng, Zipf};
+use super::write::{Chunk, ChunkWriter, OutputFormat};
+use crate::encode::DENSE_SEPARATOR;
+use crate::{Column, DataError, StringColumn};
+use plec_config::spec::{Encoding, Feature, Loss, ModelSpec, Transform};
+
+/// Keys a feature draws from at most: ids beyond this would each appear too rarely to learn.
+pub const MAX_KEYS: u64 = 5000;
+const ZIPF_EXPONENT: f64 = 1.1;
+const MISSING_RATE: f64 = 0.05;
+const MAX_BAG: u64 = 4;
+/// Share of a key's effect variance common to all tasks.
+const SHARED_SHARE: f64 = 0.6;
+/// Standard deviation of the logit the features add up to, and the offset that puts binary labels near 20%.
+const LOGIT_SD: f64 = 1.5;
+const BINARY_OFFSET: f64 = -1.6;
+const REGRESSION_NOISE_SD: f64 = 0.1;
+const CHUNK_ROWS: usize = 16 * 1024;
+const TRAIN_STREAM: u64 = 21;
+const EVAL_STREAM: u64 = 22;
+const TAG_SHARED: u64 = 300;
+const TAG_TASK: u64 = 400;
+const TAG_DENSE: u64 = 500;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaOptions {
+    pub rows: u64,
+    pub eval_rows: u64,
+    pub seed: u64,
+    pub format: OutputFormat,
+}
+
+/// Rows and positive labels per binary tower of one written file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaSummary {
+    pub path: PathBuf,
+    pub rows: u64,
+    /// (tower label, rows labelled 1) for binary towers.
+    pub positives: Vec<(String, u64)>,
+}
+
+/// Writes `train.<ext>` and (unless `eval_rows` is 0) `eval.<ext>` into `dir`.
+pub fn write_schema(spec: &ModelSpec, options: &SchemaOptions, dir: &Path) -> Result<Vec<SchemaSummary>, DataError> {
+    let generator = Generator::new(spec, options.seed);
+    let mut summaries = Vec::new();
+    for (name, rows, stream) in [("train", options.rows, TRAIN_STREAM), ("eval", options.eval_rows, EVAL_STREAM)] {
+        if rows == 0 && name == "eval" {
+            continue;
+        }
+        let path = dir.join(format!("{name}.{}", options.format.extension()));
+        let mut rng = Rng::new(mix64(options.seed ^ stream));
+        let mut positives: Vec<(String, u64)> = generator.binary_labels().map(|l| (l.to_string(), 0)).collect();
+        let mut writer: Option<ChunkWriter> = None;
+        let mut left = rows;
+        while left > 0 || writer.is_none() {
+            let size = left.min(CHUNK_ROWS as u64) as usize;
+            let chunk = generator.chunk(&mut rng, size);
+            for (label, count) in &mut positives {
+                if let Some((_, Column::Int64(values))) = chunk.iter().find(|(n, _)| n == label) {
+                    *count += values.iter().filter(|v| **v == Some(1)).count() as u64;
+                }
+            }
+            let out = match writer.as_mut() {
+                Some(out) => out,
+                None => writer.insert(ChunkWriter::create(&path, options.format, &chunk)?),
+            };
+            out.write(&chunk)?;
+            left -= size as u64;
+        }
+        let rows = match writer {
+            Some(out) => out.finish()?,
+            None => 0,
+        };
+        summaries.push(SchemaSummary { path, rows, positives });
+    }
+    Ok(summaries)
+}
+
+/// How a tower's label is drawn from its logit.
+enum LabelKind {
+    Binary,
+    Classes(usize),
+    Regression,
+}
+
+struct Generator<'a> {
+    spec: &'a ModelSpec,
+    seed: u64,
+    /// Per feature: key ranks and the scale that makes the logit's spread about `LOGIT_SD`.
+    zipf: Vec<Zipf>,
+    scale: f64,
+    towers: Vec<(String, LabelKind)>,
+    /// `label_fields` no tower reads (e.g. task-space indicators): random 0 / 1.
+    other_labels: Vec<String>,
+    sample_weights: Vec<String>,
+}
+
+impl<'a> Generator<'a> {
+    fn new(spec: &'a ModelSpec, seed: u64) -> Generator<'a> {
+        let zipf = spec.features.iter().map(|f| Zipf::new(keys(f), ZIPF_EXPONENT)).collect();
+        // Each feature adds about one unit of variance (a bag of about 2 values, weights near 1, adds a little more).
+        let scale = LOGIT_SD / (spec.features.len().max(1) as f64).sqrt();
+        let mut towers = Vec::new();
+        for tower in &spec.towers {
+            let kind = match tower.losses.first() {
+                Some(Loss::SoftmaxCrossEntropy { .. }) => LabelKind::Classes(tower.num_class.max(2)),
+                Some(Loss::L2) => LabelKind::Regression,
+                _ => LabelKind::Binary,
+            };
+            if !towers.iter().any(|(l, _)| l == &tower.label) {
+                towers.push((tower.label.clone(), kind));
+            }
+        }
+        let other_labels =
+            spec.data.label_fields.iter().filter(|l| !towers.iter().any(|(t, _)| t == *l)).cloned().collect();
+        let mut sample_weights = spec.data.sample_weight_fields.clone();
+        for tower in &spec.towers {
+            if let Some(name) = tower.weighting.as_ref().and_then(|w| w.sample_weight.as_ref()) {
+                if !sample_weights.contains(name) {
+                    sample_weights.push(name.clone());
+                }
+            }
+        }
+        Generator { spec, seed, zipf, scale, towers, other_labels, sample_weights }
+    }
+
+    fn binary_labels(&self) -> impl Iterator<Item = &str> {
+        self.towers.iter().filter(|(_, k)| matches!(k, LabelKind::Binary)).map(|(l, _)| l.as_str())
+    }
+
+    /// The effect of key `key` of feature `f` on task `t`.
+    fn effect(&self, f: usize, t: usize, key: u64) -> f64 {
+        let shared = hash_normal(self.seed, TAG_SHARED + f as u64, key);
+        let own = hash_normal(self.seed, TAG_TASK + (f * 64 + t) as u64, key);
+        SHARED_SHARE.sqrt() * shared + (1.0 - SHARED_SHARE).sqrt() * own
+    }
+
+    fn chunk(&self, rng: &mut Rng, rows: usize) -> Chunk {
+        let tasks = self.towers.len();
+        let mut logits = vec![0.0f64; rows * tasks];
+        let mut chunk = Chunk::new();
+        for (f, feature) in self.spec.features.iter().enumerate() {
+            let mut column = StringColumn::with_capacity(rows, rows * 8);
+            for row in 0..rows {
+                let (text, values) = self.cell(rng, f, feature);
+                for (key, weight, dense) in values {
+                    for t in 0..tasks {
+                        let effect = match dense {
+                            Some(x) => x * hash_normal(self.seed, TAG_DENSE + (f * 64 + t) as u64, key),
+                            None => self.effect(f, t, key),
+                        };
+                        logits[row * tasks + t] += self.scale * weight * effect;
+                    }
+                }
+                column.push(text.as_deref());
+            }
+            chunk.push((feature.name.clone(), Column::Utf8(column)));
+        }
+        for (t, (label, kind)) in self.towers.iter().enumerate() {
+            let values: Column = match kind {
+                LabelKind::Binary => Column::Int64(
+                    (0..rows)
+                        .map(|r| Some(rng.bernoulli(sigmoid(logits[r * tasks + t] + BINARY_OFFSET)) as i64))
+                        .collect(),
+                ),
+                LabelKind::Classes(k) => Column::Int64(
+                    (0..rows)
+                        .map(|r| Some(((sigmoid(logits[r * tasks + t]) * *k as f64) as i64).min(*k as i64 - 1)))
+                        .collect(),
+                ),
+                LabelKind::Regression => Column::Float64(
+                    (0..rows).map(|r| Some(logits[r * tasks + t] + REGRESSION_NOISE_SD * rng.normal())).collect(),
+                ),
+            };
+            chunk.push((label.clone(), values));
+        }
+        for label in &self.other_labels {
+            chunk.push((label.clone(), Column::Int64((0..rows).map(|_| Some(rng.bernoulli(0.5) as i64)).collect())));
+        }
+        for name in &self.sample_weights {
+            chunk.push((name.clone(), Column::Float64(vec![Some(1.0); rows])));
+        }
+        chunk
+    }
+
+    /// One cell's text and the (key, weight, dense value) of each value in it.
+    fn cell(&self, rng: &mut Rng, f: usize, feature: &Feature) -> (Option<String>, Vec<(u64, f64, Option<f64>)>) {
+        match &feature.encoding {
+            Encoding::Dense { value_dim, .. } => {
+                if rng.bernoulli(MISSING_RATE) {
+                    return (None, Vec::new());
+                }
+                let xs: Vec<f64> = (0..*value_dim).map(|_| rng.normal()).collect();
+                let text = xs.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(DENSE_SEPARATOR);
+                let values = xs.iter().enumerate().map(|(i, x)| (i as u64, 1.0, Some(*x))).collect();
+                (Some(text), values)
+            }
+            Encoding::Embedding { transform, multi, .. } => {
+                let count = match multi {
+                    Some(_) => rng.next_u64() % (MAX_BAG + 1),
+                    None if rng.bernoulli(MISSING_RATE) => 0,
+                    None => 1,
+                };
+                let weighted = multi.as_ref().is_some_and(|m| m.weighted);
+                let mut parts = Vec::new();
+                let mut values = Vec::new();
+                for _ in 0..count {
+                    let key = self.zipf[f].rank(rng.uniform());
+                    let mut text = key_text(transform, key, self.seed ^ f as u64);
+                    let mut weight = 1.0;
+                    if weighted {
+                        weight = (100.0 + (rng.next_u64() % 1901) as f64) / 1000.0;
+                        text = format!("{text}:{weight}");
+                    }
+                    parts.push(text);
+                    values.push((key, weight, None));
+                }
+                let separator = multi.as_ref().map_or("", |m| m.separator.as_str());
+                ((!parts.is_empty()).then(|| parts.join(separator)), values)
+            }
+        }
+    }
+}
+
+/// Keys a feature draws from: its table rows, at most `MAX_KEYS`.
+fn keys(feature: &Feature) -> u64 {
+    match &feature.encoding {
+        Encoding::Embedding { transform, .. } => match transform {
+            Transform::VocabList(v) => v.len() as u64 + 1,
+            Transform::VocabDict(m) => m.len() as u64 + 1,
+            Transform::Boundaries(b) => b.len() as u64 + 1,
+            other => other.rows().clamp(1, MAX_KEYS),
+        },
+        Encoding::Dense { value_dim, .. } => *value_dim as u64,
+    }
+}
+
+/// The raw value of key `key`: an id scattered over the buckets, `k<key>` for hashes, a vocabulary word (the last
+/// key is out of vocabulary), a value inside bucket `key` of the boundaries.
+fn key_text(transform: &Transform, key: u64, salt: u64) -> String {
+    match transform {
+        Transform::NumBuckets(n) => (hash3(salt, 1, key) % (*n).max(1)).to_string(),
+        Transform::HashBucket(_) => format!("k{key}"),
+        Transform::VocabList(v) => v.get(key as usize).cloned().unwrap_or_else(|| "__unknown__".into()),
+        Transform::VocabDict(m) => m.get(key as usize).map_or_else(|| "__unknown__".into(), |(k, _)| k.clone()),
+        Transform::Boundaries(b) => {
+            let i = key as usize;
+            let value = match (i.checked_sub(1).and_then(|j| b.get(j)), b.get(i)) {
+                (Some(lo), Some(hi)) => (lo + hi) / 2.0,
+                (None, Some(hi)) => hi - 1.0,
+                (Some(lo), None) => lo + 1.0,
+                (None, None) => 0.0,
+            };
+            format!("{value}")
+        }
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}

@@ -1,0 +1,52 @@
+use super::schema::*;
+use super::write::OutputFormat;
+use crate::tests::fixtures::TempDir;
+use crate::{encode, BatchReader, EncodeOptions, EncodedFeature, ReadOptions};
+use plec_config::testing::catalog;
+
+fn spec(name: &str) -> plec_config::spec::ModelSpec {
+    catalog().into_iter().find(|(n, _)| *n == name).map(|(_, s)| s).expect("catalog spec")
+}
+
+/// Every generated cell is valid input for the spec it was generated from: the whole file encodes.
+#[test]
+fn every_row_encodes_and_binary_labels_are_near_a_fifth_positive() {
+    for name in ["weighted_ids", "all_features_two_layers"] {
+        let spec = spec(name);
+        let dir = TempDir::new(&format!("schema-{name}"));
+        let options = SchemaOptions { rows: 3000, eval_rows: 500, seed: 4, format: OutputFormat::Csv };
+        let summaries = write_schema(&spec, &options, dir.0.as_path()).unwrap();
+        assert_eq!(summaries.iter().map(|s| s.rows).collect::<Vec<_>>(), [3000, 500]);
+        for (label, positives) in &summaries[0].positives {
+            let rate = *positives as f64 / 3000.0;
+            assert!((0.08..0.35).contains(&rate), "{name}: {label} is positive in {rate:.3} of rows");
+        }
+        let mut read = ReadOptions::for_spec(&spec, 1000).unwrap();
+        read.csv.with_header = true;
+        let mut weights_seen = 0;
+        for batch in BatchReader::open(vec![summaries[0].path.clone()], read).unwrap() {
+            let encoded = encode(&spec, &batch.unwrap(), &EncodeOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+            for feature in &encoded.features {
+                if let EncodedFeature::Ids { weights: Some(w), .. } = feature {
+                    assert!(w.iter().all(|w| (0.1..=2.0).contains(w)), "{w:?}");
+                    weights_seen += w.len();
+                }
+            }
+        }
+        assert_eq!(weights_seen > 0, name == "weighted_ids", "{name}: {weights_seen} weights");
+    }
+}
+
+#[test]
+fn the_seed_decides_the_rows() {
+    let spec = spec("weighted_ids");
+    let dir = TempDir::new("schema-seed");
+    let write = |seed, sub: &str| {
+        let options = SchemaOptions { rows: 200, eval_rows: 0, seed, format: OutputFormat::Csv };
+        let out = dir.0.as_path().join(sub);
+        write_schema(&spec, &options, &out).unwrap();
+        std::fs::read_to_string(out.join("train.csv")).unwrap()
+    };
+    assert_eq!(write(1, "a"), write(1, "b"));
+    assert_ne!(write(1, "a"), write(2, "c"));
+}
