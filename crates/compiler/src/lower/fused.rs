@@ -31,26 +31,9 @@ struct Gate {
     experts: Vec<usize>,
 }
 
-pub(crate) fn lower_layers(
-    g: &mut Graph,
-    spec: &ModelSpec,
-    input: &str,
-    expose_gates: bool,
-) -> Result<Vec<String>, CompileError> {
-    let tasks = spec.towers.len();
-    let mut xs = vec![input.to_string(); tasks];
-    let mut s = input.to_string();
-    for layer in &spec.layers {
-        let (ys, next) = lower_layer(g, spec, layer, &xs, &s, expose_gates)?;
-        xs = ys;
-        if let Some(next) = next {
-            s = next;
-        }
-    }
-    Ok(xs)
-}
-
-fn lower_layer(
+/// Per-task inputs `xs` and shared input `s` -> per-task outputs and the next shared input (if this layer has a
+/// shared gate), as `super::layer::lower_layer` in the explicit layout.
+pub(crate) fn lower_layer(
     g: &mut Graph,
     spec: &ModelSpec,
     layer: &ExtractionLayer,
