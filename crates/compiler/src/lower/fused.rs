@@ -15,7 +15,7 @@
 //! Expert, embedding and tower initializers keep the parameter names; the concatenated gate weights are new
 //! tensors named after their node (`<node>.weight`, `<node>.bias`).
 
-use plec_config::artifact::names::{shared_expert, shared_gate, task_expert, task_gate};
+use plec_config::artifact::names::{self, shared_expert, shared_gate, task_expert, task_gate};
 use plec_config::spec::{ExtractionLayer, ModelSpec};
 
 use super::gate::gate_output_name;
@@ -99,13 +99,13 @@ pub(crate) fn lower_layer(
         let mut bias = Vec::new();
         let mut in_width = 0;
         for gate in &readers {
-            let w = g.take(&format!("{}.weight", gate.name))?;
+            let w = g.take(&names::weight(&gate.name))?;
             in_width = w.shape[1];
             weight.extend(w.to_f32());
-            bias.extend(g.take(&format!("{}.bias", gate.name))?.to_f32());
+            bias.extend(g.take(&names::bias(&gate.name))?.to_f32());
         }
-        let w = g.add_f32_initializer(&format!("{node}.weight"), vec![bias.len(), in_width], &weight);
-        let b = g.add_f32_initializer(&format!("{node}.bias"), vec![bias.len()], &bias);
+        let w = g.add_f32_initializer(&names::weight(&node), vec![bias.len(), in_width], &weight);
+        let b = g.add_f32_initializer(&names::bias(&node), vec![bias.len()], &bias);
         let logits = g.node("Gemm", &node, &[input, &w, &b], vec![attr_int("transB", 1)]);
         let mut column = 0;
         for gate in readers {
