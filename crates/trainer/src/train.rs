@@ -336,7 +336,7 @@ fn after_step(
             loss_log::append(model_dir, step, &means)?;
         }
     }
-    if step % log_every == 0 {
+    if step.is_multiple_of(log_every) {
         if let Some(means) = end.progress_window.take_means(&run.towers) {
             let text: Vec<String> = means.iter().map(|(t, v)| format!("loss_{t}={v:.5}")).collect();
             run.log(options, format!("step {step}: {}", text.join(" ")));
@@ -344,11 +344,11 @@ fn after_step(
         }
     }
     let save_every = spec.train.save_checkpoints_steps;
-    if save_every > 0 && step % save_every == 0 {
+    if save_every > 0 && step.is_multiple_of(save_every) {
         end.last_saved = Some(run.save_checkpoint(spec, options)?);
     }
     if let (Some(every), Some(input)) = (options.eval_every_steps, &options.eval_input) {
-        if every > 0 && step % every == 0 {
+        if every > 0 && step.is_multiple_of(every) {
             let values = evaluate::evaluate_input(&run.model, spec, input)?;
             let line = evaluate::append_result(model_dir, step, &values)?;
             run.log(options, line);
