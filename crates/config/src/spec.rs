@@ -71,6 +71,10 @@ pub enum Encoding {
 pub struct MultiValue {
     pub separator: String,
     pub pooling: Pooling,
+    /// `weighted: true`: each value is an `id:weight` pair and the bag is the weighted sum of its embeddings
+    /// (section 2); the graph takes the weights as a second input (`<feature>__weight`).
+    #[serde(default)]
+    pub weighted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +142,11 @@ impl Feature {
 
     pub fn is_multi_valued(&self) -> bool {
         matches!(&self.encoding, Encoding::Embedding { multi: Some(_), .. })
+    }
+
+    /// A weighted id feature (`weighted: true`): `id:weight` pairs, weighted-sum pooled.
+    pub fn is_weighted(&self) -> bool {
+        matches!(&self.encoding, Encoding::Embedding { multi: Some(MultiValue { weighted: true, .. }), .. })
     }
 }
 

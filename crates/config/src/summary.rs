@@ -85,6 +85,7 @@ impl Summary {
                 .signature()
                 .inputs
                 .iter()
+                .filter(|input| input.weight_of.is_none())
                 .zip(&spec.features)
                 .map(|(input, f)| feature_row(spec, f, input))
                 .collect(),
@@ -140,13 +141,17 @@ fn feature_row(
     let shape: Vec<String> =
         input.shape.iter().map(|d| d.as_str().map_or_else(|| d.to_string(), str::to_string)).collect();
     let dtype = serde_json::to_value(input.dtype).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    let input_text = format!("{dtype}[{}]", shape.join(", "));
+    let mut input_text = format!("{dtype}[{}]", shape.join(", "));
+    if feature.is_weighted() {
+        input_text.push_str(&format!(" + float[{}] weights", shape.join(", ")));
+    }
     match &feature.encoding {
         Encoding::Embedding { table, transform, multi, default_value } => {
             let table = &spec.tables[*table];
             let mut text = describe_transform(transform);
             if let Some(multi) = multi {
-                text.push_str(&format!(", multi-valued ({:?} pooling)", multi.pooling).to_lowercase());
+                let kind = if multi.weighted { "weighted id:weight pairs" } else { "multi-valued" };
+                text.push_str(&format!(", {kind} ({:?} pooling)", multi.pooling).to_lowercase());
             }
             if let Some(default) = default_value {
                 text.push_str(&format!(", default {default:?}"));

@@ -11,6 +11,8 @@ pub struct FeatureDef {
     pub name: String,
     pub kind: FeatureKind,
     pub multi: Option<Pooling>,
+    /// `id:weight` pairs, weighted-sum pooled (implies `multi`).
+    pub weighted: bool,
     pub separator: String,
     pub default_value: Option<String>,
     /// Shared table name (`embedding_name`); default `<name>_emb`.
@@ -29,6 +31,7 @@ impl FeatureDef {
             name: name.into(),
             kind: FeatureKind::Embedded { transform, dim },
             multi: None,
+            weighted: false,
             // TorchEasyRec's default separator of multi-valued features.
             separator: "\u{1d}".into(),
             default_value: None,
@@ -37,6 +40,12 @@ impl FeatureDef {
     }
     pub fn multi(mut self, pooling: Pooling) -> Self {
         self.multi = Some(pooling);
+        self
+    }
+    /// A weighted id feature: a bag of `id:weight` pairs, summed with those weights.
+    pub fn weighted(mut self) -> Self {
+        self.multi = Some(Pooling::Sum);
+        self.weighted = true;
         self
     }
     pub fn separator(mut self, separator: &str) -> Self {
@@ -76,6 +85,7 @@ pub fn dense(name: &str, value_dim: usize, default_value: f32) -> FeatureDef {
         name: name.into(),
         kind: FeatureKind::Dense { value_dim, default_value },
         multi: None,
+        weighted: false,
         separator: String::new(),
         default_value: None,
         table: None,
@@ -261,7 +271,8 @@ fn place_features(features: &[FeatureDef]) -> (Vec<Feature>, Vec<EmbeddingTable>
                         tables.len() - 1
                     }
                 };
-                let multi = f.multi.map(|pooling| MultiValue { separator: f.separator.clone(), pooling });
+                let multi =
+                    f.multi.map(|pooling| MultiValue { separator: f.separator.clone(), pooling, weighted: f.weighted });
                 let encoding = Encoding::Embedding {
                     table: index,
                     transform: transform.clone(),
@@ -426,6 +437,20 @@ pub fn catalog() -> Vec<(&'static str, ModelSpec)> {
                 &simple(),
                 &[layer("l1", 2, 1, &[6]).activation(Activation::Tanh)],
                 &[tower("only", &[4], Softmax(2))],
+            ),
+        ),
+        (
+            "weighted_ids",
+            build(
+                &[
+                    id("user_id", 10, 4),
+                    id("shops", 20, 3).weighted(),
+                    hash("brands", 20, 3).weighted().table("shops_emb"),
+                    vocab("intents", &["buy", "look", "compare"], 2).weighted().separator(";"),
+                    dense("score", 1, 0.0),
+                ],
+                &[layer("l1", 1, 1, &[6])],
+                &[tower("ctr", &[], Binary), tower("cvr", &[], Binary)],
             ),
         ),
     ]

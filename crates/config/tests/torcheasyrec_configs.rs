@@ -1,7 +1,7 @@
 //! TorchEasyRec's own benchmark PLE configs (`tzrec/benchmark/configs/`, copied unchanged into
 //! `tests/configs/torcheasyrec/`): what `plec check` makes of them.
 
-use plec_config::spec::{Encoding, FgMode, Transform};
+use plec_config::spec::{Encoding, FgMode, Pooling, Transform};
 
 fn path(name: &str) -> String {
     format!("{}/../../tests/configs/torcheasyrec/{name}.config", env!("CARGO_MANIFEST_DIR"))
@@ -36,16 +36,72 @@ fn taobao_ple_loads_as_written() {
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
 
-/// What is still missing for the other two, and only that: everything else in them (a `sequence_feature` with
+/// `taobao_ccp/ple.config` reads its nine `weighted: true` id features (hash buckets, default value_dim, default
+/// pooling) as bags of `id:weight` pairs with a weighted sum.
+#[test]
+fn taobao_ccp_loads_with_its_weighted_ids() {
+    let loaded = plec_config::load_file(path("taobao_ccp_ple")).unwrap_or_else(|e| panic!("{e}"));
+    let spec = &loaded.spec;
+    assert_eq!(spec.data.fg_mode, FgMode::Dag);
+    let weighted: Vec<&str> = spec.features.iter().filter(|f| f.is_weighted()).map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        weighted,
+        [
+            "user_shop",
+            "user_brand",
+            "user_intent",
+            "user_cate",
+            "item_user_intentid",
+            "cross_user_shop_item_shopid",
+            "cross_user_brand_item_brandid",
+            "cross_user_intent_item_user_intentid",
+            "cross_user_cate_item_cateid",
+        ]
+    );
+    for feature in spec.features.iter().filter(|f| f.is_weighted()) {
+        let Encoding::Embedding { transform: Transform::HashBucket(_), multi: Some(multi), .. } = &feature.encoding
+        else {
+            panic!("{} is not a hashed bag: {:?}", feature.name, feature.encoding);
+        };
+        assert_eq!((multi.separator.as_str(), multi.pooling), ("\u{1d}", Pooling::Sum), "{}", feature.name);
+    }
+    // By hand from the config: 14 id features of dims 16 x 4 + 8 x 9 + 12 (= 148), 4 raw scores, and the
+    // weighted ones 16 x 4 + 12 x 5 (= 124).
+    assert_eq!(spec.input_width, 148 + 4 + 124);
+    // Each weighted feature adds its weights input right after its ids.
+    let signature = spec.signature();
+    let shop = signature.inputs.iter().position(|i| i.name == "user_shop").expect("user_shop input");
+    assert_eq!(signature.inputs[shop + 1].name, "user_shop__weight");
+    assert_eq!(signature.inputs[shop + 1].weight_of.as_deref(), Some("user_shop"));
+    assert_eq!(signature.inputs.len(), spec.features.len() + 9);
+    assert_eq!(signature.columns().len(), spec.features.len());
+}
+
+/// What is still missing for the sequence config, and only that: everything else in it (a `sequence_feature` with
 /// sub-features, `sequence_name: "..."` followed by a comma, a DIN encoder without `input`) parses.
 #[test]
-fn the_sequence_and_weighted_configs_stop_only_at_what_plec_lacks() {
+fn the_sequence_config_stops_only_at_what_plec_lacks() {
     insta::assert_snapshot!(error_text("taobao_ple_has_sequence"), @r"
     invalid config (2 errors):
       model_config.feature_groups[0].sequence_groups: not supported yet: `sequence_groups` of FeatureGroupConfig
       model_config.feature_groups[0].sequence_encoders: not supported yet: `sequence_encoders` of FeatureGroupConfig
     ");
-    let ccp = error_text("taobao_ccp_ple");
-    assert!(ccp.starts_with("invalid config (9 errors):"), "{ccp}");
-    assert!(ccp.lines().skip(1).all(|l| l.ends_with("not supported yet: `weighted` of IdFeature")), "{ccp}");
+}
+
+/// Weighted ids that plec cannot compute as TorchEasyRec does are refused, naming the field.
+#[test]
+fn weighted_ids_refuse_mean_pooling_and_default_values() {
+    let text = std::fs::read_to_string(path("taobao_ccp_ple")).expect("read config");
+    let broken = text.replacen(
+        "weighted: true\n\t\texpression: \"user:user_shop\"",
+        "weighted: true\n\t\texpression: \"user:user_shop\"\n pooling: \"mean\" default_value: \"7:1\"",
+        1,
+    );
+    assert_ne!(broken, text, "the edit applies");
+    let err = plec_config::load_str(&broken, "ccp.config").map(|_| ()).unwrap_err().to_string();
+    insta::assert_snapshot!(err, @r"
+    invalid config (2 errors):
+      feature_configs[18].id_feature.pooling: a weighted id_feature pools by sum only (TorchEasyRec's EmbeddingBag takes per-sample weights only with sum)
+      feature_configs[18].id_feature.default_value: not supported yet: default_value on a weighted id_feature (a missing value is an empty bag)
+    ");
 }

@@ -26,7 +26,14 @@ fn feature_cases(feature: &Feature) -> Vec<Option<String>> {
             match multi {
                 None => values,
                 Some(multi) => {
-                    let present: Vec<String> = values.iter().flatten().cloned().collect();
+                    let mut present: Vec<String> = values.iter().flatten().cloned().collect();
+                    if multi.weighted {
+                        // Zero, negative, tiny and large weights, cycling over the values.
+                        const WEIGHTS: [&str; 6] = ["1", "0.5", "-2", "0", "3.25", "1e-3"];
+                        for (i, value) in present.iter_mut().enumerate() {
+                            *value = format!("{value}:{}", WEIGHTS[i % WEIGHTS.len()]);
+                        }
+                    }
                     let join = |items: &[String]| Some(items.join(&multi.separator));
                     let mut out = vec![None, join(&present[..1.min(present.len())])];
                     // Over-long: every value, twice.
@@ -149,7 +156,16 @@ pub fn random_batch(spec: &ModelSpec, rows: usize, seed: u64) -> ColumnBatch {
             let cell = match &feature.encoding {
                 Encoding::Embedding { multi: Some(multi), .. } => {
                     let count = next() % 5;
-                    let values: Vec<String> = (0..count).map(|_| one(&mut next)).collect();
+                    let value = |next: &mut dyn FnMut() -> u64| -> String {
+                        let id = one(next);
+                        if multi.weighted {
+                            // Weights in [-2, 2) in steps of 1/1000.
+                            format!("{id}:{}", (next() % 4000) as f64 / 1000.0 - 2.0)
+                        } else {
+                            id
+                        }
+                    };
+                    let values: Vec<String> = (0..count).map(|_| value(&mut next)).collect();
                     (!values.is_empty()).then(|| values.join(&multi.separator))
                 }
                 _ if next() % 10 == 0 => None,

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::column::{Cell, Column, ColumnBatch};
 use super::error::{BadCell, DataError};
 use super::reader::feature_column;
+use super::weighted::split_pair;
 use plec_config::spec::{Encoding, Loss, Metric, ModelSpec, Pooling, Transform};
 use plec_config::transform::{bucketize, Lookup};
 
@@ -40,7 +41,8 @@ pub enum EncodedFeature {
     /// Rows of `spec.tables[table]`, embedding-bag style: row `r`'s values are
     /// `indices[offsets[r] as usize .. offsets[r + 1] as usize]` (`offsets.len() == num_rows + 1`); an empty bag
     /// is a zero vector. Single-valued features have at most one value per row.
-    Ids { table: usize, indices: Vec<i64>, offsets: Vec<i64>, pooling: Pooling },
+    /// `weights` (weighted features only) holds one weight per entry of `indices`.
+    Ids { table: usize, indices: Vec<i64>, offsets: Vec<i64>, pooling: Pooling, weights: Option<Vec<f32>> },
     /// `width` values per row, row-major (`values.len() == num_rows * width`).
     Dense { width: usize, values: Vec<f32> },
 }
@@ -63,9 +65,11 @@ pub fn encode(spec: &ModelSpec, batch: &ColumnBatch, options: &EncodeOptions) ->
             Encoding::Embedding { table, transform, multi, default_value } => {
                 let separator = multi.as_ref().map(|m| m.separator.as_str());
                 let pooling = multi.as_ref().map_or(Pooling::Sum, |m| m.pooling);
-                let ids = IdEncoder { transform, separator, default_value: default_value.as_deref() };
-                let (indices, offsets) = ids.encode_column(column, rows, &mut |row, reason| report(row, name, reason));
-                EncodedFeature::Ids { table: *table, indices, offsets, pooling }
+                let weighted = multi.as_ref().is_some_and(|m| m.weighted);
+                let ids = IdEncoder { transform, separator, weighted, default_value: default_value.as_deref() };
+                let (indices, offsets, weights) =
+                    ids.encode_column(column, rows, &mut |row, reason| report(row, name, reason));
+                EncodedFeature::Ids { table: *table, indices, offsets, pooling, weights }
             }
             Encoding::Dense { value_dim, default_value } => {
                 let values = encode_dense(column, rows, *value_dim, *default_value, &mut |row, reason| {
@@ -240,6 +244,8 @@ struct IdEncoder<'a> {
     transform: &'a Transform,
     /// `Some` for multi-valued features.
     separator: Option<&'a str>,
+    /// Values are `id:weight` pairs (always multi-valued, never a `default_value`).
+    weighted: bool,
     default_value: Option<&'a str>,
 }
 
@@ -249,19 +255,47 @@ impl IdEncoder<'_> {
         column: &Column,
         rows: usize,
         report: &mut dyn FnMut(usize, String),
-    ) -> (Vec<i64>, Vec<i64>) {
+    ) -> (Vec<i64>, Vec<i64>, Option<Vec<f32>>) {
         let mut indices = Vec::with_capacity(rows);
         let mut offsets = Vec::with_capacity(rows + 1);
+        let mut weights = self.weighted.then(Vec::new);
         offsets.push(0);
         for i in 0..rows {
             let start = indices.len();
-            if let Err(reason) = self.encode_cell(column.cell(i), &mut indices) {
+            let encoded = match weights.as_mut() {
+                Some(weights) => self.encode_pairs(column.cell(i), &mut indices, weights),
+                None => self.encode_cell(column.cell(i), &mut indices),
+            };
+            if let Err(reason) = encoded {
                 indices.truncate(start);
+                if let Some(weights) = weights.as_mut() {
+                    weights.truncate(start);
+                }
                 report(i, reason);
             }
             offsets.push(indices.len() as i64);
         }
-        (indices, offsets)
+        (indices, offsets, weights)
+    }
+
+    /// A weighted feature's cell: `id:weight` values joined by the separator. A missing cell or an empty value
+    /// adds nothing; an id the transform gives no row (e.g. an unknown `vocab_dict` key) adds nothing either.
+    fn encode_pairs(&self, cell: Cell<'_>, out: &mut Vec<i64>, weights: &mut Vec<f32>) -> Result<(), String> {
+        let text = match cell {
+            Cell::Missing => return Ok(()),
+            Cell::Text(text) => text,
+            other => {
+                let shown = other.text().unwrap_or_default();
+                return Err(format!("{shown:?} is not an id:weight pair (a weighted feature reads text)"));
+            }
+        };
+        for part in text.split(self.separator.unwrap_or(DENSE_SEPARATOR)).filter(|p| !p.is_empty()) {
+            let (id, weight) = split_pair(part)?;
+            let before = out.len();
+            push_lookup(self.transform.lookup_text(id), Cell::Text(id), self.transform, out)?;
+            weights.extend(std::iter::repeat_n(weight, out.len() - before));
+        }
+        Ok(())
     }
 
     fn encode_cell(&self, cell: Cell<'_>, out: &mut Vec<i64>) -> Result<(), String> {
@@ -356,15 +390,21 @@ impl EncodedBatch {
         let rows = self.num_rows;
         for feature in &mut self.features {
             match feature {
-                EncodedFeature::Ids { indices, offsets, .. } => {
+                EncodedFeature::Ids { indices, offsets, weights, .. } => {
                     let mut new_indices = Vec::with_capacity(indices.len());
+                    let mut new_weights = weights.as_ref().map(|w| Vec::with_capacity(w.len()));
                     let mut new_offsets = vec![0i64];
                     for i in (0..rows).filter(keep) {
-                        new_indices.extend_from_slice(&indices[offsets[i] as usize..offsets[i + 1] as usize]);
+                        let bag = offsets[i] as usize..offsets[i + 1] as usize;
+                        new_indices.extend_from_slice(&indices[bag.clone()]);
+                        if let (Some(new), Some(old)) = (new_weights.as_mut(), weights.as_ref()) {
+                            new.extend_from_slice(&old[bag]);
+                        }
                         new_offsets.push(new_indices.len() as i64);
                     }
                     *indices = new_indices;
                     *offsets = new_offsets;
+                    *weights = new_weights;
                 }
                 EncodedFeature::Dense { width, values } => {
                     let width = *width;

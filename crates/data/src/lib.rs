@@ -22,6 +22,7 @@ mod inputs;
 mod parquet_reader;
 mod raw;
 mod reader;
+mod weighted;
 
 pub use column::{Cell, Column, ColumnBatch, StringColumn};
 pub use csv_reader::CsvOptions;

@@ -4,6 +4,7 @@
 use super::column::{Cell, ColumnBatch};
 use super::encode::DENSE_SEPARATOR;
 use super::error::{BadCell, DataError};
+use super::weighted::split_pair;
 use plec_config::artifact::signature::{InputSignature, Signature, INT64_MISSING, STRING_MISSING};
 use plec_config::spec::ValueType;
 
@@ -37,24 +38,43 @@ pub fn raw_inputs(signature: &Signature, batch: &ColumnBatch) -> Result<Vec<RawT
     let mut problems = Vec::new();
     let mut tensors = Vec::with_capacity(signature.inputs.len());
     for input in &signature.inputs {
-        let column = batch.column(&input.name)?;
+        // A weighted feature's weights come from the same column of `id:weight` pairs as its ids.
+        let column = batch.column(input.weight_of.as_deref().unwrap_or(&input.name))?;
         let mut report = |row: usize, reason: String| {
             problems.push((row, BadCell { at: batch.row_ref(row), column: input.name.clone(), reason }));
         };
         let rows = batch.num_rows;
         let cells = (0..rows).map(|i| column.cell(i));
+        let pairs = input.weights.is_some();
         let tensor = match (input.dtype, layout(input)) {
+            // The weights of a weighted feature: its ids input reports malformed pairs, so this one stays quiet.
+            (ValueType::Float, Layout::Multi(separator)) if input.weight_of.is_some() => {
+                let lists: Vec<Vec<f32>> = cells
+                    .map(|cell| {
+                        let values = split_cell(cell, &separator);
+                        values.iter().map(|v| split_pair(v).map_or(f32::NAN, |(_, w)| w)).collect()
+                    })
+                    .collect();
+                padded(&input.name, lists, f32::NAN, RawData::Float)
+            }
             (ValueType::Int64, Layout::Multi(separator)) => {
                 let lists: Vec<Vec<i64>> = cells
                     .enumerate()
                     .map(|(i, cell)| {
-                        split_cell(cell, &separator).iter().map(|v| int_value(v, i, &mut report)).collect()
+                        let values = split_cell(cell, &separator);
+                        values.iter().map(|v| int_value(&pair_id(v, pairs, i, &mut report), i, &mut report)).collect()
                     })
                     .collect();
                 padded(&input.name, lists, INT64_MISSING, RawData::Int64)
             }
             (ValueType::String, Layout::Multi(separator)) => {
-                let lists: Vec<Vec<String>> = cells.map(|cell| split_cell(cell, &separator)).collect();
+                let lists: Vec<Vec<String>> = cells
+                    .enumerate()
+                    .map(|(i, cell)| {
+                        let values = split_cell(cell, &separator);
+                        values.iter().map(|v| pair_id(v, pairs, i, &mut report)).collect()
+                    })
+                    .collect();
                 padded(&input.name, lists, STRING_MISSING.to_string(), RawData::String)
             }
             (ValueType::Float, Layout::Multi(separator)) => {
@@ -131,6 +151,21 @@ fn split_cell(cell: Cell<'_>, separator: &str) -> Vec<String> {
         Cell::Missing => Vec::new(),
         Cell::Text(text) => text.split(separator).map(str::to_string).collect(),
         other => vec![other.text().unwrap_or_default().into_owned()],
+    }
+}
+
+/// The id of one value of a weighted feature (`pairs`: `id:weight`), or the value itself. An empty value stays
+/// empty (the missing value); a malformed pair is reported and becomes missing.
+fn pair_id(value: &str, pairs: bool, row: usize, report: &mut dyn FnMut(usize, String)) -> String {
+    if !pairs || value.is_empty() {
+        return value.to_string();
+    }
+    match split_pair(value) {
+        Ok((id, _)) => id.to_string(),
+        Err(reason) => {
+            report(row, reason);
+            String::new()
+        }
     }
 }
 

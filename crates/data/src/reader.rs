@@ -69,7 +69,7 @@ impl ReadOptions {
     /// The raw inputs of a compiled model (one column per signature input, labels not needed), e.g. for
     /// `plec predict`.
     pub fn for_signature(signature: &Signature, batch_size: usize, csv: CsvOptions) -> ReadOptions {
-        ReadOptions { batch_size, columns: signature.inputs.iter().map(|i| i.name.clone()).collect(), csv }
+        ReadOptions { batch_size, columns: signature.columns(), csv }
     }
 }
 

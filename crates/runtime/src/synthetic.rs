@@ -88,8 +88,11 @@ fn synthetic_tensor(input: &InputSignature, batch: usize, rng: &mut Rng) -> RawT
                 }
                 _ => (0.0, 1.0),
             };
-            let values =
-                (0..count).map(|_| if missing(rng) { f32::NAN } else { lo + (hi - lo) * rng.unit() }).collect();
+            // Weights are never missing where their id is present (validation would refuse that): none are.
+            let weights = input.weight_of.is_some();
+            let values = (0..count)
+                .map(|_| if !weights && missing(rng) { f32::NAN } else { lo + (hi - lo) * rng.unit() })
+                .collect();
             tensor::float(&input.name, shape, values)
         }
     }

@@ -120,6 +120,19 @@ pub fn check_structure(signature: &Signature, inputs: &RawInputs) -> Result<usiz
             return Err(InputError::Missing { name: input.name.clone(), expected, all: input_names(signature) });
         };
         check_one(input, tensor)?;
+        if let Some(ids) = input.weight_of.as_deref().and_then(|ids| inputs.get(ids)) {
+            if ids.shape != tensor.shape {
+                return Err(InputError::Shape {
+                    name: input.name.clone(),
+                    expected: format!(
+                        "{} (the shape of `{}`, whose weights it holds)",
+                        concrete_shape_text(&ids.shape),
+                        ids.name
+                    ),
+                    got: concrete_shape_text(&tensor.shape),
+                });
+            }
+        }
         let rows = tensor.shape[0];
         match batch {
             None => batch = Some((rows, &input.name)),
@@ -175,7 +188,8 @@ fn check_one(input: &InputSignature, tensor: &RawTensor) -> Result<(), InputErro
 }
 
 /// Every value that does not fit its input (after [`check_structure`] passed), in input order then row order:
-/// int64 ids outside `valid_range` (other than the missing value -1), strings ONNX Runtime cannot hold.
+/// int64 ids outside `valid_range` (other than the missing value -1), strings ONNX Runtime cannot hold, weights
+/// that are not finite numbers where their feature has an id.
 pub fn find_bad_values(signature: &Signature, inputs: &RawInputs) -> Vec<BadValue> {
     let mut bad = Vec::new();
     for input in &signature.inputs {
@@ -215,10 +229,34 @@ pub fn find_bad_values(signature: &Signature, inputs: &RawInputs) -> Vec<BadValu
                     }
                 }
             }
+            (RawData::Float(weights), _) => {
+                let Some(ids) = input.weight_of.as_deref().and_then(|ids| inputs.get(ids)) else { continue };
+                for (index, weight) in weights.iter().enumerate() {
+                    if !weight.is_finite() && id_present(&ids.data, index) {
+                        let (row, position) = locate(index);
+                        bad.push(BadValue {
+                            input: input.name.clone(),
+                            row,
+                            position,
+                            value: weight.to_string(),
+                            reason: format!("is not a finite weight, but `{}` has an id there", ids.name),
+                        });
+                    }
+                }
+            }
             _ => {}
         }
     }
     bad
+}
+
+/// Whether element `index` of an ids tensor holds an id (not the missing value / pad).
+fn id_present(ids: &RawData, index: usize) -> bool {
+    match ids {
+        RawData::Int64(values) => values.get(index).is_some_and(|&v| v != INT64_MISSING),
+        RawData::String(values) => values.get(index).is_some_and(|v| !v.is_empty()),
+        RawData::Float(values) => values.get(index).is_some_and(|v| !v.is_nan()),
+    }
 }
 
 /// The error for a non-empty list of bad values.

@@ -27,6 +27,8 @@ fn reads_the_signature_and_metadata() {
             transform: Some(Transform::HashBucket(1000)),
             default_value: None,
             valid_range: None,
+            weights: None,
+            weight_of: None,
         }
     );
     assert_eq!(signature.inputs[0].valid_range, Some([0, 100]));

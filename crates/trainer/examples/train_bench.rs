@@ -38,6 +38,7 @@ fn batch(spec: &ModelSpec, rows: usize, seed: u64) -> Batch {
                     indices: (0..rows).map(|_| (next() % n) as i64).collect(),
                     offsets: (0..=rows as i64).collect(),
                     pooling: Pooling::Sum,
+                    weights: None,
                 }
             }
             Encoding::Dense { value_dim, .. } => EncodedFeature::Dense {

@@ -144,19 +144,20 @@ impl ShuffleBuffer {
         let mut features = Vec::with_capacity(first.features.len());
         for (f, template) in first.features.iter().enumerate() {
             features.push(match template {
-                EncodedFeature::Ids { table, pooling, .. } => {
-                    let bag = |p: usize| -> Result<&[i64]> {
+                EncodedFeature::Ids { table, pooling, weights: template_weights, .. } => {
+                    let bag = |p: usize| -> Result<(&[i64], Option<&[f32]>)> {
                         let row = picks[p].1;
                         match sources[p].features.get(f) {
-                            Some(EncodedFeature::Ids { indices, offsets, .. }) => {
-                                Ok(&indices[offsets[row] as usize..offsets[row + 1] as usize])
+                            Some(EncodedFeature::Ids { indices, offsets, weights, .. }) => {
+                                let range = offsets[row] as usize..offsets[row + 1] as usize;
+                                Ok((&indices[range.clone()], weights.as_ref().map(|w| &w[range])))
                             }
                             _ => Err(internal(format!("feature {f} changed kind between batches"))),
                         }
                     };
                     let mut lengths = vec![0i64; n];
                     for &p in &order {
-                        lengths[p] = bag(p)?.len() as i64;
+                        lengths[p] = bag(p)?.0.len() as i64;
                     }
                     let mut offsets = Vec::with_capacity(n + 1);
                     offsets.push(0i64);
@@ -164,15 +165,23 @@ impl ShuffleBuffer {
                         offsets.push(offsets[offsets.len() - 1] + length);
                     }
                     let mut indices = vec![0i64; offsets[n] as usize];
+                    let mut weights = template_weights.as_ref().map(|_| vec![0f32; offsets[n] as usize]);
                     for &p in &order {
-                        let to = &mut indices[offsets[p] as usize..offsets[p + 1] as usize];
-                        match bag(p)? {
+                        let range = offsets[p] as usize..offsets[p + 1] as usize;
+                        let (ids, bag_weights) = bag(p)?;
+                        let to = &mut indices[range.clone()];
+                        match ids {
                             // Most bags hold one id: a plain store beats a `memcpy` call.
                             [id] => to[0] = *id,
                             ids => to.copy_from_slice(ids),
                         }
+                        match (weights.as_mut(), bag_weights) {
+                            (Some(to), Some(from)) => to[range].copy_from_slice(from),
+                            (None, None) => {}
+                            _ => return Err(internal(format!("feature {f} changed weighting between batches"))),
+                        }
                     }
-                    EncodedFeature::Ids { table: *table, indices, offsets, pooling: *pooling }
+                    EncodedFeature::Ids { table: *table, indices, offsets, pooling: *pooling, weights }
                 }
                 EncodedFeature::Dense { width, .. } => {
                     let width = *width;
@@ -237,20 +246,33 @@ mod tests {
     use super::*;
     use plec_config::spec::Pooling;
 
-    /// Rows `ids[i]` with a bag of `ids[i] % 3` values (`10 * id + k`), a dense pair `(id, -id)`, label `id / 100`
-    /// and grouping key `"g<id>"`.
+    /// Rows `ids[i]` with a bag of `ids[i] % 3` values (`10 * id + k`), a weighted bag of `(id + 1) % 3` values
+    /// (`100 + id` weighing `id + k / 4`), a dense pair `(id, -id)`, label `id / 100` and grouping key `"g<id>"`.
     fn batch(ids: &[i64]) -> EncodedBatch {
         let mut indices = Vec::new();
         let mut offsets = vec![0i64];
+        let (mut weighted, mut weights, mut weighted_offsets) = (Vec::new(), Vec::new(), vec![0i64]);
         for &id in ids {
             indices.extend((0..id % 3).map(|k| 10 * id + k));
             offsets.push(indices.len() as i64);
+            for k in 0..(id + 1) % 3 {
+                weighted.push(100 + id);
+                weights.push(id as f32 + k as f32 / 4.0);
+            }
+            weighted_offsets.push(weighted.len() as i64);
         }
         let dense = ids.iter().flat_map(|&id| [id as f32, -id as f32]).collect();
         EncodedBatch {
             num_rows: ids.len(),
             features: vec![
-                EncodedFeature::Ids { table: 1, indices, offsets, pooling: Pooling::Mean },
+                EncodedFeature::Ids { table: 1, indices, offsets, pooling: Pooling::Mean, weights: None },
+                EncodedFeature::Ids {
+                    table: 0,
+                    indices: weighted,
+                    offsets: weighted_offsets,
+                    pooling: Pooling::Sum,
+                    weights: Some(weights),
+                },
                 EncodedFeature::Dense { width: 2, values: dense },
             ],
             labels: BTreeMap::from([("clk".to_string(), ids.iter().map(|&id| id as f32 / 100.0).collect())]),

@@ -19,7 +19,8 @@ use tch::{Device, Kind, Tensor};
 fn features() -> Vec<FeatureDef> {
     let tags = id("tags", 7, 3).multi(Pooling::Mean).table("user_emb");
     let items = id("items", 5, 3).multi(Pooling::Sum);
-    vec![id("user", 7, 3), tags, items, dense("price", 2, 0.0)]
+    let shops = id("shops", 6, 2).weighted();
+    vec![id("user", 7, 3), tags, items, shops, dense("price", 2, 0.0)]
 }
 
 /// Layer 1 banks all experts together (equal MLPs, BatchNorm); layer 2 has different task/shared MLPs (LayerNorm).
@@ -56,16 +57,17 @@ fn mixed_tower_spec() -> ModelSpec {
 }
 
 fn samples() -> Vec<Sample> {
-    let s = |user: u64, tags: Vec<u64>, items: Vec<u64>, price: [f64; 2]| Sample {
-        ids: vec![vec![user], tags, items, vec![]],
-        dense: vec![vec![], vec![], vec![], price.to_vec()],
+    let s = |user: u64, tags: Vec<u64>, items: Vec<u64>, shops: &[(u64, f64)], price: [f64; 2]| Sample {
+        ids: vec![vec![user], tags, items, shops.iter().map(|p| p.0).collect(), vec![]],
+        weights: vec![vec![], vec![], vec![], shops.iter().map(|p| p.1).collect(), vec![]],
+        dense: vec![vec![], vec![], vec![], vec![], price.to_vec()],
     };
     vec![
-        s(0, vec![1, 2, 2], vec![4], [0.5, -1.0]),
-        s(6, vec![], vec![0, 1, 2], [2.0, 0.25]),
-        s(3, vec![5], vec![], [-0.5, 0.0]),
-        s(2, vec![0, 6], vec![3, 3], [1.5, 1.0]),
-        s(6, vec![3, 4, 5, 6], vec![1], [0.0, -2.0]),
+        s(0, vec![1, 2, 2], vec![4], &[(5, 0.5), (1, 2.0)], [0.5, -1.0]),
+        s(6, vec![], vec![0, 1, 2], &[], [2.0, 0.25]),
+        s(3, vec![5], vec![], &[(3, -1.25)], [-0.5, 0.0]),
+        s(2, vec![0, 6], vec![3, 3], &[(0, 0.0), (0, 3.0), (2, 1e-3)], [1.5, 1.0]),
+        s(6, vec![3, 4, 5, 6], vec![1], &[(4, 1.0)], [0.0, -2.0]),
     ]
 }
 
@@ -77,13 +79,16 @@ fn raw_features(spec: &ModelSpec, samples: &[Sample]) -> Vec<RawFeature> {
             plec_config::spec::Encoding::Embedding { table, multi, .. } => {
                 let mut indices = Vec::new();
                 let mut offsets = Vec::new();
+                let mut weights = Vec::new();
                 for s in samples {
                     offsets.push(indices.len() as i64);
                     indices.extend(s.ids[f].iter().map(|&i| i as i64));
+                    weights.extend(s.weights[f].iter().map(|&w| w as f32));
                 }
                 offsets.push(indices.len() as i64);
                 let pooling = multi.as_ref().map_or(Pooling::Sum, |m| m.pooling);
-                RawFeature::Ids { table: *table, indices, offsets, pooling }
+                let weights = feature.is_weighted().then_some(weights);
+                RawFeature::Ids { table: *table, indices, offsets, pooling, weights }
             }
             plec_config::spec::Encoding::Dense { value_dim, .. } => RawFeature::Dense {
                 width: *value_dim,

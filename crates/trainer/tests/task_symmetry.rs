@@ -58,8 +58,14 @@ fn batch(spec: &ModelSpec, same_labels: bool) -> Batch {
     }
     let prices: Vec<f32> = (0..ROWS).map(|r| (r as f32 * 0.37).sin()).collect();
     let features = vec![
-        RawFeature::Ids { table: 0, indices: users, offsets: (0..=ROWS as i64).collect(), pooling: Pooling::Sum },
-        RawFeature::Ids { table: 1, indices: tags, offsets, pooling: Pooling::Mean },
+        RawFeature::Ids {
+            table: 0,
+            indices: users,
+            offsets: (0..=ROWS as i64).collect(),
+            pooling: Pooling::Sum,
+            weights: None,
+        },
+        RawFeature::Ids { table: 1, indices: tags, offsets, pooling: Pooling::Mean, weights: None },
         RawFeature::Dense { width: 1, values: prices.clone() },
     ];
     let input = ModelInput::build(spec, ROWS, &features, Device::Cpu).expect("input");

@@ -14,10 +14,13 @@
 //! `[batch, len]`, padded with the missing value: pads and invalid values are masked out, the rest pooled (sum, or
 //! mean over the present values, at least 1); a row without any present value is a zero vector, or, with a
 //! `default_value`, the default's embedding (as if the row held that single value).
+//! A weighted feature (`id:weight` pairs) takes its weights as a second input `<feature>__weight`, `[batch, len]`
+//! float, element for element with the ids; each embedding is scaled by its weight before the sum, and a NaN
+//! weight (the float pad) counts as 0.
 //! Dense features: NaN -> `default_value`, `[batch]` becomes `[batch, 1]`.
 
 use onnx_protobuf::tensor_proto::DataType;
-use plec_config::artifact::signature::INT64_MISSING;
+use plec_config::artifact::signature::{weight_input, INT64_MISSING};
 use plec_config::spec::{Encoding, Feature, ModelSpec, MultiValue, Pooling, Transform, ValueType};
 use plec_config::transform::Lookup;
 
@@ -61,9 +64,17 @@ fn lower_feature(g: &mut Graph, spec: &ModelSpec, feature: &Feature) -> Result<S
             }
         }
         Encoding::Embedding { table, transform, multi, default_value } => {
-            let dims: Vec<Dim> =
-                if multi.is_some() { vec![Dim::Named("batch"), Dim::Named("len")] } else { vec![Dim::Named("batch")] };
+            // Each multi-valued feature pads to its own length: a shared `len` would let ONNX Runtime reuse one
+            // feature's buffers for another's. A weighted feature's weights share its ids' length.
+            let dims: Vec<Dim> = if multi.is_some() {
+                vec![Dim::Named("batch"), Dim::Own(format!("{name}.len"))]
+            } else {
+                vec![Dim::Named("batch")]
+            };
             g.add_input(name, dtype, &dims);
+            if multi.as_ref().is_some_and(|m| m.weighted) {
+                g.add_input(&weight_input(name), DataType::FLOAT, &dims);
+            }
             // `ModelSpec::check` guarantees the index and that the table is [transform rows, feature width].
             let table = &spec.tables[*table];
             let table_name = plec_config::artifact::names::embedding(&table.name);
@@ -297,8 +308,18 @@ fn pooled(
         Some(valid) => g.node("And", &format!("{p}.keep"), &[&valid, &present], vec![]),
         None => present,
     });
-    let (masked, mask) = gather(g, &p, table, &r);
+    let (mut masked, mask) = gather(g, &p, table, &r);
     let mask = mask.ok_or_else(|| CompileError::Internal("pooled feature without a mask".into()))?;
+    if multi.weighted {
+        // Pads and absent ids are already zero vectors; a NaN weight (the float pad) must not turn them into NaN.
+        let weights = weight_input(name);
+        let nan = g.node("IsNaN", &format!("{p}.weight_is_pad"), &[&weights], vec![]);
+        let zero = g.scalar_f32(0.0);
+        let w = g.node("Where", &format!("{p}.weights"), &[&nan, &zero, &weights], vec![]);
+        let axes = g.ints(&[-1]);
+        let w1 = g.node("Unsqueeze", &format!("{p}.weight_unsqueeze"), &[&w, &axes], vec![]);
+        masked = g.node("Mul", &format!("{p}.weighted"), &[&masked, &w1], vec![]);
+    }
     let axis1 = g.ints(&[1]);
     let sum = g.node("ReduceSum", &format!("{p}.sum"), &[&masked, &axis1], vec![attr_int("keepdims", 0)]);
     let count = g.node("ReduceSum", &format!("{p}.count"), &[&mask, &axis1], vec![attr_int("keepdims", 1)]);

@@ -22,6 +22,8 @@ pub(crate) const ML_DOMAIN: &str = "ai.onnx.ml";
 pub(crate) enum Dim {
     Fixed(usize),
     Named(&'static str),
+    /// A symbolic dimension of one input only (ONNX Runtime plans buffers as if equal names were equal sizes).
+    Own(String),
 }
 
 pub(crate) struct Graph {
@@ -170,6 +172,7 @@ pub(crate) fn value_info(name: &str, elem: DataType, dims: &[Dim]) -> ValueInfoP
             value: Some(match d {
                 Dim::Fixed(n) => dimension::Value::DimValue(*n as i64),
                 Dim::Named(p) => dimension::Value::DimParam(p.to_string()),
+                Dim::Own(p) => dimension::Value::DimParam(p.clone()),
             }),
             ..Default::default()
         })

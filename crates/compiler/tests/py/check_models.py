@@ -126,7 +126,7 @@ def lookup(transform, v):
     raise ValueError(kind)
 
 
-def embed_feature(f, x, tables, table_names):
+def embed_feature(f, x, tables, table_names, weights=None):
     enc = f["encoding"]
     if "Dense" in enc:
         d = enc["Dense"]
@@ -153,6 +153,12 @@ def embed_feature(f, x, tables, table_names):
             r = lookup(transform, value)
             if r is not None:
                 out[i] = table[r]
+        elif e["multi"].get("weighted"):
+            # Weighted sum over present ids with a row (validation allows sum only; NaN weights are pads).
+            for v, w in zip(value, weights[i]):
+                r = None if is_missing(v, vt) else lookup(transform, v)
+                if r is not None and not np.isnan(w):
+                    out[i] += np.float64(w) * table[r]
         else:
             rows = [lookup(transform, v) for v in value if not is_missing(v, vt)]
             rows = [r for r in rows if r is not None]
@@ -219,7 +225,10 @@ def gate(W, name, x, experts, gates):
 
 def forward(spec, W, inputs):
     table_names = [t["name"] for t in spec["tables"]]
-    x = np.concatenate([embed_feature(f, inputs[f["name"]], W, table_names) for f in spec["features"]], axis=1)
+    x = np.concatenate(
+        [embed_feature(f, inputs[f["name"]], W, table_names, inputs.get(f["name"] + "__weight")) for f in spec["features"]],
+        axis=1,
+    )
     towers = spec["towers"]
     xs = [x] * len(towers)
     s = x
@@ -317,6 +326,16 @@ def make_inputs(spec, rng):
                 rows.append(vals + [pad] * (MULTI_LEN - n))
             feeds[name] = np.array(rows, dtype=np_type)
             raw[name] = rows
+            if e["multi"].get("weighted"):
+                # Weights in [-2, 2) with some exact zeros; NaN at the pads, as the runtime pads them.
+                w = rng.uniform(-2, 2, size=(BATCH, MULTI_LEN)).astype(np.float32)
+                w[rng.random(w.shape) < 0.1] = 0.0
+                for i, row in enumerate(rows):
+                    for j, v in enumerate(row):
+                        if is_missing(v, vt):
+                            w[i, j] = np.nan
+                feeds[name + "__weight"] = w
+                raw[name + "__weight"] = w
     return feeds, raw
 
 

@@ -14,6 +14,13 @@ pub const SIGNATURE_VERSION: u32 = 1;
 pub const INT64_MISSING: i64 = -1;
 /// Missing value / pad of string inputs.
 pub const STRING_MISSING: &str = "";
+/// Suffix of the float input that carries a weighted id feature's weights (`<feature>__weight`).
+pub const WEIGHT_INPUT_SUFFIX: &str = "__weight";
+
+/// The graph input holding the weights of the weighted id feature `feature`.
+pub fn weight_input(feature: &str) -> String {
+    format!("{feature}{WEIGHT_INPUT_SUFFIX}")
+}
 // Float inputs use NaN as their missing value / pad.
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +48,13 @@ pub struct InputSignature {
     pub default_value: Option<String>,
     /// Valid integer ids, `[lo, hi)`; other values (but `missing`) are bad input.
     pub valid_range: Option<[i64; 2]>,
+    /// On the ids of a weighted feature: the input holding their weights, element for element.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
+    /// On the weights of a weighted feature: the feature (and ids input) they weigh. In text files both come from
+    /// the feature's one column of `id:weight` pairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +64,14 @@ pub struct OutputSignature {
     pub kind: OutputKind,
     /// `["batch"]` or `["batch", num_class]`.
     pub shape: Vec<serde_json::Value>,
+}
+
+impl Signature {
+    /// The data columns a caller's file needs: one per input, except weights, which come from their feature's
+    /// column of `id:weight` pairs.
+    pub fn columns(&self) -> Vec<String> {
+        self.inputs.iter().filter(|i| i.weight_of.is_none()).map(|i| i.name.clone()).collect()
+    }
 }
 
 fn missing_of(dtype: ValueType) -> serde_json::Value {
@@ -65,7 +87,7 @@ impl ModelSpec {
         let inputs = self
             .features
             .iter()
-            .map(|feature| {
+            .flat_map(|feature| {
                 let dtype = feature.value_type();
                 let mut input = InputSignature {
                     name: feature.name.clone(),
@@ -77,6 +99,8 @@ impl ModelSpec {
                     transform: None,
                     default_value: None,
                     valid_range: None,
+                    weights: None,
+                    weight_of: None,
                 };
                 match &feature.encoding {
                     Encoding::Embedding { transform, multi, default_value, .. } => {
@@ -98,7 +122,21 @@ impl ModelSpec {
                         input.default_value = Some(default_value.to_string());
                     }
                 }
-                input
+                let weights = feature.is_weighted().then(|| InputSignature {
+                    name: weight_input(&feature.name),
+                    dtype: ValueType::Float,
+                    shape: input.shape.clone(),
+                    missing: missing_of(ValueType::Float),
+                    separator: input.separator.clone(),
+                    pooling: None,
+                    transform: None,
+                    default_value: None,
+                    valid_range: None,
+                    weights: None,
+                    weight_of: Some(feature.name.clone()),
+                });
+                input.weights = weights.as_ref().map(|w| w.name.clone());
+                std::iter::once(input).chain(weights)
             })
             .collect();
         let outputs = self

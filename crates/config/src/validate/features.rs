@@ -50,6 +50,7 @@ const ID_FEATURE: Policy = Policy {
         "pooling",
         "default_value",
         "separator",
+        "weighted",
     ],
     inert: &[("embedding_constraints", "a sharding hint for distributed embedding")],
 };
@@ -196,8 +197,11 @@ fn id_feature(v: &mut Validator, f: &IdFeature, path: &str) -> DefinedKind {
     let pooling = pooling(v, f.pooling(), &format!("{path}.pooling"));
     // An explicit `value_dim: 0` marks multi-valued ids; unset (or 1) is one id per row. (tzrec splits every id
     // value on `separator`; for single ids that is the same row.)
+    // A weighted feature is always a bag of `id:weight` pairs (tzrec parses it so whatever value_dim says).
+    let weighted = f.weighted();
     let multi = match (f.has_value_dim(), f.value_dim()) {
-        (true, 0) => Some(MultiValue { separator: f.separator().to_string(), pooling }),
+        (true, 0) => Some(MultiValue { separator: f.separator().to_string(), pooling, weighted }),
+        (_, 0 | 1) if weighted => Some(MultiValue { separator: f.separator().to_string(), pooling, weighted }),
         (_, 0 | 1) => None,
         (_, other) => {
             v.error(
@@ -207,10 +211,28 @@ fn id_feature(v: &mut Validator, f: &IdFeature, path: &str) -> DefinedKind {
             None
         }
     };
+    if weighted && pooling == Pooling::Mean {
+        // torch's EmbeddingBag (which TorchEasyRec's unsharded embedding runs) refuses per-sample weights unless
+        // the mode is sum, so a weighted mean has no reference to agree with.
+        v.error(
+            &format!("{path}.pooling"),
+            "a weighted id_feature pools by sum only (TorchEasyRec's EmbeddingBag takes per-sample weights only \
+             with sum)",
+        );
+    }
+    if weighted && f.separator().contains(':') {
+        v.error(&format!("{path}.separator"), "the separator of a weighted id_feature must not contain `:`");
+    }
     if multi.as_ref().is_some_and(|m| m.separator.is_empty()) {
         v.error(&format!("{path}.separator"), "separator of a multi-valued feature must not be empty");
     }
     let default_value = Some(f.default_value().to_string()).filter(|d| !d.is_empty());
+    if weighted && default_value.is_some() {
+        v.error(
+            &format!("{path}.default_value"),
+            "not supported yet: default_value on a weighted id_feature (a missing value is an empty bag)",
+        );
+    }
     let table = table_name(v, f.embedding_name(), name, path);
     DefinedKind::Embedding { table, dim, transform, multi, default_value }
 }

@@ -5,3 +5,4 @@ pub(crate) mod fixtures;
 mod inputs_tests;
 mod raw_tests;
 mod reader_tests;
+mod weighted_tests;

@@ -169,7 +169,7 @@ pub fn predict(
             return Err(PredictError::Usage(format!("kept column {kept:?} has the name of an output column")));
         }
     }
-    let mut columns: Vec<String> = model.signature().inputs.iter().map(|i| i.name.clone()).collect();
+    let mut columns: Vec<String> = model.signature().columns();
     for kept in &options.keep_columns {
         if !columns.contains(kept) {
             columns.push(kept.clone());

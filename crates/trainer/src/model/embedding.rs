@@ -45,19 +45,21 @@ impl Embeddings {
             .features
             .iter()
             .map(|feature| match feature {
-                FeatureInput::Bag { table, indices, offsets, pooling } => {
+                FeatureInput::Bag { table, indices, offsets, pooling, weights } => {
                     let mode = match pooling {
                         Pooling::Sum => 0,
                         Pooling::Mean => 1,
                     };
-                    let (pooled, _, _, _) = Tensor::f_embedding_bag::<Tensor>(
+                    // Weights multiply each id's embedding before the sum (validation allows them with sum only,
+                    // the one mode EmbeddingBag takes them in).
+                    let (pooled, _, _, _) = Tensor::f_embedding_bag(
                         &rows[*table],
                         indices,
                         offsets,
                         false,
                         mode,
                         false,
-                        None,
+                        weights.as_ref(),
                         false,
                     )?;
                     Ok(pooled)

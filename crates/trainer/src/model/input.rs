@@ -14,7 +14,8 @@ pub use plec_data::EncodedFeature as RawFeature;
 /// One feature, ready for the model.
 pub enum FeatureInput {
     /// `indices` point into `ModelInput::table_rows[table]` (the batch's de-duplicated rows of that table).
-    Bag { table: usize, indices: Tensor, offsets: Tensor, pooling: Pooling },
+    /// `weights` (`[ids]` f32, weighted features only) are the per-id weights of a weighted sum.
+    Bag { table: usize, indices: Tensor, offsets: Tensor, pooling: Pooling, weights: Option<Tensor> },
     /// `[batch, width]`.
     Dense(Tensor),
 }
@@ -49,12 +50,30 @@ impl ModelInput {
         let mut touched: Vec<Vec<i64>> = vec![Vec::new(); spec.tables.len()];
         for (feature, raw) in spec.features.iter().zip(features) {
             match (&feature.encoding, raw) {
-                (Encoding::Embedding { table, .. }, RawFeature::Ids { table: t, indices, offsets, .. }) => {
+                (Encoding::Embedding { table, .. }, RawFeature::Ids { table: t, indices, offsets, weights, .. }) => {
                     if table != t {
                         return Err(TrainError::Input(format!(
                             "feature `{}` reads table {table}, the batch gives table {t}",
                             feature.name
                         )));
+                    }
+                    match weights {
+                        Some(w) if !feature.is_weighted() || w.len() != indices.len() => {
+                            return Err(TrainError::Input(format!(
+                                "feature `{}`: {} weights for {} ids ({})",
+                                feature.name,
+                                w.len(),
+                                indices.len(),
+                                if feature.is_weighted() { "one each expected" } else { "the feature is not weighted" }
+                            )));
+                        }
+                        None if feature.is_weighted() => {
+                            return Err(TrainError::Input(format!(
+                                "weighted feature `{}` has no weights in the batch",
+                                feature.name
+                            )));
+                        }
+                        _ => {}
                     }
                     check_bags(&feature.name, num_rows, indices, offsets, spec.tables[*table].rows)?;
                     touched[*table].extend_from_slice(indices);
@@ -85,7 +104,7 @@ impl ModelInput {
             let mut out = Vec::with_capacity(features.len());
             for raw in features {
                 out.push(match raw {
-                    RawFeature::Ids { table, indices, offsets, pooling } => {
+                    RawFeature::Ids { table, indices, offsets, pooling, weights } => {
                         let rows = &touched[*table];
                         // Position of each row among the table's distinct rows (present by construction).
                         let local: Vec<i64> =
@@ -96,6 +115,10 @@ impl ModelInput {
                             indices: Tensor::f_from_slice(&local)?.f_to_device(device)?,
                             offsets: Tensor::f_from_slice(&offsets)?.f_to_device(device)?,
                             pooling: *pooling,
+                            weights: match weights {
+                                Some(w) => Some(Tensor::f_from_slice(w)?.f_to_device(device)?),
+                                None => None,
+                            },
                         }
                     }
                     RawFeature::Dense { width, values } => FeatureInput::Dense(
@@ -175,11 +198,12 @@ impl ModelInput {
             .iter()
             .map(|f| {
                 Ok(match f {
-                    FeatureInput::Bag { table, indices, offsets, pooling } => FeatureInput::Bag {
+                    FeatureInput::Bag { table, indices, offsets, pooling, weights } => FeatureInput::Bag {
                         table: *table,
                         indices: indices.f_to_device(device)?,
                         offsets: offsets.f_to_device(device)?,
                         pooling: *pooling,
+                        weights: weights.as_ref().map(|w| w.f_to_device(device)).transpose()?,
                     },
                     FeatureInput::Dense(t) => FeatureInput::Dense(t.f_to_device(device)?),
                 })

@@ -5,9 +5,11 @@ use plec_config::spec::{Activation, Encoding, Mlp, ModelSpec, Norm, OutputKind, 
 
 use super::Named;
 
-/// One sample's feature values: ids per feature (empty for dense features) and dense values.
+/// One sample's feature values: ids per feature (empty for dense features), the ids' weights (weighted features
+/// only; empty otherwise) and dense values.
 pub struct Sample {
     pub ids: Vec<Vec<u64>>,
+    pub weights: Vec<Vec<f64>>,
     pub dense: Vec<Vec<f64>>,
 }
 
@@ -134,9 +136,11 @@ pub fn group_input(spec: &ModelSpec, p: &Named, sample: &Sample) -> Vec<f64> {
                 let t = &spec.tables[*table];
                 let w = get(p, &names::embedding(&t.name));
                 let mut acc = vec![0.0; t.dim];
-                for &row in &sample.ids[f] {
+                let weighted = multi.as_ref().is_some_and(|m| m.weighted);
+                for (i, &row) in sample.ids[f].iter().enumerate() {
+                    let scale = if weighted { sample.weights[f][i] } else { 1.0 };
                     for d in 0..t.dim {
-                        acc[d] += w[row as usize * t.dim + d];
+                        acc[d] += scale * w[row as usize * t.dim + d];
                     }
                 }
                 let mean = multi.as_ref().is_some_and(|m| m.pooling == Pooling::Mean);
