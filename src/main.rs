@@ -2,6 +2,7 @@
 
 mod cmd;
 mod interrupt;
+mod report;
 
 use clap::{Parser, Subcommand};
 
@@ -55,7 +56,7 @@ fn main() {
         Command::Experiment(args) => cmd::experiment::run(args),
     };
     if let Err(error) = result {
-        eprintln!("error: {error:#}");
+        eprintln!("error: {}", report::error_line(&error));
         std::process::exit(if interrupt::requested() { interrupt::EXIT_CODE } else { 1 });
     }
 }

@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use plec_compiler::Weights;
 use plec_config::artifact::checkpoint::{checkpoint_dir, CheckpointMeta, CONFIG_FILE, META_FILE, WEIGHTS_FILE};
+use plec_config::test_dir::TestDir;
 
 const CONFIG: &str = r#"
 train_input_path: "unused.csv"
@@ -43,11 +44,8 @@ model_config {
 }
 "#;
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn tmp(name: &str) -> TestDir {
+    TestDir::new(name)
 }
 
 fn plec(args: &[&str]) -> Output {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use plec_config::spec::Norm;
+use plec_config::test_dir::TestDir;
 use plec_data::datagen::census::{census_configs, read_census, write_census, CONTINUOUS, FIELDS};
 use plec_data::datagen::synthetic::SyntheticShape;
 use plec_data::datagen::write_configs;
@@ -17,29 +18,8 @@ use plec_trainer::experiment::{Overrides, RunSettings, Split};
 /// Rounding of the 4-decimal table against the 6-decimal per-run values and the gains recomputed from them.
 const TABLE_ROUNDING: f64 = 1e-4;
 
-/// A fresh folder under the temp dir, removed when the test ends (kept if it fails, for a look).
-struct WorkDir(PathBuf);
-
-impl std::ops::Deref for WorkDir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-fn workdir(name: &str) -> WorkDir {
-    let dir = std::env::temp_dir().join(format!("plec-experiment-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    WorkDir(dir)
+fn workdir(name: &str) -> TestDir {
+    TestDir::new(&format!("experiment-{name}"))
 }
 
 /// `steps: None` trains one epoch.

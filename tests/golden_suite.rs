@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use plec_compiler::{compile, dump, CompileOptions, Layout, NormInit, Weights};
 use plec_config::artifact::golden::{compare, GoldenSet};
+use plec_config::test_dir::TestDir;
 use plec_data::{edge_case_batch, random_batch};
 use plec_runtime::{Model, OptimizationLevel, RawInputs, RunOptions};
 
@@ -75,8 +76,7 @@ fn check_case(case: &str, failures: &mut Vec<String>) {
     }
 
     // 2. Both layouts: committed dumps, and ONNX Runtime (optimisations on and off) reproduces the golden outputs.
-    let tmp = std::env::temp_dir().join(format!("plec-golden-suite-{}-{case}", std::process::id()));
-    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
+    let tmp = TestDir::new(&format!("golden-suite-{case}"));
     for (layout, name) in [(Layout::Explicit, "explicit"), (Layout::Fused, "fused")] {
         let options = CompileOptions { layout, ..CompileOptions::default() };
         let mut compiled = compile(&spec, &weights, &options).unwrap_or_else(|e| panic!("{case}: {e}"));
@@ -94,7 +94,6 @@ fn check_case(case: &str, failures: &mut Vec<String>) {
             failures.push(format!("{case} ({name}): graph optimisations change the outputs:\n{vs_unoptimised}"));
         }
     }
-    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 #[test]

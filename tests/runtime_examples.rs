@@ -124,7 +124,7 @@ fn cpp_and_java_examples_compile_against_api_stand_ins() {
         .arg("-Werror")
         .arg("-Xlint:all")
         .arg("-d")
-        .arg(&out)
+        .arg(out.path())
         .args(&sources)
         .output()
         .expect("javac is needed to check the Java example");

@@ -1,14 +1,12 @@
 //! `plec train` and `plec evaluate` end to end through the binary, on small generated CSV data.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-
 mod train_support;
 
 use plec_trainer::testing::small_config;
-use train_support::{plec, text};
+use train_support::{plec, text, TestDir};
 
-fn workdir(name: &str) -> PathBuf {
+fn workdir(name: &str) -> TestDir {
     train_support::workdir("train-cli", name, 600)
 }
 
@@ -39,7 +37,6 @@ fn train_then_evaluate_writes_matching_eval_results() {
     assert_eq!(evaluated, trained, "the same checkpoint on the same data gives the same metrics");
     let file = json_lines(&std::fs::read_to_string(dir.join("model/eval_result.txt")).expect("eval_result.txt"));
     assert_eq!(file, vec![trained[0].clone(), trained[0].clone()]);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -72,7 +69,6 @@ fn an_odps_config_trains_on_local_files_given_on_the_command_line() {
     );
     assert!(out.status.success(), "train failed: {}", text(&out.stderr));
     assert_eq!(json_lines(&text(&out.stdout))[0]["global_step"], 3);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -93,7 +89,6 @@ fn device_cuda_without_a_gpu_fails_clearly() {
     }
     let out = plec(&["train", "--config", "small.config", "--device", "tpu"], &dir);
     assert_eq!(text(&out.stderr).trim(), "error: unknown device `tpu`: expected cpu, cuda or cuda:N");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -125,5 +120,4 @@ fn shuffle_trains_on_a_seeded_row_order() {
     let (in_order, stderr) = run("in_order", false);
     assert!(!stderr.contains("shuffling"), "{stderr}");
     assert_ne!(shuffled, in_order, "shuffled batches differ from the file's first two batches");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,16 +2,16 @@
 //! stops after a complete step with a checkpoint a rerun resumes from.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod train_support;
 
 use plec_trainer::testing::small_config;
-use train_support::{plec, text};
+use train_support::{plec, text, TestDir};
 
-fn workdir(name: &str) -> PathBuf {
+fn workdir(name: &str) -> TestDir {
     train_support::workdir("train-failures", name, 300)
 }
 
@@ -33,7 +33,6 @@ fn a_table_too_large_to_allocate_is_an_error_naming_it() {
         "{stderr}"
     );
     assert!(!stderr.contains("Exception raised from"), "no C++ backtrace: {stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Waits for `path` while `child` runs; a safety limit keeps a broken build from hanging the suite.
@@ -103,5 +102,4 @@ fn sigint_stops_training_at_a_complete_checkpoint_that_a_rerun_resumes() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains(&format!("resumed from step {step}\n")), "{stdout}");
     assert!(stdout.contains(&format!("trained {more} steps")), "{stdout}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

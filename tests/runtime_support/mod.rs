@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use plec_compiler::{compile, CompileOptions, Weights};
+pub use plec_config::test_dir::TestDir;
 use plec_runtime::{RawData, RawInputs};
 
 pub fn project_root() -> &'static Path {
@@ -25,11 +26,8 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runtime").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
+pub fn temp_dir(name: &str) -> TestDir {
+    TestDir::new(&format!("runtime-{name}"))
 }
 
 /// all_feature_kinds.config compiled with random weights (seed 7), written once per test binary.

@@ -1,9 +1,10 @@
 //! What the `plec train` CLI tests share: running the binary, and a fresh folder with generated CSV data.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
+pub use plec_config::test_dir::TestDir;
 use plec_trainer::testing::write_synthetic_csv;
 
 pub fn plec(args: &[&str], dir: &Path) -> Output {
@@ -14,11 +15,9 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A new `<tmp>/plec-<suite>-<name>-<pid>` holding `train.csv` (2000 rows) and `eval.csv` (`eval_rows` rows).
-pub fn workdir(suite: &str, name: &str, eval_rows: usize) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("plec-{suite}-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+/// A new test folder `plec-<suite>-<name>-*` holding `train.csv` (2000 rows) and `eval.csv` (`eval_rows` rows).
+pub fn workdir(suite: &str, name: &str, eval_rows: usize) -> TestDir {
+    let dir = TestDir::new(&format!("{suite}-{name}"));
     write_synthetic_csv(&dir.join("train.csv"), 2000, 1, 2).expect("train csv");
     write_synthetic_csv(&dir.join("eval.csv"), eval_rows, 1, 3).expect("eval csv");
     dir

@@ -89,10 +89,34 @@ pub enum CompileError {
     },
     #[error("cannot serialize the model: {0}")]
     Serialize(#[source] protobuf::Error),
-    #[error("cannot write {path}: {message}")]
-    Write { path: PathBuf, message: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The model's protobuf encoding failing while it is written to `path`.
+    #[error("cannot write {path}: {source}")]
+    WriteProto {
+        path: PathBuf,
+        #[source]
+        source: protobuf::Error,
+    },
+    /// An output path that is a folder.
+    #[error("cannot write {0}: is a folder")]
+    WriteFolder(PathBuf),
     #[error("the model is {size} bytes, over protobuf's 2 GB limit: compile with external data (--external-data)")]
     TooLarge { size: u64 },
-    #[error("cannot read ONNX model {path}: {message}")]
-    Read { path: PathBuf, message: String },
+    #[error("cannot read ONNX model {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read ONNX model {path}: not an ONNX model: {source}")]
+    NotOnnx {
+        path: PathBuf,
+        #[source]
+        source: protobuf::Error,
+    },
 }

@@ -61,7 +61,7 @@ impl CompiledModel {
     /// Writes the model to `path` (through a temporary file renamed into place). With `external_data`, the large
     /// initializers move to `<path>.data` first (the in-memory model then refers to that file).
     pub fn write(&mut self, path: &Path, external_data: bool) -> Result<WriteSummary, CompileError> {
-        let werr = |p: &Path, e: std::io::Error| CompileError::Write { path: p.to_path_buf(), message: e.to_string() };
+        let werr = |p: &Path, source: std::io::Error| CompileError::Write { path: p.to_path_buf(), source };
         let data = if external_data { Some(self.externalize(path)?) } else { None };
         let size = self.byte_size();
         if size > PROTOBUF_LIMIT {
@@ -72,7 +72,7 @@ impl CompiledModel {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
         self.model
             .write_to_writer(&mut out)
-            .map_err(|e| CompileError::Write { path: tmp.clone(), message: e.to_string() })?;
+            .map_err(|source| CompileError::WriteProto { path: tmp.clone(), source })?;
         out.flush().map_err(|e| werr(&tmp, e))?;
         drop(out);
         std::fs::rename(&tmp, path).map_err(|e| werr(path, e))?;
@@ -82,7 +82,7 @@ impl CompiledModel {
     fn externalize(&mut self, path: &Path) -> Result<(PathBuf, u64), CompileError> {
         let data_path = external_data_path(path);
         let location = data_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let werr = |e: std::io::Error| CompileError::Write { path: data_path.clone(), message: e.to_string() };
+        let werr = |source: std::io::Error| CompileError::Write { path: data_path.clone(), source };
         let file = std::fs::File::create(&data_path).map_err(werr)?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
         let mut offset = 0u64;
@@ -123,24 +123,22 @@ fn temp_path(path: &Path) -> PathBuf {
 /// Fails early, before any work, when `path` cannot be written (missing folder, a folder in the way, no
 /// permission). Leaves no file behind.
 pub fn check_writable(path: &Path) -> Result<(), CompileError> {
-    let fail = |message: String| CompileError::Write { path: path.to_path_buf(), message };
+    let fail = |source: std::io::Error| CompileError::Write { path: path.to_path_buf(), source };
     if path.is_dir() {
-        return Err(fail("is a folder".into()));
+        return Err(CompileError::WriteFolder(path.to_path_buf()));
     }
     let existed = path.exists();
-    std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(|e| fail(e.to_string()))?;
+    std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(fail)?;
     if !existed {
-        std::fs::remove_file(path).map_err(|e| fail(e.to_string()))?;
+        std::fs::remove_file(path).map_err(fail)?;
     }
     Ok(())
 }
 
 /// Reads an ONNX model file.
 pub fn read_model(path: &Path) -> Result<ModelProto, CompileError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| CompileError::Read { path: path.to_path_buf(), message: e.to_string() })?;
-    ModelProto::parse_from_bytes(&bytes)
-        .map_err(|e| CompileError::Read { path: path.to_path_buf(), message: format!("not an ONNX model: {e}") })
+    let bytes = std::fs::read(path).map_err(|source| CompileError::Read { path: path.to_path_buf(), source })?;
+    ModelProto::parse_from_bytes(&bytes).map_err(|source| CompileError::NotOnnx { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]
@@ -154,8 +152,7 @@ mod tests {
 
     #[test]
     fn unwritable_outputs_are_caught_and_nothing_is_left_behind() {
-        let dir = std::env::temp_dir().join(format!("plec-check-writable-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = plec_config::test_dir::TestDir::new("check-writable");
         let fresh = dir.join("m.onnx");
         assert!(check_writable(&fresh).is_ok());
         assert!(!fresh.exists());

@@ -6,13 +6,12 @@ use std::path::Path;
 use std::process::Command;
 
 use plec_compiler::{compile, CompileOptions, Weights};
+use plec_config::test_dir::TestDir;
 use plec_config::testing::catalog;
 
 #[test]
 fn external_data_model_runs_like_the_inline_one() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("external_data");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TestDir::new("external-data");
     let (_, spec) = catalog().remove(0);
     let weights = Weights::random(&spec, 9);
     let options = CompileOptions::default();

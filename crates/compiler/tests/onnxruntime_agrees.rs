@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use plec_compiler::{compile, CompileOptions, Layout, NormInit, Weights};
+use plec_config::test_dir::TestDir;
 use plec_config::testing::catalog;
 use plec_config::ModelSpec;
 
@@ -14,11 +15,8 @@ fn python() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.native/venv/bin/python")
 }
 
-fn out_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn out_dir(name: &str) -> TestDir {
+    TestDir::new(name)
 }
 
 /// A config exercising the parser's path to every feature kind, BN and LN experts, softmax and l2 towers.

@@ -2,10 +2,11 @@
 //! refused; random initialisation follows PyTorch's default bounds.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use plec_compiler::{compile, CompileOptions, Tensor, Weights};
 use plec_config::artifact::checkpoint::{checkpoint_dir, CheckpointMeta, META_FILE, WEIGHTS_FILE};
+use plec_config::test_dir::TestDir;
 use plec_config::testing::catalog;
 use plec_config::ModelSpec;
 
@@ -13,11 +14,8 @@ fn spec(name: &str) -> ModelSpec {
     catalog().into_iter().find(|(n, _)| *n == name).unwrap().1
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn tmp(name: &str) -> TestDir {
+    TestDir::new(name)
 }
 
 /// Error text with the temporary folder replaced, for snapshots.

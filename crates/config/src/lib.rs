@@ -20,6 +20,8 @@ pub mod spec;
 pub mod splitmix;
 pub mod summary;
 #[cfg(any(test, feature = "testing"))]
+pub mod test_dir;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod textformat;
 pub mod transform;

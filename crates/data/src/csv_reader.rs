@@ -73,7 +73,7 @@ impl CsvFileReader {
             match reader.read_record(&mut header) {
                 Ok(true) => header.iter().map(str::to_string).collect(),
                 Ok(false) => Vec::new(),
-                Err(e) => return Err(DataError::io(path, format!("cannot read the header line: {e}"))),
+                Err(source) => return Err(DataError::CsvHeader { path: path.to_path_buf(), source }),
             }
         } else if options.input_fields.is_empty() {
             return Err(DataError::Settings(format!(
@@ -156,11 +156,8 @@ impl CsvFileReader {
         }))
     }
 
-    fn read_error(&self, error: csv::Error) -> DataError {
-        let line = error.position().map(|p| p.line());
-        match line {
-            Some(line) => DataError::io(&self.path, format!("line {line}: {error}")),
-            None => DataError::io(&self.path, error),
-        }
+    fn read_error(&self, source: csv::Error) -> DataError {
+        let line = source.position().map(|p| p.line());
+        DataError::Csv { path: self.path.clone(), line, source }
     }
 }

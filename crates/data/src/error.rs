@@ -68,10 +68,61 @@ pub enum DataError {
     NoMatch { pattern: String },
     #[error("bad input pattern {pattern:?}: {message}")]
     BadPattern { pattern: String, message: String },
+    #[error("bad input pattern {pattern:?}: {source}")]
+    Pattern {
+        pattern: String,
+        #[source]
+        source: glob::PatternError,
+    },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line of a text file that cannot be read.
+    #[error("{}: line {line}: {source}", path.display())]
+    IoAtLine {
+        path: PathBuf,
+        line: u64,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file that is unusable for a reason of its own (its content, not an I/O failure).
     #[error("{}: {message}", path.display())]
-    Io { path: PathBuf, message: String },
+    File { path: PathBuf, message: String },
+    /// CSV the csv crate cannot read (at `line`, when it knows it).
+    #[error("{}: {}{source}", path.display(), line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    Csv {
+        path: PathBuf,
+        line: Option<u64>,
+        #[source]
+        source: csv::Error,
+    },
+    #[error("{}: cannot read the header line: {source}", path.display())]
+    CsvHeader {
+        path: PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+    #[error("{}: not a readable Parquet file: {source}", path.display())]
+    Parquet {
+        path: PathBuf,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    /// Arrow failing on a Parquet file's record batches: reading after `after_row`, or assembling one to write.
+    #[error("{}: not a readable Parquet file: {}{source}", path.display(),
+        after_row.map(|r| format!("after row {r}: ")).unwrap_or_default())]
+    ParquetBatch {
+        path: PathBuf,
+        after_row: Option<u64>,
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+    /// A Parquet file whose content does not fit what was read from it before.
     #[error("{}: not a readable Parquet file: {message}", path.display())]
-    Parquet { path: PathBuf, message: String },
+    ParquetContent { path: PathBuf, message: String },
     #[error("{}: no column {column:?} ({})", path.display(), describe_columns(available))]
     MissingColumn { path: PathBuf, column: String, available: Vec<String> },
     #[error("{}: column {column:?} has type {dtype}, expected integers, floats or strings", path.display())]
@@ -86,7 +137,7 @@ pub enum DataError {
 }
 
 impl DataError {
-    pub(crate) fn io(path: impl Into<PathBuf>, error: impl fmt::Display) -> Self {
-        DataError::Io { path: path.into(), message: error.to_string() }
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        DataError::Io { path: path.into(), source }
     }
 }

@@ -36,11 +36,10 @@ pub fn resolve_inputs(spec: &str) -> Result<Vec<PathBuf>, DataError> {
 }
 
 fn glob_files(pattern: &str) -> Result<Vec<PathBuf>, DataError> {
-    let paths = glob::glob(pattern)
-        .map_err(|e| DataError::BadPattern { pattern: pattern.to_string(), message: e.to_string() })?;
+    let paths = glob::glob(pattern).map_err(|source| DataError::Pattern { pattern: pattern.to_string(), source })?;
     let mut files = Vec::new();
     for entry in paths {
-        let path = entry.map_err(|e| DataError::io(e.path(), e.error()))?;
+        let path = entry.map_err(|e| DataError::io(e.path().to_path_buf(), e.into()))?;
         if path.is_file() {
             files.push(path);
         }

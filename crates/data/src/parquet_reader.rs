@@ -49,7 +49,7 @@ impl ParquetFileReader {
     pub(crate) fn open(path: &Path, columns: &[String], batch_size: usize) -> Result<ParquetFileReader, DataError> {
         let file = File::open(path).map_err(|e| DataError::io(path, e))?;
         let parquet_error =
-            |e: parquet::errors::ParquetError| DataError::Parquet { path: path.to_path_buf(), message: e.to_string() };
+            |source: parquet::errors::ParquetError| DataError::Parquet { path: path.to_path_buf(), source };
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_error)?;
         let schema = builder.schema().clone();
         let mut roots = Vec::with_capacity(columns.len());
@@ -78,18 +78,15 @@ impl ParquetFileReader {
     pub(crate) fn next_batch(&mut self) -> Result<Option<ColumnBatch>, DataError> {
         let batch: RecordBatch = match self.reader.next() {
             None => return Ok(None),
-            Some(Err(e)) => {
-                return Err(DataError::Parquet {
-                    path: self.path.clone(),
-                    message: format!("after row {}: {e}", self.next_row),
-                })
+            Some(Err(source)) => {
+                return Err(DataError::ParquetBatch { path: self.path.clone(), after_row: Some(self.next_row), source })
             }
             Some(Ok(batch)) => batch,
         };
         let first_row = self.next_row;
         let mut columns = BTreeMap::new();
         for name in &self.columns {
-            let array = batch.column_by_name(name).ok_or_else(|| DataError::Parquet {
+            let array = batch.column_by_name(name).ok_or_else(|| DataError::ParquetContent {
                 path: self.path.clone(),
                 message: format!("column {name:?} vanished from a record batch"),
             })?;

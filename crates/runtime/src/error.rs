@@ -16,16 +16,56 @@ pub enum RuntimeError {
     LibraryNotFound { file: String, looked_at: Vec<PathBuf>, from_variable: bool },
     #[error("cannot load the ONNX Runtime library {path}: {message}")]
     LibraryLoad { path: PathBuf, message: String },
-    #[error("cannot read model {path}: {message}")]
-    ModelFile { path: PathBuf, message: String },
+    #[error("cannot read model {path}: {source}")]
+    ModelFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("model {path}: {message}")]
     Metadata { path: PathBuf, message: String },
-    #[error("model {path}: ONNX Runtime cannot create a session: {message}")]
-    Session { path: PathBuf, message: String },
-    #[error("model {path}: ONNX Runtime failed to run: {message}")]
-    Run { path: PathBuf, message: String },
+    #[error("model {path}: cannot read metadata: {source}")]
+    MetadataRead {
+        path: PathBuf,
+        #[source]
+        source: ort::Error,
+    },
+    #[error("model {path}: `{}` is not a valid signature: {source}", plec_config::artifact::signature::SIGNATURE_KEY)]
+    Signature {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("model {path}: ONNX Runtime cannot create a session: {source}")]
+    Session {
+        path: PathBuf,
+        #[source]
+        source: ort::Error,
+    },
+    #[error("model {path}: ONNX Runtime failed to run: {source}")]
+    Run {
+        path: PathBuf,
+        #[source]
+        source: ort::Error,
+    },
+    /// An input tensor ONNX Runtime cannot take.
+    #[error("model {path}: ONNX Runtime failed to run: input `{input}`: {source}")]
+    RunInput {
+        path: PathBuf,
+        input: String,
+        #[source]
+        source: ort::Error,
+    },
     #[error("model {path}: output `{output}`: {message}")]
     Output { path: PathBuf, output: String, message: String },
+    /// An output ONNX Runtime cannot hand over as float32.
+    #[error("model {path}: output `{output}`: {source}")]
+    OutputTensor {
+        path: PathBuf,
+        output: String,
+        #[source]
+        source: ort::Error,
+    },
     #[error(transparent)]
     Input(#[from] InputError),
     #[error(transparent)]

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use ort::session::builder::SessionBuilder;
 use ort::session::{Session, SessionInputValue};
 use ort::value::{Tensor, TensorElementType, TensorRef, ValueType as OrtValueType};
 use plec_config::artifact::signature::{OutputSignature, Signature, SIGNATURE_KEY};
@@ -41,8 +42,7 @@ impl Model {
     /// first session on `options.device` (or the CPU, if that fails and `options.fallback_cpu` is set).
     pub fn load(path: impl AsRef<Path>, options: &RunOptions) -> Result<Model> {
         let path = path.as_ref().to_path_buf();
-        let bytes =
-            std::fs::read(&path).map_err(|e| RuntimeError::ModelFile { path: path.clone(), message: e.to_string() })?;
+        let bytes = std::fs::read(&path).map_err(|source| RuntimeError::ModelFile { path: path.clone(), source })?;
         Model::from_bytes(path, bytes, options)
     }
 
@@ -104,7 +104,7 @@ impl Model {
         }
         let mut session = self.pool.acquire(|| new_session(&self.path, &self.bytes, &self.options))?;
         let values = self.input_values(inputs)?;
-        let run_error = |e: ort::Error| RuntimeError::Run { path: self.path.clone(), message: e.to_string() };
+        let run_error = |source: ort::Error| RuntimeError::Run { path: self.path.clone(), source };
         let results = session.run(values).map_err(run_error)?;
         let mut outputs = Outputs::default();
         for output in &self.signature.outputs {
@@ -114,7 +114,11 @@ impl Model {
                 message,
             };
             let value = results.get(&output.name).ok_or_else(|| output_error("not produced by the run".into()))?;
-            let (shape, values) = value.try_extract_tensor::<f32>().map_err(|e| output_error(e.to_string()))?;
+            let (shape, values) = value.try_extract_tensor::<f32>().map_err(|source| RuntimeError::OutputTensor {
+                path: self.path.clone(),
+                output: output.name.clone(),
+                source,
+            })?;
             let shape = shape.iter().map(|&d| usize::try_from(d).unwrap_or(0)).collect();
             outputs.tensors.push((output.name.clone(), OutputTensor { shape, values: values.to_vec() }));
         }
@@ -124,7 +128,7 @@ impl Model {
     /// For benchmarks: runs `inputs`, converted once, on this model's sessions with nothing around them (no
     /// checks, no conversions, no output copies), to tell plec's own cost per call apart from ONNX Runtime's.
     pub fn bare_runner(&self, inputs: &RawInputs) -> Result<BareRunner<'_>> {
-        let run_error = |e: ort::Error| RuntimeError::Run { path: self.path.clone(), message: e.to_string() };
+        let run_error = |source: ort::Error| RuntimeError::Run { path: self.path.clone(), source };
         let values = inputs.tensors.iter().map(|t| owned_value(t).map_err(run_error)).collect::<Result<_>>()?;
         let names = inputs.tensors.iter().map(|t| t.name.clone()).collect();
         Ok(BareRunner { model: self, names, values })
@@ -137,9 +141,8 @@ impl Model {
         }
         let mut files = Vec::new();
         for mut session in self.pool.drain_idle() {
-            let file = session
-                .end_profiling()
-                .map_err(|e| RuntimeError::Run { path: self.path.clone(), message: e.to_string() })?;
+            let file =
+                session.end_profiling().map_err(|source| RuntimeError::Run { path: self.path.clone(), source })?;
             files.push(PathBuf::from(file));
         }
         Ok(files)
@@ -149,8 +152,11 @@ impl Model {
         let mut values = Vec::with_capacity(inputs.tensors.len());
         for tensor in &inputs.tensors {
             let name = &tensor.name;
-            let value = ort_value(tensor)
-                .map_err(|e| RuntimeError::Run { path: self.path.clone(), message: format!("input `{name}`: {e}") })?;
+            let value = ort_value(tensor).map_err(|source| RuntimeError::RunInput {
+                path: self.path.clone(),
+                input: name.clone(),
+                source,
+            })?;
             values.push((Cow::Borrowed(name.as_str()), value));
         }
         Ok(values)
@@ -190,8 +196,7 @@ impl BareRunner<'_> {
             .collect();
         let start = std::time::Instant::now();
         let mut session = model.pool.acquire(|| new_session(&model.path, &model.bytes, &model.options))?;
-        let outputs =
-            session.run(feed).map_err(|e| RuntimeError::Run { path: model.path.clone(), message: e.to_string() })?;
+        let outputs = session.run(feed).map_err(|source| RuntimeError::Run { path: model.path.clone(), source })?;
         let elapsed = start.elapsed();
         drop(outputs);
         Ok(elapsed)
@@ -235,21 +240,23 @@ fn first_session(path: &Path, bytes: &[u8], options: &RunOptions) -> Result<(Ses
 
 fn new_session(path: &Path, bytes: &[u8], options: &RunOptions) -> Result<Session> {
     let environment = dylib::environment()?;
-    let session_error = |message: String| RuntimeError::Session { path: path.to_path_buf(), message };
+    let session_error = |source: ort::Error| RuntimeError::Session { path: path.to_path_buf(), source };
+    // Builder steps fail with an error that carries the builder back, which is of no use here.
+    let builder_error = |source: ort::Error<SessionBuilder>| session_error(source.into());
     let mut builder = Session::builder(environment)
-        .map_err(|e| session_error(e.to_string()))?
+        .map_err(session_error)?
         .with_optimization_level(options.optimization_level.to_ort())
-        .map_err(|e| session_error(e.to_string()))?;
+        .map_err(builder_error)?;
     if let Some(threads) = options.intra_threads {
-        builder = builder.with_intra_threads(threads).map_err(|e| session_error(e.to_string()))?;
+        builder = builder.with_intra_threads(threads).map_err(builder_error)?;
     }
     if let Some(prefix) = &options.profiling {
-        builder = builder.with_profiling(prefix).map_err(|e| session_error(e.to_string()))?;
+        builder = builder.with_profiling(prefix).map_err(builder_error)?;
     }
     let mut builder = device::register(builder, options.device)?;
     builder.commit_from_memory(bytes).map_err(|e| {
         if options.device == Device::Cpu {
-            session_error(e.to_string())
+            session_error(e)
         } else {
             RuntimeError::Device(device::DeviceError::Register {
                 device: options.device,
@@ -261,10 +268,7 @@ fn new_session(path: &Path, bytes: &[u8], options: &RunOptions) -> Result<Sessio
 }
 
 fn read_metadata(path: &Path, session: &Session) -> Result<BTreeMap<String, String>> {
-    let metadata_error = |e: ort::Error| RuntimeError::Metadata {
-        path: path.to_path_buf(),
-        message: format!("cannot read metadata: {e}"),
-    };
+    let metadata_error = |source: ort::Error| RuntimeError::MetadataRead { path: path.to_path_buf(), source };
     let metadata = session.metadata().map_err(metadata_error)?;
     let mut entries = BTreeMap::new();
     for key in metadata.custom_keys().map_err(metadata_error)? {
@@ -280,10 +284,7 @@ fn parse_signature(path: &Path, metadata: &BTreeMap<String, String>) -> Result<S
         path: path.to_path_buf(),
         message: format!("no `{SIGNATURE_KEY}` metadata entry: was it compiled by `plec compile`?"),
     })?;
-    serde_json::from_str(text).map_err(|e| RuntimeError::Metadata {
-        path: path.to_path_buf(),
-        message: format!("`{SIGNATURE_KEY}` is not a valid signature: {e}"),
-    })
+    serde_json::from_str(text).map_err(|source| RuntimeError::Signature { path: path.to_path_buf(), source })
 }
 
 fn element_type(dtype: ValueType) -> TensorElementType {

@@ -60,7 +60,7 @@ fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
 
 pub fn read_tensors(path: &Path) -> Result<BTreeMap<String, Tensor>> {
     let tensors = Tensor::read_safetensors(path)
-        .map_err(|e| TrainError::Checkpoint { path: path.to_path_buf(), message: e.to_string() })?;
+        .map_err(|source| TrainError::CheckpointTensors { path: path.to_path_buf(), source })?;
     Ok(tensors.into_iter().collect())
 }
 
@@ -89,10 +89,11 @@ pub fn save(
     if !opt_state.is_empty() {
         write_tensors(&tmp.join(layout::OPTIMIZER_FILE), &opt_state)?;
     }
-    let state_json = serde_json::to_vec_pretty(state).map_err(|e| io_err(&tmp, e))?;
+    let state_json =
+        serde_json::to_vec_pretty(state).map_err(|source| TrainError::Json { path: tmp.clone(), source })?;
     write_file(&tmp.join(TRAIN_STATE_FILE), &state_json)?;
     let golden_dir = tmp.join(layout::GOLDEN_DIR);
-    golden.write(&golden_dir).map_err(|e| io_err(&golden_dir, e))?;
+    golden.write(&golden_dir).map_err(|source| TrainError::Golden { path: golden_dir.clone(), source })?;
     let meta = CheckpointMeta {
         step: state.step,
         samples: state.samples,
@@ -102,7 +103,8 @@ pub fn save(
         optimizer_state: if opt_state.is_empty() { None } else { Some(layout::OPTIMIZER_FILE.to_string()) },
         plec_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let meta_json = serde_json::to_vec_pretty(&meta).map_err(|e| io_err(&tmp, e))?;
+    let meta_json =
+        serde_json::to_vec_pretty(&meta).map_err(|source| TrainError::Json { path: tmp.clone(), source })?;
     write_file(&tmp.join(layout::META_FILE), &meta_json)?;
     fsync(&tmp)?;
     if final_dir.exists() {
@@ -139,10 +141,8 @@ pub fn model_from_weights(spec: &ModelSpec, path: &Path) -> Result<PleModel> {
 pub fn read_meta(dir: &Path, model: &PleModel) -> Result<CheckpointMeta> {
     let path = dir.join(layout::META_FILE);
     let text = fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
-    let meta: CheckpointMeta = serde_json::from_str(&text).map_err(|e| TrainError::Checkpoint {
-        path: path.clone(),
-        message: format!("not a checkpoint meta.json: {e}"),
-    })?;
+    let meta: CheckpointMeta =
+        serde_json::from_str(&text).map_err(|source| TrainError::CheckpointMeta { path: path.clone(), source })?;
     if meta.structure_hash != model.spec.structure_hash() {
         return Err(TrainError::Checkpoint {
             path: dir.to_path_buf(),
@@ -171,8 +171,8 @@ pub fn load_weights(dir: &Path, model: &PleModel) -> Result<CheckpointMeta> {
 pub fn load_training_state(dir: &Path, sparse: &mut SparseOpt, dense: &mut DenseOpt) -> Result<TrainState> {
     let path = dir.join(TRAIN_STATE_FILE);
     let text = fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
-    let state: TrainState = serde_json::from_str(&text)
-        .map_err(|e| TrainError::Checkpoint { path: path.clone(), message: e.to_string() })?;
+    let state: TrainState =
+        serde_json::from_str(&text).map_err(|source| TrainError::CheckpointState { path: path.clone(), source })?;
     let mut wanted = sparse.state_tensors();
     wanted.extend(dense.state_tensors());
     if !wanted.is_empty() {

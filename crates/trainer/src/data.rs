@@ -77,7 +77,7 @@ pub fn spawn(spec: ModelSpec, plan: DataPlan) -> Result<(Receiver<Message>, Join
                 let _ = tx.send(Message::Failed(error));
             }
         })
-        .map_err(|e| TrainError::Unusable(format!("cannot start the data reader thread: {e}")))?;
+        .map_err(TrainError::ReaderThread)?;
     Ok((rx, handle))
 }
 

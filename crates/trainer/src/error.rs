@@ -4,8 +4,36 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file plec cannot use for a reason of its own (its content, not an I/O failure).
     #[error("{path}: {message}")]
-    Io { path: PathBuf, message: String },
+    File { path: PathBuf, message: String },
+    /// A JSON file of a checkpoint that cannot be serialized.
+    #[error("{path}: {source}")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A checkpoint's golden set that cannot be written.
+    #[error("{path}: {source}")]
+    Golden {
+        path: PathBuf,
+        #[source]
+        source: plec_config::artifact::golden::GoldenError,
+    },
+    /// A chart that cannot be encoded as PNG.
+    #[error("{path}: {source}")]
+    Png {
+        path: PathBuf,
+        #[source]
+        source: png::EncodingError,
+    },
     #[error(transparent)]
     InvalidSpec(#[from] plec_config::SpecError),
     #[error("libtorch: {}", torch_message(.0))]
@@ -22,6 +50,26 @@ pub enum TrainError {
     /// A checkpoint that does not fit the config or is damaged.
     #[error("checkpoint {path}: {message}")]
     Checkpoint { path: PathBuf, message: String },
+    /// A checkpoint's tensor file libtorch cannot read.
+    #[error("checkpoint {path}: {source}")]
+    CheckpointTensors {
+        path: PathBuf,
+        #[source]
+        source: tch::TchError,
+    },
+    #[error("checkpoint {path}: not a checkpoint meta.json: {source}")]
+    CheckpointMeta {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A checkpoint's training state (step, epoch, optimizer steps) that does not parse.
+    #[error("checkpoint {path}: {source}")]
+    CheckpointState {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     /// A batch that does not fit the model (wrong features, labels, widths or values).
     #[error("bad input: {0}")]
     Input(String),
@@ -33,11 +81,27 @@ pub enum TrainError {
     Device(String),
     #[error("{0}")]
     Config(String),
+    /// An experiment arm's config (`path`: where it came from) that does not load.
+    #[error("{path}: {source}")]
+    ArmConfig {
+        path: PathBuf,
+        #[source]
+        source: plec_config::ConfigError,
+    },
+    /// A config generated from the synthetic experiment's model shape options that does not load.
+    #[error("{arm}.config, generated from the model shape options: {source}")]
+    GeneratedConfig {
+        arm: String,
+        #[source]
+        source: plec_config::ConfigError,
+    },
     #[error("data: {0}")]
     Data(#[from] plec_data::DataError),
     /// Data that reads fine but cannot be used (no rows, no files, no evaluation to compare).
     #[error("data: {0}")]
     Unusable(String),
+    #[error("data: cannot start the data reader thread: {0}")]
+    ReaderThread(#[source] std::io::Error),
     /// The data reader thread panicked (a plec bug); without this the batches would just stop, as at the end.
     #[error("the data reader thread panicked: {0}")]
     ReaderPanicked(String),
@@ -51,8 +115,13 @@ pub enum TrainError {
 
 pub type Result<T, E = TrainError> = std::result::Result<T, E>;
 
-pub(crate) fn io_err(path: impl Into<PathBuf>, error: impl std::fmt::Display) -> TrainError {
-    TrainError::Io { path: path.into(), message: error.to_string() }
+pub(crate) fn io_err(path: impl Into<PathBuf>, source: std::io::Error) -> TrainError {
+    TrainError::Io { path: path.into(), source }
+}
+
+/// A file that is unusable for `message` (not an I/O failure: that is [`io_err`]).
+pub(crate) fn file_err(path: impl Into<PathBuf>, message: impl Into<String>) -> TrainError {
+    TrainError::File { path: path.into(), message: message.into() }
 }
 
 /// A libtorch error without tch's prefix and the C++ backtrace libtorch appends ("Exception raised from ...").

@@ -11,7 +11,7 @@ use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::error::{io_err, Result};
+use crate::error::{file_err, io_err, Result, TrainError};
 
 const FONT: &str = "sans-serif";
 static FONT_BYTES: &[u8] = include_bytes!("../fonts/DejaVuSans-subset.ttf");
@@ -109,18 +109,19 @@ fn font_ready() -> bool {
 /// Writes `figure` to `path` as an RGB PNG.
 pub fn draw(path: &Path, figure: &Figure) -> Result<()> {
     if !font_ready() {
-        return Err(io_err(path, "the compiled-in chart font could not be read"));
+        return Err(file_err(path, "the compiled-in chart font could not be read"));
     }
     let (width, height) = figure.size();
     let mut pixels = vec![255u8; width as usize * height as usize * 3];
-    render(&mut pixels, (width, height), figure).map_err(|e| io_err(path, format!("drawing the chart: {e}")))?;
+    render(&mut pixels, (width, height), figure).map_err(|e| file_err(path, format!("drawing the chart: {e}")))?;
     let file = std::fs::File::create(path).map_err(|e| io_err(path, e))?;
     let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| io_err(path, e))?;
-    writer.write_image_data(&pixels).map_err(|e| io_err(path, e))?;
-    writer.finish().map_err(|e| io_err(path, e))
+    let png_err = |source: png::EncodingError| TrainError::Png { path: path.to_path_buf(), source };
+    let mut writer = encoder.write_header().map_err(png_err)?;
+    writer.write_image_data(&pixels).map_err(png_err)?;
+    writer.finish().map_err(png_err)
 }
 
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;

@@ -1,16 +1,16 @@
 //! A panic in the data reader thread fails training and evaluation with an error naming the thread and the panic,
 //! instead of ending them as if the data had run out (the panic comes from `data::injected`, a test-only seam).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use plec_config::test_dir::TestDir;
 
 use crate::data::{self, injected};
 use crate::testing::{small_config, write_synthetic_csv};
 use crate::train::{train, TrainOptions};
 
-fn setup(name: &str) -> (PathBuf, plec_config::ModelSpec, String) {
-    let dir = std::env::temp_dir().join(format!("plec-reader-panic-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+fn setup(name: &str) -> (TestDir, plec_config::ModelSpec, String) {
+    let dir = TestDir::new(&format!("reader-panic-{name}"));
     write_synthetic_csv(&dir.join("train.csv"), 600, 1, 2).expect("train csv");
     write_synthetic_csv(&dir.join("eval.csv"), 300, 1, 3).expect("eval csv");
     let text = small_config("train.csv", "eval.csv", "model", "");
@@ -51,7 +51,6 @@ fn a_reader_panic_fails_training_and_writes_no_checkpoint() {
     assert_names_the_panic(&error.to_string());
     let latest = plec_config::artifact::checkpoint::latest_checkpoint(&dir.join("model")).expect("model dir");
     assert_eq!(latest, None, "no checkpoint may present the cut-short run as complete");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -62,5 +61,4 @@ fn a_reader_panic_fails_evaluation() {
     let error = crate::evaluate::evaluate_files(&model, vec![dir.join("eval.csv")], 128)
         .expect_err("a panicked reader must fail evaluation");
     assert_names_the_panic(&error.to_string());
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,6 +11,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use plec_config::artifact::checkpoint::{latest_checkpoint, CONFIG_FILE};
 use plec_config::spec::ModelSpec;
+use plec_data::ColumnBatch;
 use tch::{Device, Kind, Tensor};
 
 use crate::checkpoint::{self, TrainState};
@@ -116,7 +117,59 @@ fn log_progress(bar: &ProgressBar, progress: bool, line: String) {
     }
 }
 
+/// Trains `spec` as `options` say: [`set_up`] (folder, model, optimizers, resume or fine-tune, data plan), then
+/// [`run_steps`] (the steps with their logs, checkpoints and evaluations), then [`finish`] (last checkpoint, final
+/// evaluation, curves).
 pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
+    let (mut run, plan) = set_up(spec, options)?;
+    let end = run_steps(&mut run, spec, options, plan)?;
+    finish(run, end, spec, options)
+}
+
+/// What a run carries from [`set_up`] through [`run_steps`] to [`finish`].
+struct Run {
+    model: PleModel,
+    sparse: SparseOpt,
+    dense: DenseOpt,
+    state: TrainState,
+    /// Step the run resumed from, if it did.
+    resumed_from: Option<u64>,
+    bar: ProgressBar,
+    /// Golden rows of every checkpoint: the first eval rows (train rows without eval data) plus edge cases.
+    golden_rows: ColumnBatch,
+    max_steps: Option<u64>,
+    towers: Vec<String>,
+}
+
+impl Run {
+    fn done(&self) -> bool {
+        self.max_steps.is_some_and(|m| self.state.step >= m)
+    }
+
+    fn log(&self, options: &TrainOptions, line: String) {
+        log_progress(&self.bar, options.progress, line);
+    }
+
+    /// Writes a checkpoint of the current step (optimizer step counters and golden set included).
+    fn save_checkpoint(&mut self, spec: &ModelSpec, options: &TrainOptions) -> Result<PathBuf> {
+        self.state.sparse_step = self.sparse.step;
+        self.state.dense_step = self.dense.step;
+        let golden = crate::golden::golden_set(&self.model, &self.golden_rows)?;
+        checkpoint::save(
+            &options.model_dir,
+            &self.model,
+            &self.sparse,
+            &self.dense,
+            &self.state,
+            spec.train.keep_checkpoint_max,
+            &golden,
+        )
+    }
+}
+
+/// The model folder and its config copy, the model and optimizers (resumed from the latest checkpoint or
+/// fine-tuned from `fine_tune_checkpoint`), the golden rows and the plan of the data still to read.
+fn set_up(spec: &ModelSpec, options: &TrainOptions) -> Result<(Run, DataPlan)> {
     set_up_torch(options.seed, options.threads);
     let model_dir = &options.model_dir;
     fs::create_dir_all(model_dir).map_err(|e| io_err(model_dir, e))?;
@@ -127,37 +180,66 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
     let table_names: Vec<String> = spec.tables.iter().map(|t| t.name.clone()).collect();
     let mut sparse = SparseOpt::new(spec.train.sparse_optimizer, model.tables(), &table_names)?;
     let mut dense = DenseOpt::new(spec.train.dense_optimizer, model.dense_trainable())?;
-    let mut state = TrainState::default();
-    let mut resumed_from = None;
     let bar = if options.progress { ProgressBar::new(0) } else { ProgressBar::hidden() };
+    let (state, resumed_from) = restore(&model, &mut sparse, &mut dense, spec, options, &bar)?;
+
+    let golden_source = crate::data::input_files(options.eval_input.as_deref().unwrap_or(&options.train_input))?;
+    let golden_rows = crate::golden::golden_rows(spec, Some(&golden_source))?;
+    let max_steps = options.num_steps.or(spec.train.num_steps);
+    let plan = data_plan(spec, options, &state)?;
+    if let Some(max) = max_steps {
+        bar.set_length(max);
+        bar.set_position(state.step.min(max));
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} step {pos}/{len} [{elapsed_precise}<{eta_precise}] {per_sec} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let towers = spec.towers.iter().map(|t| t.name.clone()).collect();
+    let run = Run { model, sparse, dense, state, resumed_from, bar, golden_rows, max_steps, towers };
+    Ok((run, plan))
+}
+
+/// Resumes from the model folder's latest checkpoint (returning its state and step), or else loads
+/// `fine_tune_checkpoint` if the config names one.
+fn restore(
+    model: &PleModel,
+    sparse: &mut SparseOpt,
+    dense: &mut DenseOpt,
+    spec: &ModelSpec,
+    options: &TrainOptions,
+    bar: &ProgressBar,
+) -> Result<(TrainState, Option<u64>)> {
+    let model_dir = &options.model_dir;
     if let Some(latest) = latest_checkpoint(model_dir).map_err(|e| io_err(model_dir, e))? {
-        checkpoint::load_weights(&latest, &model)?;
-        state = checkpoint::load_training_state(&latest, &mut sparse, &mut dense)?;
-        resumed_from = Some(state.step);
+        checkpoint::load_weights(&latest, model)?;
+        let state = checkpoint::load_training_state(&latest, sparse, dense)?;
         // A resumed run draws dropout masks from a stream of its own, still determined by seed and step.
         tch::manual_seed(options.seed.wrapping_add(state.step) as i64);
-        log_progress(&bar, options.progress, format!("resuming from {} (step {})", latest.display(), state.step));
-    } else if let Some(fine_tune) = &spec.train.fine_tune_checkpoint {
+        log_progress(bar, options.progress, format!("resuming from {} (step {})", latest.display(), state.step));
+        let step = state.step;
+        return Ok((state, Some(step)));
+    }
+    if let Some(fine_tune) = &spec.train.fine_tune_checkpoint {
         let dir = fine_tune_dir(Path::new(fine_tune))?;
-        let (loaded, missing) = checkpoint::load_partial(&dir, &model)?;
+        let (loaded, missing) = checkpoint::load_partial(&dir, model)?;
         log_progress(
-            &bar,
+            bar,
             options.progress,
             format!("fine-tuning from {}: {loaded} tensors loaded, {} left at init", dir.display(), missing.len()),
         );
     }
+    Ok((TrainState::default(), None))
+}
 
-    // Golden rows of every checkpoint: the first eval rows (train rows without eval data) plus edge cases.
-    let golden_source = crate::data::input_files(options.eval_input.as_deref().unwrap_or(&options.train_input))?;
-    let golden_rows = crate::golden::golden_rows(spec, Some(&golden_source))?;
-
-    let max_steps = options.num_steps.or(spec.train.num_steps);
+/// The training data from where `state` left off: epochs unless a step count bounds the run.
+fn data_plan(spec: &ModelSpec, options: &TrainOptions, state: &TrainState) -> Result<DataPlan> {
     let epochs = if options.num_steps.is_some() || (spec.train.num_steps.is_some() && spec.train.num_epochs.is_none()) {
         None
     } else {
         Some(spec.train.num_epochs.unwrap_or(1))
     };
-    let plan = DataPlan {
+    Ok(DataPlan {
         files: data::input_files(&options.train_input)?,
         batch_size: spec.data.batch_size.max(1),
         epochs,
@@ -168,88 +250,60 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
             seed: options.seed,
             buffer_batches: spec.data.shuffle_buffer_size.max(1),
         }),
+    })
+}
+
+/// What [`run_steps`] leaves for [`finish`].
+struct StepsEnd {
+    /// The curve's window empties at every logged step, the progress line's every `log_step_count_steps`.
+    curve_window: LossWindow,
+    progress_window: LossWindow,
+    last_losses: BTreeMap<String, f64>,
+    last_saved: Option<PathBuf>,
+    /// Interrupted (SIGINT / SIGTERM) before the planned end.
+    stopped_early: bool,
+    seconds: f64,
+    /// Samples trained on by this run (not counting those before a resume).
+    samples: u64,
+}
+
+/// Trains on `plan`'s batches until the step budget or the data runs out, or an interrupt arrives.
+fn run_steps(run: &mut Run, spec: &ModelSpec, options: &TrainOptions, plan: DataPlan) -> Result<StepsEnd> {
+    let mut end = StepsEnd {
+        curve_window: LossWindow::new(run.towers.len()),
+        progress_window: LossWindow::new(run.towers.len()),
+        last_losses: BTreeMap::new(),
+        last_saved: None,
+        stopped_early: false,
+        seconds: 0.0,
+        samples: 0,
     };
-    if let Some(max) = max_steps {
-        bar.set_length(max);
-        bar.set_position(state.step.min(max));
-    }
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} step {pos}/{len} [{elapsed_precise}<{eta_precise}] {per_sec} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-
-    let towers: Vec<String> = spec.towers.iter().map(|t| t.name.clone()).collect();
-    // The curve's window empties at every logged step, the progress line's every `log_step_count_steps`.
-    let mut curve_window = LossWindow::new(towers.len());
-    let mut progress_window = LossWindow::new(towers.len());
-    let mut last_losses = BTreeMap::new();
-    let mut last_saved = None;
-    let mut eval = None;
     let started = Instant::now();
-    let start_samples = state.samples;
-    let log_every = spec.train.log_step_count_steps.max(1);
-    let save_every = spec.train.save_checkpoints_steps;
-
-    let done = |state: &TrainState| max_steps.is_some_and(|m| state.step >= m);
+    let start_samples = run.state.samples;
     let interrupted = || options.interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed));
-    let mut stopped_early = false;
-    if !done(&state) {
+    if !run.done() {
         let (rx, handle) = data::spawn(spec.clone(), plan)?;
         for message in &rx {
             let batch = match message {
                 Message::Batch(batch) => batch,
                 Message::EpochEnd(epoch) => {
-                    state.epoch = epoch + 1;
-                    state.rows_in_epoch = 0;
+                    run.state.epoch = epoch + 1;
+                    run.state.rows_in_epoch = 0;
                     continue;
                 }
                 Message::Failed(error) => return Err(error),
             };
-            let values = train_step(&model, &mut sparse, &mut dense, &batch, state.step, spec, options.device)?;
-            state.step += 1;
-            state.samples += batch.rows as u64;
-            state.rows_in_epoch += batch.rows as u64;
-            curve_window.add(&values);
-            progress_window.add(&values);
-            bar.set_position(state.step);
-            if loss_log::logs_at(state.step, max_steps, log_every) {
-                if let Some(means) = curve_window.take_means(&towers) {
-                    loss_log::append(model_dir, state.step, &means)?;
-                }
-            }
-            if state.step % log_every == 0 {
-                if let Some(means) = progress_window.take_means(&towers) {
-                    let text: Vec<String> = means.iter().map(|(t, v)| format!("loss_{t}={v:.5}")).collect();
-                    log_progress(&bar, options.progress, format!("step {}: {}", state.step, text.join(" ")));
-                    last_losses = means;
-                }
-            }
-            if save_every > 0 && state.step % save_every == 0 {
-                state.sparse_step = sparse.step;
-                state.dense_step = dense.step;
-                let golden = crate::golden::golden_set(&model, &golden_rows)?;
-                last_saved = Some(checkpoint::save(
-                    model_dir,
-                    &model,
-                    &sparse,
-                    &dense,
-                    &state,
-                    spec.train.keep_checkpoint_max,
-                    &golden,
-                )?);
-            }
-            if let (Some(every), Some(input)) = (options.eval_every_steps, &options.eval_input) {
-                if every > 0 && state.step % every == 0 {
-                    let values = evaluate::evaluate_input(&model, spec, input)?;
-                    let line = evaluate::append_result(model_dir, state.step, &values)?;
-                    log_progress(&bar, options.progress, line);
-                }
-            }
-            if done(&state) {
+            let values =
+                train_step(&run.model, &mut run.sparse, &mut run.dense, &batch, run.state.step, spec, options.device)?;
+            run.state.step += 1;
+            run.state.samples += batch.rows as u64;
+            run.state.rows_in_epoch += batch.rows as u64;
+            after_step(run, &mut end, spec, options, &values)?;
+            if run.done() {
                 break;
             }
             if interrupted() {
-                stopped_early = true;
+                end.stopped_early = true;
                 break;
             }
         }
@@ -257,45 +311,87 @@ pub fn train(spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
         // A panicked reader closes the channel just as the end of the data does: only the join tells them apart.
         data::join(handle)?;
     }
-    bar.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
-    if let Some(means) = curve_window.take_means(&towers) {
-        loss_log::append(model_dir, state.step, &means)?;
-    }
-    if let Some(means) = progress_window.take_means(&towers) {
-        last_losses = means;
-    }
-    let checkpoint = match last_saved
-        .filter(|p: &PathBuf| p == &plec_config::artifact::checkpoint::checkpoint_dir(model_dir, state.step))
-    {
-        Some(path) => path,
-        None => {
-            state.sparse_step = sparse.step;
-            state.dense_step = dense.step;
-            let golden = crate::golden::golden_set(&model, &golden_rows)?;
-            checkpoint::save(model_dir, &model, &sparse, &dense, &state, spec.train.keep_checkpoint_max, &golden)?
+    run.bar.finish_and_clear();
+    end.seconds = started.elapsed().as_secs_f64();
+    end.samples = run.state.samples - start_samples;
+    Ok(end)
+}
+
+/// The bookkeeping after a step: loss log and progress line, periodic checkpoint and evaluation.
+fn after_step(
+    run: &mut Run,
+    end: &mut StepsEnd,
+    spec: &ModelSpec,
+    options: &TrainOptions,
+    losses: &[f64],
+) -> Result<()> {
+    let model_dir = &options.model_dir;
+    let step = run.state.step;
+    let log_every = spec.train.log_step_count_steps.max(1);
+    end.curve_window.add(losses);
+    end.progress_window.add(losses);
+    run.bar.set_position(step);
+    if loss_log::logs_at(step, run.max_steps, log_every) {
+        if let Some(means) = end.curve_window.take_means(&run.towers) {
+            loss_log::append(model_dir, step, &means)?;
         }
+    }
+    if step.is_multiple_of(log_every) {
+        if let Some(means) = end.progress_window.take_means(&run.towers) {
+            let text: Vec<String> = means.iter().map(|(t, v)| format!("loss_{t}={v:.5}")).collect();
+            run.log(options, format!("step {step}: {}", text.join(" ")));
+            end.last_losses = means;
+        }
+    }
+    let save_every = spec.train.save_checkpoints_steps;
+    if save_every > 0 && step.is_multiple_of(save_every) {
+        end.last_saved = Some(run.save_checkpoint(spec, options)?);
+    }
+    if let (Some(every), Some(input)) = (options.eval_every_steps, &options.eval_input) {
+        if every > 0 && step.is_multiple_of(every) {
+            let values = evaluate::evaluate_input(&run.model, spec, input)?;
+            let line = evaluate::append_result(model_dir, step, &values)?;
+            run.log(options, line);
+        }
+    }
+    Ok(())
+}
+
+/// The last loss-log line, a checkpoint of the last step (unless just written), then (not when interrupted) the
+/// final evaluation and the training curves.
+fn finish(mut run: Run, mut end: StepsEnd, spec: &ModelSpec, options: &TrainOptions) -> Result<TrainReport> {
+    let model_dir = &options.model_dir;
+    if let Some(means) = end.curve_window.take_means(&run.towers) {
+        loss_log::append(model_dir, run.state.step, &means)?;
+    }
+    if let Some(means) = end.progress_window.take_means(&run.towers) {
+        end.last_losses = means;
+    }
+    let last_dir = plec_config::artifact::checkpoint::checkpoint_dir(model_dir, run.state.step);
+    let checkpoint = match end.last_saved.filter(|p| p == &last_dir) {
+        Some(path) => path,
+        None => run.save_checkpoint(spec, options)?,
     };
     // Interrupted: the checkpoint of the last complete step is written; evaluation and curves are left to the rerun.
-    if stopped_early {
-        return Err(TrainError::Interrupted { step: state.step, checkpoint });
+    if end.stopped_early {
+        return Err(TrainError::Interrupted { step: run.state.step, checkpoint });
     }
+    let mut eval = None;
     if let Some(input) = &options.eval_input {
-        let values = evaluate::evaluate_input(&model, spec, input)?;
-        let line = evaluate::append_result(model_dir, state.step, &values)?;
+        let values = evaluate::evaluate_input(&run.model, spec, input)?;
+        let line = evaluate::append_result(model_dir, run.state.step, &values)?;
         if options.progress {
             eprintln!("{line}");
         }
         eval = Some(values);
     }
-    crate::curves::write_curves(model_dir, &towers)?;
-    let trained = state.samples - start_samples;
+    crate::curves::write_curves(model_dir, &run.towers)?;
     Ok(TrainReport {
-        steps: state.step,
-        samples: state.samples,
-        samples_per_second: if seconds > 0.0 { trained as f64 / seconds } else { 0.0 },
-        resumed_from,
-        last_losses,
+        steps: run.state.step,
+        samples: run.state.samples,
+        samples_per_second: if end.seconds > 0.0 { end.samples as f64 / end.seconds } else { 0.0 },
+        resumed_from: run.resumed_from,
+        last_losses: end.last_losses,
         eval,
         checkpoint,
     })

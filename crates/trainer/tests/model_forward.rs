@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use common::reference::{self, Sample};
 use common::{assert_close, named, to_vec, FORWARD_TOL};
+use plec_config::artifact::names::{self, leaf};
 use plec_config::spec::{Activation, ModelSpec, Norm, Pooling};
 use plec_config::testing::{
     build, dense, id, layer, mlp_layer as layer_with, plain_layer, tower, FeatureDef, Head, LayerDef,
@@ -168,12 +169,12 @@ fn batchnorm_running_statistics_update_with_momentum() {
     let mean: Vec<f64> = (0..6).map(|u| pre_bn.iter().map(|r| r[u]).sum::<f64>() / n).collect();
     let var: Vec<f64> =
         (0..6).map(|u| pre_bn.iter().map(|r| (r[u] - mean[u]).powi(2)).sum::<f64>() / (n - 1.0)).collect();
-    let rm = &before[&format!("{prefix}.bn.running_mean")].1;
-    let rv = &before[&format!("{prefix}.bn.running_var")].1;
+    let rm = &before[&names::param(prefix, leaf::BN_RUNNING_MEAN)].1;
+    let rv = &before[&names::param(prefix, leaf::BN_RUNNING_VAR)].1;
     let want_mean: Vec<f64> = rm.iter().zip(&mean).map(|(r, m)| 0.9 * r + 0.1 * m).collect();
     let want_var: Vec<f64> = rv.iter().zip(&var).map(|(r, v)| 0.9 * r + 0.1 * v).collect();
-    assert_close(&after[&format!("{prefix}.bn.running_mean")].1, &want_mean, FORWARD_TOL, "running_mean");
-    assert_close(&after[&format!("{prefix}.bn.running_var")].1, &want_var, FORWARD_TOL, "running_var");
+    assert_close(&after[&names::param(prefix, leaf::BN_RUNNING_MEAN)].1, &want_mean, FORWARD_TOL, "running_mean");
+    assert_close(&after[&names::param(prefix, leaf::BN_RUNNING_VAR)].1, &want_var, FORWARD_TOL, "running_var");
 }
 
 #[test]

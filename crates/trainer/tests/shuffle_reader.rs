@@ -3,9 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use plec_config::spec::{Metric, ModelSpec, Pooling};
+use plec_config::test_dir::TestDir;
 use plec_config::testing::{build, dense, id, tower, Head};
 use plec_trainer::data::{self, DataPlan, Message};
 use plec_trainer::model::FeatureInput;
@@ -32,10 +33,8 @@ fn write_rows(path: &Path, rows: std::ops::Range<u64>) {
 }
 
 /// A folder with `a.csv` (rows `0..SPLIT`) and `b.csv` (the rest).
-fn data_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("plec-shuffle-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+fn data_dir(name: &str) -> TestDir {
+    let dir = TestDir::new(&format!("shuffle-{name}"));
     write_rows(&dir.join("a.csv"), 0..SPLIT);
     write_rows(&dir.join("b.csv"), SPLIT..ROWS);
     dir
@@ -134,7 +133,6 @@ fn unshuffled_reads_rows_in_file_order_in_batches_that_never_span_files() {
         let sizes: Vec<usize> = batches.iter().map(|b| b.len()).collect();
         assert_eq!(sizes, [8, 8, 8, 8, 5, 8, 8, 8, 8, 8, 8, 8, 7]);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -155,7 +153,6 @@ fn shuffle_reads_every_row_once_per_epoch_in_a_seeded_order() {
     assert_ne!(a[&0], a[&1], "each epoch has its own order");
     assert_eq!(read(plan(&dir, shuffled(5, 2))), a, "the same seed gives the same batches");
     assert_ne!(flat(&read(plan(&dir, shuffled(6, 2)))[&0]), flat(&a[&0]), "another seed, another order");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -181,7 +178,6 @@ fn rows_mix_across_batches_and_files() {
         };
         assert!(fits(true) || fits(false), "a batch holds a row read after it was drawn");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -204,7 +200,6 @@ fn a_buffer_of_one_batch_over_one_file_still_permutes_rows() {
         let start = (i * BATCH) as u64;
         assert_eq!(sorted, (start..(start + BATCH as u64).min(SPLIT)).collect::<Vec<_>>(), "batch {i}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -219,7 +214,6 @@ fn drop_remainder_drops_only_the_epochs_last_short_batch() {
         assert_eq!(batches.len(), 13);
         assert_eq!(dropped[epoch], batches[..12].to_vec(), "the same draws, without the short batch");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -238,5 +232,4 @@ fn a_resume_continues_the_uninterrupted_stream() {
         }
         assert_eq!(got.len(), full.len() - epoch as usize);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

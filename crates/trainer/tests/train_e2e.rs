@@ -6,6 +6,7 @@ mod common;
 
 use std::path::Path;
 
+use plec_config::test_dir::TestDir;
 use plec_trainer::testing::{small_config, write_synthetic_csv};
 use plec_trainer::train::{train, TrainOptions};
 use tch::Device;
@@ -35,10 +36,8 @@ fn setup(dir: &Path, extra: &str) -> (plec_config::ModelSpec, String) {
     (spec, text)
 }
 
-fn temp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("plec-trainer-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+fn temp(name: &str) -> TestDir {
+    TestDir::new(&format!("trainer-{name}"))
 }
 
 #[test]
@@ -62,7 +61,6 @@ fn learns_the_signal_of_generated_data() {
     let steps = logged_steps(&model_dir);
     assert!(steps.len() >= 20, "{} points: {steps:?}", steps.len());
     assert_eq!(steps.last(), Some(&96));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The steps of `loss_log.txt`, checked to rise, each with a finite loss per task.
@@ -93,7 +91,6 @@ fn a_short_run_logs_a_curve_of_at_least_twenty_points() {
     assert!(steps.len() >= 20, "{} points: {steps:?}", steps.len());
     assert!(steps.iter().filter(|s| *s % 5 == 0).count() == 12, "every log_step_count_steps step: {steps:?}");
     assert_eq!(steps.last(), Some(&60));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -123,8 +120,6 @@ fn resume_after_a_kill_reaches_the_same_weights() {
         let diff = (ta - &b[name]).abs().max().double_value(&[]);
         assert!(diff <= 1e-6, "{name} differs by {diff} after resume");
     }
-    let _ = std::fs::remove_dir_all(&straight);
-    let _ = std::fs::remove_dir_all(&resumed);
 }
 
 #[test]
@@ -138,7 +133,6 @@ fn keeps_at_most_keep_checkpoint_max() {
         .map(|(s, _)| s)
         .collect();
     assert_eq!(steps, vec![15, 17]);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -151,7 +145,6 @@ fn a_bad_row_stops_training_naming_file_and_row() {
     let err = train(&spec, &options(&dir, &text, None, false)).expect_err("an error");
     let message = err.to_string();
     assert!(message.contains("train.csv") && message.contains("item_id") && message.contains("999"), "{message}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -169,5 +162,4 @@ fn a_diverging_loss_names_the_step_and_task() {
     let err = train(&spec, &options(&dir, &text, Some(50), false)).expect_err("an error");
     let message = err.to_string();
     assert!(message.starts_with("training diverged at step ") && message.contains("loss of task `"), "{message}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -15,7 +15,7 @@
 //! Expert, embedding and tower initializers keep the parameter names; the concatenated gate weights are new
 //! tensors named after their node (`<node>.weight`, `<node>.bias`).
 
-use plec_config::artifact::names::{shared_expert, shared_gate, task_expert, task_gate};
+use plec_config::artifact::names::{self, shared_expert, shared_gate, task_expert, task_gate};
 use plec_config::spec::{ExtractionLayer, ModelSpec};
 
 use super::gate::gate_output_name;
@@ -31,26 +31,9 @@ struct Gate {
     experts: Vec<usize>,
 }
 
-pub(crate) fn lower_layers(
-    g: &mut Graph,
-    spec: &ModelSpec,
-    input: &str,
-    expose_gates: bool,
-) -> Result<Vec<String>, CompileError> {
-    let tasks = spec.towers.len();
-    let mut xs = vec![input.to_string(); tasks];
-    let mut s = input.to_string();
-    for layer in &spec.layers {
-        let (ys, next) = lower_layer(g, spec, layer, &xs, &s, expose_gates)?;
-        xs = ys;
-        if let Some(next) = next {
-            s = next;
-        }
-    }
-    Ok(xs)
-}
-
-fn lower_layer(
+/// Per-task inputs `xs` and shared input `s` -> per-task outputs and the next shared input (if this layer has a
+/// shared gate), as `super::layer::lower_layer` in the explicit layout.
+pub(crate) fn lower_layer(
     g: &mut Graph,
     spec: &ModelSpec,
     layer: &ExtractionLayer,
@@ -116,13 +99,13 @@ fn lower_layer(
         let mut bias = Vec::new();
         let mut in_width = 0;
         for gate in &readers {
-            let w = g.take(&format!("{}.weight", gate.name))?;
+            let w = g.take(&names::weight(&gate.name))?;
             in_width = w.shape[1];
             weight.extend(w.to_f32());
-            bias.extend(g.take(&format!("{}.bias", gate.name))?.to_f32());
+            bias.extend(g.take(&names::bias(&gate.name))?.to_f32());
         }
-        let w = g.add_f32_initializer(&format!("{node}.weight"), vec![bias.len(), in_width], &weight);
-        let b = g.add_f32_initializer(&format!("{node}.bias"), vec![bias.len()], &bias);
+        let w = g.add_f32_initializer(&names::weight(&node), vec![bias.len(), in_width], &weight);
+        let b = g.add_f32_initializer(&names::bias(&node), vec![bias.len()], &bias);
         let logits = g.node("Gemm", &node, &[input, &w, &b], vec![attr_int("transB", 1)]);
         let mut column = 0;
         for gate in readers {

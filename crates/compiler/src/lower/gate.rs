@@ -4,6 +4,7 @@
 //! (softmax as [batch, experts, 1]), `<gate>.mul`, `<gate>.sum` (the mixed output, [batch, units]).
 
 use onnx_protobuf::tensor_proto::DataType;
+use plec_config::artifact::names;
 
 use super::graph::{attr_int, value_info, Dim, Graph};
 use crate::error::CompileError;
@@ -31,8 +32,8 @@ pub(crate) fn lower_gate(
     slots: &[String],
     expose: bool,
 ) -> Result<String, CompileError> {
-    let w = g.param(&format!("{gate}.weight"))?;
-    let b = g.param(&format!("{gate}.bias"))?;
+    let w = g.param(&names::weight(gate))?;
+    let b = g.param(&names::bias(gate))?;
     let logits = g.node("Gemm", gate, &[input, &w, &b], vec![attr_int("transB", 1)]);
     let softmax = g.node("Softmax", &gate_output_name(gate), &[&logits], vec![attr_int("axis", -1)]);
     if expose {

@@ -5,7 +5,7 @@
 //! output row) and its bias `beta - running_mean * s` (plus `b * s` if the Linear had a bias). The folded tensors
 //! keep the Linear's names, `<fc>.weight` and `<fc>.bias`; the `<fc>.bn.*` tensors do not appear in the model.
 
-use plec_config::artifact::names::fc;
+use plec_config::artifact::names::{self, fc, leaf};
 use plec_config::spec::{Activation, Mlp, MlpLayer, Norm, NORM_EPS};
 
 use super::graph::{attr_float, attr_int, Graph};
@@ -18,15 +18,15 @@ pub(crate) fn linear_params(
     prefix: &str,
     layer: &MlpLayer,
 ) -> Result<(Tensor, Option<Tensor>), CompileError> {
-    let weight = g.take(&format!("{prefix}.weight"))?;
-    let bias = if layer.bias { Some(g.take(&format!("{prefix}.bias"))?) } else { None };
+    let weight = g.take(&names::weight(prefix))?;
+    let bias = if layer.bias { Some(g.take(&names::bias(prefix))?) } else { None };
     if layer.norm != Norm::Batch {
         return Ok((weight, bias));
     }
-    let gamma = g.take(&format!("{prefix}.bn.weight"))?.to_f32();
-    let beta = g.take(&format!("{prefix}.bn.bias"))?.to_f32();
-    let mean = g.take(&format!("{prefix}.bn.running_mean"))?.to_f32();
-    let var = g.take(&format!("{prefix}.bn.running_var"))?.to_f32();
+    let gamma = g.take(&names::param(prefix, leaf::BN_WEIGHT))?.to_f32();
+    let beta = g.take(&names::param(prefix, leaf::BN_BIAS))?.to_f32();
+    let mean = g.take(&names::param(prefix, leaf::BN_RUNNING_MEAN))?.to_f32();
+    let var = g.take(&names::param(prefix, leaf::BN_RUNNING_VAR))?.to_f32();
     let units = layer.units;
     let inputs = weight.shape.get(1).copied().unwrap_or(0);
     let w = weight.to_f32();
@@ -51,19 +51,19 @@ pub(crate) fn lower_mlp(g: &mut Graph, module: &str, mlp: &Mlp, input: &str) -> 
     for (j, (_, layer)) in mlp.widths().enumerate() {
         let prefix = fc(module, j);
         let (weight, bias) = linear_params(g, &prefix, layer)?;
-        let w_name = format!("{prefix}.weight");
+        let w_name = names::weight(&prefix);
         g.add_initializer(&w_name, weight);
         let mut inputs = vec![x.clone(), w_name];
         if let Some(bias) = bias {
-            let b_name = format!("{prefix}.bias");
+            let b_name = names::bias(&prefix);
             g.add_initializer(&b_name, bias);
             inputs.push(b_name);
         }
         let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
         x = g.node("Gemm", &prefix, &refs, vec![attr_int("transB", 1)]);
         if layer.norm == Norm::Layer {
-            let scale = g.param(&format!("{prefix}.ln.weight"))?;
-            let shift = g.param(&format!("{prefix}.ln.bias"))?;
+            let scale = g.param(&names::param(&prefix, leaf::LN_WEIGHT))?;
+            let shift = g.param(&names::param(&prefix, leaf::LN_BIAS))?;
             x = g.node(
                 "LayerNormalization",
                 &format!("{prefix}.ln"),

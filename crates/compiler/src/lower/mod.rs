@@ -71,10 +71,7 @@ pub fn compile_owned(
     let weights_sha256 = weights.content_sha256();
     let mut g = Graph::new(weights, options.opset);
     let input = features::lower_features(&mut g, spec)?;
-    let ys = match options.layout {
-        Layout::Explicit => explicit_layers(&mut g, spec, &input, options.expose_gates)?,
-        Layout::Fused => fused::lower_layers(&mut g, spec, &input, options.expose_gates)?,
-    };
+    let ys = lower_layers(&mut g, spec, &input, options.layout, options.expose_gates)?;
     for (tower, y) in spec.towers.iter().zip(&ys) {
         tower::lower_tower(&mut g, tower, y)?;
     }
@@ -85,16 +82,22 @@ pub fn compile_owned(
     Ok(CompiledModel { model: assemble(spec, g, options, weights_sha256)? })
 }
 
-fn explicit_layers(
+/// The extraction layers in order, each lowered in `layout`: per-task inputs start as the group input and become
+/// each layer's task outputs; the shared input advances only through layers with a shared gate (the last has none).
+fn lower_layers(
     g: &mut Graph,
     spec: &ModelSpec,
     input: &str,
+    layout: Layout,
     expose_gates: bool,
 ) -> Result<Vec<String>, CompileError> {
     let mut xs = vec![input.to_string(); spec.towers.len()];
     let mut s = input.to_string();
     for layer in &spec.layers {
-        let (ys, next) = layer::lower_layer(g, spec, layer, &xs, &s, expose_gates)?;
+        let (ys, next) = match layout {
+            Layout::Explicit => layer::lower_layer(g, spec, layer, &xs, &s, expose_gates)?,
+            Layout::Fused => fused::lower_layer(g, spec, layer, &xs, &s, expose_gates)?,
+        };
         xs = ys;
         if let Some(next) = next {
             s = next;

@@ -3,7 +3,7 @@
 //! Identity), `probs_<t>` (Sigmoid or Softmax), `probs1_<t>` (column 1 of a 2-class softmax), `y_<t>` (Squeeze).
 
 use onnx_protobuf::tensor_proto::DataType;
-use plec_config::artifact::names::{tower as tower_module, tower_output};
+use plec_config::artifact::names::{self, tower as tower_module, tower_output};
 use plec_config::spec::{OutputKind, Tower};
 
 use super::graph::{attr_int, Dim, Graph};
@@ -16,8 +16,8 @@ pub(crate) fn lower_tower(g: &mut Graph, tower: &Tower, input: &str) -> Result<(
         x = lower_mlp(g, &tower_module(&tower.name), mlp, &x)?;
     }
     let head = tower_output(&tower.name);
-    let w = g.param(&format!("{head}.weight"))?;
-    let b = g.param(&format!("{head}.bias"))?;
+    let w = g.param(&names::weight(&head))?;
+    let b = g.param(&names::bias(&head))?;
     let out2d = g.node("Gemm", &head, &[&x, &w, &b], vec![attr_int("transB", 1)]);
     let named = |kind: OutputKind| tower.outputs.iter().find(|o| o.kind == kind).map(|o| o.name.clone());
     let squeezed = |g: &mut Graph, name: &str| {

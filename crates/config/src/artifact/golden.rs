@@ -348,7 +348,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_tensor_protos() {
-        let dir = std::env::temp_dir().join(format!("plec-golden-{}", std::process::id()));
+        let dir = crate::test_dir::TestDir::new("golden");
         let set = GoldenSet {
             inputs: vec![
                 RawTensor { name: "ids".into(), shape: vec![2, 2], data: RawData::Int64(vec![1, -1, 7, 3]) },
@@ -365,7 +365,6 @@ mod tests {
         // The raw bytes are little-endian IEEE floats, as ONNX's own tools write them: 0.25 = 0x3e800000.
         let bytes = std::fs::read(dir.join(DATA_SET_DIR).join("output_0.pb")).unwrap_or_default();
         assert!(bytes.windows(4).any(|w| w == [0x00, 0x00, 0x80, 0x3e]));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

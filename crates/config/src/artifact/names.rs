@@ -61,8 +61,35 @@ impl Param {
     }
 }
 
+/// The leaf names of the parameters under a module prefix (a Linear, its norm, a gate, an embedding table).
+pub mod leaf {
+    pub const WEIGHT: &str = "weight";
+    pub const BIAS: &str = "bias";
+    pub const BN_WEIGHT: &str = "bn.weight";
+    pub const BN_BIAS: &str = "bn.bias";
+    pub const BN_RUNNING_MEAN: &str = "bn.running_mean";
+    pub const BN_RUNNING_VAR: &str = "bn.running_var";
+    pub const LN_WEIGHT: &str = "ln.weight";
+    pub const LN_BIAS: &str = "ln.bias";
+}
+
+/// Parameter `leaf` (one of [`leaf`]) of the module named `prefix`: `<prefix>.<leaf>`.
+pub fn param(prefix: &str, leaf: &str) -> String {
+    format!("{prefix}.{leaf}")
+}
+
+/// `<prefix>.weight`.
+pub fn weight(prefix: &str) -> String {
+    param(prefix, leaf::WEIGHT)
+}
+
+/// `<prefix>.bias`.
+pub fn bias(prefix: &str) -> String {
+    param(prefix, leaf::BIAS)
+}
+
 pub fn embedding(table: &str) -> String {
-    format!("embedding.{table}.weight")
+    weight(&format!("embedding.{table}"))
 }
 
 /// Prefix of task expert `e` of `tower` in `layer`.
@@ -95,20 +122,10 @@ pub fn fc(module: &str, j: usize) -> String {
     format!("{module}.fc_{j}")
 }
 
-fn linear(out: &mut Vec<Param>, prefix: &str, input: usize, units: usize, bias: bool) {
-    out.push(Param {
-        name: format!("{prefix}.weight"),
-        shape: vec![units, input],
-        kind: ParamKind::LinearWeight,
-        fan_in: input,
-    });
-    if bias {
-        out.push(Param {
-            name: format!("{prefix}.bias"),
-            shape: vec![units],
-            kind: ParamKind::LinearBias,
-            fan_in: input,
-        });
+fn linear(out: &mut Vec<Param>, prefix: &str, input: usize, units: usize, has_bias: bool) {
+    out.push(Param { name: weight(prefix), shape: vec![units, input], kind: ParamKind::LinearWeight, fan_in: input });
+    if has_bias {
+        out.push(Param { name: bias(prefix), shape: vec![units], kind: ParamKind::LinearBias, fan_in: input });
     }
 }
 
@@ -116,21 +133,19 @@ fn mlp(out: &mut Vec<Param>, module: &str, mlp: &Mlp) {
     for (j, (input, layer)) in mlp.widths().enumerate() {
         let prefix = fc(module, j);
         linear(out, &prefix, input, layer.units, layer.bias);
-        let norm = |suffix: &str, kind| Param {
-            name: format!("{prefix}.{suffix}"),
-            shape: vec![layer.units],
-            kind,
-            fan_in: input,
-        };
+        let norm =
+            |suffix: &str, kind| Param { name: param(&prefix, suffix), shape: vec![layer.units], kind, fan_in: input };
         match layer.norm {
             Norm::None => {}
             Norm::Batch => out.extend([
-                norm("bn.weight", ParamKind::NormWeight),
-                norm("bn.bias", ParamKind::NormBias),
-                norm("bn.running_mean", ParamKind::RunningMean),
-                norm("bn.running_var", ParamKind::RunningVar),
+                norm(leaf::BN_WEIGHT, ParamKind::NormWeight),
+                norm(leaf::BN_BIAS, ParamKind::NormBias),
+                norm(leaf::BN_RUNNING_MEAN, ParamKind::RunningMean),
+                norm(leaf::BN_RUNNING_VAR, ParamKind::RunningVar),
             ]),
-            Norm::Layer => out.extend([norm("ln.weight", ParamKind::NormWeight), norm("ln.bias", ParamKind::NormBias)]),
+            Norm::Layer => {
+                out.extend([norm(leaf::LN_WEIGHT, ParamKind::NormWeight), norm(leaf::LN_BIAS, ParamKind::NormBias)])
+            }
         }
     }
 }

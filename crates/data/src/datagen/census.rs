@@ -129,7 +129,8 @@ pub fn read_census(path: &Path) -> Result<Census, DataError> {
     let mut row = 0u64;
     for (index, line) in reader.lines().enumerate() {
         let line_number = index as u64 + 1;
-        let line = line.map_err(|e| DataError::io(path, format!("line {line_number}: {e}")))?;
+        let line =
+            line.map_err(|source| DataError::IoAtLine { path: path.to_path_buf(), line: line_number, source })?;
         if line.trim().is_empty() {
             continue;
         }
@@ -170,7 +171,7 @@ pub fn read_census(path: &Path) -> Result<Census, DataError> {
         row += 1;
     }
     if row == 0 {
-        return Err(DataError::io(path, "no rows"));
+        return Err(DataError::File { path: path.to_path_buf(), message: "no rows".into() });
     }
     Ok(Census { splits: splits.into_iter().map(SplitColumns::chunk).collect() })
 }

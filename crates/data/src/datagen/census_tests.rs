@@ -1,7 +1,7 @@
 use std::sync::OnceLock;
 
 use super::census::*;
-use crate::tests::fixtures::TempDir;
+use crate::tests::fixtures::TestDir;
 use crate::{encode, BatchReader, Column, EncodeOptions, ReadOptions};
 
 const CENSUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/census-income.test.gz");
@@ -48,8 +48,8 @@ fn splits_and_label_rates_match_the_data_readme() {
 
 #[test]
 fn configs_read_the_written_splits() {
-    let dir = TempDir::new("census");
-    let summary = write_census(census(), &dir.0).unwrap();
+    let dir = TestDir::new("data-census");
+    let summary = write_census(census(), dir.path()).unwrap();
     assert_eq!(summary.iter().map(|(_, [rows, _, _])| *rows).collect::<Vec<_>>(), [59_858, 19_952, 19_952]);
     for (name, text) in census_configs(census()) {
         let spec = plec_config::load_str(&text, name).unwrap().spec;
@@ -57,7 +57,7 @@ fn configs_read_the_written_splits() {
         assert_eq!(spec.features.len(), 38, "{name}");
         let inputs: Vec<&str> = spec.features.iter().map(|f| f.name.as_str()).collect();
         assert!(!inputs.contains(&"education") && !inputs.contains(&"marital_stat"));
-        let files = vec![dir.0.join("validation.parquet")];
+        let files = vec![dir.join("validation.parquet")];
         let mut rows = 0;
         for batch in BatchReader::open(files, ReadOptions::for_spec(&spec, 8192).unwrap()).unwrap() {
             rows += encode(&spec, &batch.unwrap(), &EncodeOptions::default()).unwrap().num_rows;
@@ -77,7 +77,7 @@ fn committed_example_configs_are_the_generated_ones() {
 
 #[test]
 fn bad_lines_are_errors_naming_the_line_and_column() {
-    let dir = TempDir::new("census-bad");
+    let dir = TestDir::new("data-census-bad");
     let good: Vec<String> = (0..41)
         .map(|j| if CONTINUOUS.contains(&FIELDS[j]) || FIELDS[j] == "instance_weight" { "1" } else { "x" }.to_string())
         .collect();

@@ -1,6 +1,6 @@
 use super::rng::Rng;
 use super::synthetic::*;
-use crate::tests::fixtures::TempDir;
+use crate::tests::fixtures::TestDir;
 use crate::{encode, resolve_inputs, BatchReader, Column, EncodeOptions, EncodedFeature, ReadOptions};
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -63,18 +63,18 @@ fn label_correlation_follows_p() {
 
 #[test]
 fn deterministic_files_that_the_configs_read() {
-    let dir = TempDir::new("synthetic");
+    let dir = TestDir::new("data-synthetic");
     let mut options = SyntheticOptions::new(300, 0.5, 9);
     options.eval_rows = 50;
-    let summary = write_synthetic(&options, &dir.0).unwrap();
+    let summary = write_synthetic(&options, dir.path()).unwrap();
     assert_eq!(summary.files.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [300, 50]);
-    let first = std::fs::read(dir.0.join("train.parquet")).unwrap();
-    let again = write_synthetic(&options, &dir.0).unwrap();
-    assert_eq!(std::fs::read(dir.0.join("train.parquet")).unwrap(), first);
+    let first = std::fs::read(dir.join("train.parquet")).unwrap();
+    let again = write_synthetic(&options, dir.path()).unwrap();
+    assert_eq!(std::fs::read(dir.join("train.parquet")).unwrap(), first);
     assert_eq!(again.label_correlation, summary.label_correlation);
     for (name, text) in synthetic_configs(512, &SyntheticShape::default()) {
         let spec = plec_config::load_str(&text, name).unwrap().spec;
-        let files = resolve_inputs(&dir.0.join("eval.parquet").display().to_string()).unwrap();
+        let files = resolve_inputs(&dir.join("eval.parquet").display().to_string()).unwrap();
         let batch =
             BatchReader::open(files, ReadOptions::for_spec(&spec, 64).unwrap()).unwrap().next().unwrap().unwrap();
         let encoded = encode(&spec, &batch, &EncodeOptions::default()).unwrap();
@@ -101,24 +101,24 @@ fn csv_rows(path: &std::path::Path) -> Vec<String> {
 fn validation_rows_continue_the_test_rows_stream() {
     // Written once as 60 evaluation rows, and once as 25 test rows followed by 35 validation rows: the split must
     // cut the same stream, so validation never repeats a test row and asking for it leaves the test rows unchanged.
-    let (whole, split) = (TempDir::new("synthetic-whole"), TempDir::new("synthetic-split"));
+    let (whole, split) = (TestDir::new("data-synthetic-whole"), TestDir::new("data-synthetic-split"));
     let mut options = SyntheticOptions::new(40, 0.9, 4);
     options.dim = 3;
     options.format = super::write::OutputFormat::Csv;
     options.eval_rows = 60;
-    write_synthetic(&options, &whole.0).unwrap();
+    write_synthetic(&options, whole.path()).unwrap();
     options.eval_rows = 25;
     options.validation_rows = 35;
-    let summary = write_synthetic(&options, &split.0).unwrap();
+    let summary = write_synthetic(&options, split.path()).unwrap();
     assert_eq!(
         summary.files.iter().map(|(p, n)| (p.file_name().unwrap().to_owned(), *n)).collect::<Vec<_>>(),
         [("train.csv".into(), 40), ("eval.csv".into(), 25), ("validation.csv".into(), 35)]
     );
-    let stream = csv_rows(&whole.0.join("eval.csv"));
+    let stream = csv_rows(&whole.join("eval.csv"));
     assert_eq!(stream.len(), 60);
-    assert_eq!(csv_rows(&split.0.join("eval.csv")), stream[..25]);
-    assert_eq!(csv_rows(&split.0.join("validation.csv")), stream[25..]);
-    assert_eq!(csv_rows(&split.0.join("train.csv")), csv_rows(&whole.0.join("train.csv")));
+    assert_eq!(csv_rows(&split.join("eval.csv")), stream[..25]);
+    assert_eq!(csv_rows(&split.join("validation.csv")), stream[25..]);
+    assert_eq!(csv_rows(&split.join("train.csv")), csv_rows(&whole.join("train.csv")));
 }
 
 #[test]

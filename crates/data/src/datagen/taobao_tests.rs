@@ -1,7 +1,7 @@
 use super::rng::Rng;
 use super::taobao::*;
 use super::write::OutputFormat;
-use crate::tests::fixtures::TempDir;
+use crate::tests::fixtures::TestDir;
 use crate::{encode, resolve_inputs, BatchReader, Column, EncodeOptions, EncodedFeature, ReadOptions};
 
 fn int_column<'a>(chunk: &'a super::Chunk, name: &str) -> &'a [Option<i64>] {
@@ -80,11 +80,11 @@ fn written_files_fit_the_example_config() {
         assert_eq!(ours, Some(expected), "{}", feature.name);
     }
     for format in [OutputFormat::Parquet, OutputFormat::Csv] {
-        let dir = TempDir::new("taobao");
+        let dir = TestDir::new("data-taobao");
         let options = TaobaoOptions { rows: 3000, eval_rows: 1000, seed: 3, format };
-        let summaries = write_taobao(&options, &dir.0).unwrap();
+        let summaries = write_taobao(&options, dir.path()).unwrap();
         assert_eq!(summaries.iter().map(|s| s.rows).collect::<Vec<_>>(), [3000, 1000]);
-        let files = resolve_inputs(&dir.0.join("train.*").display().to_string()).unwrap();
+        let files = resolve_inputs(&dir.join("train.*").display().to_string()).unwrap();
         let mut rows = 0;
         let mut clicks = 0.0;
         for batch in BatchReader::open(files, ReadOptions::for_spec(&spec, 1024).unwrap()).unwrap() {
@@ -110,10 +110,10 @@ fn the_tiny_config_reads_generated_data() {
     let names = |s: &plec_config::ModelSpec| s.features.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
     assert_eq!(names(&spec), names(&full));
     assert_eq!(spec.data.label_fields, full.data.label_fields);
-    let dir = TempDir::new("taobao-tiny");
+    let dir = TestDir::new("data-taobao-tiny");
     let options = TaobaoOptions { rows: 2000, eval_rows: 0, seed: 4, format: OutputFormat::Parquet };
-    write_taobao(&options, &dir.0).unwrap();
-    let files = vec![dir.0.join("train.parquet")];
+    write_taobao(&options, dir.path()).unwrap();
+    let files = vec![dir.join("train.parquet")];
     let mut rows = 0;
     for batch in BatchReader::open(files, ReadOptions::for_spec(&spec, 512).unwrap()).unwrap() {
         let encoded = encode(&spec, &batch.unwrap(), &EncodeOptions::default()).unwrap();

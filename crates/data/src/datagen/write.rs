@@ -108,8 +108,8 @@ impl ChunkWriter {
     }
 }
 
-fn parquet_error(path: &Path, error: impl std::fmt::Display) -> DataError {
-    DataError::Parquet { path: path.to_path_buf(), message: error.to_string() }
+fn parquet_error(path: &Path, source: parquet::errors::ParquetError) -> DataError {
+    DataError::Parquet { path: path.to_path_buf(), source }
 }
 
 fn record_batch(path: &Path, chunk: &Chunk) -> Result<RecordBatch, DataError> {
@@ -124,7 +124,11 @@ fn record_batch(path: &Path, chunk: &Chunk) -> Result<RecordBatch, DataError> {
             (name.as_str(), array)
         })
         .collect();
-    RecordBatch::try_from_iter(arrays).map_err(|e| parquet_error(path, e))
+    RecordBatch::try_from_iter(arrays).map_err(|source| DataError::ParquetBatch {
+        path: path.to_path_buf(),
+        after_row: None,
+        source,
+    })
 }
 
 fn write_csv(out: &mut impl Write, chunk: &Chunk, header: bool) -> std::io::Result<()> {

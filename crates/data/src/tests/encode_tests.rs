@@ -57,7 +57,7 @@ const CSV: &str = "uid,pid,price,cat,tags,dense,dense2,city,clk\n\
 #[test]
 fn csv_rows_encode_as_the_semantics_say() {
     let spec = test_spec();
-    let dir = TempDir::new("encode-csv");
+    let dir = TestDir::new("data-encode-csv");
     let batch = read_one(&spec, dir.write("a.csv", CSV));
     let encoded = encode(&spec, &batch, &EncodeOptions::default()).unwrap();
     assert_eq!(encoded.num_rows, 4);
@@ -97,7 +97,7 @@ fn parquet_types_follow_the_same_semantics_as_text() {
         &[],
         &[tower("ctr", &[], Head::Binary).label("clk")],
     );
-    let dir = TempDir::new("encode-parquet");
+    let dir = TestDir::new("data-encode-parquet");
     let path = dir.parquet(
         "a.parquet",
         vec![
@@ -129,7 +129,7 @@ const BAD_CSV: &str = "uid,pid,price,cat,tags,dense,dense2,city,clk\n\
 #[test]
 fn bad_cells_fail_the_batch_naming_line_and_column() {
     let spec = test_spec();
-    let dir = TempDir::new("encode-bad");
+    let dir = TestDir::new("data-encode-bad");
     let batch = read_one(&spec, dir.write("bad.csv", BAD_CSV));
     let error = encode(&spec, &batch, &EncodeOptions::default()).unwrap_err();
     insta::assert_snapshot!("encode_bad_cells", dir.scrub(&error.to_string()));
@@ -138,7 +138,7 @@ fn bad_cells_fail_the_batch_naming_line_and_column() {
 #[test]
 fn skip_bad_rows_drops_them_and_reports_every_bad_cell() {
     let spec = test_spec();
-    let dir = TempDir::new("encode-skip");
+    let dir = TestDir::new("data-encode-skip");
     let batch = read_one(&spec, dir.write("bad.csv", BAD_CSV));
     let encoded = encode(&spec, &batch, &EncodeOptions { skip_bad_rows: true }).unwrap();
     // Kept: data rows 2 and 5 (uid 1 and 3).
@@ -164,7 +164,7 @@ fn skip_bad_rows_drops_them_and_reports_every_bad_cell() {
 #[test]
 fn missing_column_is_an_error_even_when_skipping() {
     let spec = test_spec();
-    let dir = TempDir::new("encode-missing");
+    let dir = TestDir::new("data-encode-missing");
     let csv = CsvOptions::default();
     let options = ReadOptions { batch_size: 10, columns: vec!["uid".into()], csv };
     let path = dir.write("a.csv", "uid\n1\n");

@@ -1,4 +1,5 @@
-//! Temporary files for the data tests (hand-built specs come from `plec_config::testing`).
+//! Files for the data tests in temporary folders (`plec_config::test_dir`; hand-built specs come from
+//! `plec_config::testing`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -6,40 +7,19 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch};
 use parquet::arrow::ArrowWriter;
 
-/// A temporary folder removed on drop.
-pub struct TempDir(pub PathBuf);
+pub use plec_config::test_dir::TestDir;
 
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!("plec-data-{name}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    pub fn parquet(&self, name: &str, columns: Vec<(&str, ArrayRef)>) -> PathBuf {
-        let path = self.0.join(name);
-        write_parquet(&path, columns);
-        path
-    }
-
-    /// Replaces this folder in messages with `<tmp>`, so snapshots do not depend on where it is.
-    pub fn scrub(&self, text: &str) -> String {
-        text.replace(&self.0.display().to_string(), "<tmp>")
-    }
+/// Parquet files in a test folder.
+pub trait ParquetFile {
+    /// Writes `columns` to `name` in this folder and returns the file's path.
+    fn parquet(&self, name: &str, columns: Vec<(&str, ArrayRef)>) -> PathBuf;
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+impl ParquetFile for TestDir {
+    fn parquet(&self, name: &str, columns: Vec<(&str, ArrayRef)>) -> PathBuf {
+        let path = self.join(name);
+        write_parquet(&path, columns);
+        path
     }
 }
 

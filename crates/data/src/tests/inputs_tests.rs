@@ -1,15 +1,19 @@
-use super::fixtures::TempDir;
+use super::fixtures::TestDir;
 use crate::resolve_inputs;
 
 #[test]
 fn resolves_files_lists_globs_and_folders() {
-    let dir = TempDir::new("inputs");
+    let dir = TestDir::new("data-inputs");
     for name in ["b.csv", "a.csv", "c.parquet", "_SUCCESS", ".hidden"] {
         dir.write(name, "x\n1\n");
     }
-    let root = dir.0.display().to_string();
+    let root = dir.display().to_string();
     let names = |spec: &str| -> Vec<String> {
-        resolve_inputs(spec).unwrap().iter().map(|p| p.strip_prefix(&dir.0).unwrap().display().to_string()).collect()
+        resolve_inputs(spec)
+            .unwrap()
+            .iter()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect()
     };
     assert_eq!(names(&format!("{root}/b.csv")), ["b.csv"]);
     // Comma lists keep their order; globs are sorted.
@@ -21,9 +25,9 @@ fn resolves_files_lists_globs_and_folders() {
 
 #[test]
 fn errors_name_the_pattern() {
-    let dir = TempDir::new("inputs-errors");
+    let dir = TestDir::new("data-inputs-errors");
     dir.write("a.csv", "x\n1\n");
-    let root = dir.0.display().to_string();
+    let root = dir.display().to_string();
     let messages: Vec<String> = [
         format!("{root}/*.parquet"),
         format!("{root}/a.csv,{root}/missing.csv"),

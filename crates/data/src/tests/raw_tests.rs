@@ -36,7 +36,7 @@ fn floats_of(tensor: &RawTensor) -> Vec<Option<f32>> {
 #[test]
 fn csv_rows_become_padded_raw_inputs() {
     let spec = raw_spec();
-    let dir = TempDir::new("raw-csv");
+    let dir = TestDir::new("data-raw-csv");
     let path = dir.write(
         "a.csv",
         "uid,pid,tags,price,dense2,cats,clk\n3,p1,1|2|3,1.5,1\x1d2,a|b,1\n,,,,,,0\n12,7,7|,2,3\x1d4,|c,0\n",
@@ -67,7 +67,7 @@ fn csv_rows_become_padded_raw_inputs() {
 #[test]
 fn parquet_ints_become_text_for_string_inputs() {
     let spec = raw_spec();
-    let dir = TempDir::new("raw-parquet");
+    let dir = TestDir::new("data-raw-parquet");
     let path = dir.parquet(
         "a.parquet",
         vec![
@@ -93,7 +93,7 @@ fn parquet_ints_become_text_for_string_inputs() {
 #[test]
 fn unparsable_cells_are_listed() {
     let spec = raw_spec();
-    let dir = TempDir::new("raw-bad");
+    let dir = TestDir::new("data-raw-bad");
     let path = dir.write("a.csv", "uid,pid,tags,price,dense2,cats,clk\nx,p,1|y,abc,1,a,1\n1,p,1,1,1\x1d2,a,1\n");
     let error = raw_inputs(&spec.signature(), &read(&spec, path)).unwrap_err();
     insta::assert_snapshot!("raw_bad_cells", dir.scrub(&error.to_string()));

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::fixtures::{floats, ints, strings, TempDir};
+use super::fixtures::{floats, ints, strings, ParquetFile, TestDir};
 use crate::{BatchReader, Column, ColumnBatch, CsvOptions, DataError, ReadOptions, StringColumn};
 
 fn read_all(files: Vec<std::path::PathBuf>, options: ReadOptions) -> Result<Vec<ColumnBatch>, DataError> {
@@ -18,7 +18,7 @@ fn text(values: &[Option<&str>]) -> Column {
 
 #[test]
 fn csv_with_header_in_batches_with_positions() {
-    let dir = TempDir::new("csv-header");
+    let dir = TestDir::new("data-csv-header");
     let path = dir.write("a.csv", "id,price,label,unused\n1,2.5,0,x\n,3,1,y\n7,\"4\",1,z\n");
     let batches = read_all(vec![path.clone()], options(2, &["label", "id"], CsvOptions::default())).unwrap();
     assert_eq!(batches.len(), 2);
@@ -35,7 +35,7 @@ fn csv_with_header_in_batches_with_positions() {
 
 #[test]
 fn csv_without_header_uses_input_fields_and_delimiter() {
-    let dir = TempDir::new("csv-noheader");
+    let dir = TestDir::new("data-csv-noheader");
     // A quoted field holding a newline: line numbers follow the file, not the row count.
     let path = dir.write("a.tsv", "1\t\"a\nb\"\t0\n2\tc\t1\n");
     let csv =
@@ -49,7 +49,7 @@ fn csv_without_header_uses_input_fields_and_delimiter() {
 
 #[test]
 fn batches_do_not_span_files() {
-    let dir = TempDir::new("csv-files");
+    let dir = TestDir::new("data-csv-files");
     let a = dir.write("a.csv", "x\n1\n2\n3\n");
     let b = dir.write("b.csv", "x\n4\n");
     let batches = read_all(vec![a.clone(), b.clone()], options(2, &["x"], CsvOptions::default())).unwrap();
@@ -61,8 +61,8 @@ fn batches_do_not_span_files() {
 #[test]
 fn gzip_csv_is_read() {
     use std::io::Write;
-    let dir = TempDir::new("csv-gz");
-    let path = dir.0.join("a.csv.gz");
+    let dir = TestDir::new("data-csv-gz");
+    let path = dir.join("a.csv.gz");
     let mut encoder = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
     encoder.write_all(b"x,y\n1,2\n3,4\n").unwrap();
     encoder.finish().unwrap();
@@ -72,7 +72,7 @@ fn gzip_csv_is_read() {
 
 #[test]
 fn parquet_columns_keep_their_types() {
-    let dir = TempDir::new("parquet");
+    let dir = TestDir::new("data-parquet");
     let path = dir.parquet(
         "a.parquet",
         vec![
@@ -100,7 +100,7 @@ fn parquet_columns_keep_their_types() {
 
 #[test]
 fn parquet_dictionary_strings_are_utf8() {
-    let dir = TempDir::new("parquet-dict");
+    let dir = TestDir::new("data-parquet-dict");
     let dictionary: arrow_array::DictionaryArray<arrow_array::types::Int32Type> =
         vec![Some("a"), None, Some("b"), Some("a")].into_iter().collect();
     let path = dir.parquet("d.parquet", vec![("s", Arc::new(dictionary))]);
@@ -110,7 +110,7 @@ fn parquet_dictionary_strings_are_utf8() {
 
 #[test]
 fn errors_name_file_row_and_column() {
-    let dir = TempDir::new("reader-errors");
+    let dir = TestDir::new("data-reader-errors");
     let good = dir.write("good.csv", "a,b\n1,2\n");
     let short_row = dir.write("short.csv", "a,b\n1,2\n3\n");
     let not_parquet = dir.write("bad.parquet", "this is not parquet");
@@ -118,7 +118,7 @@ fn errors_name_file_row_and_column() {
     let list =
         arrow_array::ListArray::from_iter_primitive::<arrow_array::types::Int64Type, _, _>(vec![Some(vec![Some(1)])]);
     let lists = dir.parquet("list.parquet", vec![("a", Arc::new(list))]);
-    let missing_file = dir.0.join("missing.csv");
+    let missing_file = dir.join("missing.csv");
     let empty = dir.write("empty.csv", "");
     let no_header = CsvOptions { with_header: false, delimiter: b',', input_fields: vec![] };
     let cases: Vec<(Vec<std::path::PathBuf>, ReadOptions)> = vec![

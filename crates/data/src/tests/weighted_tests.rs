@@ -37,7 +37,7 @@ const CSV: &str = "shops,brands,clk\n\
 #[test]
 fn pairs_become_ids_with_their_weights() {
     let spec = spec();
-    let dir = TempDir::new("weighted-encode");
+    let dir = TestDir::new("data-weighted-encode");
     let encoded = encode(&spec, &read(&spec, dir.write("a.csv", CSV)), &EncodeOptions::default()).unwrap();
     // A missing cell is an empty bag; an empty value between separators adds nothing; a repeated id keeps both.
     assert_eq!(bag(&encoded.features[0]), (vec![3, 7, 9, 9], vec![0, 2, 2, 4], vec![0.5, 2.0, 1e-3, 4.0]));
@@ -50,7 +50,7 @@ fn the_graph_gets_ids_and_weights_as_two_padded_inputs() {
     let spec = spec();
     let signature = spec.signature();
     assert_eq!(signature.columns(), ["shops", "brands"]);
-    let dir = TempDir::new("weighted-raw");
+    let dir = TestDir::new("data-weighted-raw");
     let tensors = raw_inputs(&signature, &read(&spec, dir.write("a.csv", CSV))).unwrap();
     let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["shops", "shops__weight", "brands", "brands__weight"]);
@@ -76,7 +76,7 @@ const BAD_CSV: &str = "shops,brands,clk\n\
 #[test]
 fn malformed_pairs_are_errors_naming_line_and_column() {
     let spec = spec();
-    let dir = TempDir::new("weighted-bad");
+    let dir = TestDir::new("data-weighted-bad");
     let batch = read(&spec, dir.write("bad.csv", BAD_CSV));
     let error = encode(&spec, &batch, &EncodeOptions::default()).unwrap_err();
     insta::assert_snapshot!(dir.scrub(&error.to_string()), @r#"
@@ -100,7 +100,7 @@ fn malformed_pairs_are_errors_naming_line_and_column() {
 #[test]
 fn skipping_bad_rows_drops_their_weights_too() {
     let spec = spec();
-    let dir = TempDir::new("weighted-skip");
+    let dir = TestDir::new("data-weighted-skip");
     let batch = read(&spec, dir.write("bad.csv", BAD_CSV));
     let encoded = encode(&spec, &batch, &EncodeOptions { skip_bad_rows: true }).unwrap();
     assert_eq!(encoded.num_rows, 1);
@@ -111,7 +111,7 @@ fn skipping_bad_rows_drops_their_weights_too() {
 #[test]
 fn a_number_column_cannot_hold_pairs() {
     let spec = spec();
-    let dir = TempDir::new("weighted-parquet");
+    let dir = TestDir::new("data-weighted-parquet");
     let path = dir.parquet(
         "a.parquet",
         vec![

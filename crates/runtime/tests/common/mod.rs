@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+pub use plec_config::test_dir::TestDir;
 use plec_runtime::{tensor, Model, RawInputs, RunOptions};
 
 pub fn project_root() -> PathBuf {
@@ -28,11 +29,8 @@ pub fn run_fixture_script(script: &str, args: &[&str]) {
     );
 }
 
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plec-runtime").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
+pub fn temp_dir(name: &str) -> TestDir {
+    TestDir::new(&format!("runtime-{name}"))
 }
 
 /// The fixture model of `make_test_model.py` (see its docstring for the formula).

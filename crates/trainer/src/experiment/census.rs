@@ -11,7 +11,7 @@ use super::chart::{census_chart, census_description, ChartTitle};
 use super::paired::{paired_table, Paired};
 use super::summary::{cells, headers, markdown_table, rows, runs_table, Gain, TaskColumn};
 use super::{arm_spec, run_arms, Arm, RunResult, RunSettings};
-use crate::error::{io_err, Result, TrainError};
+use crate::error::{file_err, io_err, Result, TrainError};
 use crate::metrics::exact_auc_name;
 
 /// The multi-task models, in table order: (config file stem, display name).
@@ -41,7 +41,7 @@ fn read_arm(name: &str, experiment: &CensusExperiment) -> Result<Arm> {
     let data = |split: &str| -> Result<String> {
         let file = experiment.data_dir.join(format!("{split}.parquet"));
         if !file.is_file() {
-            return Err(io_err(&file, "missing: write it with `plec datagen census --input ... -o DIR`"));
+            return Err(file_err(&file, "missing: write it with `plec datagen census --input ... -o DIR`"));
         }
         Ok(file.to_string_lossy().into_owned())
     };

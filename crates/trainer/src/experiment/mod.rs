@@ -120,7 +120,7 @@ pub struct RunResult {
 /// Loads an arm's config with the experiment's data and overrides.
 pub fn arm_spec(arm: &Arm, overrides: &Overrides) -> Result<ModelSpec> {
     let loaded = plec_config::load_str(&arm.config_text, &arm.config_source)
-        .map_err(|e| TrainError::Config(format!("{}: {e}", arm.config_source.display())))?;
+        .map_err(|source| TrainError::ArmConfig { path: arm.config_source.clone(), source })?;
     let mut spec = loaded.spec;
     crate::data::use_local_dataset(&mut spec, &arm.train_input)?;
     overrides.apply(&mut spec);

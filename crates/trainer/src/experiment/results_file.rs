@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::chart::{census_chart, synthetic_chart, ChartTitle};
 use super::RunResult;
-use crate::error::{io_err, Result};
+use crate::error::{file_err, io_err, Result};
 
 /// Which experiment wrote a results file, told by its heading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub struct ResultsFile {
 }
 
 fn bad(path: &Path, line: usize, message: impl std::fmt::Display) -> crate::TrainError {
-    io_err(path, format!("line {line}: {message}"))
+    file_err(path, format!("line {line}: {message}"))
 }
 
 fn cells(line: &str) -> Vec<String> {
@@ -56,7 +56,7 @@ pub fn parse(text: &str, path: &Path) -> Result<ResultsFile> {
         .ok_or_else(|| bad(path, 1, "expected `: <split> <metric>` in the heading"))?
         .to_string();
     if !lines.any(|(_, l)| l.trim() == "## Runs") {
-        return Err(io_err(path, "no `## Runs` section (the per-run tables)"));
+        return Err(file_err(path, "no `## Runs` section (the per-run tables)"));
     }
     let mut sections: Vec<Section> = Vec::new();
     let mut correlation = None;
@@ -85,7 +85,7 @@ pub fn parse(text: &str, path: &Path) -> Result<ResultsFile> {
         }
     }
     if sections.iter().all(|(_, runs)| runs.is_empty()) {
-        return Err(io_err(path, "no runs under `## Runs` (expected a `| run | seed | <metric> ... |` table)"));
+        return Err(file_err(path, "no runs under `## Runs` (expected a `| run | seed | <metric> ... |` table)"));
     }
     Ok(ResultsFile { experiment, heading, split, sections })
 }

@@ -98,7 +98,7 @@ pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
     let model_configs = configs(experiment.dim, &experiment.shape);
     for (arm, text) in &model_configs {
         plec_config::load_str(text, arm)
-            .map_err(|e| TrainError::Config(format!("{arm}.config, generated from the model shape options: {e}")))?;
+            .map_err(|source| TrainError::GeneratedConfig { arm: arm.to_string(), source })?;
     }
     let tasks: Vec<TaskColumn> = TASKS
         .iter()

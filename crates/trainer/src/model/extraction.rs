@@ -23,10 +23,7 @@ struct Gate {
 
 impl Gate {
     fn new(factory: &mut ParamFactory, prefix: &str) -> Result<Self> {
-        Ok(Gate {
-            weight: factory.single(&format!("{prefix}.weight"))?,
-            bias: factory.single(&format!("{prefix}.bias"))?,
-        })
+        Ok(Gate { weight: factory.single(&names::weight(prefix))?, bias: factory.single(&names::bias(prefix))? })
     }
 
     /// `softmax(x W^T + b)`, `[batch, experts]`.

@@ -2,7 +2,7 @@
 //! matmul over `[experts, batch, in]`, BatchNorm/LayerNorm are per expert, activation after every layer, dropout in
 //! training only.
 
-use plec_config::artifact::names;
+use plec_config::artifact::names::{self, leaf};
 use plec_config::spec::{Activation, Mlp, Norm, NORM_EPS};
 use tch::{TchError, Tensor};
 
@@ -49,23 +49,23 @@ impl MlpBank {
     /// The MLPs under the module prefixes `modules` (e.g. `ple.layer1.task_ctr.expert_0`), all shaped by `mlp`.
     pub fn new(factory: &mut ParamFactory, modules: &[String], mlp: &Mlp) -> Result<Self> {
         let names = |j: usize, suffix: &str| -> Vec<String> {
-            modules.iter().map(|m| format!("{}.{suffix}", names::fc(m, j))).collect()
+            modules.iter().map(|m| names::param(&names::fc(m, j), suffix)).collect()
         };
         let mut layers = Vec::with_capacity(mlp.layers.len());
         for (j, (_, layer)) in mlp.widths().enumerate() {
-            let weight = factory.bank(&names(j, "weight"))?;
-            let bias = if layer.bias { Some(factory.bank(&names(j, "bias"))?) } else { None };
+            let weight = factory.bank(&names(j, leaf::WEIGHT))?;
+            let bias = if layer.bias { Some(factory.bank(&names(j, leaf::BIAS))?) } else { None };
             let norm = match layer.norm {
                 Norm::None => BankNorm::None,
                 Norm::Batch => BankNorm::Batch {
-                    weight: factory.bank(&names(j, "bn.weight"))?,
-                    bias: factory.bank(&names(j, "bn.bias"))?,
-                    running_mean: factory.bank(&names(j, "bn.running_mean"))?,
-                    running_var: factory.bank(&names(j, "bn.running_var"))?,
+                    weight: factory.bank(&names(j, leaf::BN_WEIGHT))?,
+                    bias: factory.bank(&names(j, leaf::BN_BIAS))?,
+                    running_mean: factory.bank(&names(j, leaf::BN_RUNNING_MEAN))?,
+                    running_var: factory.bank(&names(j, leaf::BN_RUNNING_VAR))?,
                 },
                 Norm::Layer => BankNorm::Layer {
-                    weight: factory.bank(&names(j, "ln.weight"))?,
-                    bias: factory.bank(&names(j, "ln.bias"))?,
+                    weight: factory.bank(&names(j, leaf::LN_WEIGHT))?,
+                    bias: factory.bank(&names(j, leaf::LN_BIAS))?,
                 },
             };
             layers.push(BankLayer { weight, bias, norm, activation: layer.activation, dropout: layer.dropout as f64 });

@@ -45,7 +45,7 @@ impl Towers {
             .iter()
             .map(|t| {
                 let prefix = names::tower_output(&t.name);
-                Ok((factory.single(&format!("{prefix}.weight"))?, factory.single(&format!("{prefix}.bias"))?))
+                Ok((factory.single(&names::weight(&prefix))?, factory.single(&names::bias(&prefix))?))
             })
             .collect::<Result<_>>()?;
         Ok(Towers { mlps, heads })

@@ -1,6 +1,6 @@
 //! Reference PLE forward pass (semantics sections 1-5) over named parameters, one sample at a time.
 
-use plec_config::artifact::names;
+use plec_config::artifact::names::{self, leaf};
 use plec_config::spec::{Activation, Encoding, Mlp, ModelSpec, Norm, OutputKind, Pooling};
 
 use super::Named;
@@ -18,9 +18,9 @@ fn get<'a>(p: &'a Named, name: &str) -> &'a [f64] {
 }
 
 pub fn linear(p: &Named, prefix: &str, x: &[f64]) -> Vec<f64> {
-    let w = get(p, &format!("{prefix}.weight"));
+    let w = get(p, &names::weight(prefix));
     let out = w.len() / x.len();
-    let bias = p.get(&format!("{prefix}.bias")).map(|b| b.1.clone());
+    let bias = p.get(&names::bias(prefix)).map(|b| b.1.clone());
     (0..out)
         .map(|o| {
             let dot: f64 = (0..x.len()).map(|i| w[o * x.len() + i] * x[i]).sum();
@@ -80,7 +80,8 @@ pub fn mlp(p: &Named, module: &str, spec: &Mlp, xs: &[Vec<f64>], train: bool) ->
         match layer.norm {
             Norm::None => {}
             Norm::Batch => {
-                let (w, b) = (get(p, &format!("{prefix}.bn.weight")), get(p, &format!("{prefix}.bn.bias")));
+                let (w, b) =
+                    (get(p, &names::param(&prefix, leaf::BN_WEIGHT)), get(p, &names::param(&prefix, leaf::BN_BIAS)));
                 for u in 0..layer.units {
                     let (mean, var) = if train {
                         let n = y.len() as f64;
@@ -88,8 +89,8 @@ pub fn mlp(p: &Named, module: &str, spec: &Mlp, xs: &[Vec<f64>], train: bool) ->
                         (mean, y.iter().map(|r| (r[u] - mean).powi(2)).sum::<f64>() / n)
                     } else {
                         (
-                            get(p, &format!("{prefix}.bn.running_mean"))[u],
-                            get(p, &format!("{prefix}.bn.running_var"))[u],
+                            get(p, &names::param(&prefix, leaf::BN_RUNNING_MEAN))[u],
+                            get(p, &names::param(&prefix, leaf::BN_RUNNING_VAR))[u],
                         )
                     };
                     for r in y.iter_mut() {
@@ -98,7 +99,8 @@ pub fn mlp(p: &Named, module: &str, spec: &Mlp, xs: &[Vec<f64>], train: bool) ->
                 }
             }
             Norm::Layer => {
-                let (w, b) = (get(p, &format!("{prefix}.ln.weight")), get(p, &format!("{prefix}.ln.bias")));
+                let (w, b) =
+                    (get(p, &names::param(&prefix, leaf::LN_WEIGHT)), get(p, &names::param(&prefix, leaf::LN_BIAS)));
                 for r in y.iter_mut() {
                     let n = r.len() as f64;
                     let mean = r.iter().sum::<f64>() / n;
