@@ -1,6 +1,6 @@
 use super::schema::*;
 use super::write::OutputFormat;
-use crate::tests::fixtures::TempDir;
+use crate::tests::fixtures::TestDir;
 use crate::{encode, BatchReader, EncodeOptions, EncodedFeature, ReadOptions};
 use plec_config::testing::catalog;
 
@@ -13,9 +13,9 @@ fn spec(name: &str) -> plec_config::spec::ModelSpec {
 fn every_row_encodes_and_binary_labels_are_near_a_fifth_positive() {
     for name in ["weighted_ids", "all_features_two_layers"] {
         let spec = spec(name);
-        let dir = TempDir::new(&format!("schema-{name}"));
+        let dir = TestDir::new(&format!("schema-{name}"));
         let options = SchemaOptions { rows: 3000, eval_rows: 500, seed: 4, format: OutputFormat::Csv };
-        let summaries = write_schema(&spec, &options, dir.0.as_path()).unwrap();
+        let summaries = write_schema(&spec, &options, dir.path()).unwrap();
         assert_eq!(summaries.iter().map(|s| s.rows).collect::<Vec<_>>(), [3000, 500]);
         for (label, positives) in &summaries[0].positives {
             let rate = *positives as f64 / 3000.0;
@@ -40,10 +40,10 @@ fn every_row_encodes_and_binary_labels_are_near_a_fifth_positive() {
 #[test]
 fn the_seed_decides_the_rows() {
     let spec = spec("weighted_ids");
-    let dir = TempDir::new("schema-seed");
+    let dir = TestDir::new("schema-seed");
     let write = |seed, sub: &str| {
         let options = SchemaOptions { rows: 200, eval_rows: 0, seed, format: OutputFormat::Csv };
-        let out = dir.0.as_path().join(sub);
+        let out = dir.path().join(sub);
         write_schema(&spec, &options, &out).unwrap();
         std::fs::read_to_string(out.join("train.csv")).unwrap()
     };
