@@ -33,7 +33,17 @@ fn weighted_ids_train_compile_verify_and_predict() {
     let config = format!("{ROOT}/tests/configs/weighted_ids.config");
     let data = dir.join("data");
     let out = ok(&[
-        "datagen", "schema", "--config", &config, "--rows", "6000", "--eval-rows", "1000", "--format", "csv", "-o",
+        "datagen",
+        "schema",
+        "--config",
+        &config,
+        "--rows",
+        "6000",
+        "--eval-rows",
+        "1000",
+        "--format",
+        "csv",
+        "-o",
         s(&data),
     ]);
     assert!(out.contains("train.csv: 6000 rows") && out.contains("clk "), "{out}");
@@ -80,7 +90,12 @@ fn weighted_ids_train_compile_verify_and_predict() {
     let columns: Vec<&str> = header.split(',').collect();
     let row: Vec<&str> = columns.iter().map(|c| if *c == "user_shop" { "k1" } else { "" }).collect();
     std::fs::write(&bad, format!("{header}\n{}\n", row.join(","))).unwrap_or_else(|e| panic!("{e}"));
-    let output = run(&["predict", s(&dir.join("fused.onnx")), "--input", s(&bad), "--output", s(&dir.join("bad_out.csv"))]);
+    let output =
+        run(&["predict", s(&dir.join("fused.onnx")), "--input", s(&bad), "--output", s(&dir.join("bad_out.csv"))]);
     assert!(!output.status.success(), "{}", text(&output));
-    assert!(text(&output).contains("line 2, column \"user_shop\": \"k1\" is not an id:weight pair"), "{}", text(&output));
+    assert!(
+        text(&output).contains("line 2, column \"user_shop\": \"k1\" is not an id:weight pair"),
+        "{}",
+        text(&output)
+    );
 }
