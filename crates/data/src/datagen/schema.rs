@@ -90,6 +90,13 @@ pub fn write_schema(spec: &ModelSpec, options: &SchemaOptions, dir: &Path) -> Re
     Ok(summaries)
 }
 
+/// One value of a cell: its key, its weight (1 unless weighted) and, for dense features, the value itself.
+struct Drawn {
+    key: u64,
+    weight: f64,
+    dense: Option<f64>,
+}
+
 /// How a tower's label is drawn from its logit.
 enum LabelKind {
     Binary,
@@ -157,7 +164,7 @@ impl<'a> Generator<'a> {
             let mut column = StringColumn::with_capacity(rows, rows * 8);
             for row in 0..rows {
                 let (text, values) = self.cell(rng, f, feature);
-                for (key, weight, dense) in values {
+                for Drawn { key, weight, dense } in values {
                     for t in 0..tasks {
                         let effect = match dense {
                             Some(x) => x * hash_normal(self.seed, TAG_DENSE + (f * 64 + t) as u64, key),
@@ -198,7 +205,7 @@ impl<'a> Generator<'a> {
     }
 
     /// One cell's text and the (key, weight, dense value) of each value in it.
-    fn cell(&self, rng: &mut Rng, f: usize, feature: &Feature) -> (Option<String>, Vec<(u64, f64, Option<f64>)>) {
+    fn cell(&self, rng: &mut Rng, f: usize, feature: &Feature) -> (Option<String>, Vec<Drawn>) {
         match &feature.encoding {
             Encoding::Dense { value_dim, .. } => {
                 if rng.bernoulli(MISSING_RATE) {
@@ -206,7 +213,8 @@ impl<'a> Generator<'a> {
                 }
                 let xs: Vec<f64> = (0..*value_dim).map(|_| rng.normal()).collect();
                 let text = xs.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(DENSE_SEPARATOR);
-                let values = xs.iter().enumerate().map(|(i, x)| (i as u64, 1.0, Some(*x))).collect();
+                let values =
+                    xs.iter().enumerate().map(|(i, x)| Drawn { key: i as u64, weight: 1.0, dense: Some(*x) }).collect();
                 (Some(text), values)
             }
             Encoding::Embedding { transform, multi, .. } => {
@@ -227,7 +235,7 @@ impl<'a> Generator<'a> {
                         text = format!("{text}:{weight}");
                     }
                     parts.push(text);
-                    values.push((key, weight, None));
+                    values.push(Drawn { key, weight, dense: None });
                 }
                 let separator = multi.as_ref().map_or("", |m| m.separator.as_str());
                 ((!parts.is_empty()).then(|| parts.join(separator)), values)
