@@ -388,6 +388,7 @@ pub fn catalog() -> Vec<(&'static str, ModelSpec)> {
             hash("words", 17, 3).multi(Pooling::Mean),
             vocab("langs", &["en", "zh", "fr"], 2).multi(Pooling::Sum).default_value("en"),
             dict("cats", &[("a", 1), ("b", 2), ("c", 4)], 2).multi(Pooling::Mean),
+            vocab("moods", &["calm", "busy"], 2).multi(Pooling::Sum),
         ]
     };
     let simple = || vec![id("user_id", 10, 4), dense("score", 1, 0.0), hash("pid", 7, 3)];

@@ -40,6 +40,11 @@ fn feature_cases(feature: &Feature) -> Vec<Option<String>> {
                     let long: Vec<String> = present.iter().chain(present.iter()).cloned().collect();
                     out.push(join(&long));
                     out.extend(present.windows(2).map(join));
+                    // An empty value between two (skipped), and a cell of separators only (no value: missing).
+                    if let [first, second, ..] = present.as_slice() {
+                        out.push(join(&[first.clone(), String::new(), second.clone()]));
+                    }
+                    out.push(Some(multi.separator.repeat(2)));
                     out
                 }
             }

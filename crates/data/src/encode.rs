@@ -302,13 +302,14 @@ impl IdEncoder<'_> {
         match cell {
             Cell::Missing => self.encode_missing(out),
             Cell::Text(text) => match self.separator {
+                // Empty values are skipped (the graph's pads); a cell without any value is missing.
                 Some(separator) => {
-                    for part in text.split(separator) {
-                        if part.is_empty() {
-                            self.encode_missing(out)?;
-                        } else {
-                            push_lookup(self.transform.lookup_text(part), Cell::Text(part), self.transform, out)?;
-                        }
+                    let mut values = text.split(separator).filter(|part| !part.is_empty()).peekable();
+                    if values.peek().is_none() {
+                        return self.encode_missing(out);
+                    }
+                    for part in values {
+                        push_lookup(self.transform.lookup_text(part), Cell::Text(part), self.transform, out)?;
                     }
                     Ok(())
                 }

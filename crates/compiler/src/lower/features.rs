@@ -306,7 +306,7 @@ fn pooled(
     };
     r.valid = Some(match r.valid.take() {
         Some(valid) => g.node("And", &format!("{p}.keep"), &[&valid, &present], vec![]),
-        None => present,
+        None => present.clone(),
     });
     let (mut masked, mask) = gather(g, &p, table, &r);
     let mask = mask.ok_or_else(|| CompileError::Internal("pooled feature without a mask".into()))?;
@@ -331,18 +331,25 @@ fn pooled(
             g.node("Div", &format!("{p}.mean"), &[&sum, &denom], vec![])
         }
     };
-    if let Some(d) = default {
-        parse_default(name, transform, d)?;
-        if let Lookup::Row(row) = transform.lookup_text(d) {
-            let zero = g.scalar_f32(0.0);
-            let empty = g.node("Equal", &format!("{p}.empty"), &[&count, &zero], vec![]);
-            let emptyf =
-                g.node("Cast", &format!("{p}.empty_f32"), &[&empty], vec![attr_int("to", DataType::FLOAT as i64)]);
-            let idx = g.ints(&[row as i64]);
-            let drow = g.node("Gather", &format!("{p}.default_row"), &[table, &idx], vec![attr_int("axis", 0)]);
-            let fill = g.node("Mul", &format!("{p}.default_fill"), &[&emptyf, &drow], vec![]);
-            pooled = g.node("Add", &format!("{p}.pooled"), &[&pooled, &fill], vec![]);
+    // A row without any value is missing: the default's row, or vocab_list's row 0 (weighted bags: nothing).
+    let fallback = match default {
+        Some(d) => {
+            parse_default(name, transform, d)?;
+            transform.lookup_text(d)
         }
+        None => transform.lookup_missing(),
+    };
+    if let (Lookup::Row(row), false) = (fallback, multi.weighted) {
+        let presentf =
+            g.node("Cast", &format!("{p}.present_f32"), &[&present], vec![attr_int("to", DataType::FLOAT as i64)]);
+        let values = g.node("ReduceSum", &format!("{p}.values"), &[&presentf, &axis1], vec![attr_int("keepdims", 1)]);
+        let zero = g.scalar_f32(0.0);
+        let empty = g.node("Equal", &format!("{p}.empty"), &[&values, &zero], vec![]);
+        let emptyf = g.node("Cast", &format!("{p}.empty_f32"), &[&empty], vec![attr_int("to", DataType::FLOAT as i64)]);
+        let idx = g.ints(&[row as i64]);
+        let drow = g.node("Gather", &format!("{p}.default_row"), &[table, &idx], vec![attr_int("axis", 0)]);
+        let fill = g.node("Mul", &format!("{p}.default_fill"), &[&emptyf, &drow], vec![]);
+        pooled = g.node("Add", &format!("{p}.pooled"), &[&pooled, &fill], vec![]);
     }
     Ok(pooled)
 }

@@ -160,11 +160,15 @@ def embed_feature(f, x, tables, table_names, weights=None):
                 if r is not None and not np.isnan(w):
                     out[i] += np.float64(w) * table[r]
         else:
-            rows = [lookup(transform, v) for v in value if not is_missing(v, vt)]
-            rows = [r for r in rows if r is not None]
-            if not rows and default is not None:
-                r = lookup(transform, default)
-                rows = [] if r is None else [r]
+            present = [v for v in value if not is_missing(v, vt)]
+            rows = [r for r in (lookup(transform, v) for v in present) if r is not None]
+            if not present:
+                # No value at all is a missing value: the default's row, or vocab_list's row 0.
+                if default is not None:
+                    r = lookup(transform, default)
+                    rows = [] if r is None else [r]
+                elif kind == "vocab_list":
+                    rows = [0]
             if not rows:
                 continue
             s = table[rows].sum(axis=0)
