@@ -21,8 +21,8 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-/// One CSV cell of `row` of an input: missing values empty, multi-valued ids joined by the signature's separator,
-/// wide dense values by \x1d (the data path's conventions).
+/// One CSV cell of `row` of an input: missing values empty, multi-valued ids joined by the signature's separator
+/// (as `id:weight` pairs for weighted features), wide dense values by \x1d (the data path's conventions).
 fn cell(signature: &Signature, inputs: &RawInputs, name: &str, row: usize) -> String {
     let spec = signature.inputs.iter().find(|i| i.name == name).unwrap();
     let tensor = inputs.get(name).unwrap();
@@ -46,6 +46,16 @@ fn cell(signature: &Signature, inputs: &RawInputs, name: &str, row: usize) -> St
             RawData::String(v) => v[i].clone(),
         })
         .collect();
+    // A weighted feature's column holds `id:weight` pairs, its weights taken from the weights input.
+    let parts = match spec.weights.as_deref().map(|w| &inputs.get(w).unwrap().data) {
+        Some(RawData::Float(weights)) => parts
+            .into_iter()
+            .enumerate()
+            .filter(|(_, id)| !id.is_empty())
+            .map(|(j, id)| format!("{id}:{}", weights[row * width + j]))
+            .collect(),
+        _ => parts,
+    };
     let separator = if tensor.shape.len() == 1 {
         ""
     } else if spec.shape[1].is_u64() {
@@ -61,7 +71,8 @@ fn cell(signature: &Signature, inputs: &RawInputs, name: &str, row: usize) -> St
 }
 
 fn write_csv(path: &Path, signature: &Signature, inputs: &RawInputs, rows: usize) {
-    let names: Vec<&str> = signature.inputs.iter().map(|i| i.name.as_str()).collect();
+    let columns = signature.columns();
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
     let mut text = format!("row_id,{}\n", names.join(","));
     for row in 0..rows {
         let cells: Vec<String> = names.iter().map(|n| cell(signature, inputs, n, row)).collect();

@@ -201,7 +201,7 @@ mod tests {
         let encoded = encode(&spec, &batch, &EncodeOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(encoded.num_rows, batch.num_rows, "no row may be rejected");
         let raw = raw_inputs(&spec.signature(), &batch).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(raw.len(), spec.features.len());
+        assert_eq!(raw.len(), spec.signature().inputs.len());
     }
 
     #[test]
