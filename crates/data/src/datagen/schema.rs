@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use super::rng::{hash3, hash_normal, mix64, Rng, Zipf};
-use super::write::{Chunk, ChunkWriter, OutputFormat};
+use super::write::{write_in_chunks, Chunk, OutputFormat};
 use crate::encode::DENSE_SEPARATOR;
 use crate::{Column, DataError, StringColumn};
 use plec_config::spec::{Encoding, Feature, Loss, ModelSpec, Transform};
@@ -64,27 +64,15 @@ pub fn write_schema(spec: &ModelSpec, options: &SchemaOptions, dir: &Path) -> Re
         let path = dir.join(format!("{name}.{}", options.format.extension()));
         let mut rng = Rng::new(mix64(options.seed ^ stream));
         let mut positives: Vec<(String, u64)> = generator.binary_labels().map(|l| (l.to_string(), 0)).collect();
-        let mut writer: Option<ChunkWriter> = None;
-        let mut left = rows;
-        while left > 0 || writer.is_none() {
-            let size = left.min(CHUNK_ROWS as u64) as usize;
-            let chunk = generator.chunk(&mut rng, size);
+        let count = |chunk: &Chunk| {
             for (label, count) in &mut positives {
                 if let Some((_, Column::Int64(values))) = chunk.iter().find(|(n, _)| n == label) {
                     *count += values.iter().filter(|v| **v == Some(1)).count() as u64;
                 }
             }
-            let out = match writer.as_mut() {
-                Some(out) => out,
-                None => writer.insert(ChunkWriter::create(&path, options.format, &chunk)?),
-            };
-            out.write(&chunk)?;
-            left -= size as u64;
-        }
-        let rows = match writer {
-            Some(out) => out.finish()?,
-            None => 0,
         };
+        let make = |size| generator.chunk(&mut rng, size);
+        let rows = write_in_chunks(&path, options.format, rows, CHUNK_ROWS, make, count)?;
         summaries.push(SchemaSummary { path, rows, positives });
     }
     Ok(summaries)

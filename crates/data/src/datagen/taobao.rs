@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use super::rng::{hash3, hash_normal, mix64, unit_f64, Rng, Scatter, Zipf};
-use super::write::{Chunk, ChunkWriter, OutputFormat};
+use super::write::{write_in_chunks, Chunk, OutputFormat};
 use crate::{Column, DataError};
 
 /// `num_buckets` of the config's id features, user side then ad side.
@@ -261,25 +261,13 @@ pub fn write_taobao(options: &TaobaoOptions, dir: &Path) -> Result<Vec<SplitSumm
         }
         let path = dir.join(format!("{name}.{}", options.format.extension()));
         let mut rng = Rng::new(mix64(options.seed ^ stream));
-        let mut summary = SplitSummary { path: path.clone(), rows: 0, clicks: 0, buys: 0 };
-        let mut writer: Option<ChunkWriter> = None;
-        let mut left = rows;
-        while left > 0 || writer.is_none() {
-            let size = left.min(CHUNK_ROWS as u64) as usize;
-            let chunk = model.chunk(&mut rng, size);
-            summary.clicks += count_ones(&chunk, "clk");
-            summary.buys += count_ones(&chunk, "buy");
-            let out = match writer.as_mut() {
-                Some(out) => out,
-                None => writer.insert(ChunkWriter::create(&path, options.format, &chunk)?),
-            };
-            out.write(&chunk)?;
-            left -= size as u64;
-        }
-        if let Some(out) = writer {
-            summary.rows = out.finish()?;
-        }
-        summaries.push(summary);
+        let (mut clicks, mut buys) = (0, 0);
+        let count = |chunk: &Chunk| {
+            clicks += count_ones(chunk, "clk");
+            buys += count_ones(chunk, "buy");
+        };
+        let rows = write_in_chunks(&path, options.format, rows, CHUNK_ROWS, |size| model.chunk(&mut rng, size), count)?;
+        summaries.push(SplitSummary { path, rows, clicks, buys });
     }
     Ok(summaries)
 }

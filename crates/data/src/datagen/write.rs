@@ -108,6 +108,32 @@ impl ChunkWriter {
     }
 }
 
+/// Writes `rows` rows to `path`, `chunk_rows` at a time: `make(size)` builds each chunk and `seen` looks at it
+/// before it is written. The file exists even for 0 rows (a header or a schema only). Returns the rows written.
+pub fn write_in_chunks(
+    path: &Path,
+    format: OutputFormat,
+    rows: u64,
+    chunk_rows: usize,
+    mut make: impl FnMut(usize) -> Chunk,
+    mut seen: impl FnMut(&Chunk),
+) -> Result<u64, DataError> {
+    let mut writer: Option<ChunkWriter> = None;
+    let mut left = rows;
+    while left > 0 || writer.is_none() {
+        let size = left.min(chunk_rows as u64) as usize;
+        let chunk = make(size);
+        seen(&chunk);
+        let out = match writer.as_mut() {
+            Some(out) => out,
+            None => writer.insert(ChunkWriter::create(path, format, &chunk)?),
+        };
+        out.write(&chunk)?;
+        left -= size as u64;
+    }
+    writer.map_or(Ok(0), ChunkWriter::finish)
+}
+
 fn parquet_error(path: &Path, source: parquet::errors::ParquetError) -> DataError {
     DataError::Parquet { path: path.to_path_buf(), source }
 }
