@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use plec_data::datagen::{census, schema, synthetic, taobao, write_configs, OutputFormat};
+use plec_data::datagen::{census, schema, synthetic, taobao, write_configs, OutputFormat, SplitOptions};
 
 use super::synthetic_shape::ShapeArgs;
 
@@ -31,6 +31,13 @@ struct SchemaArgs {
     /// The pipeline config whose features and labels the rows hold.
     #[arg(long)]
     config: PathBuf,
+    #[command(flatten)]
+    split: SplitArgs,
+}
+
+/// The train and eval files a generator writes.
+#[derive(clap::Args, Debug)]
+struct SplitArgs {
     /// Training rows.
     #[arg(long)]
     rows: u64,
@@ -47,22 +54,16 @@ struct SchemaArgs {
     output: PathBuf,
 }
 
+impl SplitArgs {
+    fn options(&self) -> SplitOptions {
+        SplitOptions { rows: self.rows, eval_rows: self.eval_rows, seed: self.seed, format: self.format }
+    }
+}
+
 #[derive(clap::Args, Debug)]
 struct TaobaoArgs {
-    /// Training rows.
-    #[arg(long)]
-    rows: u64,
-    /// Evaluation rows (0: no eval file).
-    #[arg(long, default_value_t = 0)]
-    eval_rows: u64,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// parquet or csv (CSV files have a header line: set data_config.with_header).
-    #[arg(long, default_value = "parquet")]
-    format: OutputFormat,
-    /// Output folder (train.<format>, eval.<format>).
-    #[arg(short, long)]
-    output: PathBuf,
+    #[command(flatten)]
+    split: SplitArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -123,9 +124,7 @@ fn percent(part: u64, whole: u64) -> f64 {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.kind {
         Kind::Taobao(a) => {
-            let options =
-                taobao::TaobaoOptions { rows: a.rows, eval_rows: a.eval_rows, seed: a.seed, format: a.format };
-            let summaries = taobao::write_taobao(&options, &a.output).context("plec datagen taobao")?;
+            let summaries = taobao::write_taobao(&a.split.options(), &a.split.output).context("plec datagen taobao")?;
             for s in summaries {
                 println!(
                     "wrote {}: {} rows, clk {:.2}%, buy {:.3}% (buy/clk {:.1}%)",
@@ -139,9 +138,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         Kind::Schema(a) => {
             let loaded = plec_config::load_file(&a.config)?;
-            let options =
-                schema::SchemaOptions { rows: a.rows, eval_rows: a.eval_rows, seed: a.seed, format: a.format };
-            let summaries = schema::write_schema(&loaded.spec, &options, &a.output).context("plec datagen schema")?;
+            let summaries = schema::write_schema(&loaded.spec, &a.split.options(), &a.split.output)
+                .context("plec datagen schema")?;
             for s in summaries {
                 let rates: Vec<String> =
                     s.positives.iter().map(|(label, n)| format!("{label} {:.1}%", percent(*n, s.rows))).collect();

@@ -16,7 +16,7 @@ pub mod taobao;
 mod write;
 
 pub use configs::{write_configs, Architecture, ConfigText, TaskText};
-pub use write::{Chunk, ChunkWriter, OutputFormat};
+pub use write::{Chunk, ChunkWriter, OutputFormat, SplitOptions};
 
 #[cfg(test)]
 mod census_tests;

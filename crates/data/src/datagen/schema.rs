@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use super::rng::{hash3, hash_normal, mix64, Rng, Zipf};
-use super::write::{write_in_chunks, Chunk, OutputFormat};
+use super::write::{write_in_chunks, Chunk, SplitOptions};
 use crate::encode::DENSE_SEPARATOR;
 use crate::{Column, DataError, StringColumn};
 use plec_config::spec::{Encoding, Feature, Loss, ModelSpec, Transform};
@@ -36,13 +36,8 @@ const TAG_SHARED: u64 = 300;
 const TAG_TASK: u64 = 400;
 const TAG_DENSE: u64 = 500;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct SchemaOptions {
-    pub rows: u64,
-    pub eval_rows: u64,
-    pub seed: u64,
-    pub format: OutputFormat,
-}
+/// Rows, seed and format of the train and eval files.
+pub type SchemaOptions = SplitOptions;
 
 /// Rows and positive labels per binary tower of one written file.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use super::rng::{hash3, hash_normal, mix64, unit_f64, Rng, Scatter, Zipf};
-use super::write::{write_in_chunks, Chunk, OutputFormat};
+use super::write::{write_in_chunks, Chunk, SplitOptions};
 use crate::{Column, DataError};
 
 /// `num_buckets` of the config's id features, user side then ad side.
@@ -234,13 +234,8 @@ impl TaobaoModel {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaobaoOptions {
-    pub rows: u64,
-    pub eval_rows: u64,
-    pub seed: u64,
-    pub format: OutputFormat,
-}
+/// Rows, seed and format of the train and eval files.
+pub type TaobaoOptions = SplitOptions;
 
 /// What one written split holds.
 #[derive(Debug, Clone, PartialEq)]

@@ -39,6 +39,15 @@ impl std::str::FromStr for OutputFormat {
     }
 }
 
+/// What a generator writes: `rows` training rows and `eval_rows` evaluation rows (0: no eval file) from `seed`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitOptions {
+    pub rows: u64,
+    pub eval_rows: u64,
+    pub seed: u64,
+    pub format: OutputFormat,
+}
+
 /// Named columns of equal length.
 pub type Chunk = Vec<(String, Column)>;
 
