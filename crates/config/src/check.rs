@@ -5,12 +5,14 @@
 //! - features sit side by side in the group input: offsets chain from 0 and the widths add up to `input_width`;
 //! - an embedded feature names an existing table whose shape is `[transform rows, feature width]`; a dense one is
 //!   `value_dim` wide;
+//! - sequence groups: queries as above (with sequence tables), sequences side by side per position; encoders
+//!   read an existing group, are its sequence width wide and follow the features in the group input;
 //! - widths chain: group input -> layer 1 -> ... -> last layer -> every tower (and its MLP) -> head;
 //! - a layer's experts all output the layer's `output_width` (gates mix them side by side);
 //! - there is a tower, every layer has an expert, and every layer but the last has a shared gate;
 //! - each tower's outputs are the ones its losses and class count produce ([`head_outputs`]).
 
-use crate::spec::{head_outputs, Encoding, Mlp, ModelSpec};
+use crate::spec::{head_outputs, EncoderKind, Encoding, Feature, Mlp, ModelSpec, SequenceEncoding, TableCollection};
 
 /// A broken invariant of a [`ModelSpec`], naming where in the spec (`layers[1].task_expert.input_width`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -30,6 +32,12 @@ pub enum SpecProblem {
     NoSuchTable { index: usize, count: usize },
     #[error("table `{table}` is [{rows}, {dim}], the feature needs [{need_rows}, {need_dim}]")]
     TableShape { table: String, rows: u64, dim: usize, need_rows: u64, need_dim: usize },
+    #[error("is a {found:?} table, the feature needs a {expected:?} table (`{table}`)")]
+    Collection { table: String, found: TableCollection, expected: TableCollection },
+    #[error("refers to sequence group {index}, the spec has {count}")]
+    NoSuchGroup { index: usize, count: usize },
+    #[error("reads a query {query} wide and a sequence {sequence} wide: DIN needs 0 < query <= sequence")]
+    Query { query: usize, sequence: usize },
     #[error("is {found}, expected {expected}: every layer but the last has a shared gate")]
     SharedGate { expected: bool, found: bool },
     #[error("are {found:?}, the tower's losses and {num_class} class(es) give {expected:?}")]
@@ -67,34 +75,101 @@ impl ModelSpec {
     }
 
     fn check_features(&self) -> Result<(), SpecError> {
+        let offset = self.check_placed("features", &self.features, TableCollection::Bag)?;
+        let mut offset = offset;
+        for (i, group) in self.sequence_groups.iter().enumerate() {
+            let path = format!("sequence_groups[{i}]");
+            let query = self.check_placed(&format!("{path}.query"), &group.query, TableCollection::Sequence)?;
+            width(format!("{path}.query_width"), query, group.query_width)?;
+            let mut position = 0;
+            for (j, feature) in group.sequence.iter().enumerate() {
+                let fpath = format!("{path}.sequence[{j}]");
+                if feature.offset != position {
+                    let problem = SpecProblem::Offset { expected: position, found: feature.offset };
+                    return fail(format!("{fpath}.offset"), problem);
+                }
+                match &feature.encoding {
+                    SequenceEncoding::Dense { .. } => width(format!("{fpath}.width"), 1, feature.width)?,
+                    SequenceEncoding::Embedding { table, transform } => {
+                        self.check_table(&fpath, *table, transform.rows(), feature.width, TableCollection::Sequence)?
+                    }
+                }
+                position += feature.width;
+            }
+            width(format!("{path}.sequence_width"), position, group.sequence_width)?;
+        }
+        for (i, encoder) in self.encoders.iter().enumerate() {
+            let path = format!("encoders[{i}]");
+            let Some(group) = self.sequence_groups.get(encoder.input) else {
+                let problem = SpecProblem::NoSuchGroup { index: encoder.input, count: self.sequence_groups.len() };
+                return fail(format!("{path}.input"), problem);
+            };
+            if encoder.offset != offset {
+                return fail(format!("{path}.offset"), SpecProblem::Offset { expected: offset, found: encoder.offset });
+            }
+            width(format!("{path}.width"), group.sequence_width, encoder.width)?;
+            match &encoder.kind {
+                EncoderKind::Din { mlp } => {
+                    check_mlp(&format!("{path}.kind.mlp"), mlp, 4 * group.sequence_width)?;
+                    if group.query_width > group.sequence_width || group.query_width == 0 {
+                        let problem = SpecProblem::Query { query: group.query_width, sequence: group.sequence_width };
+                        return fail(format!("{path}.kind"), problem);
+                    }
+                }
+                EncoderKind::SimpleAttention => width(
+                    format!("sequence_groups[{}].query_width", encoder.input),
+                    group.sequence_width,
+                    group.query_width,
+                )?,
+                EncoderKind::Pooling { .. } => {}
+            }
+            offset += encoder.width;
+        }
+        width("input_width", offset, self.input_width)
+    }
+
+    /// Features side by side from column 0, each embedded one reading a `collection` table of its shape; returns
+    /// their total width.
+    fn check_placed(&self, path: &str, features: &[Feature], collection: TableCollection) -> Result<usize, SpecError> {
         let mut offset = 0;
-        for (i, feature) in self.features.iter().enumerate() {
-            let path = format!("features[{i}]");
+        for (i, feature) in features.iter().enumerate() {
+            let path = format!("{path}[{i}]");
             if feature.offset != offset {
                 return fail(format!("{path}.offset"), SpecProblem::Offset { expected: offset, found: feature.offset });
             }
             match &feature.encoding {
                 Encoding::Dense { value_dim, .. } => width(format!("{path}.width"), *value_dim, feature.width)?,
                 Encoding::Embedding { table, transform, .. } => {
-                    let Some(t) = self.tables.get(*table) else {
-                        let problem = SpecProblem::NoSuchTable { index: *table, count: self.tables.len() };
-                        return fail(format!("{path}.encoding.table"), problem);
-                    };
-                    if t.rows != transform.rows() || t.dim != feature.width {
-                        let problem = SpecProblem::TableShape {
-                            table: t.name.clone(),
-                            rows: t.rows,
-                            dim: t.dim,
-                            need_rows: transform.rows(),
-                            need_dim: feature.width,
-                        };
-                        return fail(format!("{path}.encoding.table"), problem);
-                    }
+                    self.check_table(&path, *table, transform.rows(), feature.width, collection)?
                 }
             }
             offset += feature.width;
         }
-        width("input_width", offset, self.input_width)
+        Ok(offset)
+    }
+
+    fn check_table(
+        &self,
+        path: &str,
+        table: usize,
+        need_rows: u64,
+        need_dim: usize,
+        collection: TableCollection,
+    ) -> Result<(), SpecError> {
+        let Some(t) = self.tables.get(table) else {
+            let problem = SpecProblem::NoSuchTable { index: table, count: self.tables.len() };
+            return fail(format!("{path}.encoding.table"), problem);
+        };
+        if t.rows != need_rows || t.dim != need_dim {
+            let problem =
+                SpecProblem::TableShape { table: t.name.clone(), rows: t.rows, dim: t.dim, need_rows, need_dim };
+            return fail(format!("{path}.encoding.table"), problem);
+        }
+        if t.collection != collection {
+            let problem = SpecProblem::Collection { table: t.name.clone(), found: t.collection, expected: collection };
+            return fail(format!("{path}.encoding.table"), problem);
+        }
+        Ok(())
     }
 
     /// Returns the width the towers read.

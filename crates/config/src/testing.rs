@@ -267,6 +267,7 @@ fn place_features(features: &[FeatureDef]) -> (Vec<Feature>, Vec<EmbeddingTable>
                             rows: transform.rows(),
                             dim: *dim,
                             features: vec![f.name.clone()],
+                            collection: Default::default(),
                         });
                         tables.len() - 1
                     }
@@ -355,6 +356,8 @@ pub fn build(features: &[FeatureDef], layers: &[LayerDef], towers: &[TowerDef]) 
         features,
         tables,
         input_width,
+        sequence_groups: Vec::new(),
+        encoders: Vec::new(),
         layers: built_layers,
         towers: towers.iter().map(|t| t.build(width)).collect(),
         data,

@@ -1,17 +1,10 @@
 //! TorchEasyRec's own benchmark PLE configs (`tzrec/benchmark/configs/`, copied unchanged into
 //! `tests/configs/torcheasyrec/`): what `plec check` makes of them.
 
-use plec_config::spec::{Encoding, FgMode, Pooling, Transform};
+use plec_config::spec::{EncoderKind, Encoding, FgMode, Pooling, Transform};
 
 fn path(name: &str) -> String {
     format!("{}/../../tests/configs/torcheasyrec/{name}.config", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn error_text(name: &str) -> String {
-    match plec_config::load_file(path(name)) {
-        Ok(_) => panic!("{name} loaded"),
-        Err(e) => e.to_string(),
-    }
 }
 
 /// `taobao/ple.config` has no `expression` anywhere: with fg_mode FG_NONE (its default) TorchEasyRec reads each
@@ -77,15 +70,48 @@ fn taobao_ccp_loads_with_its_weighted_ids() {
     assert_eq!(signature.columns().len(), spec.features.len());
 }
 
-/// What is still missing for the sequence config, and only that: everything else in it (a `sequence_feature` with
-/// sub-features, `sequence_name: "..."` followed by a comma, a DIN encoder without `input`) parses.
+/// `taobao/ple_has_sequence.config`: a `sequence_feature` of three sub-features read by a DIN encoder whose
+/// `input` is left out (TorchEasyRec fills in the only sequence group).
 #[test]
-fn the_sequence_config_stops_only_at_what_plec_lacks() {
-    insta::assert_snapshot!(error_text("taobao_ple_has_sequence"), @r"
-    invalid config (2 errors):
-      model_config.feature_groups[0].sequence_groups: not supported yet: `sequence_groups` of FeatureGroupConfig
-      model_config.feature_groups[0].sequence_encoders: not supported yet: `sequence_encoders` of FeatureGroupConfig
-    ");
+fn the_sequence_config_loads_with_its_din_encoder() {
+    let loaded = plec_config::load_file(path("taobao_ple_has_sequence")).unwrap_or_else(|e| panic!("{e}"));
+    let spec = &loaded.spec;
+    assert_eq!(spec.sequence_groups.len(), 1);
+    let group = &spec.sequence_groups[0];
+    assert_eq!(group.name, "click_50_seq");
+    let query: Vec<&str> = group.query.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(query, ["adgroup_id", "cate_id", "brand"]);
+    let sequence: Vec<&str> = group.sequence.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(sequence, ["click_50_seq__adgroup_id", "click_50_seq__cate_id", "click_50_seq__brand"]);
+    assert!(group.sequence.iter().all(|f| f.delimiter == "|" && f.max_length == 100));
+    assert_eq!((group.query_width, group.sequence_width), (48, 48));
+    assert_eq!(spec.encoders.len(), 1);
+    let EncoderKind::Din { mlp } = &spec.encoders[0].kind else { panic!("{:?}", spec.encoders[0].kind) };
+    let units: Vec<usize> = mlp.layers.iter().map(|l| l.units).collect();
+    assert_eq!((mlp.input_width, units), (4 * 48, vec![32, 8]));
+    // The 16 features (16 x 16) then the DIN output (48), as TorchEasyRec's EmbeddingGroup concatenates them.
+    assert_eq!(spec.encoders[0].offset, 256);
+    assert_eq!(spec.input_width, 256 + 48);
+    // Queries and sequences live in tzrec's sequence embedding collection: `adgroup_id_emb` twice, once per
+    // collection, and the sub-features' own `click_50_seq__<name>_emb`.
+    let names: Vec<String> =
+        spec.params().iter().map(|p| p.name.clone()).filter(|n| n.contains("adgroup_id")).collect();
+    assert_eq!(
+        names,
+        [
+            "embedding.adgroup_id_emb.weight",
+            "sequence_embedding.adgroup_id_emb.weight",
+            "sequence_embedding.click_50_seq__adgroup_id_emb.weight",
+        ]
+    );
+    // The DIN MLP 192 -> 32 -> 8 and its score Linear 8 -> 1 on top of the plain config's dense parameters.
+    let plain = plec_config::load_file(path("taobao_ple")).unwrap_or_else(|e| panic!("{e}")).spec;
+    let din = 192 * 32 + 32 + 32 * 8 + 8 + 8 + 1;
+    let wider_first_layer = 48 * (5 * 1024 + 2 * 3 + 5);
+    assert_eq!(spec.dense_param_count(), plain.dense_param_count() + din + wider_first_layer);
+    let columns = spec.signature().columns();
+    assert_eq!(columns.len(), 16 + 3);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
 
 /// Weighted ids that plec cannot compute as TorchEasyRec does are refused, naming the field.

@@ -29,6 +29,7 @@ fn reads_the_signature_and_metadata() {
             valid_range: None,
             weights: None,
             weight_of: None,
+            sequence: None,
         }
     );
     assert_eq!(signature.inputs[0].valid_range, Some([0, 100]));

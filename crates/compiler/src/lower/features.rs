@@ -77,7 +77,7 @@ fn lower_feature(g: &mut Graph, spec: &ModelSpec, feature: &Feature) -> Result<S
             }
             // `ModelSpec::check` guarantees the index and that the table is [transform rows, feature width].
             let table = &spec.tables[*table];
-            let table_name = plec_config::artifact::names::embedding(&table.name);
+            let table_name = table.param_name();
             if !g.initializers.contains_key(&table_name) {
                 g.param(&table_name)?;
             }

@@ -2,7 +2,10 @@
 //! key, the ONNX initializer name and the prefix of the ONNX node names built from it.
 //!
 //! ```text
-//! embedding.<table>.weight                         [rows, dim]
+//! embedding.<table>.weight                         [rows, dim]   (bag tables: the group's features)
+//! sequence_embedding.<table>.weight                [rows, dim]   (sequence groups' queries and sequences)
+//! seq_encoder.<group>.<i>.fc_<j>...                (DIN attention MLP of sequence encoder i, as an MLP below)
+//! seq_encoder.<group>.<i>.output.{weight,bias}     [1, last hidden], [1]
 //! ple.<layer>.task_<tower>.expert_<e>.fc_<j>.weight  [units, in]   (PyTorch Linear layout, Gemm transB=1)
 //! ple.<layer>.task_<tower>.expert_<e>.fc_<j>.bias    [units]       (absent with use_bn or bias: false)
 //! ple.<layer>.task_<tower>.expert_<e>.fc_<j>.bn.{weight,bias,running_mean,running_var}   [units]
@@ -13,12 +16,13 @@
 //! tower.<tower>.fc_<j>...                          (tower MLP)
 //! tower.<tower>.output.{weight,bias}               [num_class, in], [num_class]
 //! ```
-//! `<layer>` is `network_name`, `<tower>` is `tower_name`, `<table>` is the table name; validation guarantees that
+//! `<layer>` is `network_name`, `<tower>` is `tower_name`, `<table>` is the table name, `<group>` the feature
+//! group's name; validation guarantees that
 //! they are unique, free of dots and that no tower is called `shared`, so the names are unambiguous.
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{Mlp, ModelSpec, Norm};
+use crate::spec::{EncoderKind, Mlp, ModelSpec, Norm, TableCollection};
 
 /// What a parameter is, which decides its optimizer and initialisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,8 +92,23 @@ pub fn bias(prefix: &str) -> String {
     param(prefix, leaf::BIAS)
 }
 
-pub fn embedding(table: &str) -> String {
-    weight(&format!("embedding.{table}"))
+/// The table `table` of `collection`: bag tables and sequence tables are separate modules in tzrec, so a name
+/// may occur in both.
+pub fn embedding(collection: TableCollection, table: &str) -> String {
+    match collection {
+        TableCollection::Bag => weight(&format!("embedding.{table}")),
+        TableCollection::Sequence => weight(&format!("sequence_embedding.{table}")),
+    }
+}
+
+/// Prefix of sequence encoder `i` of the feature group `group`.
+pub fn seq_encoder(group: &str, i: usize) -> String {
+    format!("seq_encoder.{group}.{i}")
+}
+
+/// The Linear after a DIN encoder's attention MLP (one score per position).
+pub fn seq_encoder_output(group: &str, i: usize) -> String {
+    format!("{}.output", seq_encoder(group, i))
 }
 
 /// Prefix of task expert `e` of `tower` in `layer`.
@@ -157,11 +176,17 @@ impl ModelSpec {
         let mut out = Vec::new();
         for table in &self.tables {
             out.push(Param {
-                name: embedding(&table.name),
+                name: table.param_name(),
                 shape: vec![table.rows as usize, table.dim],
                 kind: ParamKind::Embedding,
                 fan_in: table.rows as usize,
             });
+        }
+        for (i, encoder) in self.encoders.iter().enumerate() {
+            if let EncoderKind::Din { mlp: attention } = &encoder.kind {
+                mlp(&mut out, &seq_encoder(&self.group_name, i), attention);
+                linear(&mut out, &seq_encoder_output(&self.group_name, i), attention.output_width(), 1, true);
+            }
         }
         let tasks = self.towers.len();
         for layer in &self.layers {

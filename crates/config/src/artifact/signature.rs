@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{Encoding, ModelSpec, OutputKind, Pooling, Transform, ValueType};
+use crate::spec::{
+    Encoding, Feature, ModelSpec, OutputKind, Pooling, SequenceEncoding, SequenceFeature, Transform, ValueType,
+};
 
 /// Metadata key under which the signature JSON is stored.
 pub const SIGNATURE_KEY: &str = "plec.signature";
@@ -55,6 +57,20 @@ pub struct InputSignature {
     /// the feature's one column of `id:weight` pairs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight_of: Option<String>,
+    /// On a sequence feature: how its one string per row splits into positions. `transform`, `valid_range` and
+    /// `default_value` then apply to each position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<SequenceSignature>,
+}
+
+/// A sequence input: `[batch]` strings, each `delimiter`-joined positions (`""`: an empty sequence).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SequenceSignature {
+    pub delimiter: String,
+    /// Positions past this many are dropped (the first ones kept); 0 keeps all.
+    pub max_length: usize,
+    /// The type each position's text holds.
+    pub element: ValueType,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,61 +100,20 @@ fn missing_of(dtype: ValueType) -> serde_json::Value {
 
 impl ModelSpec {
     pub fn signature(&self) -> Signature {
-        let inputs = self
-            .features
-            .iter()
-            .flat_map(|feature| {
-                let dtype = feature.value_type();
-                let mut input = InputSignature {
-                    name: feature.name.clone(),
-                    dtype,
-                    shape: vec!["batch".into()],
-                    missing: missing_of(dtype),
-                    separator: None,
-                    pooling: None,
-                    transform: None,
-                    default_value: None,
-                    valid_range: None,
-                    weights: None,
-                    weight_of: None,
-                };
-                match &feature.encoding {
-                    Encoding::Embedding { transform, multi, default_value, .. } => {
-                        if let Some(multi) = multi {
-                            input.shape.push("len".into());
-                            input.separator = Some(multi.separator.clone());
-                            input.pooling = Some(multi.pooling);
-                        }
-                        if let Transform::NumBuckets(n) = transform {
-                            input.valid_range = Some([0, *n as i64]);
-                        }
-                        input.transform = Some(transform.clone());
-                        input.default_value = default_value.clone();
-                    }
-                    Encoding::Dense { value_dim, default_value } => {
-                        if *value_dim > 1 {
-                            input.shape.push((*value_dim).into());
-                        }
-                        input.default_value = Some(default_value.to_string());
-                    }
+        let mut inputs: Vec<InputSignature> = self.features.iter().flat_map(feature_inputs).collect();
+        // A query feature the group reads as well is one input; so is a sequence two groups share.
+        for group in &self.sequence_groups {
+            for feature in &group.query {
+                if !inputs.iter().any(|i| i.name == feature.name) {
+                    inputs.extend(feature_inputs(feature));
                 }
-                let weights = feature.is_weighted().then(|| InputSignature {
-                    name: weight_input(&feature.name),
-                    dtype: ValueType::Float,
-                    shape: input.shape.clone(),
-                    missing: missing_of(ValueType::Float),
-                    separator: input.separator.clone(),
-                    pooling: None,
-                    transform: None,
-                    default_value: None,
-                    valid_range: None,
-                    weights: None,
-                    weight_of: Some(feature.name.clone()),
-                });
-                input.weights = weights.as_ref().map(|w| w.name.clone());
-                std::iter::once(input).chain(weights)
-            })
-            .collect();
+            }
+            for feature in &group.sequence {
+                if !inputs.iter().any(|i| i.name == feature.name) {
+                    inputs.push(sequence_input(feature));
+                }
+            }
+        }
         let outputs = self
             .towers
             .iter()
@@ -152,4 +127,75 @@ impl ModelSpec {
             .collect();
         Signature { version: SIGNATURE_VERSION, inputs, outputs }
     }
+}
+
+fn blank_input(name: &str, dtype: ValueType) -> InputSignature {
+    InputSignature {
+        name: name.to_string(),
+        dtype,
+        shape: vec!["batch".into()],
+        missing: missing_of(dtype),
+        separator: None,
+        pooling: None,
+        transform: None,
+        default_value: None,
+        valid_range: None,
+        weights: None,
+        weight_of: None,
+        sequence: None,
+    }
+}
+
+/// The input of a (non-sequence) feature, and of its weights if it is weighted.
+fn feature_inputs(feature: &Feature) -> Vec<InputSignature> {
+    let mut input = blank_input(&feature.name, feature.value_type());
+    match &feature.encoding {
+        Encoding::Embedding { transform, multi, default_value, .. } => {
+            if let Some(multi) = multi {
+                input.shape.push("len".into());
+                input.separator = Some(multi.separator.clone());
+                input.pooling = Some(multi.pooling);
+            }
+            if let Transform::NumBuckets(n) = transform {
+                input.valid_range = Some([0, *n as i64]);
+            }
+            input.transform = Some(transform.clone());
+            input.default_value = default_value.clone();
+        }
+        Encoding::Dense { value_dim, default_value } => {
+            if *value_dim > 1 {
+                input.shape.push((*value_dim).into());
+            }
+            input.default_value = Some(default_value.to_string());
+        }
+    }
+    if !feature.is_weighted() {
+        return vec![input];
+    }
+    let mut weights = blank_input(&weight_input(&feature.name), ValueType::Float);
+    weights.shape = input.shape.clone();
+    weights.separator = input.separator.clone();
+    weights.weight_of = Some(feature.name.clone());
+    input.weights = Some(weights.name.clone());
+    vec![input, weights]
+}
+
+/// A sequence feature's input: one string per row.
+fn sequence_input(feature: &SequenceFeature) -> InputSignature {
+    let mut input = blank_input(&feature.name, ValueType::String);
+    input.sequence = Some(SequenceSignature {
+        delimiter: feature.delimiter.clone(),
+        max_length: feature.max_length,
+        element: feature.element_type(),
+    });
+    match &feature.encoding {
+        SequenceEncoding::Embedding { transform, .. } => {
+            if let Transform::NumBuckets(n) = transform {
+                input.valid_range = Some([0, *n as i64]);
+            }
+            input.transform = Some(transform.clone());
+        }
+        SequenceEncoding::Dense { default_value } => input.default_value = Some(default_value.to_string()),
+    }
+    input
 }

@@ -3,8 +3,11 @@
 use std::collections::BTreeMap;
 
 use crate::proto::tzrec::feature_config::Feature as FeatureKind;
-use crate::proto::tzrec::{EasyRecConfig, IdFeature, RawFeature};
-use crate::spec::{EmbeddingTable, Encoding, Feature, FgMode, MultiValue, Pooling, Transform};
+use crate::proto::tzrec::seq_feature_config::Feature as SubFeatureKind;
+use crate::proto::tzrec::{EasyRecConfig, IdFeature, RawFeature, SequenceFeature as SequenceFeatureConfig};
+use crate::spec::{
+    EmbeddingTable, Encoding, Feature, FgMode, MultiValue, Pooling, SequenceEncoding, TableCollection, Transform,
+};
 
 use super::audit::Policy;
 use super::model::Group;
@@ -12,11 +15,11 @@ use super::Validator;
 
 /// A feature as defined in `feature_configs`, before the group places it.
 pub(crate) struct Defined {
-    path: String,
-    kind: DefinedKind,
+    pub(super) path: String,
+    pub(super) kind: DefinedKind,
 }
 
-enum DefinedKind {
+pub(super) enum DefinedKind {
     Embedding {
         table: String,
         dim: usize,
@@ -27,6 +30,13 @@ enum DefinedKind {
     Dense {
         value_dim: usize,
         default_value: f32,
+    },
+    /// A sequence feature (section 7): one string per row, positions joined by `delimiter`; each position is
+    /// `element` (an `Embedding` without `multi` or a one-wide `Dense`).
+    Sequence {
+        delimiter: String,
+        max_length: usize,
+        element: Box<DefinedKind>,
     },
     /// A feature kind plec cannot compute yet: an error only if the model uses it.
     Unsupported {
@@ -55,6 +65,46 @@ const ID_FEATURE: Policy = Policy {
     inert: &[("embedding_constraints", "a sharding hint for distributed embedding")],
 };
 
+const SEQUENCE_ID_FEATURE: Policy = Policy {
+    used: &[
+        "feature_name",
+        "expression",
+        "embedding_name",
+        "embedding_dim",
+        "hash_bucket_size",
+        "num_buckets",
+        "vocab_list",
+        "vocab_dict",
+        "value_dim",
+        "sequence_length",
+        "sequence_delim",
+    ],
+    inert: &[("embedding_constraints", "a sharding hint for distributed embedding")],
+};
+
+const SEQUENCE_RAW_FEATURE: Policy = Policy {
+    used: &[
+        "feature_name",
+        "expression",
+        "embedding_name",
+        "embedding_dim",
+        "boundaries",
+        "value_dim",
+        "default_value",
+        "sequence_length",
+        "sequence_delim",
+    ],
+    inert: &[("embedding_constraints", "a sharding hint for distributed embedding")],
+};
+
+const SEQUENCE_FEATURE: Policy = Policy {
+    used: &["sequence_name", "sequence_length", "sequence_delim", "features"],
+    inert: &[(
+        "sequence_pk",
+        "a serving-side key for looking up item attributes; plec's model takes every sub-sequence as input",
+    )],
+};
+
 const RAW_FEATURE: Policy = Policy {
     used: &[
         "feature_name",
@@ -68,45 +118,186 @@ const RAW_FEATURE: Policy = Policy {
     inert: &[("embedding_constraints", "a sharding hint for distributed embedding")],
 };
 
+impl DefinedKind {
+    pub(super) fn is_weighted(&self) -> bool {
+        matches!(self, DefinedKind::Embedding { multi: Some(MultiValue { weighted: true, .. }), .. })
+    }
+}
+
 /// `fg_mode` is the validated `data_config.fg_mode` (FG_NONE when data_config itself is in error).
 pub(crate) fn defined(v: &mut Validator, config: &EasyRecConfig, fg_mode: FgMode) -> BTreeMap<String, Defined> {
     let mut out: BTreeMap<String, Defined> = BTreeMap::new();
     for (i, fc) in config.feature_configs.iter().enumerate() {
         let base = format!("feature_configs[{i}]");
-        let (name, defined) = match &fc.feature {
+        let entries: Vec<(String, Defined)> = match &fc.feature {
             Some(FeatureKind::IdFeature(f)) => {
                 let path = format!("{base}.id_feature");
                 v.audit(f, &path, &ID_FEATURE);
                 input_column(v, fg_mode, f.feature_name(), f.expression.as_deref(), &path);
-                (f.feature_name().to_string(), Defined { kind: id_feature(v, f, &path), path })
+                vec![(f.feature_name().to_string(), Defined { kind: id_feature(v, f, &path), path })]
             }
             Some(FeatureKind::RawFeature(f)) => {
                 let path = format!("{base}.raw_feature");
                 v.audit(f, &path, &RAW_FEATURE);
                 input_column(v, fg_mode, f.feature_name(), f.expression.as_deref(), &path);
-                (f.feature_name().to_string(), Defined { kind: raw_feature(v, f, &path), path })
+                vec![(f.feature_name().to_string(), Defined { kind: raw_feature(v, f, &path), path })]
+            }
+            Some(FeatureKind::SequenceIdFeature(f)) => {
+                let path = format!("{base}.sequence_id_feature");
+                v.audit(f, &path, &SEQUENCE_ID_FEATURE);
+                input_column(v, fg_mode, f.feature_name(), f.expression.as_deref(), &path);
+                let kind = id_feature(v, f, &path);
+                let element = sequence_element(v, kind, &path);
+                let kind = sequence_kind(v, &path, f.sequence_delim(), f.sequence_length(), element);
+                vec![(f.feature_name().to_string(), Defined { kind, path })]
+            }
+            Some(FeatureKind::SequenceRawFeature(f)) => {
+                let path = format!("{base}.sequence_raw_feature");
+                v.audit(f, &path, &SEQUENCE_RAW_FEATURE);
+                input_column(v, fg_mode, f.feature_name(), f.expression.as_deref(), &path);
+                let kind = raw_feature(v, f, &path);
+                let element = sequence_element(v, kind, &path);
+                let kind = sequence_kind(v, &path, f.sequence_delim(), f.sequence_length(), element);
+                vec![(f.feature_name().to_string(), Defined { kind, path })]
+            }
+            Some(FeatureKind::SequenceFeature(f)) => {
+                let path = format!("{base}.sequence_feature");
+                v.audit(f, &path, &SEQUENCE_FEATURE);
+                grouped_sequence(v, f, &path, fg_mode)
             }
             Some(other) => {
                 let (kind, name) = other_kind(other);
                 let path = format!("{base}.{kind}");
-                (name, Defined { kind: DefinedKind::Unsupported { kind }, path })
+                vec![(name, Defined { kind: DefinedKind::Unsupported { kind }, path })]
             }
             None => {
                 v.error(&base, "feature config has no feature (expected e.g. `id_feature { ... }`)");
                 continue;
             }
         };
-        match out.get(&name) {
-            Some(first) => {
-                let message = format!("duplicate feature name `{name}` (first defined at {})", first.path);
-                v.error(&format!("{}.feature_name", defined.path), message);
-            }
-            None => {
-                out.insert(name, defined);
+        for (name, defined) in entries {
+            match out.get(&name) {
+                Some(first) => {
+                    let message = format!("duplicate feature name `{name}` (first defined at {})", first.path);
+                    v.error(&format!("{}.feature_name", defined.path), message);
+                }
+                None => {
+                    out.insert(name, defined);
+                }
             }
         }
     }
     out
+}
+
+/// The sub-features of a `sequence_feature`, each named `<sequence_name>__<feature_name>` (TorchEasyRec's
+/// grouped-sequence prefix), which is also its data column.
+fn grouped_sequence(
+    v: &mut Validator,
+    f: &SequenceFeatureConfig,
+    path: &str,
+    fg_mode: FgMode,
+) -> Vec<(String, Defined)> {
+    let sequence = f.sequence_name();
+    v.check_name(&format!("{path}.sequence_name"), "sequence_name", sequence);
+    if f.features.is_empty() {
+        v.error(&format!("{path}.features"), format!("sequence_feature `{sequence}` has no sub-features"));
+    }
+    let mut out = Vec::new();
+    for (j, sub) in f.features.iter().enumerate() {
+        let (name, element) = match &sub.feature {
+            Some(SubFeatureKind::IdFeature(g)) => {
+                let sub_path = format!("{path}.features[{j}].id_feature");
+                v.audit(g, &sub_path, &ID_FEATURE);
+                let full = format!("{sequence}__{}", g.feature_name());
+                input_column(v, fg_mode, g.feature_name(), g.expression.as_deref(), &sub_path);
+                let mut kind = id_feature(v, g, &sub_path);
+                if let DefinedKind::Embedding { table, .. } = &mut kind {
+                    if g.embedding_name().is_empty() {
+                        // tzrec names the table after the full (prefixed) feature name.
+                        *table = format!("{full}_emb");
+                    }
+                }
+                (full, (sequence_element(v, kind, &sub_path), sub_path))
+            }
+            Some(SubFeatureKind::RawFeature(g)) => {
+                let sub_path = format!("{path}.features[{j}].raw_feature");
+                v.audit(g, &sub_path, &RAW_FEATURE);
+                let full = format!("{sequence}__{}", g.feature_name());
+                input_column(v, fg_mode, g.feature_name(), g.expression.as_deref(), &sub_path);
+                let mut kind = raw_feature(v, g, &sub_path);
+                if let DefinedKind::Embedding { table, .. } = &mut kind {
+                    if g.embedding_name().is_empty() {
+                        *table = format!("{full}_emb");
+                    }
+                }
+                (full, (sequence_element(v, kind, &sub_path), sub_path))
+            }
+            Some(_) => {
+                let sub_path = format!("{path}.features[{j}]");
+                v.error(
+                    &sub_path,
+                    "not supported yet: this sub-feature kind in a sequence_feature (plec supports id_feature and \
+                     raw_feature)",
+                );
+                continue;
+            }
+            None => {
+                v.error(&format!("{path}.features[{j}]"), "sub-feature config has no feature");
+                continue;
+            }
+        };
+        let (element, sub_path) = element;
+        let kind = sequence_kind(v, path, f.sequence_delim(), f.sequence_length(), element);
+        out.push((name, Defined { kind, path: sub_path }));
+    }
+    out
+}
+
+/// Checks that `kind` can be one position of a sequence: a single id (no bag, no weights, no default) or a single
+/// number.
+fn sequence_element(v: &mut Validator, kind: DefinedKind, path: &str) -> DefinedKind {
+    match &kind {
+        DefinedKind::Embedding { multi: Some(_), .. } => {
+            v.error(
+                path,
+                "not supported yet: multi-valued positions in a sequence (value_dim 0 or weighted ids); each \
+                 position holds one value",
+            );
+            DefinedKind::Invalid
+        }
+        DefinedKind::Embedding { default_value: Some(_), transform, .. }
+            if !matches!(transform, Transform::Boundaries(_)) =>
+        {
+            v.error(
+                &format!("{path}.default_value"),
+                "not supported yet: default_value on a sequence id feature (an empty position has no row)",
+            );
+            DefinedKind::Invalid
+        }
+        DefinedKind::Dense { value_dim, .. } if *value_dim != 1 => {
+            v.error(
+                &format!("{path}.value_dim"),
+                format!("not supported yet: value_dim {value_dim} in a sequence (each position holds one number)"),
+            );
+            DefinedKind::Invalid
+        }
+        _ => kind,
+    }
+}
+
+fn sequence_kind(v: &mut Validator, path: &str, delimiter: &str, max_length: u32, element: DefinedKind) -> DefinedKind {
+    if delimiter.is_empty() {
+        v.error(&format!("{path}.sequence_delim"), "sequence_delim must not be empty");
+    }
+    if matches!(element, DefinedKind::Invalid | DefinedKind::Unsupported { .. }) {
+        return element;
+    }
+    DefinedKind::Sequence {
+        delimiter: delimiter.to_string(),
+        max_length: max_length as usize,
+        element: Box::new(element),
+    }
 }
 
 /// The input sides TorchEasyRec's feature generation knows (`tzrec/features/feature.py`, `side_inputs`).
@@ -354,81 +545,142 @@ fn other_kind(kind: &FeatureKind) -> (&'static str, String) {
     }
 }
 
-/// Places the group's features: offsets, widths, shared tables. Returns (features, tables, input width).
-pub(crate) fn assemble(
-    v: &mut Validator,
-    defined: &BTreeMap<String, Defined>,
-    group: &Group,
-) -> (Vec<Feature>, Vec<EmbeddingTable>, usize) {
-    let mut features = Vec::new();
-    let mut tables: Vec<EmbeddingTable> = Vec::new();
-    // For each table, the feature (and its path) that first defined its shape.
-    let mut table_owner: Vec<String> = Vec::new();
-    let mut offset = 0;
-    for (j, name) in group.feature_names.iter().enumerate() {
-        let path = format!("{}.feature_names[{j}]", group.path);
-        let Some(def) = defined.get(name) else {
-            let mut message = format!("unknown feature `{name}`: no feature_configs entry has this feature_name");
-            if let Some(best) = crate::textformat::closest_name(name, defined.keys().map(String::as_str)) {
-                message.push_str(&format!("; did you mean `{best}`?"));
+/// The tables of both collections as features claim them, with the first feature of each (for errors).
+#[derive(Default)]
+pub(super) struct Tables {
+    pub tables: Vec<EmbeddingTable>,
+    owner: Vec<String>,
+}
+
+impl Tables {
+    /// The index of table `name` in `collection`, created `rows x dim` on first use; a later user must agree.
+    fn claim(
+        &mut self,
+        v: &mut Validator,
+        (collection, name, rows, dim): (TableCollection, &str, u64, usize),
+        feature: &str,
+        path: &str,
+    ) -> usize {
+        match self.tables.iter().position(|t| t.name == name && t.collection == collection) {
+            Some(index) => {
+                let existing = &self.tables[index];
+                if existing.dim != dim || existing.rows != rows {
+                    v.error(
+                        path,
+                        format!(
+                            "feature `{feature}` shares table `{name}` with `{}` but needs {rows} rows of {dim}, not {} rows of {}",
+                            self.owner[index], existing.rows, existing.dim
+                        ),
+                    );
+                }
+                self.tables[index].features.push(feature.to_string());
+                index
             }
-            v.error(&path, message);
-            continue;
-        };
-        let (encoding, width) = match &def.kind {
+            None => {
+                self.tables.push(EmbeddingTable {
+                    name: name.to_string(),
+                    rows,
+                    dim,
+                    features: vec![feature.to_string()],
+                    collection,
+                });
+                self.owner.push(feature.to_string());
+                self.tables.len() - 1
+            }
+        }
+    }
+
+    /// The encoding and width of the non-sequence feature `def`, its table placed in `collection`.
+    pub(super) fn place(
+        &mut self,
+        v: &mut Validator,
+        def: &Defined,
+        name: &str,
+        collection: TableCollection,
+    ) -> Option<(Encoding, usize)> {
+        match &def.kind {
             DefinedKind::Unsupported { kind } => {
                 v.error(
                     &def.path,
-                    format!("not supported yet: {kind} `{name}` (plec supports id_feature and raw_feature)"),
+                    format!(
+                        "not supported yet: {kind} `{name}` (plec supports id_feature, raw_feature and the sequence \
+                         kinds sequence_feature, sequence_id_feature, sequence_raw_feature)"
+                    ),
                 );
-                continue;
+                None
             }
-            DefinedKind::Invalid => continue,
+            DefinedKind::Invalid => None,
+            DefinedKind::Sequence { .. } => None,
             DefinedKind::Dense { value_dim, default_value } => {
-                (Encoding::Dense { value_dim: *value_dim, default_value: *default_value }, *value_dim)
+                Some((Encoding::Dense { value_dim: *value_dim, default_value: *default_value }, *value_dim))
             }
             DefinedKind::Embedding { table, dim, transform, multi, default_value } => {
-                let rows = transform.rows();
-                let index = match tables.iter().position(|t| &t.name == table) {
-                    Some(index) => {
-                        let existing = &tables[index];
-                        if existing.dim != *dim || existing.rows != rows {
-                            v.error(
-                                &def.path,
-                                format!(
-                                    "feature `{name}` shares table `{table}` with `{}` but needs {rows} rows of {dim}, not {} rows of {}",
-                                    table_owner[index], existing.rows, existing.dim
-                                ),
-                            );
-                        }
-                        tables[index].features.push(name.clone());
-                        index
-                    }
-                    None => {
-                        tables.push(EmbeddingTable {
-                            name: table.clone(),
-                            rows,
-                            dim: *dim,
-                            features: vec![name.clone()],
-                        });
-                        table_owner.push(name.clone());
-                        tables.len() - 1
-                    }
-                };
+                let index = self.claim(v, (collection, table, transform.rows(), *dim), name, &def.path);
                 let encoding = Encoding::Embedding {
                     table: index,
                     transform: transform.clone(),
                     multi: multi.clone(),
                     default_value: default_value.clone(),
                 };
-                (encoding, *dim)
+                Some((encoding, *dim))
             }
+        }
+    }
+
+    /// The sequence feature `def` (a `DefinedKind::Sequence`), its table among the sequence tables; `None` for
+    /// other kinds.
+    pub(super) fn place_sequence(
+        &mut self,
+        v: &mut Validator,
+        def: &Defined,
+        name: &str,
+    ) -> Option<(String, usize, SequenceEncoding, usize)> {
+        let DefinedKind::Sequence { delimiter, max_length, element } = &def.kind else {
+            return None;
+        };
+        let (encoding, width) = match &**element {
+            DefinedKind::Embedding { table, dim, transform, .. } => {
+                let index = self.claim(v, (TableCollection::Sequence, table, transform.rows(), *dim), name, &def.path);
+                (SequenceEncoding::Embedding { table: index, transform: transform.clone() }, *dim)
+            }
+            DefinedKind::Dense { default_value, .. } => (SequenceEncoding::Dense { default_value: *default_value }, 1),
+            _ => return None,
+        };
+        Some((delimiter.clone(), *max_length, encoding, width))
+    }
+}
+
+/// Places the group's features: offsets, widths, shared tables. Returns (features, tables, width of the features).
+pub(crate) fn assemble(
+    v: &mut Validator,
+    defined: &BTreeMap<String, Defined>,
+    group: &Group,
+) -> (Vec<Feature>, Tables, usize) {
+    let mut features = Vec::new();
+    let mut tables = Tables::default();
+    let mut offset = 0;
+    for (j, name) in group.feature_names.iter().enumerate() {
+        let path = format!("{}.feature_names[{j}]", group.path);
+        let Some(def) = lookup(v, defined, name, &path) else {
+            continue;
+        };
+        if matches!(def.kind, DefinedKind::Sequence { .. }) {
+            v.error(
+                &path,
+                format!(
+                    "sequence feature `{name}` belongs in the group's sequence_groups (read by a sequence encoder)"
+                ),
+            );
+            continue;
+        }
+        let Some((encoding, width)) = tables.place(v, def, name, TableCollection::Bag) else {
+            continue;
         };
         features.push(Feature { name: name.clone(), encoding, width, offset });
         offset += width;
     }
     for (name, def) in defined {
-        if !group.feature_names.contains(name) {
+        if !group.feature_names.contains(name) && !group.sequence_feature_names().any(|n| n == name) {
             v.warn(
                 &def.path,
                 format!("feature `{name}` is not in feature group `{}`: the model does not use it", group.name),
@@ -436,4 +688,22 @@ pub(crate) fn assemble(
         }
     }
     (features, tables, offset)
+}
+
+/// The definition of feature `name`, or an error at `path` (with the closest defined name).
+pub(super) fn lookup<'a>(
+    v: &mut Validator,
+    defined: &'a BTreeMap<String, Defined>,
+    name: &str,
+    path: &str,
+) -> Option<&'a Defined> {
+    let def = defined.get(name);
+    if def.is_none() {
+        let mut message = format!("unknown feature `{name}`: no feature_configs entry has this feature_name");
+        if let Some(best) = crate::textformat::closest_name(name, defined.keys().map(String::as_str)) {
+            message.push_str(&format!("; did you mean `{best}`?"));
+        }
+        v.error(path, message);
+    }
+    def
 }

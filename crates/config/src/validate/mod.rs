@@ -3,6 +3,7 @@
 mod audit;
 mod features;
 mod model;
+mod sequence;
 mod settings;
 
 use crate::diagnostics::{ConfigError, Diagnostic};
@@ -75,7 +76,9 @@ pub(crate) fn validate(config: &EasyRecConfig) -> Result<(ModelSpec, Findings), 
     let fg_mode = data.as_ref().map_or(FgMode::None, |d| d.fg_mode);
     let defined = features::defined(&mut v, config, fg_mode);
     let group = model::feature_group(&mut v, config);
-    let (features, tables, input_width) = features::assemble(&mut v, &defined, &group);
+    let (features, mut tables, features_width) = features::assemble(&mut v, &defined, &group);
+    let (sequence_groups, encoders, input_width) =
+        sequence::sequences(&mut v, &defined, &group, &mut tables, features_width);
     let (layers, towers) = model::ple(&mut v, config, input_width, &data);
     if v.errors.is_empty() {
         let (Some(data), Some(train)) = (data, train) else {
@@ -84,8 +87,10 @@ pub(crate) fn validate(config: &EasyRecConfig) -> Result<(ModelSpec, Findings), 
         let spec = ModelSpec {
             group_name: group.name,
             features,
-            tables,
+            tables: tables.tables,
             input_width,
+            sequence_groups,
+            encoders,
             layers,
             towers,
             data,

@@ -3,7 +3,7 @@
 use crate::proto::tzrec::loss_config::Loss as LossKind;
 use crate::proto::tzrec::metric_config::Metric as MetricKind;
 use crate::proto::tzrec::model_config::Model;
-use crate::proto::tzrec::{EasyRecConfig, FeatureGroupType, TaskTower, MLP};
+use crate::proto::tzrec::{EasyRecConfig, FeatureGroupType, SeqEncoderConfig, SeqGroupConfig, TaskTower, MLP};
 use crate::spec::{
     head_outputs, Activation, DataSettings, ExtractionLayer, Loss, LossWeighting, Metric, Mlp, MlpLayer, Norm,
     TaskSpace, Tower,
@@ -17,13 +17,23 @@ pub(crate) struct Group {
     pub name: String,
     pub path: String,
     pub feature_names: Vec<String>,
+    pub sequence_groups: Vec<SeqGroupConfig>,
+    pub sequence_encoders: Vec<SeqEncoderConfig>,
+}
+
+impl Group {
+    /// Every feature name the group's sequence groups list.
+    pub fn sequence_feature_names(&self) -> impl Iterator<Item = &String> {
+        self.sequence_groups.iter().flat_map(|g| g.feature_names.iter())
+    }
 }
 
 const MODEL_CONFIG: Policy = Policy {
     used: &["feature_groups", "ple"],
     inert: &[("kernel", "plec runs its own kernels (libtorch on CPU/CUDA, ONNX Runtime)")],
 };
-const FEATURE_GROUP: Policy = Policy { used: &["group_name", "feature_names", "group_type"], inert: &[] };
+const FEATURE_GROUP: Policy =
+    Policy { used: &["group_name", "feature_names", "group_type", "sequence_groups", "sequence_encoders"], inert: &[] };
 const PLE: Policy = Policy { used: &["extraction_networks", "task_towers"], inert: &[] };
 const EXTRACTION_NETWORK: Policy = Policy {
     used: &["network_name", "expert_num_per_task", "share_num", "task_expert_net", "share_expert_net"],
@@ -59,7 +69,13 @@ pub(crate) fn feature_group(v: &mut Validator, config: &EasyRecConfig) -> Group 
     let groups = &model.feature_groups;
     let Some(first) = groups.first() else {
         v.error("model_config.feature_groups", "a PLE model needs a feature group (group_type DEEP)");
-        return Group { name: String::new(), path: String::new(), feature_names: Vec::new() };
+        return Group {
+            name: String::new(),
+            path: String::new(),
+            feature_names: Vec::new(),
+            sequence_groups: Vec::new(),
+            sequence_encoders: Vec::new(),
+        };
     };
     let path = "model_config.feature_groups[0]".to_string();
     v.audit(first, &path, &FEATURE_GROUP);
@@ -69,7 +85,7 @@ pub(crate) fn feature_group(v: &mut Validator, config: &EasyRecConfig) -> Group 
             format!("not supported yet: group_type {:?} (PLE reads one DEEP group)", first.group_type()),
         );
     }
-    if first.feature_names.is_empty() {
+    if first.feature_names.is_empty() && first.sequence_groups.is_empty() {
         v.error(&format!("{path}.feature_names"), format!("feature group `{}` is empty", first.group_name()));
     }
     for (j, name) in first.feature_names.iter().enumerate() {
@@ -83,7 +99,13 @@ pub(crate) fn feature_group(v: &mut Validator, config: &EasyRecConfig) -> Group 
             format!("feature group `{}` is ignored: PLE reads only the first group", extra.group_name()),
         );
     }
-    Group { name: first.group_name().to_string(), path, feature_names: first.feature_names.clone() }
+    Group {
+        name: first.group_name().to_string(),
+        path,
+        feature_names: first.feature_names.clone(),
+        sequence_groups: first.sequence_groups.clone(),
+        sequence_encoders: first.sequence_encoders.clone(),
+    }
 }
 
 pub(crate) fn ple(
@@ -186,7 +208,7 @@ pub(crate) fn ple(
     (layers, towers)
 }
 
-fn mlp(v: &mut Validator, config: &MLP, path: &str, input_width: usize) -> Mlp {
+pub(super) fn mlp(v: &mut Validator, config: &MLP, path: &str, input_width: usize) -> Mlp {
     v.audit(config, path, &MLP_POLICY);
     let units = &config.hidden_units;
     if let Some(j) = units.iter().position(|&u| u == 0) {

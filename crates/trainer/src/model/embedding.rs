@@ -1,7 +1,6 @@
 //! Embedding tables and the group input (section 1): each feature's pooled embedding or dense values,
 //! concatenated in feature order.
 
-use plec_config::artifact::names;
 use plec_config::spec::{ModelSpec, Pooling};
 use tch::Tensor;
 
@@ -22,7 +21,7 @@ pub struct GatheredRows {
 
 impl Embeddings {
     pub fn new(factory: &mut ParamFactory, spec: &ModelSpec) -> Result<Self> {
-        let tables = spec.tables.iter().map(|t| factory.single(&names::embedding(&t.name))).collect::<Result<_>>()?;
+        let tables = spec.tables.iter().map(|t| factory.single(&t.param_name())).collect::<Result<_>>()?;
         Ok(Embeddings { tables })
     }
 

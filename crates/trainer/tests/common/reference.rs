@@ -134,7 +134,7 @@ pub fn group_input(spec: &ModelSpec, p: &Named, sample: &Sample) -> Vec<f64> {
         match &feature.encoding {
             Encoding::Embedding { table, multi, .. } => {
                 let t = &spec.tables[*table];
-                let w = get(p, &names::embedding(&t.name));
+                let w = get(p, &t.param_name());
                 let mut acc = vec![0.0; t.dim];
                 let weighted = multi.as_ref().is_some_and(|m| m.weighted);
                 for (i, &row) in sample.ids[f].iter().enumerate() {

@@ -6,6 +6,11 @@
 
 use serde::{Deserialize, Serialize};
 
+mod sequence;
+pub use sequence::{
+    EncoderKind, SequenceEncoder, SequenceEncoding, SequenceFeature, SequenceGroup, TableCollection, MASKED_SCORE,
+};
+
 /// A whole PLE pipeline: features, model, data and training settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {
@@ -15,8 +20,14 @@ pub struct ModelSpec {
     pub features: Vec<Feature>,
     /// Embedding tables in order of first use by `features` (shared tables appear once).
     pub tables: Vec<EmbeddingTable>,
-    /// Width of the concatenated group input.
+    /// Width of the concatenated group input: the features, then the sequence encoders' outputs.
     pub input_width: usize,
+    /// The group's `sequence_groups` (section 7); empty without sequences.
+    #[serde(default)]
+    pub sequence_groups: Vec<SequenceGroup>,
+    /// The group's `sequence_encoders`, in config order; their outputs follow `features` in the group input.
+    #[serde(default)]
+    pub encoders: Vec<SequenceEncoder>,
     /// Extraction layers (CGC), first to last (section 4).
     pub layers: Vec<ExtractionLayer>,
     /// One tower per task, in config order (section 5).
@@ -158,6 +169,16 @@ pub struct EmbeddingTable {
     pub dim: usize,
     /// Features that read this table, in group order.
     pub features: Vec<String>,
+    /// Bag tables serve the group's features; sequence tables the sequence groups' queries and sequences.
+    #[serde(default)]
+    pub collection: TableCollection,
+}
+
+impl EmbeddingTable {
+    /// The table's parameter name (`embedding.<name>.weight` or `sequence_embedding.<name>.weight`).
+    pub fn param_name(&self) -> String {
+        crate::artifact::names::embedding(self.collection, &self.name)
+    }
 }
 
 /// One extraction layer (CGC) of `tasks` task groups plus a shared group (section 4).
