@@ -92,6 +92,85 @@ pub fn dense(name: &str, value_dim: usize, default_value: f32) -> FeatureDef {
     }
 }
 
+/// A sequence feature under construction (semantics section 2b).
+#[derive(Debug, Clone)]
+pub struct SeqDef {
+    pub name: String,
+    /// `None`: a dense number per position.
+    pub embedded: Option<(Transform, usize)>,
+    pub delimiter: String,
+    pub max_length: usize,
+    pub table: Option<String>,
+}
+
+impl SeqDef {
+    pub fn delimiter(mut self, delimiter: &str) -> Self {
+        self.delimiter = delimiter.into();
+        self
+    }
+    pub fn max_length(mut self, max_length: usize) -> Self {
+        self.max_length = max_length;
+        self
+    }
+    pub fn table(mut self, name: &str) -> Self {
+        self.table = Some(name.into());
+        self
+    }
+}
+
+fn seq(name: &str, embedded: Option<(Transform, usize)>) -> SeqDef {
+    SeqDef { name: name.into(), embedded, delimiter: "|".into(), max_length: 8, table: None }
+}
+pub fn seq_id(name: &str, buckets: u64, dim: usize) -> SeqDef {
+    seq(name, Some((Transform::NumBuckets(buckets), dim)))
+}
+pub fn seq_hash(name: &str, buckets: u64, dim: usize) -> SeqDef {
+    seq(name, Some((Transform::HashBucket(buckets), dim)))
+}
+pub fn seq_vocab(name: &str, words: &[&str], dim: usize) -> SeqDef {
+    seq(name, Some((Transform::VocabList(words.iter().map(|w| w.to_string()).collect()), dim)))
+}
+pub fn seq_bounds(name: &str, boundaries: &[f32], dim: usize) -> SeqDef {
+    seq(name, Some((Transform::Boundaries(boundaries.to_vec()), dim)))
+}
+pub fn seq_dense(name: &str) -> SeqDef {
+    seq(name, None)
+}
+
+/// A sequence group with its encoders (each `(kind, max_seq_length)`; a DIN's MLP input width is filled in).
+#[derive(Debug, Clone)]
+pub struct SeqGroupDef {
+    pub name: String,
+    pub query: Vec<FeatureDef>,
+    pub sequence: Vec<SeqDef>,
+    pub encoders: Vec<(EncoderKind, usize)>,
+}
+
+pub fn seq_group(name: &str, query: Vec<FeatureDef>, sequence: Vec<SeqDef>) -> SeqGroupDef {
+    SeqGroupDef { name: name.into(), query, sequence, encoders: Vec::new() }
+}
+
+impl SeqGroupDef {
+    /// A DIN encoder whose attention MLP has `units` (ReLU, no norm).
+    pub fn din(mut self, units: &[usize], max_seq_length: usize) -> Self {
+        let attention = mlp(0, units, Norm::None, Activation::Relu);
+        self.encoders.push((EncoderKind::Din { mlp: attention }, max_seq_length));
+        self
+    }
+    pub fn din_mlp(mut self, attention: Mlp, max_seq_length: usize) -> Self {
+        self.encoders.push((EncoderKind::Din { mlp: attention }, max_seq_length));
+        self
+    }
+    pub fn simple_attention(mut self, max_seq_length: usize) -> Self {
+        self.encoders.push((EncoderKind::SimpleAttention, max_seq_length));
+        self
+    }
+    pub fn pooling(mut self, pooling: Pooling, max_seq_length: usize) -> Self {
+        self.encoders.push((EncoderKind::Pooling { pooling }, max_seq_length));
+        self
+    }
+}
+
 /// One MLP layer without dropout; BatchNorm's shift replaces the Linear bias, as validation decides.
 pub fn mlp_layer(units: usize, norm: Norm, activation: Activation) -> MlpLayer {
     MlpLayer { units, bias: norm != Norm::Batch, norm, activation, dropout: 0.0 }
@@ -245,8 +324,11 @@ pub fn head_tower(name: &str, label: &str, input_width: usize, loss: Loss, num_c
 }
 
 /// Tables in order of first use; a feature naming a table that no earlier feature created gets a new one.
-fn place_features(features: &[FeatureDef]) -> (Vec<Feature>, Vec<EmbeddingTable>, usize) {
-    let mut tables: Vec<EmbeddingTable> = Vec::new();
+fn place_features(
+    features: &[FeatureDef],
+    tables: &mut Vec<EmbeddingTable>,
+    collection: TableCollection,
+) -> (Vec<Feature>, usize) {
     let mut placed = Vec::new();
     let mut offset = 0;
     for f in features {
@@ -256,7 +338,7 @@ fn place_features(features: &[FeatureDef]) -> (Vec<Feature>, Vec<EmbeddingTable>
             }
             FeatureKind::Embedded { transform, dim } => {
                 let table_name = f.table.clone().unwrap_or_else(|| format!("{}_emb", f.name));
-                let index = match tables.iter().position(|t| t.name == table_name) {
+                let index = match tables.iter().position(|t| t.name == table_name && t.collection == collection) {
                     Some(i) => {
                         tables[i].features.push(f.name.clone());
                         i
@@ -267,7 +349,7 @@ fn place_features(features: &[FeatureDef]) -> (Vec<Feature>, Vec<EmbeddingTable>
                             rows: transform.rows(),
                             dim: *dim,
                             features: vec![f.name.clone()],
-                            collection: Default::default(),
+                            collection,
                         });
                         tables.len() - 1
                     }
@@ -286,7 +368,67 @@ fn place_features(features: &[FeatureDef]) -> (Vec<Feature>, Vec<EmbeddingTable>
         placed.push(Feature { name: f.name.clone(), encoding, width, offset });
         offset += width;
     }
-    (placed, tables, offset)
+    (placed, offset)
+}
+
+/// The sequence groups and encoders of `groups`, their tables added to `tables`, encoders from column `offset`.
+fn place_sequences(
+    groups: &[SeqGroupDef],
+    tables: &mut Vec<EmbeddingTable>,
+    mut offset: usize,
+) -> (Vec<SequenceGroup>, Vec<SequenceEncoder>, usize) {
+    let mut placed = Vec::new();
+    let mut encoders = Vec::new();
+    for (g, def) in groups.iter().enumerate() {
+        let (query, query_width) = place_features(&def.query, tables, TableCollection::Sequence);
+        let mut sequence = Vec::new();
+        let mut width = 0;
+        for s in &def.sequence {
+            let (encoding, w) = match &s.embedded {
+                None => (SequenceEncoding::Dense { default_value: 0.0 }, 1),
+                Some((transform, dim)) => {
+                    let name = s.table.clone().unwrap_or_else(|| format!("{}_emb", s.name));
+                    let found = tables.iter().position(|t| t.name == name && t.collection == TableCollection::Sequence);
+                    let table = match found {
+                        Some(i) => {
+                            tables[i].features.push(s.name.clone());
+                            i
+                        }
+                        None => {
+                            tables.push(EmbeddingTable {
+                                name,
+                                rows: transform.rows(),
+                                dim: *dim,
+                                features: vec![s.name.clone()],
+                                collection: TableCollection::Sequence,
+                            });
+                            tables.len() - 1
+                        }
+                    };
+                    (SequenceEncoding::Embedding { table, transform: transform.clone() }, *dim)
+                }
+            };
+            sequence.push(SequenceFeature {
+                name: s.name.clone(),
+                delimiter: s.delimiter.clone(),
+                max_length: s.max_length,
+                encoding,
+                width: w,
+                offset: width,
+            });
+            width += w;
+        }
+        for (kind, max_seq_length) in &def.encoders {
+            let kind = match kind {
+                EncoderKind::Din { mlp } => EncoderKind::Din { mlp: Mlp { input_width: 4 * width, ..mlp.clone() } },
+                other => other.clone(),
+            };
+            encoders.push(SequenceEncoder { input: g, kind, max_seq_length: *max_seq_length, width, offset });
+            offset += width;
+        }
+        placed.push(SequenceGroup { name: def.name.clone(), query, query_width, sequence, sequence_width: width });
+    }
+    (placed, encoders, offset)
 }
 
 /// Data and training settings of every test spec (CSV with a header; Adagrad for tables, Adam for the rest).
@@ -330,7 +472,19 @@ pub fn settings(label_fields: Vec<String>) -> (DataSettings, TrainSettings) {
 
 /// The spec of `features`, `layers` (first to last) and `towers`; panics if it breaks an invariant.
 pub fn build(features: &[FeatureDef], layers: &[LayerDef], towers: &[TowerDef]) -> ModelSpec {
-    let (features, tables, input_width) = place_features(features);
+    build_with_sequences(features, &[], layers, towers)
+}
+
+/// [`build`] with sequence groups and their encoders after the features.
+pub fn build_with_sequences(
+    features: &[FeatureDef],
+    sequences: &[SeqGroupDef],
+    layers: &[LayerDef],
+    towers: &[TowerDef],
+) -> ModelSpec {
+    let mut tables = Vec::new();
+    let (features, features_width) = place_features(features, &mut tables, TableCollection::Bag);
+    let (sequence_groups, encoders, input_width) = place_sequences(sequences, &mut tables, features_width);
     let mut width = input_width;
     let mut built_layers = Vec::new();
     for (i, l) in layers.iter().enumerate() {
@@ -356,8 +510,8 @@ pub fn build(features: &[FeatureDef], layers: &[LayerDef], towers: &[TowerDef]) 
         features,
         tables,
         input_width,
-        sequence_groups: Vec::new(),
-        encoders: Vec::new(),
+        sequence_groups,
+        encoders,
         layers: built_layers,
         towers: towers.iter().map(|t| t.build(width)).collect(),
         data,
@@ -441,6 +595,34 @@ pub fn catalog() -> Vec<(&'static str, ModelSpec)> {
                 &simple(),
                 &[layer("l1", 2, 1, &[6]).activation(Activation::Tanh)],
                 &[tower("only", &[4], Softmax(2))],
+            ),
+        ),
+        (
+            "sequences",
+            build_with_sequences(
+                &[id("user_id", 10, 4), id("item_id", 30, 4), dense("score", 1, 0.0)],
+                &[
+                    seq_group(
+                        "clicks",
+                        vec![id("item_id", 30, 4), hash("cate", 7, 2)],
+                        vec![
+                            seq_id("clicks__item_id", 30, 4),
+                            seq_hash("clicks__cate", 7, 3),
+                            seq_dense("clicks__price"),
+                        ],
+                    )
+                    .din(&[8, 4], 0)
+                    .pooling(Pooling::Mean, 3),
+                    seq_group(
+                        "views",
+                        vec![vocab("gender", &["m", "f"], 3)],
+                        vec![seq_vocab("views", &["a", "b", "c"], 3)],
+                    )
+                    .simple_attention(5)
+                    .pooling(Pooling::Sum, 0),
+                ],
+                &[layer("l1", 1, 1, &[6])],
+                &[tower("ctr", &[], Binary), tower("cvr", &[], Binary)],
             ),
         ),
         (

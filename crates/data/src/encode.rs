@@ -26,6 +26,8 @@ pub struct EncodedBatch {
     pub num_rows: usize,
     /// One per `spec.features`, in that order.
     pub features: Vec<EncodedFeature>,
+    /// One per `spec.sequence_groups`, in that order (semantics section 2b).
+    pub sequence_groups: Vec<EncodedSequenceGroup>,
     /// Per label column (`label_fields` and tower labels): one value per row.
     pub labels: BTreeMap<String, Vec<f32>>,
     /// Per sample-weight column (`sample_weight_fields` and towers' `sample_weight_name`).
@@ -45,6 +47,32 @@ pub enum EncodedFeature {
     Ids { table: usize, indices: Vec<i64>, offsets: Vec<i64>, pooling: Pooling, weights: Option<Vec<f32>> },
     /// `width` values per row, row-major (`values.len() == num_rows * width`).
     Dense { width: usize, values: Vec<f32> },
+}
+
+/// A sequence group of one batch: its queries encoded like the group's features, its sequences position by
+/// position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedSequenceGroup {
+    /// One per `SequenceGroup::query` (tables are the sequence tables the spec names).
+    pub query: Vec<EncodedFeature>,
+    /// One per `SequenceGroup::sequence`; all have the same `lengths`.
+    pub sequence: Vec<EncodedSequence>,
+}
+
+/// One sequence feature of a batch: row `r` has `lengths[r]` positions (after dropping those past
+/// `max_length`); the values of all rows' positions follow each other in row order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedSequence {
+    pub lengths: Vec<u32>,
+    pub values: SequenceValues,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SequenceValues {
+    /// The table row of each position; `-1` where a position has no row (a zero vector).
+    Rows { table: usize, rows: Vec<i64> },
+    /// The number of each position.
+    Dense(Vec<f32>),
 }
 
 /// Encodes `batch` for training. Bad cells (an unparsable number, an id out of range, a missing or invalid label)
@@ -104,7 +132,9 @@ pub fn encode(spec: &ModelSpec, batch: &ColumnBatch, options: &EncodeOptions) ->
         groups.insert(name, keys);
     }
 
-    let mut encoded = EncodedBatch { num_rows: rows, features, labels, sample_weights, groups, skipped: Vec::new() };
+    let sequence_groups = Vec::new();
+    let mut encoded =
+        EncodedBatch { num_rows: rows, features, sequence_groups, labels, sample_weights, groups, skipped: Vec::new() };
     if problems.is_empty() {
         return Ok(encoded);
     }

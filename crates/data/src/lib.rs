@@ -27,7 +27,10 @@ mod weighted;
 pub use column::{Cell, Column, ColumnBatch, StringColumn};
 pub use csv_reader::CsvOptions;
 pub use edge_cases::{edge_case_batch, random_batch};
-pub use encode::{encode, EncodeOptions, EncodedBatch, EncodedFeature, DENSE_SEPARATOR};
+pub use encode::{
+    encode, EncodeOptions, EncodedBatch, EncodedFeature, EncodedSequence, EncodedSequenceGroup, SequenceValues,
+    DENSE_SEPARATOR,
+};
 pub use error::{BadCell, DataError, RowRef};
 pub use inputs::resolve_inputs;
 pub use raw::{check_raw, raw_inputs, OutOfRangeId, RawData, RawTensor};

@@ -230,7 +230,15 @@ impl ShuffleBuffer {
                 })
                 .collect::<Result<_>>()?;
         }
-        Ok(EncodedBatch { num_rows: n, features, labels, sample_weights, groups, skipped: Vec::new() })
+        Ok(EncodedBatch {
+            num_rows: n,
+            features,
+            sequence_groups: Vec::new(),
+            labels,
+            sample_weights,
+            groups,
+            skipped: Vec::new(),
+        })
     }
 }
 
