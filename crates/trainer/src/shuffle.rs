@@ -272,6 +272,7 @@ mod tests {
         let dense = ids.iter().flat_map(|&id| [id as f32, -id as f32]).collect();
         EncodedBatch {
             num_rows: ids.len(),
+            sequence_groups: Vec::new(),
             features: vec![
                 EncodedFeature::Ids { table: 1, indices, offsets, pooling: Pooling::Mean, weights: None },
                 EncodedFeature::Ids {
