@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use plec_compiler::{check_writable, compile_owned, dump, CompileOptions, Layout, Weights, DEFAULT_OPSET};
+use plec_compiler::{check_writable, compile_owned, dump, CompileOptions, Layout, Weights};
 use plec_config::artifact::checkpoint::CONFIG_FILE;
 
 #[derive(clap::Args, Debug)]
@@ -22,9 +22,9 @@ pub struct Args {
     /// `explicit` (one named node chain per expert) or `fused` (same function, faster).
     #[arg(long, default_value = "explicit")]
     pub layout: Layout,
-    /// ai.onnx opset (17..=21).
-    #[arg(long, default_value_t = DEFAULT_OPSET)]
-    pub opset: i64,
+    /// ai.onnx opset (17..=21; default 17, or 20 for a model with sequence features, which need 20 or newer).
+    #[arg(long)]
+    pub opset: Option<i64>,
     /// Also write the model's text dump to `<output>.txt`.
     #[arg(long, value_parser = ["text"])]
     pub emit: Option<String>,
@@ -96,7 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "wrote {} ({} layout, opset {}): {} nodes, {} initializers, {:.1} MB in {:.2} s",
         written.model_path.display(),
         args.layout.name(),
-        args.opset,
+        compiled.opset().map_or_else(|| "?".to_string(), |o| o.to_string()),
         compiled.node_count(),
         compiled.initializer_count(),
         written.model_bytes as f64 / 1e6,

@@ -18,5 +18,5 @@ pub use error::{CompileError, WeightProblem, WeightsError};
 pub use lower::{compile, compile_owned, gate_output_name, meta, GRAPH_NAME, PRODUCER};
 pub use model::{check_writable, read_model, CompiledModel, WriteSummary};
 pub use onnx_protobuf;
-pub use options::{CompileOptions, Layout, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET};
+pub use options::{CompileOptions, Layout, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, SEQUENCE_MIN_OPSET};
 pub use weights::{NormInit, Tensor, Weights};

@@ -36,6 +36,11 @@ impl CompiledModel {
         self.model.metadata_props.push(StringStringEntryProto { key: key.into(), value, ..Default::default() });
     }
 
+    /// The ai.onnx opset the model was compiled at.
+    pub fn opset(&self) -> Option<i64> {
+        self.model.opset_import.iter().find(|o| o.domain.is_empty()).map(|o| o.version)
+    }
+
     pub fn node_count(&self) -> usize {
         self.model.graph.node.len()
     }

@@ -1,11 +1,18 @@
 //! What `compile` can be asked to do.
 
+use plec_config::ModelSpec;
+
+use crate::error::CompileError;
+
 /// Lowest and highest ai.onnx opset plec emits. 17 is the first with LayerNormalization; 21 is the newest that
 /// every ONNX Runtime plec supports (1.31) runs. Opsets 20 and up use the native `Gelu` op instead of its Erf
 /// expansion; nothing else differs.
 pub const MIN_OPSET: i64 = 17;
 pub const MAX_OPSET: i64 = 21;
 pub const DEFAULT_OPSET: i64 = 17;
+/// Models with sequence features split their strings inside the graph with `StringSplit`, new in opset 20; such
+/// models default to this opset and refuse older ones.
+pub const SEQUENCE_MIN_OPSET: i64 = 20;
 
 /// How experts are laid out in the graph; both compute the same function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,8 +50,9 @@ impl std::str::FromStr for Layout {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompileOptions {
     pub layout: Layout,
-    /// ai.onnx opset, `MIN_OPSET..=MAX_OPSET`.
-    pub opset: i64,
+    /// ai.onnx opset, `MIN_OPSET..=MAX_OPSET`; `None`: [`DEFAULT_OPSET`], or [`SEQUENCE_MIN_OPSET`] for a model
+    /// with sequence features (see [`CompileOptions::opset_for`]).
+    pub opset: Option<i64>,
     /// Also output every gate's softmax, as `<gate>.softmax` ([batch, experts]).
     pub expose_gates: bool,
     /// The config text, stored verbatim in the model's metadata (`plec.config`).
@@ -53,11 +61,28 @@ pub struct CompileOptions {
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions {
-            layout: Layout::Explicit,
-            opset: DEFAULT_OPSET,
-            expose_gates: false,
-            config_text: String::new(),
+        CompileOptions { layout: Layout::Explicit, opset: None, expose_gates: false, config_text: String::new() }
+    }
+}
+
+impl CompileOptions {
+    /// The opset `spec` compiles at: the one asked for, or the default for the spec; refuses opsets outside
+    /// `MIN_OPSET..=MAX_OPSET` and, for a spec with sequence features, below [`SEQUENCE_MIN_OPSET`].
+    pub fn opset_for(&self, spec: &ModelSpec) -> Result<i64, CompileError> {
+        let sequence = spec.sequence_groups.iter().flat_map(|g| &g.sequence).next();
+        let opset = match (self.opset, sequence) {
+            (Some(opset), _) => opset,
+            (None, Some(_)) => SEQUENCE_MIN_OPSET,
+            (None, None) => DEFAULT_OPSET,
+        };
+        if !(MIN_OPSET..=MAX_OPSET).contains(&opset) {
+            return Err(CompileError::UnsupportedOpset(opset));
+        }
+        match sequence {
+            Some(feature) if opset < SEQUENCE_MIN_OPSET => {
+                Err(CompileError::SequenceOpset { opset, feature: feature.name.clone() })
+            }
+            _ => Ok(opset),
         }
     }
 }
@@ -74,6 +99,27 @@ mod tests {
             "bogus".parse::<Layout>(),
             Err("unknown layout `bogus` (expected `explicit` or `fused`)".to_string())
         );
-        assert_eq!(CompileOptions::default().opset, 17);
+        assert_eq!(CompileOptions::default().opset, None);
+    }
+
+    #[test]
+    fn sequence_features_need_opset_20_and_default_to_it() {
+        let spec = |name: &str| plec_config::testing::catalog().into_iter().find(|(n, _)| *n == name).unwrap().1;
+        let (plain, sequences) = (spec("mmoe"), spec("sequences"));
+        let default = CompileOptions::default();
+        assert_eq!(default.opset_for(&plain).unwrap(), 17);
+        assert_eq!(default.opset_for(&sequences).unwrap(), 20);
+        let at = |opset| CompileOptions { opset: Some(opset), ..Default::default() };
+        assert_eq!(at(21).opset_for(&sequences).unwrap(), 21);
+        assert_eq!(at(18).opset_for(&plain).unwrap(), 18);
+        assert_eq!(
+            at(19).opset_for(&sequences).unwrap_err().to_string(),
+            "opset 19 cannot compile sequence feature `clicks__item_id`: sequence inputs are split inside the graph \
+             by StringSplit, which needs ai.onnx opset 20 or newer (leave --opset out or pass 20 or 21)"
+        );
+        assert_eq!(
+            at(16).opset_for(&sequences).unwrap_err().to_string(),
+            "opset 16 is not supported: plec emits ai.onnx opsets 17..=21"
+        );
     }
 }

@@ -84,9 +84,17 @@ fn cases() -> Vec<(&'static str, ModelSpec)> {
     cases
 }
 
-fn check_with_python(dir: &Path, opset: i64) {
+fn has_sequences(spec: &ModelSpec) -> bool {
+    !spec.sequence_groups.is_empty()
+}
+
+/// Compiles every case `keep` selects at `opset` (None: each spec's default) and checks it with numpy.
+fn check_with_python(dir: &Path, opset: Option<i64>, keep: impl Fn(&ModelSpec) -> bool) {
     let mut manifest = Vec::new();
     for (i, (name, spec)) in cases().into_iter().enumerate() {
+        if !keep(&spec) {
+            continue;
+        }
         let weights = Weights::random_with(&spec, 100 + i as u64, NormInit::Random);
         let weights_path = dir.join(format!("{name}.safetensors"));
         weights.save_safetensors(&weights_path).unwrap();
@@ -118,10 +126,25 @@ fn check_with_python(dir: &Path, opset: i64) {
 
 #[test]
 fn models_match_numpy_reference_at_opset_17() {
-    check_with_python(&out_dir("ort_opset17"), 17);
+    check_with_python(&out_dir("ort_opset17"), Some(17), |spec| !has_sequences(spec));
 }
 
 #[test]
 fn models_match_numpy_reference_at_opset_21() {
-    check_with_python(&out_dir("ort_opset21"), 21);
+    check_with_python(&out_dir("ort_opset21"), Some(21), |_| true);
+}
+
+/// Sequence features default to opset 20 (StringSplit's first).
+#[test]
+fn sequence_models_match_numpy_reference_at_their_default_opset() {
+    check_with_python(&out_dir("ort_sequences_default"), None, has_sequences);
+}
+
+#[test]
+fn sequence_models_are_refused_below_opset_20() {
+    let (_, spec) = catalog().into_iter().find(|(_, spec)| has_sequences(spec)).unwrap();
+    let weights = Weights::random(&spec, 0);
+    let options = CompileOptions { opset: Some(19), ..Default::default() };
+    let err = compile(&spec, &weights, &options).unwrap_err().to_string();
+    assert!(err.starts_with("opset 19 cannot compile sequence feature"), "{err}");
 }

@@ -29,16 +29,18 @@ use crate::error::CompileError;
 
 /// Declares one graph input per feature and returns the group input tensor `[batch, input_width]` (the features
 /// side by side, in order: `ModelSpec::check` guarantees their offsets and widths).
+/// Sequence encoders' outputs follow the features (section 2b).
 pub(crate) fn lower_features(g: &mut Graph, spec: &ModelSpec) -> Result<String, CompileError> {
     let mut parts = Vec::new();
     for feature in &spec.features {
-        parts.push(lower_feature(g, spec, feature)?);
+        parts.push(lower_feature(g, spec, feature, &format!("features.{}", feature.name))?);
     }
+    parts.extend(super::sequence::lower_sequences(g, spec)?);
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
     Ok(g.node("Concat", "features.concat", &refs, vec![attr_int("axis", 1)]))
 }
 
-fn elem_type(t: ValueType) -> DataType {
+pub(crate) fn elem_type(t: ValueType) -> DataType {
     match t {
         ValueType::Int64 => DataType::INT64,
         ValueType::String => DataType::STRING,
@@ -46,21 +48,31 @@ fn elem_type(t: ValueType) -> DataType {
     }
 }
 
-fn lower_feature(g: &mut Graph, spec: &ModelSpec, feature: &Feature) -> Result<String, CompileError> {
+/// One feature's `[batch, width]` value, its nodes named under `p`; declares its graph input(s) unless another
+/// lowering of the same feature (a sequence group's query) already did.
+pub(crate) fn lower_feature(
+    g: &mut Graph,
+    spec: &ModelSpec,
+    feature: &Feature,
+    p: &str,
+) -> Result<String, CompileError> {
     let name = feature.name.as_str();
+    let declare = !g.has_input(name);
     let dtype = elem_type(feature.value_type());
     match &feature.encoding {
         Encoding::Dense { value_dim, default_value } => {
             let wide = *value_dim > 1;
             let dims: Vec<Dim> =
                 if wide { vec![Dim::Named("batch"), Dim::Fixed(*value_dim)] } else { vec![Dim::Named("batch")] };
-            g.add_input(name, dtype, &dims);
-            let filled = fill_nan(g, name, name, *default_value);
+            if declare {
+                g.add_input(name, dtype, &dims);
+            }
+            let filled = fill_nan(g, p, name, *default_value);
             if wide {
                 Ok(filled)
             } else {
                 let axes = g.ints(&[-1]);
-                Ok(g.node("Unsqueeze", &format!("features.{name}.unsqueeze"), &[&filled, &axes], vec![]))
+                Ok(g.node("Unsqueeze", &format!("{p}.unsqueeze"), &[&filled, &axes], vec![]))
             }
         }
         Encoding::Embedding { table, transform, multi, default_value } => {
@@ -71,8 +83,10 @@ fn lower_feature(g: &mut Graph, spec: &ModelSpec, feature: &Feature) -> Result<S
             } else {
                 vec![Dim::Named("batch")]
             };
-            g.add_input(name, dtype, &dims);
-            if multi.as_ref().is_some_and(|m| m.weighted) {
+            if declare {
+                g.add_input(name, dtype, &dims);
+            }
+            if declare && multi.as_ref().is_some_and(|m| m.weighted) {
                 g.add_input(&weight_input(name), DataType::FLOAT, &dims);
             }
             // `ModelSpec::check` guarantees the index and that the table is [transform rows, feature width].
@@ -82,8 +96,8 @@ fn lower_feature(g: &mut Graph, spec: &ModelSpec, feature: &Feature) -> Result<S
                 g.param(&table_name)?;
             }
             match multi {
-                None => single(g, name, transform, default_value.as_deref(), &table_name),
-                Some(multi) => pooled(g, name, transform, multi, default_value.as_deref(), &table_name),
+                None => single(g, p, name, transform, default_value.as_deref(), &table_name),
+                Some(multi) => pooled(g, p, name, transform, multi, default_value.as_deref(), &table_name),
             }
         }
     }
@@ -91,15 +105,15 @@ fn lower_feature(g: &mut Graph, spec: &ModelSpec, feature: &Feature) -> Result<S
 
 /// `where(isnan(x), default, x)`.
 fn fill_nan(g: &mut Graph, prefix: &str, x: &str, default: f32) -> String {
-    let nan = g.node("IsNaN", &format!("features.{prefix}.isnan"), &[x], vec![]);
+    let nan = g.node("IsNaN", &format!("{prefix}.isnan"), &[x], vec![]);
     let d = g.scalar_f32(default);
-    g.node("Where", &format!("features.{prefix}.fill"), &[&nan, &d, x], vec![])
+    g.node("Where", &format!("{prefix}.fill"), &[&nan, &d, x], vec![])
 }
 
 /// Row and validity (None: always valid) of every element of `x`, missing values included.
-struct Rows {
-    idx: String,
-    valid: Option<String>,
+pub(crate) struct Rows {
+    pub idx: String,
+    pub valid: Option<String>,
 }
 
 fn parse_default(feature: &str, transform: &Transform, text: &str) -> Result<(), CompileError> {
@@ -113,7 +127,7 @@ fn parse_default(feature: &str, transform: &Transform, text: &str) -> Result<(),
 }
 
 /// Missing mask of a string input: LabelEncoder("" -> 1, else 0) as bool (string Equal needs opset 19).
-fn string_missing(g: &mut Graph, p: &str, x: &str) -> String {
+pub(crate) fn string_missing(g: &mut Graph, p: &str, x: &str) -> String {
     let attrs =
         vec![attr_strings("keys_strings", &[""]), attr_ints("values_int64s", &[1]), attr_int("default_int64", 0)];
     let flag = g.node_in(ML_DOMAIN, "LabelEncoder", &format!("{p}.is_missing_i64"), &[x], attrs);
@@ -152,7 +166,7 @@ fn with_default(g: &mut Graph, p: &str, x: &str, transform: &Transform, default:
 
 /// Element-wise rows of `x` (already default-filled where applicable); with `mask_missing`, missing values are
 /// masked out (transforms whose range check already excludes them ignore it).
-fn rows(g: &mut Graph, p: &str, x: &str, transform: &Transform, mask_missing: bool) -> Rows {
+pub(crate) fn rows(g: &mut Graph, p: &str, x: &str, transform: &Transform, mask_missing: bool) -> Rows {
     match transform {
         Transform::NumBuckets(n) => {
             // Missing (-1) is out of range as well: one mask covers both.
@@ -244,7 +258,7 @@ fn rows(g: &mut Graph, p: &str, x: &str, transform: &Transform, mask_missing: bo
 }
 
 /// Gathers rows and zeroes invalid ones; returns the embeddings and the float mask (if any).
-fn gather(g: &mut Graph, p: &str, table: &str, rows: &Rows) -> (String, Option<String>) {
+pub(crate) fn gather(g: &mut Graph, p: &str, table: &str, rows: &Rows) -> (String, Option<String>) {
     let emb = g.node("Gather", &format!("{p}.gather"), &[table, &rows.idx], vec![attr_int("axis", 0)]);
     match &rows.valid {
         None => (emb, None),
@@ -259,36 +273,36 @@ fn gather(g: &mut Graph, p: &str, table: &str, rows: &Rows) -> (String, Option<S
 
 fn single(
     g: &mut Graph,
+    p: &str,
     name: &str,
     transform: &Transform,
     default: Option<&str>,
     table: &str,
 ) -> Result<String, CompileError> {
-    let p = format!("features.{name}");
     let x = match default {
         Some(d) => {
             parse_default(name, transform, d)?;
-            with_default(g, &p, name, transform, d)?
+            with_default(g, p, name, transform, d)?
         }
         None => name.to_string(),
     };
     // A missing single vocab_list value is row 0, not an empty bag.
     let mask_missing = default.is_none() && !matches!(transform, Transform::VocabList(_));
-    let r = rows(g, &p, &x, transform, mask_missing);
-    Ok(gather(g, &p, table, &r).0)
+    let r = rows(g, p, &x, transform, mask_missing);
+    Ok(gather(g, p, table, &r).0)
 }
 
 fn pooled(
     g: &mut Graph,
+    p: &str,
     name: &str,
     transform: &Transform,
     multi: &MultiValue,
     default: Option<&str>,
     table: &str,
 ) -> Result<String, CompileError> {
-    let p = format!("features.{name}");
     // Pads (missing values) never contribute, whatever the transform does with them.
-    let mut r = rows(g, &p, name, transform, false);
+    let mut r = rows(g, p, name, transform, false);
     let present = match transform.value_type() {
         ValueType::Int64 => {
             let missing = g.scalar_i64(INT64_MISSING);
@@ -308,7 +322,7 @@ fn pooled(
         Some(valid) => g.node("And", &format!("{p}.keep"), &[&valid, &present], vec![]),
         None => present.clone(),
     });
-    let (mut masked, mask) = gather(g, &p, table, &r);
+    let (mut masked, mask) = gather(g, p, table, &r);
     let mask = mask.ok_or_else(|| CompileError::Internal("pooled feature without a mask".into()))?;
     if multi.weighted {
         // Pads and absent ids are already zero vectors; a NaN weight (the float pad) must not turn them into NaN.

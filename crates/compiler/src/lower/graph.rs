@@ -86,6 +86,28 @@ impl Graph {
         name.to_string()
     }
 
+    /// Adds a node with several outputs (named `outputs`, the first usually the node's name); returns them.
+    pub fn node_outputs(
+        &mut self,
+        op: &str,
+        name: &str,
+        inputs: &[&str],
+        outputs: &[&str],
+        attributes: Vec<AttributeProto>,
+    ) -> Vec<String> {
+        debug_assert!(self.names.insert(name.to_string()), "duplicate node name {name}");
+        let node = NodeProto {
+            name: name.to_string(),
+            op_type: op.to_string(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: outputs.iter().map(|s| s.to_string()).collect(),
+            attribute: attributes,
+            ..Default::default()
+        };
+        self.nodes.push(node);
+        outputs.iter().map(|s| s.to_string()).collect()
+    }
+
     /// Moves parameter `name` out of the weights into an initializer of the same name.
     pub fn param(&mut self, name: &str) -> Result<String, CompileError> {
         let tensor = self.take(name)?;
@@ -141,6 +163,19 @@ impl Graph {
         self.shared(format!("const.f32.{value:?}"), f32_tensor(&[], &[value]))
     }
 
+    pub fn scalar_bool(&mut self, value: bool) -> String {
+        let tensor =
+            TensorProto { data_type: DataType::BOOL as i32, int32_data: vec![i32::from(value)], ..Default::default() };
+        self.shared(format!("const.bool.{value}"), tensor)
+    }
+
+    /// A shared string scalar, named after its text (`const.str.empty` for ""): only for short texts that are
+    /// numbers or words, never "empty" itself.
+    pub fn scalar_string(&mut self, value: &str) -> String {
+        let label = if value.is_empty() { "empty" } else { value };
+        self.shared(format!("const.str.{label}"), string_tensor(&[], &[value]))
+    }
+
     pub fn scalar_i64(&mut self, value: i64) -> String {
         self.shared(format!("const.i64.{value}"), i64_tensor(&[], &[value]))
     }
@@ -153,6 +188,10 @@ impl Graph {
 
     pub fn add_input(&mut self, name: &str, elem: DataType, dims: &[Dim]) {
         self.inputs.push(value_info(name, elem, dims));
+    }
+
+    pub fn has_input(&self, name: &str) -> bool {
+        self.inputs.iter().any(|i| i.name == name)
     }
 
     pub fn add_output(&mut self, name: &str, elem: DataType, dims: &[Dim]) {
@@ -222,6 +261,15 @@ pub(crate) fn attr_int(name: &str, value: i64) -> AttributeProto {
 
 pub(crate) fn attr_float(name: &str, value: f32) -> AttributeProto {
     AttributeProto { name: name.into(), type_: AttributeType::FLOAT.into(), f: value, ..Default::default() }
+}
+
+pub(crate) fn attr_string(name: &str, value: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        type_: AttributeType::STRING.into(),
+        s: value.as_bytes().to_vec(),
+        ..Default::default()
+    }
 }
 
 pub(crate) fn attr_ints(name: &str, values: &[i64]) -> AttributeProto {

@@ -10,6 +10,7 @@ mod gate;
 mod graph;
 mod layer;
 mod mlp;
+mod sequence;
 mod tower;
 
 use onnx_protobuf::{GraphProto, ModelProto, OperatorSetIdProto, StringStringEntryProto};
@@ -20,7 +21,7 @@ use graph::{Graph, ML_DOMAIN, MS_DOMAIN};
 
 use crate::error::{CompileError, WeightsError};
 use crate::model::CompiledModel;
-use crate::options::{CompileOptions, Layout, MAX_OPSET, MIN_OPSET};
+use crate::options::{CompileOptions, Layout};
 use crate::weights::Weights;
 
 /// Metadata keys written into every model.
@@ -60,16 +61,14 @@ pub fn compile_owned(
     weights: Weights,
     options: &CompileOptions,
 ) -> Result<CompiledModel, CompileError> {
-    if !(MIN_OPSET..=MAX_OPSET).contains(&options.opset) {
-        return Err(CompileError::UnsupportedOpset(options.opset));
-    }
     spec.check()?;
+    let opset = options.opset_for(spec)?;
     let problems = weights.problems(spec);
     if !problems.is_empty() {
         return Err(WeightsError::Mismatch { path: "<weights in memory>".into(), problems }.into());
     }
     let weights_sha256 = weights.content_sha256();
-    let mut g = Graph::new(weights, options.opset);
+    let mut g = Graph::new(weights, opset);
     let input = features::lower_features(&mut g, spec)?;
     let ys = lower_layers(&mut g, spec, &input, options.layout, options.expose_gates)?;
     for (tower, y) in spec.towers.iter().zip(&ys) {
@@ -112,8 +111,8 @@ fn assemble(
     options: &CompileOptions,
     weights_sha256: String,
 ) -> Result<ModelProto, CompileError> {
-    let mut opset_import =
-        vec![OperatorSetIdProto { domain: String::new(), version: options.opset, ..Default::default() }];
+    let opset = g.opset;
+    let mut opset_import = vec![OperatorSetIdProto { domain: String::new(), version: opset, ..Default::default() }];
     for domain in &g.domains {
         let version = match *domain {
             ML_DOMAIN => ML_OPSET,
@@ -133,7 +132,7 @@ fn assemble(
         (meta::OUTPUTS, serde_json::to_string(&output_names).map_err(json_err("output names"))?),
         (meta::LAYOUT, options.layout.name().to_string()),
         (meta::WEIGHTS_SHA256, weights_sha256),
-        (meta::OPSET, options.opset.to_string()),
+        (meta::OPSET, opset.to_string()),
     ];
     metadata.sort();
     let graph = GraphProto {
@@ -146,7 +145,7 @@ fn assemble(
         ..Default::default()
     };
     Ok(ModelProto {
-        ir_version: ir_version(options.opset),
+        ir_version: ir_version(opset),
         opset_import,
         producer_name: PRODUCER.into(),
         producer_version: env!("CARGO_PKG_VERSION").into(),
@@ -173,7 +172,7 @@ mod tests {
         let (_, spec) = catalog().remove(3);
         let weights = Weights::random(&spec, 0);
         for opset in [16, 22] {
-            let options = CompileOptions { opset, ..Default::default() };
+            let options = CompileOptions { opset: Some(opset), ..Default::default() };
             let err = compile(&spec, &weights, &options).unwrap_err().to_string();
             assert_eq!(err, format!("opset {opset} is not supported: plec emits ai.onnx opsets 17..=21"));
         }

@@ -7,6 +7,9 @@ The manifest lists cases: {"name", "spec" (ModelSpec JSON), "weights" (safetenso
 random raw inputs with edge cases (missing ids, out-of-range ids, OOV strings, values exactly on boundaries, NaN,
 +-inf, empty and long multi-value rows) against this file's own forward pass, which reads the safetensors file
 itself and applies BatchNorm unfolded, in float64. Layouts of one case must agree with each other too.
+Specs with sequence groups (section 2b) are also run on a batch whose sequences are all empty and on a one-row
+batch; their sequence inputs are the raw `delimiter`-joined text, with empty cells, empty positions (`1||3`),
+over-long rows, unknown keys and out-of-range ids.
 Exits non-zero, listing every failure.
 """
 
@@ -28,6 +31,7 @@ LAYOUT_VALUE_ATOL = 1e-5  # explicit vs fused, logits / regression values
 NORM_EPS = 1e-5
 BATCH = 96
 MULTI_LEN = 12
+MASKED_SCORE = -2147483647.0  # tzrec's -(2^31) + 1; here only documentation: masked positions are left out
 
 
 # ---------------------------------------------------------------- safetensors (own reader, not the Rust code)
@@ -126,6 +130,12 @@ def lookup(transform, v):
     raise ValueError(kind)
 
 
+def table_param(t):
+    """Parameter name of a spec table: bag tables `embedding.`, sequence tables `sequence_embedding.`."""
+    prefix = "sequence_embedding" if t.get("collection") == "sequence" else "embedding"
+    return "%s.%s.weight" % (prefix, t["name"])
+
+
 def embed_feature(f, x, tables, table_names, weights=None):
     enc = f["encoding"]
     if "Dense" in enc:
@@ -134,7 +144,7 @@ def embed_feature(f, x, tables, table_names, weights=None):
         v = np.where(np.isnan(v), np.float64(np.float32(d["default_value"])), v)
         return v.reshape(len(v), -1)
     e = enc["Embedding"]
-    table = tables["embedding.%s.weight" % table_names[e["table"]]]
+    table = tables[table_names[e["table"]]]
     transform = e["transform"]
     vt = value_type(transform)
     default = None if e["default_value"] is None else parse_default(e["default_value"], vt)
@@ -227,12 +237,89 @@ def gate(W, name, x, experts, gates):
     return np.einsum("be,ebu->bu", g, np.stack(experts))
 
 
+# ---------------------------------------------------------------- section 2b: sequences and encoders
+def split_positions(text, delimiter, max_length):
+    """The kept positions of one cell: "" is no position; "1||3" three, the middle one empty."""
+    positions = [] if text == "" else text.split(delimiter)
+    return positions[:max_length] if max_length > 0 else positions
+
+
+def position_vector(sf, text, W, table_names):
+    enc = sf["encoding"]
+    if "Dense" in enc:
+        v = np.float64(np.float32(enc["Dense"]["default_value"])) if text == "" else np.float64(np.float32(float(text)))
+        return np.array([v])
+    e = enc["Embedding"]
+    table = W[table_names[e["table"]]]
+    kind, _ = transform_kind(e["transform"])
+    if text == "":
+        return table[0].copy() if kind == "vocab_list" else np.zeros(table.shape[1])
+    if kind == "num_buckets":
+        value = int(text)
+    elif kind == "boundaries":
+        value = float(np.float32(float(text)))
+    else:
+        value = text
+    r = lookup(e["transform"], value)
+    return np.zeros(table.shape[1]) if r is None else table[r].copy()
+
+
+def sequence_group(group, W, table_names, inputs, batch):
+    """Per row: the query vector (or None) and the list of position vectors (n of them)."""
+    query = None
+    if group["query"]:
+        query = np.concatenate([embed_feature(f, inputs[f["name"]], W, table_names) for f in group["query"]], axis=1)
+    rows = []
+    for i in range(batch):
+        per_feature = []
+        for sf in group["sequence"]:
+            texts = split_positions(inputs[sf["name"]][i], sf["delimiter"], sf["max_length"])
+            per_feature.append([position_vector(sf, t, W, table_names) for t in texts])
+        n = len(per_feature[0])  # the first feature's length
+        rows.append([np.concatenate([pf[t] for pf in per_feature]) for t in range(n)])
+    return query, rows
+
+
+def attend(scores, positions, width):
+    if not positions:
+        return np.zeros(width)
+    w = softmax(np.asarray(scores))
+    return (w[:, None] * np.stack(positions)).sum(axis=0)
+
+
+def encode(spec, W, i, encoder, query, rows):
+    group = spec["sequence_groups"][encoder["input"]]
+    width = group["sequence_width"]
+    out = np.zeros((len(rows), width))
+    kind = encoder["kind"]
+    msl = encoder["max_seq_length"]
+    module = "seq_encoder.%s.%d" % (spec["group_name"], i)
+    for b, positions in enumerate(rows):
+        positions = positions[:msl] if msl > 0 else positions
+        if kind == "simple_attention":
+            out[b] = attend([p @ query[b] for p in positions], positions, width)
+        elif "pooling" in kind:
+            total = np.sum(positions, axis=0) if positions else np.zeros(width)
+            out[b] = total / max(len(positions), 1) if kind["pooling"]["pooling"] == "mean" else total
+        else:
+            q = np.concatenate([query[b], np.zeros(width - len(query[b]))])
+            scores = []
+            for p in positions:
+                h = mlp(W, module, kind["din"]["mlp"], np.concatenate([q, p, q - p, q * p])[None, :])
+                scores.append((h @ W[module + ".output.weight"].T + W[module + ".output.bias"])[0, 0])
+            out[b] = attend(scores, positions, width)
+    return out
+
+
 def forward(spec, W, inputs):
-    table_names = [t["name"] for t in spec["tables"]]
-    x = np.concatenate(
-        [embed_feature(f, inputs[f["name"]], W, table_names, inputs.get(f["name"] + "__weight")) for f in spec["features"]],
-        axis=1,
-    )
+    table_names = [table_param(t) for t in spec["tables"]]
+    parts = [embed_feature(f, inputs[f["name"]], W, table_names, inputs.get(f["name"] + "__weight")) for f in spec["features"]]
+    batch = len(parts[0])
+    groups = [sequence_group(g, W, table_names, inputs, batch) for g in spec.get("sequence_groups", [])]
+    for i, encoder in enumerate(spec.get("encoders", [])):
+        query, rows = groups[encoder["input"]]
+        parts.append(encode(spec, W, i, encoder, query, rows))
+    x = np.concatenate(parts, axis=1)
     towers = spec["towers"]
     xs = [x] * len(towers)
     s = x
@@ -296,14 +383,67 @@ def raw_scalar(transform, rng, i):
     return pool[i] if i < len(pool) else pool[int(rng.integers(0, len(pool)))]
 
 
-def make_inputs(spec, rng):
+def position_text(sf, rng):
+    """One random position's text (may be "", an unknown key, an id out of range); never holds the delimiter."""
+    enc = sf["encoding"]
+    if rng.random() < 0.1:
+        return ""
+    if "Dense" in enc:
+        return repr(float(np.float32(rng.normal())))
+    transform = enc["Embedding"]["transform"]
+    kind, arg = transform_kind(transform)
+    if kind == "num_buckets":
+        return str(int(rng.integers(-1, arg + 3)))
+    if kind == "boundaries":
+        b = [float(np.float32(v)) for v in arg]
+        return repr(b[int(rng.integers(0, len(b)))] if rng.random() < 0.2 else float(np.float32(rng.uniform(b[0] - 2, b[-1] + 2))))
+    pool = [w for w in string_pool(transform, rng) if sf["delimiter"] not in w]
+    return pool[int(rng.integers(0, len(pool)))]
+
+
+def sequence_counts(group, rng, batch, mode):
+    """Positions per row: edge cases first (empty, over-long, `a||b`, one position), then random."""
+    max_length = group["sequence"][0]["max_length"] or 10
+    if mode == "empty":
+        return [0] * batch
+    if mode == "one":
+        return [1] * batch
+    edge = [0, max_length + 3, 3, 1, 2]
+    return [edge[i] if i < len(edge) else int(rng.integers(0, max_length + 3)) for i in range(batch)]
+
+
+def make_sequence_inputs(spec, rng, batch, mode, feeds, raw):
+    for group in spec.get("sequence_groups", []):
+        counts = sequence_counts(group, rng, batch, mode)
+        for sf in group["sequence"]:
+            if sf["name"] in feeds:
+                continue  # a sequence two groups share: one input
+            cells = []
+            for i, n in enumerate(counts):
+                texts = [position_text(sf, rng) for _ in range(n)]
+                if mode == "random" and i == 2:
+                    texts[1] = ""  # "a||b"
+                if mode == "random" and i == 4:
+                    texts = ["", ""]  # "|": two empty positions
+                cells.append(sf["delimiter"].join(texts))
+            feeds[sf["name"]] = np.array(cells, dtype=object)
+            raw[sf["name"]] = cells
+
+
+def make_inputs(spec, rng, batch=BATCH, mode="random"):
+    """Raw inputs of every graph input; `mode` ("random", "empty", "one") shapes the sequences."""
     feeds, raw = {}, {}
-    for f in spec["features"]:
+    query = [f for g in spec.get("sequence_groups", []) for f in g["query"]]
+    seen = set()
+    for f in spec["features"] + query:
+        if f["name"] in seen:
+            continue
+        seen.add(f["name"])
         enc = f["encoding"]
         name = f["name"]
         if "Dense" in enc:
             vd = enc["Dense"]["value_dim"]
-            v = rng.normal(size=(BATCH, max(vd, 1))).astype(np.float32)
+            v = rng.normal(size=(batch, max(vd, 1))).astype(np.float32)
             v[rng.random(v.shape) < 0.2] = np.nan
             v[0, :] = np.nan
             raw[name] = v if vd > 1 else v[:, 0]
@@ -314,12 +454,12 @@ def make_inputs(spec, rng):
         np_type = {"int": np.int64, "str": object, "float": np.float32}[vt]
         pad = {"int": -1, "str": "", "float": float("nan")}[vt]
         if e["multi"] is None:
-            vals = [raw_scalar(e["transform"], rng, i) for i in range(BATCH)]
+            vals = [raw_scalar(e["transform"], rng, i) for i in range(batch)]
             feeds[name] = np.array(vals, dtype=np_type)
             raw[name] = vals
         else:
             rows = []
-            for i in range(BATCH):
+            for i in range(batch):
                 if i == 0:
                     n = 0  # empty row
                 elif i == 1:
@@ -332,7 +472,7 @@ def make_inputs(spec, rng):
             raw[name] = rows
             if e["multi"].get("weighted"):
                 # Weights in [-2, 2) with some exact zeros; NaN at the pads, as the runtime pads them.
-                w = rng.uniform(-2, 2, size=(BATCH, MULTI_LEN)).astype(np.float32)
+                w = rng.uniform(-2, 2, size=(batch, MULTI_LEN)).astype(np.float32)
                 w[rng.random(w.shape) < 0.1] = 0.0
                 for i, row in enumerate(rows):
                     for j, v in enumerate(row):
@@ -340,6 +480,7 @@ def make_inputs(spec, rng):
                             w[i, j] = np.nan
                 feeds[name + "__weight"] = w
                 raw[name + "__weight"] = w
+    make_sequence_inputs(spec, rng, batch, mode, feeds, raw)
     return feeds, raw
 
 
@@ -352,60 +493,78 @@ def main():
         spec = json.load(open(case["spec"]))
         W = read_safetensors(case["weights"])
         rng = np.random.default_rng(case.get("seed", 0))
-        feeds, raw = make_inputs(spec, rng)
-        want, want_gates = forward(spec, W, raw)
-        results = {}
+        batches = [("", make_inputs(spec, rng))]
+        if spec.get("sequence_groups"):
+            batches.append((" (every sequence empty)", make_inputs(spec, rng, BATCH, "empty")))
+            batches.append((" (one row, one position)", make_inputs(spec, rng, 1, "one")))
+        sessions = {}
         for layout, path in sorted(case["models"].items()):
-            label = "%s[%s]" % (case["name"], layout)
             try:
                 onnx.checker.check_model(onnx.load(path), full_check=True)
             except Exception as e:  # noqa: BLE001 - report every failure
-                failures.append("%s: onnx checker: %s" % (label, e))
+                failures.append("%s[%s]: onnx checker: %s" % (case["name"], layout, e))
                 continue
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = 1
-            sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-            names = [o.name for o in sess.get_outputs()]
-            got = dict(zip(names, sess.run(None, feeds)))
-            results[layout] = got
-            expected_names = list(want) + (sorted(want_gates) if case.get("expose_gates") else [])
-            if sorted(names) != sorted(expected_names):
-                failures.append("%s: outputs %s, expected %s" % (label, names, expected_names))
-            for name, ref in list(want.items()) + (list(want_gates.items()) if case.get("expose_gates") else []):
-                if name not in got:
-                    continue
-                out = got[name]
-                if out.shape != ref.shape:
-                    failures.append("%s: %s has shape %s, expected %s" % (label, name, out.shape, ref.shape))
-                    continue
-                is_prob = name.startswith("probs") or name.endswith(".softmax")
-                if is_prob:
-                    ok = np.allclose(out, ref, atol=PROB_ATOL, rtol=0)
-                else:
-                    ok = np.allclose(out, ref, atol=VALUE_ATOL, rtol=VALUE_RTOL)
-                if not ok or not np.all(np.isfinite(out)):
-                    diff = np.abs(out - ref)
-                    row = int(np.unravel_index(np.nanargmax(diff), diff.shape)[0])
-                    failures.append(
-                        "%s: %s differs from numpy by %.3g (row %d: got %s, want %s)"
-                        % (label, name, np.nanmax(diff), row, out[row], ref[row])
-                    )
+            sessions[layout] = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
             checked += 1
-        layouts = sorted(results)
-        for other in layouts[1:]:
-            a, b = results[layouts[0]], results[other]
-            for name in a:
-                if name not in b:
-                    continue
-                is_prob = name.startswith("probs") or name.endswith(".softmax")
-                tol = LAYOUT_PROB_ATOL if is_prob else LAYOUT_VALUE_ATOL
-                d = float(np.max(np.abs(a[name] - b[name]))) if a[name].size else 0.0
-                if d > tol:
-                    failures.append("%s: %s %s vs %s differ by %.3g" % (case["name"], name, layouts[0], other, d))
+        for what, (feeds, raw) in batches:
+            failures.extend(check_batch(case, spec, W, sessions, feeds, raw, what))
     print("checked %d models in %d cases" % (checked, len(manifest)))
     for f in failures:
         print("FAIL " + f)
     sys.exit(1 if failures else 0)
+
+
+def check_batch(case, spec, W, sessions, feeds, raw, what):
+    """Every layout's outputs on one batch against numpy and against each other; returns the failures."""
+    failures = []
+    want, want_gates = forward(spec, W, raw)
+    results = {}
+    for layout, sess in sorted(sessions.items()):
+        label = "%s[%s]%s" % (case["name"], layout, what)
+        try:
+            outputs = sess.run(None, feeds)
+        except Exception as e:  # noqa: BLE001 - report every failure
+            failures.append("%s: onnxruntime: %s" % (label, e))
+            continue
+        names = [o.name for o in sess.get_outputs()]
+        got = dict(zip(names, outputs))
+        results[layout] = got
+        expected_names = list(want) + (sorted(want_gates) if case.get("expose_gates") else [])
+        if sorted(names) != sorted(expected_names):
+            failures.append("%s: outputs %s, expected %s" % (label, names, expected_names))
+        for name, ref in list(want.items()) + (list(want_gates.items()) if case.get("expose_gates") else []):
+            if name not in got:
+                continue
+            out = got[name]
+            if out.shape != ref.shape:
+                failures.append("%s: %s has shape %s, expected %s" % (label, name, out.shape, ref.shape))
+                continue
+            is_prob = name.startswith("probs") or name.endswith(".softmax")
+            if is_prob:
+                ok = np.allclose(out, ref, atol=PROB_ATOL, rtol=0)
+            else:
+                ok = np.allclose(out, ref, atol=VALUE_ATOL, rtol=VALUE_RTOL)
+            if not ok or not np.all(np.isfinite(out)):
+                diff = np.abs(out - ref)
+                row = int(np.unravel_index(np.nanargmax(diff), diff.shape)[0])
+                failures.append(
+                    "%s: %s differs from numpy by %.3g (row %d: got %s, want %s)"
+                    % (label, name, np.nanmax(diff), row, out[row], ref[row])
+                )
+    layouts = sorted(results)
+    for other in layouts[1:]:
+        a, b = results[layouts[0]], results[other]
+        for name in a:
+            if name not in b:
+                continue
+            is_prob = name.startswith("probs") or name.endswith(".softmax")
+            tol = LAYOUT_PROB_ATOL if is_prob else LAYOUT_VALUE_ATOL
+            d = float(np.max(np.abs(a[name] - b[name]))) if a[name].size else 0.0
+            if d > tol:
+                failures.append("%s%s: %s %s vs %s differ by %.3g" % (case["name"], what, name, layouts[0], other, d))
+    return failures
 
 
 if __name__ == "__main__":
