@@ -134,6 +134,8 @@ fn small_tensor(t: &TensorProto) -> String {
         Some(t.float_data.iter().map(|v| format!("{v:?}")).collect())
     } else if !t.int64_data.is_empty() {
         Some(t.int64_data.iter().map(|v| v.to_string()).collect())
+    } else if t.data_type == DataType::BOOL as i32 && t.raw_data.is_empty() {
+        Some(t.int32_data.iter().map(|&v| (v != 0).to_string()).collect())
     } else if !t.string_data.is_empty() {
         Some(t.string_data.iter().map(|s| format!("{:?}", String::from_utf8_lossy(s))).collect())
     } else {

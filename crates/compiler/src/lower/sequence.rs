@@ -84,8 +84,8 @@ fn lower_group(g: &mut Graph, spec: &ModelSpec, group: &SequenceGroup) -> Result
     };
     let mut parts = Vec::new();
     let mut first_split = None;
-    for feature in &group.sequence {
-        let split = split(g, &format!("{gp}.{}", feature.name), feature);
+    for (j, feature) in group.sequence.iter().enumerate() {
+        let split = split(g, &format!("{gp}.{}", feature.name), feature, j == 0);
         parts.push(positions(g, spec, &format!("{gp}.{}", feature.name), feature, &split.tokens)?);
         if first_split.is_none() {
             first_split = Some(split);
@@ -113,13 +113,13 @@ fn lower_group(g: &mut Graph, spec: &ModelSpec, group: &SequenceGroup) -> Result
 }
 
 /// A sequence input split into positions: `tokens` `[batch, T]` (T >= 1, pads ""), `count` `[batch]` int64 (the
-/// row's positions, at most `max_length`).
+/// row's positions, at most `max_length`, when asked for: only the group's first feature sets `n`).
 struct Split {
     tokens: String,
     count: String,
 }
 
-fn split(g: &mut Graph, p: &str, feature: &SequenceFeature) -> Split {
+fn split(g: &mut Graph, p: &str, feature: &SequenceFeature, with_count: bool) -> Split {
     let x = feature.name.as_str();
     if !g.has_input(x) {
         g.add_input(x, DataType::STRING, &[Dim::Named("batch")]);
@@ -140,6 +140,9 @@ fn split(g: &mut Graph, p: &str, feature: &SequenceFeature) -> Split {
     }
     let (starts, ends, axes) = (g.ints(&[0]), g.ints(&[feature.max_length as i64]), g.ints(&[1]));
     let tokens = g.node("Slice", &format!("{p}.tokens"), &[&padded, &starts, &ends, &axes], vec![]);
+    if !with_count {
+        return Split { tokens, count };
+    }
     let max = g.scalar_i64(feature.max_length as i64);
     let count = g.node("Min", &format!("{p}.length"), &[&count, &max], vec![]);
     Split { tokens, count }
