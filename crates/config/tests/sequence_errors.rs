@@ -1,5 +1,6 @@
 //! Bad sequence configs: each refusal names the field path and says what was expected (snapshotted), edited
 //! from the valid `tests/configs/sequences.config`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 fn config() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/configs/sequences.config");
