@@ -361,7 +361,14 @@ fn sequences_train_compile_verify_and_predict() {
     let bad = dir.join("bad.csv");
     let header = std::fs::read_to_string(&eval).unwrap_or_default().lines().next().unwrap_or_default().to_string();
     let columns: Vec<&str> = header.split(',').collect();
-    let row: Vec<&str> = columns.iter().map(|c| if *c == "click_seq__item_id" { "3|x|5" } else { "" }).collect();
+    // The group's other sequences have three positions too, so only the bad id is wrong.
+    let cell = |c: &str| match c {
+        "click_seq__item_id" => "3|x|5",
+        "click_seq__cate" => "a|b|c",
+        "click_seq__dwell" => "1|2|3",
+        _ => "",
+    };
+    let row: Vec<&str> = columns.iter().map(|c| cell(c)).collect();
     std::fs::write(&bad, format!("{header}\n{}\n", row.join(","))).unwrap_or_else(|e| panic!("{e}"));
     let output =
         run(&["predict", s(&dir.join("fused.onnx")), "--input", s(&bad), "--output", s(&dir.join("bad_out.csv"))]);
