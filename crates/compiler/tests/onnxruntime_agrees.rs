@@ -81,6 +81,10 @@ fn cases() -> Vec<(&'static str, ModelSpec)> {
     let loaded = plec_config::load_str(CONFIG, "inline.config").unwrap_or_else(|e| panic!("{e}"));
     let mut cases = catalog();
     cases.push(("inline_config", loaded.spec));
+    // DIN with BatchNorm, simple attention and pooling over two sequence groups, as the parser builds them.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/configs/sequences.config");
+    let sequences = plec_config::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    cases.push(("sequences_config", sequences.spec));
     cases
 }
 

@@ -425,6 +425,8 @@ def make_sequence_inputs(spec, rng, batch, mode, feeds, raw):
                     texts[1] = ""  # "a||b"
                 if mode == "random" and i == 4:
                     texts = ["", ""]  # "|": two empty positions
+                while len(texts) == 1 and texts[0] == "":
+                    texts[0] = position_text(sf, rng)  # one empty position would read as an empty sequence
                 cells.append(sf["delimiter"].join(texts))
             feeds[sf["name"]] = np.array(cells, dtype=object)
             raw[sf["name"]] = cells
