@@ -101,8 +101,10 @@ fn batch(spec: &ModelSpec, rows: usize, seed: u64) -> Batch {
     let input = ModelInput::build_with_sequences(spec, rows, &encoded, &sequence_groups, Device::Cpu).expect("input");
     let mut columns = std::collections::BTreeMap::new();
     for tower in &spec.towers {
-        columns
-            .insert(tower.label.clone(), (0..rows).map(|_| (rng.next() % 10 == 0) as u8 as f32).collect::<Vec<f32>>());
+        columns.insert(
+            tower.label.clone(),
+            (0..rows).map(|_| rng.next().is_multiple_of(10) as u8 as f32).collect::<Vec<f32>>(),
+        );
     }
     let targets = Targets::build(rows, &columns, Device::Cpu).expect("targets");
     Batch { input, targets, groups: Default::default(), rows }
