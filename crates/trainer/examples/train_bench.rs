@@ -1,12 +1,14 @@
 //! Training throughput on in-memory synthetic batches (no file I/O): `train_bench CONFIG [--batch N] [--steps N]
 //! [--warmup N] [--threads N] [--repeats N]`. Prints one JSON line per repeat and a summary line with the median.
+//! Sequence groups get uniform query ids and sequences of lengths uniform in `0..=sequence_length`, as
+//! `torch_bench.py --model taobao_ple_has_sequence` draws them.
 //! The PyTorch counterpart is `bench/torch_bench.py`; `bench/run.sh` runs both side by side.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
 
-use plec_config::spec::{Encoding, ModelSpec, Pooling};
-use plec_data::EncodedFeature;
+use plec_config::spec::{Encoding, Feature, ModelSpec, Pooling, SequenceEncoding};
+use plec_data::{EncodedFeature, EncodedSequence, EncodedSequenceGroup, SequenceValues};
 use plec_trainer::data::Batch;
 use plec_trainer::model::{ModelInput, Targets};
 use plec_trainer::optim::{DenseOpt, SparseOpt};
@@ -18,39 +20,91 @@ fn arg(args: &[String], name: &str, default: usize) -> usize {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// Deterministic synthetic batch: uniform ids per feature, labels with a little signal.
-fn batch(spec: &ModelSpec, rows: usize, seed: u64) -> Batch {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let features: Vec<EncodedFeature> = spec
-        .features
+/// xorshift64: deterministic and dependency-free; statistical quality does not matter here.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn unit(&mut self) -> f32 {
+        (self.next() % 1000) as f32 / 1000.0
+    }
+}
+
+/// Uniform ids (one per row) or uniform dense values for each of `features`.
+fn features(spec: &ModelSpec, features: &[Feature], rows: usize, rng: &mut Rng) -> Vec<EncodedFeature> {
+    features
         .iter()
         .map(|f| match &f.encoding {
             Encoding::Embedding { table, .. } => {
                 let n = spec.tables[*table].rows;
                 EncodedFeature::Ids {
                     table: *table,
-                    indices: (0..rows).map(|_| (next() % n) as i64).collect(),
+                    indices: (0..rows).map(|_| (rng.next() % n) as i64).collect(),
                     offsets: (0..=rows as i64).collect(),
                     pooling: Pooling::Sum,
                     weights: None,
                 }
             }
-            Encoding::Dense { value_dim, .. } => EncodedFeature::Dense {
-                width: *value_dim,
-                values: (0..rows * value_dim).map(|_| (next() % 1000) as f32 / 1000.0).collect(),
-            },
+            Encoding::Dense { value_dim, .. } => {
+                EncodedFeature::Dense { width: *value_dim, values: (0..rows * value_dim).map(|_| rng.unit()).collect() }
+            }
+        })
+        .collect()
+}
+
+/// Deterministic synthetic batch: uniform ids per feature and per sequence position, sequence lengths uniform in
+/// `0..=sequence_length` (shared by a group's sequences, as the trainer requires), labels with a little signal.
+fn batch(spec: &ModelSpec, rows: usize, seed: u64) -> Batch {
+    let mut rng = Rng::new(seed);
+    let encoded = features(spec, &spec.features, rows, &mut rng);
+    let sequence_groups: Vec<EncodedSequenceGroup> = spec
+        .sequence_groups
+        .iter()
+        .map(|group| {
+            let query = features(spec, &group.query, rows, &mut rng);
+            // The group's first sequence feature sets the length, as in the data path (semantics 2b).
+            let longest = group.sequence.first().map_or(0, |s| s.max_length) as u64;
+            let lengths: Vec<u32> = (0..rows).map(|_| (rng.next() % (longest + 1)) as u32).collect();
+            let total: usize = lengths.iter().map(|&l| l as usize).sum();
+            let sequence = group
+                .sequence
+                .iter()
+                .map(|s| EncodedSequence {
+                    lengths: lengths.clone(),
+                    values: match &s.encoding {
+                        SequenceEncoding::Embedding { table, .. } => {
+                            let n = spec.tables[*table].rows;
+                            SequenceValues::Rows {
+                                table: *table,
+                                rows: (0..total).map(|_| (rng.next() % n) as i64).collect(),
+                            }
+                        }
+                        SequenceEncoding::Dense { .. } => {
+                            SequenceValues::Dense((0..total).map(|_| rng.unit()).collect())
+                        }
+                    },
+                })
+                .collect();
+            EncodedSequenceGroup { query, sequence }
         })
         .collect();
-    let input = ModelInput::build(spec, rows, &features, Device::Cpu).expect("input");
+    let input = ModelInput::build_with_sequences(spec, rows, &encoded, &sequence_groups, Device::Cpu).expect("input");
     let mut columns = std::collections::BTreeMap::new();
     for tower in &spec.towers {
-        columns.insert(tower.label.clone(), (0..rows).map(|_| (next() % 10 == 0) as u8 as f32).collect::<Vec<f32>>());
+        columns.insert(
+            tower.label.clone(),
+            (0..rows).map(|_| rng.next().is_multiple_of(10) as u8 as f32).collect::<Vec<f32>>(),
+        );
     }
     let targets = Targets::build(rows, &columns, Device::Cpu).expect("targets");
     Batch { input, targets, groups: Default::default(), rows }
@@ -96,8 +150,9 @@ fn main() {
     }
     rates.sort_by(f64::total_cmp);
     println!(
-        "{{\"impl\": \"plec\", \"median_samples_per_s\": {:.1}, \"batch\": {rows}, \"threads\": {threads}, \"steps\": {steps}, \"repeats\": {repeats}}}",
-        rates[rates.len() / 2]
+        "{{\"impl\": \"plec\", \"median_samples_per_s\": {:.1}, \"batch\": {rows}, \"threads\": {threads}, \"steps\": {steps}, \"repeats\": {repeats}, \"sequence_groups\": {}}}",
+        rates[rates.len() / 2],
+        spec.sequence_groups.len()
     );
 }
 
