@@ -82,7 +82,7 @@ fn encode_group(
             for (row, (&n, &m)) in first_counts.iter().zip(feature_counts).enumerate() {
                 if n != m {
                     let reason = format!(
-                        "{m} positions, but {:?} has {n}: the sequence features of group {:?} must have equal lengths",
+                        "length {m}, but {:?} has length {n}: the sequence features of group {:?} must have equal lengths",
                         first.name, group.name
                     );
                     report(row, &feature.name, reason);

@@ -5,4 +5,5 @@ pub(crate) mod fixtures;
 mod inputs_tests;
 mod raw_tests;
 mod reader_tests;
+mod sequence_tests;
 mod weighted_tests;
