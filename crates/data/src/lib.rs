@@ -16,6 +16,7 @@
 mod column;
 mod csv_reader;
 mod edge_cases;
+mod edge_sequences;
 mod encode;
 mod error;
 mod inputs;
