@@ -296,3 +296,86 @@ fn weighted_ids_train_compile_verify_and_predict() {
         text(&output)
     );
 }
+
+/// Sequence features end to end, on the schema of `tests/configs/sequences.config` (a DIN with BatchNorm, a simple
+/// attention and a pooling encoder over two sequence groups): datagen schema -> train -> compile (both layouts,
+/// checked against the trainer's golden set) -> verify -> predict, plus a row with a malformed sequence.
+#[test]
+fn sequences_train_compile_verify_and_predict() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sequence-pipeline");
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = format!("{ROOT}/tests/configs/sequences.config");
+    let data = dir.join("data");
+    let out = ok(&[
+        "datagen",
+        "schema",
+        "--config",
+        &config,
+        "--rows",
+        "6000",
+        "--eval-rows",
+        "1000",
+        "--format",
+        "csv",
+        "-o",
+        s(&data),
+    ]);
+    assert!(out.contains("train.csv: 6000 rows"), "{out}");
+    let model_dir = dir.join("model");
+    let (train, eval) = (data.join("train.csv"), data.join("eval.csv"));
+    let out = ok(&[
+        "train",
+        "--config",
+        &config,
+        "--train-input",
+        s(&train),
+        "--eval-input",
+        s(&eval),
+        "--model-dir",
+        s(&model_dir),
+        "--threads",
+        "2",
+    ]);
+    let metrics: serde_json::Value = out
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no metrics line in:\n{out}"));
+    let auc = |tower: &str| metrics[format!("exact_auc_{tower}")].as_f64().unwrap_or_default();
+    for tower in ["ctr", "cvr"] {
+        assert!(auc(tower) > 0.6, "{tower}: AUC {} after one epoch:\n{out}", auc(tower));
+    }
+    for layout in ["explicit", "fused"] {
+        let model = dir.join(format!("{layout}.onnx"));
+        let out = ok(&["compile", "--checkpoint", s(&model_dir), "-o", s(&model), "--layout", layout]);
+        assert!(out.contains("outputs match the trainer"), "{out}");
+        let out = ok(&["verify", s(&model)]);
+        assert!(out.contains("verification passed"), "{out}");
+    }
+    let predictions = dir.join("predictions.csv");
+    ok(&["predict", s(&dir.join("fused.onnx")), "--input", s(&eval), "--output", s(&predictions)]);
+    let lines = std::fs::read_to_string(&predictions).unwrap_or_default().lines().count();
+    assert_eq!(lines, 1000 + 1, "one output row per input row, plus the header");
+
+    // A sequence position that is not an id is refused, naming the file, line and column.
+    let bad = dir.join("bad.csv");
+    let header = std::fs::read_to_string(&eval).unwrap_or_default().lines().next().unwrap_or_default().to_string();
+    let columns: Vec<&str> = header.split(',').collect();
+    // The group's other sequences have three positions too, so only the bad id is wrong.
+    let cell = |c: &str| match c {
+        "click_seq__item_id" => "3|x|5",
+        "click_seq__cate" => "a|b|c",
+        "click_seq__dwell" => "1|2|3",
+        _ => "",
+    };
+    let row: Vec<&str> = columns.iter().map(|c| cell(c)).collect();
+    std::fs::write(&bad, format!("{header}\n{}\n", row.join(","))).unwrap_or_else(|e| panic!("{e}"));
+    let output =
+        run(&["predict", s(&dir.join("fused.onnx")), "--input", s(&bad), "--output", s(&dir.join("bad_out.csv"))]);
+    assert!(!output.status.success(), "{}", text(&output));
+    let message = text(&output);
+    assert!(
+        message.contains("line 2") && message.contains("click_seq__item_id") && message.contains("\"x\""),
+        "{message}"
+    );
+}

@@ -4,7 +4,10 @@ use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
-use crate::spec::{Activation, Encoding, Mlp, ModelSpec, Norm, Transform};
+use crate::spec::{
+    Activation, EncoderKind, Encoding, Mlp, ModelSpec, Norm, SequenceEncoder, SequenceEncoding, SequenceFeature,
+    Transform,
+};
 use crate::{Diagnostic, LoadedConfig};
 
 #[derive(Debug, Serialize)]
@@ -17,6 +20,8 @@ pub struct Summary {
     pub input_columns: &'static str,
     pub features: Vec<FeatureRow>,
     pub tables: Vec<TableRow>,
+    pub sequence_groups: Vec<SequenceGroupRow>,
+    pub encoders: Vec<EncoderRow>,
     pub layers: Vec<LayerRow>,
     pub towers: Vec<TowerRow>,
     pub embedding_rows: u64,
@@ -36,6 +41,26 @@ pub struct FeatureRow {
     pub rows: Option<u64>,
     pub width: usize,
     pub input: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SequenceGroupRow {
+    pub name: String,
+    /// Query features, described like the group's features (their tables are sequence tables).
+    pub query: Vec<FeatureRow>,
+    pub query_width: usize,
+    /// Sequence features: `input` says how a row's text splits.
+    pub sequence: Vec<FeatureRow>,
+    pub sequence_width: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EncoderRow {
+    pub kind: &'static str,
+    pub input: String,
+    pub detail: String,
+    pub width: usize,
+    pub offset: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -93,6 +118,18 @@ impl Summary {
                 .tables
                 .iter()
                 .map(|t| TableRow { name: t.name.clone(), rows: t.rows, dim: t.dim, features: t.features.clone() })
+                .collect(),
+            sequence_groups: sequence_group_rows(spec),
+            encoders: spec
+                .encoders
+                .iter()
+                .map(|e| EncoderRow {
+                    kind: e.kind.name(),
+                    input: spec.sequence_groups.get(e.input).map_or_else(String::new, |g| g.name.clone()),
+                    detail: encoder_detail(spec, e),
+                    width: e.width,
+                    offset: e.offset,
+                })
                 .collect(),
             layers: spec
                 .layers
@@ -179,6 +216,71 @@ fn feature_row(
     }
 }
 
+fn sequence_group_rows(spec: &ModelSpec) -> Vec<SequenceGroupRow> {
+    let signature = spec.signature();
+    let input_of = |name: &str| signature.inputs.iter().find(|i| i.name == name && i.weight_of.is_none());
+    spec.sequence_groups
+        .iter()
+        .map(|g| SequenceGroupRow {
+            name: g.name.clone(),
+            query: g.query.iter().filter_map(|f| input_of(&f.name).map(|input| feature_row(spec, f, input))).collect(),
+            query_width: g.query_width,
+            sequence: g.sequence.iter().map(|f| sequence_row(spec, f)).collect(),
+            sequence_width: g.sequence_width,
+        })
+        .collect()
+}
+
+fn sequence_row(spec: &ModelSpec, feature: &SequenceFeature) -> FeatureRow {
+    let keep = match feature.max_length {
+        0 => "all positions".to_string(),
+        n => format!("first {n} positions"),
+    };
+    let input = format!("string[batch], {:?}-joined, {keep}", feature.delimiter);
+    match &feature.encoding {
+        SequenceEncoding::Embedding { table, transform } => {
+            let table = &spec.tables[*table];
+            FeatureRow {
+                name: feature.name.clone(),
+                kind: if matches!(transform, Transform::Boundaries(_)) { "seq raw" } else { "seq id" },
+                transform: describe_transform(transform),
+                table: Some(table.name.clone()),
+                rows: Some(table.rows),
+                width: feature.width,
+                input,
+            }
+        }
+        SequenceEncoding::Dense { default_value } => FeatureRow {
+            name: feature.name.clone(),
+            kind: "seq raw",
+            transform: format!("dense value, default {default_value}"),
+            table: None,
+            rows: None,
+            width: feature.width,
+            input,
+        },
+    }
+}
+
+fn encoder_detail(spec: &ModelSpec, encoder: &SequenceEncoder) -> String {
+    let reads = match encoder.max_seq_length {
+        0 => "all positions".to_string(),
+        n => format!("the first {n} positions"),
+    };
+    match &encoder.kind {
+        EncoderKind::Din { mlp } => {
+            let query = spec.sequence_groups.get(encoder.input).map_or(0, |g| g.query_width);
+            format!(
+                "attention mlp {} on [q, s, q-s, q*s] (query {query} padded to {}), {reads}",
+                describe_mlp(mlp),
+                encoder.width
+            )
+        }
+        EncoderKind::SimpleAttention => format!("dot-product attention, {reads}"),
+        EncoderKind::Pooling { pooling } => format!("{} pooling, {reads}", format!("{pooling:?}").to_lowercase()),
+    }
+}
+
 fn describe_transform(transform: &Transform) -> String {
     match transform {
         Transform::NumBuckets(n) => format!("num_buckets {n}"),
@@ -256,9 +358,12 @@ impl fmt::Display for Summary {
             self.input_width
         )?;
         writeln!(out, "  input columns (fg_mode {}): named by {}", self.fg_mode, self.input_columns)?;
-        let name_w = self.features.iter().map(|r| r.name.len()).max().unwrap_or(0).max(7);
-        let transform_w = self.features.iter().map(|r| r.transform.len()).max().unwrap_or(0).max(9);
-        let table_w = self.features.iter().map(|r| r.table.as_deref().map_or(1, str::len)).max().unwrap_or(0).max(5);
+        // One column layout for the group's features and the sequence groups' rows.
+        let all_rows =
+            || self.features.iter().chain(self.sequence_groups.iter().flat_map(|g| g.query.iter().chain(&g.sequence)));
+        let name_w = all_rows().map(|r| r.name.len()).max().unwrap_or(0).max(7);
+        let transform_w = all_rows().map(|r| r.transform.len()).max().unwrap_or(0).max(9);
+        let table_w = all_rows().map(|r| r.table.as_deref().map_or(1, str::len)).max().unwrap_or(0).max(5);
         writeln!(
             out,
             "  {:<name_w$}  {:<11}  {:<transform_w$}  {:<table_w$}  {:>9}  {:>5}  input",
@@ -272,6 +377,33 @@ impl fmt::Display for Summary {
                 "  {:<name_w$}  {:<11}  {:<transform_w$}  {:<table_w$}  {:>9}  {:>5}  {}",
                 r.name, r.kind, r.transform, table, rows, r.width, r.input
             )?;
+        }
+        for g in &self.sequence_groups {
+            writeln!(
+                out,
+                "\nsequence group `{}`: query {} wide, sequence {} wide per position",
+                g.name, g.query_width, g.sequence_width
+            )?;
+            for r in g.query.iter().chain(&g.sequence) {
+                let rows = r.rows.map_or("-".to_string(), grouped);
+                let table = r.table.as_deref().unwrap_or("-");
+                let role = if g.query.iter().any(|q| q.name == r.name) { "query" } else { "sequence" };
+                writeln!(
+                    out,
+                    "  {:<name_w$}  {:<8}  {:<11}  {:<transform_w$}  {:<table_w$}  {:>9}  {:>5}  {}",
+                    r.name, role, r.kind, r.transform, table, rows, r.width, r.input
+                )?;
+            }
+        }
+        if !self.encoders.is_empty() {
+            writeln!(out, "\nsequence encoders (outputs after the features):")?;
+            for (i, e) in self.encoders.iter().enumerate() {
+                writeln!(
+                    out,
+                    "  {i}: {} on `{}`: {}; output {} at column {}",
+                    e.kind, e.input, e.detail, e.width, e.offset
+                )?;
+            }
         }
         let shared: Vec<String> = self
             .tables

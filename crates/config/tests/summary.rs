@@ -30,3 +30,30 @@ fn small_configs_summaries() {
         insta::assert_snapshot!(format!("summary_{name}"), text.replace(env!("CARGO_MANIFEST_DIR"), "<crate>"));
     }
 }
+
+/// TorchEasyRec's `ple_has_sequence` benchmark config: the sequence group, the DIN encoder and its FLOPs.
+#[test]
+fn sequence_config_summary() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/configs/torcheasyrec");
+    let plain = plec_config::load_file(format!("{dir}/taobao_ple.config")).unwrap_or_else(|e| panic!("{e}")).spec;
+    let text = summary_of(&format!("{dir}/taobao_ple_has_sequence.config"));
+    // By hand: the DIN output (48) widens layer 1's five experts and three gates (2 task gates over 3 experts, a
+    // shared gate over 5); the DIN runs its MLP (192 -> 32 -> 8) and score Linear (8 -> 1) and a 48-wide weighted
+    // sum at each of its 100 positions (sequence_length, no max_seq_length).
+    let wider = 2 * 48 * (5 * 1024 + 2 * 3 + 5);
+    let din = 100 * (2 * (192 * 32 + 32 * 8 + 8) + 2 * 48);
+    let flops = plain.flops_per_sample() + wider + din;
+    let grouped = |n: u64| {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    assert!(text.contains(&format!("dense FLOPs per sample: {}", grouped(flops))), "{text}");
+    insta::assert_snapshot!(text.replace(env!("CARGO_MANIFEST_DIR"), "<crate>"));
+}

@@ -57,7 +57,7 @@ pub fn input_files(spec: &str) -> Result<Vec<PathBuf>> {
 
 /// The model's tensors and the targets of an encoded batch.
 pub fn to_batch(spec: &ModelSpec, encoded: EncodedBatch, device: Device) -> Result<Batch> {
-    let input = ModelInput::build(spec, encoded.num_rows, &encoded.features, device)?;
+    let input = ModelInput::from_batch(spec, &encoded, device)?;
     let mut columns = encoded.labels;
     columns.extend(encoded.sample_weights);
     let targets = Targets::build(encoded.num_rows, &columns, device)?;

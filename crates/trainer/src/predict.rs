@@ -14,7 +14,7 @@ pub type NamedOutputs = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
 /// Runs `model` in eval mode on `batch` and returns every output of section 5.
 pub fn predict(model: &PleModel, batch: &EncodedBatch) -> Result<NamedOutputs> {
     let _guard = tch::no_grad_guard();
-    let input = ModelInput::build(&model.spec, batch.num_rows, &batch.features, model.device())?;
+    let input = ModelInput::from_batch(&model.spec, batch, model.device())?;
     let rows = batch.num_rows;
     let forward = model.forward(&input, false).during(|| format!("predicting a batch of {rows} rows"))?;
     let mut out = BTreeMap::new();

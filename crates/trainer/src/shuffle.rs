@@ -4,7 +4,7 @@
 //! regenerates it and skips the rows it already trained on.
 
 use plec_data::datagen::rng::{hash3, Rng};
-use plec_data::{EncodedBatch, EncodedFeature};
+use plec_data::{EncodedBatch, EncodedFeature, EncodedSequence, EncodedSequenceGroup, SequenceValues};
 
 use crate::error::{Result, TrainError};
 
@@ -143,60 +143,15 @@ impl ShuffleBuffer {
         let n = picks.len();
         let mut features = Vec::with_capacity(first.features.len());
         for (f, template) in first.features.iter().enumerate() {
-            features.push(match template {
-                EncodedFeature::Ids { table, pooling, weights: template_weights, .. } => {
-                    let bag = |p: usize| -> Result<(&[i64], Option<&[f32]>)> {
-                        let row = picks[p].1;
-                        match sources[p].features.get(f) {
-                            Some(EncodedFeature::Ids { indices, offsets, weights, .. }) => {
-                                let range = offsets[row] as usize..offsets[row + 1] as usize;
-                                Ok((&indices[range.clone()], weights.as_ref().map(|w| &w[range])))
-                            }
-                            _ => Err(internal(format!("feature {f} changed kind between batches"))),
-                        }
-                    };
-                    let mut lengths = vec![0i64; n];
-                    for &p in &order {
-                        lengths[p] = bag(p)?.0.len() as i64;
-                    }
-                    let mut offsets = Vec::with_capacity(n + 1);
-                    offsets.push(0i64);
-                    for length in &lengths {
-                        offsets.push(offsets[offsets.len() - 1] + length);
-                    }
-                    let mut indices = vec![0i64; offsets[n] as usize];
-                    let mut weights = template_weights.as_ref().map(|_| vec![0f32; offsets[n] as usize]);
-                    for &p in &order {
-                        let range = offsets[p] as usize..offsets[p + 1] as usize;
-                        let (ids, bag_weights) = bag(p)?;
-                        let to = &mut indices[range.clone()];
-                        match ids {
-                            // Most bags hold one id: a plain store beats a `memcpy` call.
-                            [id] => to[0] = *id,
-                            ids => to.copy_from_slice(ids),
-                        }
-                        match (weights.as_mut(), bag_weights) {
-                            (Some(to), Some(from)) => to[range].copy_from_slice(from),
-                            (None, None) => {}
-                            _ => return Err(internal(format!("feature {f} changed weighting between batches"))),
-                        }
-                    }
-                    EncodedFeature::Ids { table: *table, indices, offsets, pooling: *pooling, weights }
-                }
-                EncodedFeature::Dense { width, .. } => {
-                    let width = *width;
-                    let mut values = vec![0f32; n * width];
-                    for &p in &order {
-                        let row = picks[p].1;
-                        let Some(EncodedFeature::Dense { values: from, .. }) = sources[p].features.get(f) else {
-                            return Err(internal(format!("feature {f} changed kind between batches")));
-                        };
-                        values[p * width..(p + 1) * width].copy_from_slice(&from[row * width..(row + 1) * width]);
-                    }
-                    EncodedFeature::Dense { width, values }
-                }
-            });
+            let what = format!("{f}");
+            features.push(gather_feature(template, &sources, picks, &order, &what, &|b| b.features.get(f))?);
         }
+        let sequence_groups = first
+            .sequence_groups
+            .iter()
+            .enumerate()
+            .map(|(g, group)| gather_sequence_group(g, group, &sources, picks, &order))
+            .collect::<Result<_>>()?;
         let column = |name: &str, get: &dyn Fn(&EncodedBatch) -> Option<&Vec<f32>>| -> Result<Vec<f32>> {
             let mut values = vec![0f32; n];
             for &p in &order {
@@ -230,21 +185,147 @@ impl ShuffleBuffer {
                 })
                 .collect::<Result<_>>()?;
         }
-        Ok(EncodedBatch {
-            num_rows: n,
-            features,
-            sequence_groups: Vec::new(),
-            labels,
-            sample_weights,
-            groups,
-            skipped: Vec::new(),
-        })
+        Ok(EncodedBatch { num_rows: n, features, sequence_groups, labels, sample_weights, groups, skipped: Vec::new() })
     }
 }
 
 /// Batches encoded by one spec always agree; this reports a broken invariant instead of panicking.
 fn internal(what: String) -> TrainError {
     TrainError::Unusable(format!("shuffle buffer: {what} (internal error)"))
+}
+
+/// Row `picks[p]` of `sources[p]`'s feature (`get`) for every pick, in pick order.
+fn gather_feature(
+    template: &EncodedFeature,
+    sources: &[&EncodedBatch],
+    picks: &[RowAt],
+    order: &[usize],
+    what: &str,
+    get: &dyn Fn(&EncodedBatch) -> Option<&EncodedFeature>,
+) -> Result<EncodedFeature> {
+    let n = picks.len();
+    Ok(match template {
+        EncodedFeature::Ids { table, pooling, weights: template_weights, .. } => {
+            let bag = |p: usize| -> Result<(&[i64], Option<&[f32]>)> {
+                let row = picks[p].1;
+                match get(sources[p]) {
+                    Some(EncodedFeature::Ids { indices, offsets, weights, .. }) => {
+                        let range = offsets[row] as usize..offsets[row + 1] as usize;
+                        Ok((&indices[range.clone()], weights.as_ref().map(|w| &w[range])))
+                    }
+                    _ => Err(internal(format!("feature {what} changed kind between batches"))),
+                }
+            };
+            let mut lengths = vec![0i64; n];
+            for &p in order {
+                lengths[p] = bag(p)?.0.len() as i64;
+            }
+            let mut offsets = Vec::with_capacity(n + 1);
+            offsets.push(0i64);
+            for length in &lengths {
+                offsets.push(offsets[offsets.len() - 1] + length);
+            }
+            let mut indices = vec![0i64; offsets[n] as usize];
+            let mut weights = template_weights.as_ref().map(|_| vec![0f32; offsets[n] as usize]);
+            for &p in order {
+                let range = offsets[p] as usize..offsets[p + 1] as usize;
+                let (ids, bag_weights) = bag(p)?;
+                let to = &mut indices[range.clone()];
+                match ids {
+                    // Most bags hold one id: a plain store beats a `memcpy` call.
+                    [id] => to[0] = *id,
+                    ids => to.copy_from_slice(ids),
+                }
+                match (weights.as_mut(), bag_weights) {
+                    (Some(to), Some(from)) => to[range].copy_from_slice(from),
+                    (None, None) => {}
+                    _ => return Err(internal(format!("feature {what} changed weighting between batches"))),
+                }
+            }
+            EncodedFeature::Ids { table: *table, indices, offsets, pooling: *pooling, weights }
+        }
+        EncodedFeature::Dense { width, .. } => {
+            let width = *width;
+            let mut values = vec![0f32; n * width];
+            for &p in order {
+                let row = picks[p].1;
+                let Some(EncodedFeature::Dense { values: from, .. }) = get(sources[p]) else {
+                    return Err(internal(format!("feature {what} changed kind between batches")));
+                };
+                values[p * width..(p + 1) * width].copy_from_slice(&from[row * width..(row + 1) * width]);
+            }
+            EncodedFeature::Dense { width, values }
+        }
+    })
+}
+
+/// A sequence group's queries (as features) and sequences (positions of each picked row) in pick order.
+fn gather_sequence_group(
+    g: usize,
+    template: &EncodedSequenceGroup,
+    sources: &[&EncodedBatch],
+    picks: &[RowAt],
+    order: &[usize],
+) -> Result<EncodedSequenceGroup> {
+    fn group(b: &EncodedBatch, g: usize) -> Option<&EncodedSequenceGroup> {
+        b.sequence_groups.get(g)
+    }
+    let mut query = Vec::with_capacity(template.query.len());
+    for (q, feature) in template.query.iter().enumerate() {
+        let what = format!("query {q} of sequence group {g}");
+        query.push(gather_feature(feature, sources, picks, order, &what, &|b| {
+            group(b, g).and_then(|s| s.query.get(q))
+        })?);
+    }
+    let mut sequence = Vec::with_capacity(template.sequence.len());
+    for (k, feature) in template.sequence.iter().enumerate() {
+        let source = |p: usize| -> Result<(&EncodedSequence, usize, usize)> {
+            let row = picks[p].1;
+            let seq = group(sources[p], g)
+                .and_then(|s| s.sequence.get(k))
+                .ok_or_else(|| internal(format!("sequence {k} of group {g} is missing from a buffered batch")))?;
+            // Rows' positions follow each other: the row starts after the lengths before it.
+            let start: usize = seq.lengths[..row].iter().map(|&l| l as usize).sum();
+            let length = *seq.lengths.get(row).ok_or_else(|| internal("a buffered row is out of range".into()))?;
+            Ok((seq, start, length as usize))
+        };
+        let mut lengths = vec![0u32; picks.len()];
+        for &p in order {
+            lengths[p] = source(p)?.2 as u32;
+        }
+        let mut starts = Vec::with_capacity(picks.len() + 1);
+        starts.push(0usize);
+        for length in &lengths {
+            starts.push(starts[starts.len() - 1] + *length as usize);
+        }
+        let total = starts[picks.len()];
+        let values = match &feature.values {
+            SequenceValues::Rows { table, .. } => {
+                let mut rows = vec![0i64; total];
+                for &p in order {
+                    let (seq, start, length) = source(p)?;
+                    let SequenceValues::Rows { rows: from, .. } = &seq.values else {
+                        return Err(internal(format!("sequence {k} of group {g} changed kind between batches")));
+                    };
+                    rows[starts[p]..starts[p] + length].copy_from_slice(&from[start..start + length]);
+                }
+                SequenceValues::Rows { table: *table, rows }
+            }
+            SequenceValues::Dense(_) => {
+                let mut values = vec![0f32; total];
+                for &p in order {
+                    let (seq, start, length) = source(p)?;
+                    let SequenceValues::Dense(from) = &seq.values else {
+                        return Err(internal(format!("sequence {k} of group {g} changed kind between batches")));
+                    };
+                    values[starts[p]..starts[p] + length].copy_from_slice(&from[start..start + length]);
+                }
+                SequenceValues::Dense(values)
+            }
+        };
+        sequence.push(EncodedSequence { lengths, values });
+    }
+    Ok(EncodedSequenceGroup { query, sequence })
 }
 
 #[cfg(test)]

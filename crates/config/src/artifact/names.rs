@@ -236,7 +236,48 @@ impl ModelSpec {
 
     /// Dense FLOPs per sample at inference: 2 per multiply-add of every Linear (experts, gates, towers).
     pub fn flops_per_sample(&self) -> u64 {
-        self.params().iter().filter(|p| p.kind == ParamKind::LinearWeight).map(|p| 2 * p.numel() as u64).sum()
+        let linear = |p: &Param| 2 * p.numel() as u64;
+        let encoder_prefix = "seq_encoder.";
+        let dense: u64 = self
+            .params()
+            .iter()
+            .filter(|p| p.kind == ParamKind::LinearWeight && !p.name.starts_with(encoder_prefix))
+            .map(linear)
+            .sum();
+        // Sequence encoders at full length: DIN's MLP and score Linear at every position, and each attention's
+        // scores (simple attention) and weighted sum.
+        let mut sequences = 0;
+        for (i, encoder) in self.encoders.iter().enumerate() {
+            let positions = self.encoder_positions(encoder) as u64;
+            let width = encoder.width as u64;
+            sequences += match &encoder.kind {
+                EncoderKind::Din { .. } => {
+                    let prefix = format!("{}.", seq_encoder(&self.group_name, i));
+                    let per_position: u64 = self
+                        .params()
+                        .iter()
+                        .filter(|p| p.kind == ParamKind::LinearWeight && p.name.starts_with(&prefix))
+                        .map(linear)
+                        .sum();
+                    positions * (per_position + 2 * width)
+                }
+                EncoderKind::SimpleAttention => positions * 4 * width,
+                EncoderKind::Pooling { .. } => 0,
+            };
+        }
+        dense + sequences
+    }
+
+    /// The most positions an encoder reads: its `max_seq_length`, else its group's `sequence_length` (1 when
+    /// neither bounds it, so FLOPs count one position).
+    pub fn encoder_positions(&self, encoder: &crate::spec::SequenceEncoder) -> usize {
+        let group_length =
+            self.sequence_groups.get(encoder.input).and_then(|g| g.sequence.first()).map_or(0, |s| s.max_length);
+        match (encoder.max_seq_length, group_length) {
+            (0, 0) => 1,
+            (0, n) | (n, 0) => n,
+            (a, b) => a.min(b),
+        }
     }
 }
 
@@ -245,7 +286,7 @@ impl ModelSpec {
     /// them (features, transforms, layers, towers); not data or training settings. Checkpoints record it.
     pub fn structure_hash(&self) -> String {
         use sha2::{Digest, Sha256};
-        let structure = serde_json::json!({
+        let mut structure = serde_json::json!({
             "features": self.features,
             "tables": self.tables,
             "layers": self.layers,
@@ -253,6 +294,11 @@ impl ModelSpec {
                 "name": t.name, "mlp": t.mlp, "num_class": t.num_class, "outputs": t.outputs,
             })).collect::<Vec<_>>(),
         });
+        // Only when present, so models without sequences keep their hash.
+        if !self.sequence_groups.is_empty() {
+            structure["sequence_groups"] = serde_json::json!(self.sequence_groups);
+            structure["encoders"] = serde_json::json!(self.encoders);
+        }
         let digest = Sha256::digest(structure.to_string().as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }

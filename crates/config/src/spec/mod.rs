@@ -22,11 +22,11 @@ pub struct ModelSpec {
     pub tables: Vec<EmbeddingTable>,
     /// Width of the concatenated group input: the features, then the sequence encoders' outputs.
     pub input_width: usize,
-    /// The group's `sequence_groups` (section 7); empty without sequences.
-    #[serde(default)]
+    /// The group's `sequence_groups` (section 2b); empty without sequences (and then left out of the JSON).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sequence_groups: Vec<SequenceGroup>,
     /// The group's `sequence_encoders`, in config order; their outputs follow `features` in the group input.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub encoders: Vec<SequenceEncoder>,
     /// Extraction layers (CGC), first to last (section 4).
     pub layers: Vec<ExtractionLayer>,
@@ -170,7 +170,8 @@ pub struct EmbeddingTable {
     /// Features that read this table, in group order.
     pub features: Vec<String>,
     /// Bag tables serve the group's features; sequence tables the sequence groups' queries and sequences.
-    #[serde(default)]
+    /// Left out of the JSON for bag tables, so specs and structure hashes without sequences are unchanged.
+    #[serde(default, skip_serializing_if = "TableCollection::is_bag")]
     pub collection: TableCollection,
 }
 

@@ -103,3 +103,9 @@ pub enum TableCollection {
     Bag,
     Sequence,
 }
+
+impl TableCollection {
+    pub fn is_bag(&self) -> bool {
+        *self == TableCollection::Bag
+    }
+}

@@ -76,6 +76,7 @@ const SEQUENCE_ID_FEATURE: Policy = Policy {
         "vocab_list",
         "vocab_dict",
         "value_dim",
+        "default_value",
         "sequence_length",
         "sequence_delim",
     ],

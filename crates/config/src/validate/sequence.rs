@@ -41,6 +41,8 @@ pub(crate) fn sequences(
     v.check_name(&format!("{path}.group_name"), "group_name of a group with sequence encoders", &group.name);
     let single = group.sequence_groups.len() == 1;
     let mut groups: Vec<SequenceGroup> = Vec::new();
+    // Groups with a feature already in error: their widths are not checked again (one error, not a cascade).
+    let mut complete: Vec<bool> = Vec::new();
     for (i, config) in group.sequence_groups.iter().enumerate() {
         let seq_path = format!("{path}.sequence_groups[{i}]");
         v.audit(config, &seq_path, &SEQ_GROUP);
@@ -61,7 +63,9 @@ pub(crate) fn sequences(
                 format!("sequence group name `{name}` repeats sequence_groups[{first}]"),
             );
         }
-        groups.push(sequence_group(v, defined, &name, &config.feature_names, &seq_path, tables));
+        let (group, whole) = sequence_group(v, defined, &name, &config.feature_names, &seq_path, tables);
+        groups.push(group);
+        complete.push(whole);
     }
 
     let mut encoders = Vec::new();
@@ -129,9 +133,10 @@ pub(crate) fn sequences(
         }
         let seq = &groups[index];
         let width = seq.sequence_width;
+        let check_widths = complete[index];
         let kind = match module {
             EncoderConfig::DinEncoder(c) => {
-                if seq.query_width > width {
+                if check_widths && seq.query_width > width {
                     v.error(
                         &kind_path,
                         format!(
@@ -140,7 +145,7 @@ pub(crate) fn sequences(
                         ),
                     );
                 }
-                if seq.query.is_empty() {
+                if check_widths && seq.query.is_empty() {
                     v.error(&kind_path, format!("sequence group `{}` has no query feature: DIN needs one", seq.name));
                 }
                 let attention = mlp(v, &c.attn_mlp, &format!("{kind_path}.attn_mlp"), 4 * width);
@@ -150,7 +155,7 @@ pub(crate) fn sequences(
                 EncoderKind::Din { mlp: attention }
             }
             EncoderConfig::SimpleAttention(_) => {
-                if seq.query_width != width {
+                if check_widths && seq.query_width != width {
                     v.error(
                         &kind_path,
                         format!(
@@ -204,7 +209,8 @@ fn sequence_group(
     feature_names: &[String],
     path: &str,
     tables: &mut Tables,
-) -> SequenceGroup {
+) -> (SequenceGroup, bool) {
+    let mut whole = true;
     let mut group = SequenceGroup {
         name: name.to_string(),
         query: Vec::new(),
@@ -219,10 +225,16 @@ fn sequence_group(
             continue;
         }
         let Some(def) = lookup(v, defined, feature, &feature_path) else {
+            whole = false;
             continue;
         };
+        if matches!(def.kind, DefinedKind::Invalid) {
+            whole = false;
+            continue;
+        }
         if let DefinedKind::Sequence { .. } = def.kind {
             let Some((delimiter, max_length, encoding, width)) = tables.place_sequence(v, def, feature) else {
+                whole = false;
                 continue;
             };
             if let Some(first) = group.sequence.first() {
@@ -256,6 +268,7 @@ fn sequence_group(
                 continue;
             }
             let Some((encoding, width)) = tables.place(v, def, feature, TableCollection::Sequence) else {
+                whole = false;
                 continue;
             };
             let offset = group.query_width;
@@ -263,8 +276,8 @@ fn sequence_group(
             group.query_width += width;
         }
     }
-    if group.sequence.is_empty() {
+    if whole && group.sequence.is_empty() {
         v.error(path, format!("sequence group `{name}` has no sequence feature"));
     }
-    group
+    (group, whole)
 }

@@ -43,29 +43,26 @@ impl Embeddings {
         let parts: Vec<Tensor> = input
             .features
             .iter()
-            .map(|feature| match feature {
-                FeatureInput::Bag { table, indices, offsets, pooling, weights } => {
-                    let mode = match pooling {
-                        Pooling::Sum => 0,
-                        Pooling::Mean => 1,
-                    };
-                    // Weights multiply each id's embedding before the sum (validation allows them with sum only,
-                    // the one mode EmbeddingBag takes them in).
-                    let (pooled, _, _, _) = Tensor::f_embedding_bag(
-                        &rows[*table],
-                        indices,
-                        offsets,
-                        false,
-                        mode,
-                        false,
-                        weights.as_ref(),
-                        false,
-                    )?;
-                    Ok(pooled)
-                }
-                FeatureInput::Dense(values) => Ok(values.shallow_clone()),
-            })
+            .map(|feature| feature_tensor(&rows, feature))
             .collect::<Result<_, tch::TchError>>()?;
         Ok((Tensor::f_cat(&parts, 1)?, GatheredRows { rows }))
+    }
+}
+
+/// One feature's piece of the group input: its pooled embedding (from the gathered `rows`) or its dense values.
+pub fn feature_tensor(rows: &[Tensor], feature: &FeatureInput) -> Result<Tensor, tch::TchError> {
+    match feature {
+        FeatureInput::Bag { table, indices, offsets, pooling, weights } => {
+            let mode = match pooling {
+                Pooling::Sum => 0,
+                Pooling::Mean => 1,
+            };
+            // Weights multiply each id's embedding before the sum (validation allows them with sum only, the one
+            // mode EmbeddingBag takes them in).
+            let (pooled, _, _, _) =
+                Tensor::f_embedding_bag(&rows[*table], indices, offsets, false, mode, false, weights.as_ref(), false)?;
+            Ok(pooled)
+        }
+        FeatureInput::Dense(values) => Ok(values.shallow_clone()),
     }
 }

@@ -6,6 +6,7 @@ pub mod extraction;
 pub mod input;
 pub mod mlp;
 pub mod params;
+pub mod sequence;
 pub mod tower;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ pub use embedding::GatheredRows;
 use extraction::CgcLayer;
 pub use input::{FeatureInput, ModelInput, RawFeature, Targets};
 use params::ParamFactory;
+use sequence::SequenceEncoders;
 use tower::Towers;
 
 pub struct PleModel {
@@ -26,6 +28,7 @@ pub struct PleModel {
     device: Device,
     vs: nn::VarStore,
     embeddings: Embeddings,
+    encoders: SequenceEncoders,
     layers: Vec<CgcLayer>,
     towers: Towers,
 }
@@ -45,12 +48,13 @@ impl PleModel {
         spec.check()?;
         let mut factory = ParamFactory::new(spec.params(), device);
         let embeddings = Embeddings::new(&mut factory, spec)?;
+        let encoders = SequenceEncoders::new(&mut factory, spec)?;
         let tower_names: Vec<String> = spec.towers.iter().map(|t| t.name.clone()).collect();
         let layers =
             spec.layers.iter().map(|layer| CgcLayer::new(&mut factory, layer, &tower_names)).collect::<Result<_>>()?;
         let towers = Towers::new(&mut factory, &spec.towers)?;
         let vs = factory.finish()?;
-        Ok(PleModel { spec: spec.clone(), device, vs, embeddings, layers, towers })
+        Ok(PleModel { spec: spec.clone(), device, vs, embeddings, encoders, layers, towers })
     }
 
     pub fn device(&self) -> Device {
@@ -58,7 +62,15 @@ impl PleModel {
     }
 
     pub fn forward(&self, input: &ModelInput, train: bool) -> Result<Forward> {
-        let (group, gathered) = self.embeddings.forward(input, train)?;
+        let (features, gathered) = self.embeddings.forward(input, train)?;
+        // The encoders' outputs follow the features in the group input (semantics section 2b).
+        let group = if self.encoders.is_empty() {
+            features
+        } else {
+            let mut parts = vec![features];
+            parts.extend(self.encoders.forward(input, &gathered.rows, train)?);
+            Tensor::f_cat(&parts, 1)?
+        };
         let tasks = self.spec.towers.len();
         let mut xs: Vec<Tensor> = (0..tasks).map(|_| group.shallow_clone()).collect();
         let mut shared = group;
@@ -99,6 +111,7 @@ impl PleModel {
     /// Every trainable dense tensor (expert banks `[E, ...]`, gates, heads), in a fixed order.
     pub fn dense_trainable(&self) -> Vec<Tensor> {
         let mut out = Vec::new();
+        self.encoders.trainable(&mut out);
         for layer in &self.layers {
             layer.trainable(&mut out);
         }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod reference;
+pub mod sequence_reference;
 
 use std::collections::BTreeMap;
 

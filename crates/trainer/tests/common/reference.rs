@@ -13,7 +13,7 @@ pub struct Sample {
     pub dense: Vec<Vec<f64>>,
 }
 
-fn get<'a>(p: &'a Named, name: &str) -> &'a [f64] {
+pub fn get<'a>(p: &'a Named, name: &str) -> &'a [f64] {
     &p.get(name).unwrap_or_else(|| panic!("reference: no parameter {name}")).1
 }
 
@@ -121,7 +121,7 @@ pub fn mlp(p: &Named, module: &str, spec: &Mlp, xs: &[Vec<f64>], train: bool) ->
     h
 }
 
-fn softmax(v: &[f64]) -> Vec<f64> {
+pub fn softmax(v: &[f64]) -> Vec<f64> {
     let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let e: Vec<f64> = v.iter().map(|x| (x - m).exp()).collect();
     let s: f64 = e.iter().sum();
@@ -164,6 +164,16 @@ pub fn forward(
     train: bool,
 ) -> std::collections::BTreeMap<String, Vec<Vec<f64>>> {
     let input: Vec<Vec<f64>> = samples.iter().map(|s| group_input(spec, p, s)).collect();
+    forward_from(spec, p, input, train)
+}
+
+/// [`forward`] from the group inputs themselves (features, then any sequence encoders' outputs).
+pub fn forward_from(
+    spec: &ModelSpec,
+    p: &Named,
+    input: Vec<Vec<f64>>,
+    train: bool,
+) -> std::collections::BTreeMap<String, Vec<Vec<f64>>> {
     let tasks = spec.towers.len();
     let mut xs: Vec<Vec<Vec<f64>>> = vec![input.clone(); tasks];
     let mut shared = input;
