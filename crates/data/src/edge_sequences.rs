@@ -122,7 +122,7 @@ pub(crate) fn random_group(
             }
             let parts: Vec<String> = (0..len)
                 .map(|_| {
-                    let list = if next() % 8 == 0 { &values.unknown } else { &values.valid };
+                    let list = if next().is_multiple_of(8) { &values.unknown } else { &values.valid };
                     list.get((next() % list.len().max(1) as u64) as usize).cloned().unwrap_or_default()
                 })
                 .collect();

@@ -3,7 +3,8 @@
 //! Each row has a hidden interest: with it, a position repeats the key of the row's query feature that pairs with
 //! the sequence feature (`S__f` pairs with the query `f`, else a query of the same transform kind) with
 //! probability [`RELATED_WITH_INTEREST`], without it with [`RELATED_WITHOUT`]; other positions draw a key of
-//! their own. The row's logit gains `+1` (scaled like one feature) when a position the encoders read repeats the
+//! their own. A feature without a query to pair with (a group without queries) repeats a favoured key of its own
+//! instead, which pooling can see. The row's logit gains `+1` (scaled like one feature) when a position the encoders read repeats the
 //! query and `-1` otherwise, so positive rows more often hold items related to their query. Lengths spread
 //! evenly over `0..=1.2 * max_length` (0..=10 when the group keeps every position): some rows empty, some
 //! over-long. The features of a group share each position's decision and the row's length.
@@ -18,6 +19,8 @@ const RELATED_WITHOUT: f64 = 0.1;
 const UNBOUNDED_LONGEST: usize = 10;
 /// Salt tag of sequence features' own keys (plain features use their index).
 const SALT_SEQUENCE: u64 = 1 << 32;
+/// The key an unpaired feature's related positions hold (not the most frequent key 0, so that it stands out).
+const FAVOURED_KEY: u64 = 1;
 
 /// How one sequence feature draws a position.
 enum Kind {
@@ -25,6 +28,7 @@ enum Kind {
         transform: Transform,
         zipf: Zipf,
         salt: u64,
+        keys: u64,
         /// The paired query: its index among the generator's plain features and the salt its keys are written with.
         partner: Option<(usize, u64)>,
     },
@@ -80,6 +84,7 @@ impl SequencePlan {
                         Kind::Ids {
                             transform: transform.clone(),
                             zipf: Zipf::new(transform_keys(transform), ZIPF_EXPONENT),
+                            keys: transform_keys(transform),
                             salt: seed ^ SALT_SEQUENCE ^ ((g as u64) << 16) ^ s as u64,
                             partner,
                         }
@@ -112,8 +117,11 @@ impl SequencePlan {
             for (column, parts) in self.columns.iter().zip(&mut parts) {
                 let text = match &column.kind {
                     Kind::Dense => format!("{:.4}", if wants_related { 1.0 } else { 0.0 } + rng.normal()),
-                    Kind::Ids { transform, zipf, salt, partner } => {
-                        let paired = partner.and_then(|(f, salt)| query_key(f).map(|key| (key, salt)));
+                    Kind::Ids { transform, zipf, salt, keys, partner } => {
+                        let paired = match partner {
+                            Some((f, partner_salt)) => query_key(*f).map(|key| (key, *partner_salt)),
+                            None => Some((FAVOURED_KEY.min(keys - 1), *salt)),
+                        };
                         match paired.filter(|_| wants_related) {
                             Some((key, partner_salt)) => {
                                 related |= position < self.read;
