@@ -130,6 +130,11 @@ pub fn seq_hash(name: &str, buckets: u64, dim: usize) -> SeqDef {
 pub fn seq_vocab(name: &str, words: &[&str], dim: usize) -> SeqDef {
     seq(name, Some((Transform::VocabList(words.iter().map(|w| w.to_string()).collect()), dim)))
 }
+pub fn seq_dict(name: &str, pairs: &[(&str, u64)], dim: usize) -> SeqDef {
+    let mut map: Vec<(String, u64)> = pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    map.sort();
+    seq(name, Some((Transform::VocabDict(map), dim)))
+}
 pub fn seq_bounds(name: &str, boundaries: &[f32], dim: usize) -> SeqDef {
     seq(name, Some((Transform::Boundaries(boundaries.to_vec()), dim)))
 }

@@ -1,12 +1,14 @@
 //! Rows that exercise every corner of the feature transforms, for golden sets: missing values, out-of-vocabulary
 //! strings, values exactly on bucket boundaries, empty and over-long multi-value lists, the smallest and largest
-//! ids. Every cell is valid input (nothing the trainer would reject), so trainer and compiled graph must agree on
+//! ids, and for sequence features ([`edge_sequences`](super::edge_sequences)) empty, single, exactly full,
+//! over-long, holed and unknown sequences. Every cell is valid input (nothing the trainer would reject), so trainer and compiled graph must agree on
 //! all of them.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::column::{Column, ColumnBatch, StringColumn};
+use super::edge_sequences::{group_cases, random_group};
 use super::encode::DENSE_SEPARATOR;
 use super::reader::{feature_column, required_columns};
 use plec_config::spec::{Encoding, Feature, ModelSpec, Transform};
@@ -88,10 +90,12 @@ fn transform_cases(transform: &Transform) -> Vec<Option<String>> {
 }
 
 /// A batch of at least `min_rows` rows where feature `f` cycles through its edge cases (row `i` gets case
-/// `i % cases`), labels alternate 0/1, sample weights are 1 and grouping keys alternate between two groups.
+/// `i % cases`), labels alternate 0/1, sample weights are 1 and grouping keys alternate between two groups. The
+/// sequence features of a group cycle through their cases together, so their lengths agree in every row.
 pub fn edge_case_batch(spec: &ModelSpec, min_rows: usize) -> ColumnBatch {
-    let per_feature: Vec<(String, Vec<Option<String>>)> =
-        spec.features.iter().map(|f| (feature_column(f).to_string(), feature_cases(f))).collect();
+    let mut per_feature: Vec<(String, Vec<Option<String>>)> =
+        plain_features(spec).iter().map(|f| (feature_column(f).to_string(), feature_cases(f))).collect();
+    per_feature.extend(spec.sequence_groups.iter().flat_map(group_cases));
     let rows = per_feature.iter().map(|(_, cases)| cases.len()).max().unwrap_or(1).max(min_rows);
     let mut columns = BTreeMap::new();
     for name in required_columns(spec) {
@@ -123,7 +127,8 @@ pub fn edge_case_batch(spec: &ModelSpec, min_rows: usize) -> ColumnBatch {
 }
 
 /// `rows` rows of valid random values for every feature (ids in range, vocabulary words and unknown words,
-/// prices across the boundaries, lists of 0 to 4 values), deterministic per `seed`; labels and weights as in
+/// prices across the boundaries, lists of 0 to 4 values, sequences of 0 to 1.2 times their `max_length`
+/// positions), deterministic per `seed`; labels and weights as in
 /// [`edge_case_batch`]. For differential tests beyond the edge cases.
 pub fn random_batch(spec: &ModelSpec, rows: usize, seed: u64) -> ColumnBatch {
     // SplitMix64: small, and stable across releases (unlike a crate's RNG).
@@ -132,7 +137,7 @@ pub fn random_batch(spec: &ModelSpec, rows: usize, seed: u64) -> ColumnBatch {
     let mut batch = edge_case_batch(spec, rows);
     batch.num_rows = rows;
     batch.source = PathBuf::from("<random rows>");
-    for feature in &spec.features {
+    for feature in plain_features(spec) {
         let mut column = StringColumn::with_capacity(rows, rows * 8);
         for _ in 0..rows {
             let one = |next: &mut dyn FnMut() -> u64| -> String {
@@ -180,7 +185,24 @@ pub fn random_batch(spec: &ModelSpec, rows: usize, seed: u64) -> ColumnBatch {
         }
         batch.columns.insert(feature_column(feature).to_string(), Column::Utf8(column));
     }
+    for group in &spec.sequence_groups {
+        for (name, cells) in random_group(group, rows, &mut next) {
+            batch.columns.insert(name, Column::Utf8(cells.iter().map(Option::as_deref).collect()));
+        }
+    }
     batch
+}
+
+/// The group's features, then the sequence groups' query features not among them (one column each, as in
+/// `required_columns`).
+fn plain_features(spec: &ModelSpec) -> Vec<&Feature> {
+    let mut features: Vec<&Feature> = spec.features.iter().collect();
+    for query in spec.sequence_groups.iter().flat_map(|g| &g.query) {
+        if !features.iter().any(|f| f.name == query.name) {
+            features.push(query);
+        }
+    }
+    features
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::column::{Cell, Column, ColumnBatch};
 use super::error::{BadCell, DataError};
 use super::reader::feature_column;
+use super::sequence::encode_sequence_groups;
 use super::weighted::split_pair;
-use plec_config::spec::{Encoding, Loss, Metric, ModelSpec, Pooling, Transform};
+use plec_config::spec::{Encoding, Feature, Loss, Metric, ModelSpec, Pooling, Transform};
 use plec_config::transform::{bucketize, Lookup};
 
 /// Separator of the values of a dense feature with `value_dim > 1` in a text cell (tzrec's default separator).
@@ -87,26 +88,10 @@ pub fn encode(spec: &ModelSpec, batch: &ColumnBatch, options: &EncodeOptions) ->
 
     let mut features = Vec::with_capacity(spec.features.len());
     for feature in &spec.features {
-        let name = feature_column(feature);
-        let column = batch.column(name)?;
-        features.push(match &feature.encoding {
-            Encoding::Embedding { table, transform, multi, default_value } => {
-                let separator = multi.as_ref().map(|m| m.separator.as_str());
-                let pooling = multi.as_ref().map_or(Pooling::Sum, |m| m.pooling);
-                let weighted = multi.as_ref().is_some_and(|m| m.weighted);
-                let ids = IdEncoder { transform, separator, weighted, default_value: default_value.as_deref() };
-                let (indices, offsets, weights) =
-                    ids.encode_column(column, rows, &mut |row, reason| report(row, name, reason));
-                EncodedFeature::Ids { table: *table, indices, offsets, pooling, weights }
-            }
-            Encoding::Dense { value_dim, default_value } => {
-                let values = encode_dense(column, rows, *value_dim, *default_value, &mut |row, reason| {
-                    report(row, name, reason)
-                });
-                EncodedFeature::Dense { width: *value_dim, values }
-            }
-        });
+        features.push(encode_feature(feature, batch, &mut report)?);
     }
+    // Before labels, so that a row's bad cells stay in column order.
+    let sequence_groups = encode_sequence_groups(spec, batch, &mut report)?;
 
     let mut labels = BTreeMap::new();
     for name in label_columns(spec) {
@@ -132,13 +117,12 @@ pub fn encode(spec: &ModelSpec, batch: &ColumnBatch, options: &EncodeOptions) ->
         groups.insert(name, keys);
     }
 
-    let sequence_groups = Vec::new();
     let mut encoded =
         EncodedBatch { num_rows: rows, features, sequence_groups, labels, sample_weights, groups, skipped: Vec::new() };
     if problems.is_empty() {
         return Ok(encoded);
     }
-    // Stable: within a row, cells stay in column order (features, labels, weights).
+    // Stable: within a row, cells stay in column order (features, sequences, labels, weights).
     problems.sort_by_key(|(row, _)| *row);
     if !options.skip_bad_rows {
         return Err(DataError::BadCells(problems.into_iter().map(|(_, cell)| cell).collect()));
@@ -147,6 +131,33 @@ pub fn encode(spec: &ModelSpec, batch: &ColumnBatch, options: &EncodeOptions) ->
     encoded.drop_rows(&bad);
     encoded.skipped = problems.into_iter().map(|(_, cell)| cell).collect();
     Ok(encoded)
+}
+
+/// One (non-sequence) feature's column, encoded as section 2 says; bad cells go to `report` (row, column, reason).
+pub(crate) fn encode_feature(
+    feature: &Feature,
+    batch: &ColumnBatch,
+    report: &mut dyn FnMut(usize, &str, String),
+) -> Result<EncodedFeature, DataError> {
+    let rows = batch.num_rows;
+    let name = feature_column(feature);
+    let column = batch.column(name)?;
+    Ok(match &feature.encoding {
+        Encoding::Embedding { table, transform, multi, default_value } => {
+            let separator = multi.as_ref().map(|m| m.separator.as_str());
+            let pooling = multi.as_ref().map_or(Pooling::Sum, |m| m.pooling);
+            let weighted = multi.as_ref().is_some_and(|m| m.weighted);
+            let ids = IdEncoder { transform, separator, weighted, default_value: default_value.as_deref() };
+            let (indices, offsets, weights) =
+                ids.encode_column(column, rows, &mut |row, reason| report(row, name, reason));
+            EncodedFeature::Ids { table: *table, indices, offsets, pooling, weights }
+        }
+        Encoding::Dense { value_dim, default_value } => {
+            let values =
+                encode_dense(column, rows, *value_dim, *default_value, &mut |row, reason| report(row, name, reason));
+            EncodedFeature::Dense { width: *value_dim, values }
+        }
+    })
 }
 
 /// Labels the model reads: `data.label_fields`, then tower labels not among them.
@@ -416,33 +427,15 @@ fn push_lookup(lookup: Lookup, value: Cell<'_>, transform: &Transform, out: &mut
 }
 
 impl EncodedBatch {
-    fn drop_rows(&mut self, bad: &BTreeSet<usize>) {
+    pub(crate) fn drop_rows(&mut self, bad: &BTreeSet<usize>) {
         let keep = |i: &usize| !bad.contains(i);
         let rows = self.num_rows;
-        for feature in &mut self.features {
-            match feature {
-                EncodedFeature::Ids { indices, offsets, weights, .. } => {
-                    let mut new_indices = Vec::with_capacity(indices.len());
-                    let mut new_weights = weights.as_ref().map(|w| Vec::with_capacity(w.len()));
-                    let mut new_offsets = vec![0i64];
-                    for i in (0..rows).filter(keep) {
-                        let bag = offsets[i] as usize..offsets[i + 1] as usize;
-                        new_indices.extend_from_slice(&indices[bag.clone()]);
-                        if let (Some(new), Some(old)) = (new_weights.as_mut(), weights.as_ref()) {
-                            new.extend_from_slice(&old[bag]);
-                        }
-                        new_offsets.push(new_indices.len() as i64);
-                    }
-                    *indices = new_indices;
-                    *offsets = new_offsets;
-                    *weights = new_weights;
-                }
-                EncodedFeature::Dense { width, values } => {
-                    let width = *width;
-                    *values =
-                        (0..rows).filter(keep).flat_map(|i| values[i * width..(i + 1) * width].to_vec()).collect();
-                }
-            }
+        let queries = self.sequence_groups.iter_mut().flat_map(|g| g.query.iter_mut());
+        for feature in self.features.iter_mut().chain(queries) {
+            feature.drop_rows(rows, bad);
+        }
+        for sequence in self.sequence_groups.iter_mut().flat_map(|g| g.sequence.iter_mut()) {
+            sequence.drop_rows(bad);
         }
         for values in self.labels.values_mut().chain(self.sample_weights.values_mut()) {
             *values = (0..rows).filter(keep).map(|i| values[i]).collect();
@@ -451,5 +444,34 @@ impl EncodedBatch {
             *keys = (0..rows).filter(keep).map(|i| std::mem::take(&mut keys[i])).collect();
         }
         self.num_rows = rows - bad.len();
+    }
+}
+
+impl EncodedFeature {
+    /// Keeps the rows of `0..rows` not in `bad`.
+    fn drop_rows(&mut self, rows: usize, bad: &BTreeSet<usize>) {
+        let keep = |i: &usize| !bad.contains(i);
+        match self {
+            EncodedFeature::Ids { indices, offsets, weights, .. } => {
+                let mut new_indices = Vec::with_capacity(indices.len());
+                let mut new_weights = weights.as_ref().map(|w| Vec::with_capacity(w.len()));
+                let mut new_offsets = vec![0i64];
+                for i in (0..rows).filter(keep) {
+                    let bag = offsets[i] as usize..offsets[i + 1] as usize;
+                    new_indices.extend_from_slice(&indices[bag.clone()]);
+                    if let (Some(new), Some(old)) = (new_weights.as_mut(), weights.as_ref()) {
+                        new.extend_from_slice(&old[bag]);
+                    }
+                    new_offsets.push(new_indices.len() as i64);
+                }
+                *indices = new_indices;
+                *offsets = new_offsets;
+                *weights = new_weights;
+            }
+            EncodedFeature::Dense { width, values } => {
+                let width = *width;
+                *values = (0..rows).filter(keep).flat_map(|i| values[i * width..(i + 1) * width].to_vec()).collect();
+            }
+        }
     }
 }

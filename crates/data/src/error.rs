@@ -127,6 +127,10 @@ pub enum DataError {
     MissingColumn { path: PathBuf, column: String, available: Vec<String> },
     #[error("{}: column {column:?} has type {dtype}, expected integers, floats or strings", path.display())]
     UnsupportedType { path: PathBuf, column: String, dtype: String },
+    /// A sequence feature's column that is not text: its positions are joined by a delimiter in one string.
+    #[error("{}: column {column:?} is a sequence feature and must hold strings (positions joined by {delimiter:?}), \
+        found {dtype}", path.display())]
+    SequenceNotText { path: PathBuf, column: String, delimiter: String, dtype: String },
     #[error("{at}: expected {expected} fields, found {found}")]
     FieldCount { at: RowRef, expected: usize, found: usize },
     #[error("{}", list_bad_cells(.0))]

@@ -16,12 +16,14 @@
 mod column;
 mod csv_reader;
 mod edge_cases;
+mod edge_sequences;
 mod encode;
 mod error;
 mod inputs;
 mod parquet_reader;
 mod raw;
 mod reader;
+mod sequence;
 mod weighted;
 
 pub use column::{Cell, Column, ColumnBatch, StringColumn};
@@ -33,7 +35,7 @@ pub use encode::{
 };
 pub use error::{BadCell, DataError, RowRef};
 pub use inputs::resolve_inputs;
-pub use raw::{check_raw, raw_inputs, OutOfRangeId, RawData, RawTensor};
+pub use raw::{check_raw, raw_inputs, BadPosition, OutOfRangeId, RawData, RawProblem, RawTensor};
 pub use reader::{feature_column, required_columns, BatchReader, FileFormat, ReadOptions};
 
 pub mod datagen;

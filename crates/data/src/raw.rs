@@ -4,8 +4,9 @@
 use super::column::{Cell, ColumnBatch};
 use super::encode::DENSE_SEPARATOR;
 use super::error::{BadCell, DataError};
+use super::sequence::{kept, sequence_column, split_positions};
 use super::weighted::split_pair;
-use plec_config::artifact::signature::{InputSignature, Signature, INT64_MISSING, STRING_MISSING};
+use plec_config::artifact::signature::{InputSignature, SequenceSignature, Signature, INT64_MISSING, STRING_MISSING};
 use plec_config::spec::ValueType;
 
 pub use plec_config::artifact::tensor::{RawData, RawTensor};
@@ -33,7 +34,8 @@ fn layout(input: &InputSignature) -> Layout {
 /// Builds every input of `signature` from the batch's columns (named like the inputs). Missing cells become the
 /// missing value (-1, "" or NaN); integers fed to string inputs become their decimal text. Cells that cannot be
 /// the input's type (e.g. `abc` for an int64 id) fail the batch with every such cell listed; ids out of range
-/// are left for [`check_raw`].
+/// are left for [`check_raw`]. A sequence input is each row's text as the file has it (`""` when missing): the graph
+/// splits it, and [`check_raw`] checks its positions.
 pub fn raw_inputs(signature: &Signature, batch: &ColumnBatch) -> Result<Vec<RawTensor>, DataError> {
     let mut problems = Vec::new();
     let mut tensors = Vec::with_capacity(signature.inputs.len());
@@ -44,6 +46,16 @@ pub fn raw_inputs(signature: &Signature, batch: &ColumnBatch) -> Result<Vec<RawT
             problems.push((row, BadCell { at: batch.row_ref(row), column: input.name.clone(), reason }));
         };
         let rows = batch.num_rows;
+        if let Some(sequence) = &input.sequence {
+            let column = sequence_column(batch, &input.name, &sequence.delimiter)?;
+            let texts = (0..rows).map(|i| column.cell(i).text().map_or_else(String::new, |t| t.into_owned()));
+            tensors.push(RawTensor {
+                name: input.name.clone(),
+                shape: vec![rows],
+                data: RawData::String(texts.collect()),
+            });
+            continue;
+        }
         let cells = (0..rows).map(|i| column.cell(i));
         let pairs = input.weights.is_some();
         let tensor = match (input.dtype, layout(input)) {
@@ -220,21 +232,105 @@ impl std::fmt::Display for OutOfRangeId {
     }
 }
 
-/// Ids outside their input's `valid_range` (the missing value -1 is allowed), by row then input order. Inputs
-/// without a range, or not in `inputs`, are skipped.
-pub fn check_raw(signature: &Signature, inputs: &[RawTensor]) -> Vec<OutOfRangeId> {
+/// A sequence position that is not a value of its element type (an int64 id that is not an integer or lies
+/// outside `valid_range`, a float position that is not a number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadPosition {
+    /// Row of the batch.
+    pub row: usize,
+    pub input: String,
+    /// 0-based, among the row's kept positions.
+    pub position: usize,
+    pub reason: String,
+}
+
+impl std::fmt::Display for BadPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "row {}: input {:?}: position {}: {}", self.row, self.input, self.position, self.reason)
+    }
+}
+
+/// A raw value the compiled graph would misread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawProblem {
+    OutOfRange(OutOfRangeId),
+    Position(BadPosition),
+}
+
+impl RawProblem {
+    pub fn row(&self) -> usize {
+        match self {
+            RawProblem::OutOfRange(problem) => problem.row,
+            RawProblem::Position(problem) => problem.row,
+        }
+    }
+}
+
+impl std::fmt::Display for RawProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RawProblem::OutOfRange(problem) => problem.fmt(f),
+            RawProblem::Position(problem) => problem.fmt(f),
+        }
+    }
+}
+
+/// Ids outside their input's `valid_range` (the missing value -1 is allowed) and sequence positions that are not
+/// their element type (empty positions are allowed: they have no row), by row then input order. Positions past
+/// `max_length` are not read, as the graph drops them. Inputs without a range, or not in `inputs`, are skipped.
+pub fn check_raw(signature: &Signature, inputs: &[RawTensor]) -> Vec<RawProblem> {
     let mut found = Vec::new();
     for input in &signature.inputs {
-        let Some([lo, hi]) = input.valid_range else { continue };
         let Some(tensor) = inputs.iter().find(|t| t.name == input.name) else { continue };
+        if let (Some(sequence), RawData::String(texts)) = (&input.sequence, &tensor.data) {
+            check_sequence(input, sequence, texts, &mut found);
+            continue;
+        }
+        let Some([lo, hi]) = input.valid_range else { continue };
         let RawData::Int64(values) = &tensor.data else { continue };
         let per_row = tensor.shape.iter().skip(1).product::<usize>().max(1);
         for (i, &value) in values.iter().enumerate() {
             if value != INT64_MISSING && !(lo..hi).contains(&value) {
-                found.push(OutOfRangeId { row: i / per_row, input: input.name.clone(), value, valid_range: [lo, hi] });
+                let row = i / per_row;
+                found.push(RawProblem::OutOfRange(OutOfRangeId {
+                    row,
+                    input: input.name.clone(),
+                    value,
+                    valid_range: [lo, hi],
+                }));
             }
         }
     }
-    found.sort_by_key(|problem| problem.row);
+    found.sort_by_key(RawProblem::row);
     found
+}
+
+fn check_sequence(input: &InputSignature, sequence: &SequenceSignature, texts: &[String], found: &mut Vec<RawProblem>) {
+    for (row, text) in texts.iter().enumerate() {
+        let positions = split_positions(text, &sequence.delimiter);
+        let keep = kept(positions.len(), sequence.max_length);
+        for (position, value) in positions.iter().take(keep).enumerate() {
+            if let Some(reason) = position_problem(sequence.element, input.valid_range, value) {
+                found.push(RawProblem::Position(BadPosition { row, input: input.name.clone(), position, reason }));
+            }
+        }
+    }
+}
+
+/// Why one non-empty position is not a value of `element`, if it is not.
+fn position_problem(element: ValueType, valid_range: Option<[i64; 2]>, text: &str) -> Option<String> {
+    if text.is_empty() {
+        return None;
+    }
+    match element {
+        ValueType::Int64 => match text.trim().parse::<i64>() {
+            Err(_) => Some(format!("{text:?} is not an integer id")),
+            Ok(id) => match valid_range {
+                Some([lo, hi]) if !(lo..hi).contains(&id) => Some(format!("id {id} is outside {lo}..{hi}")),
+                _ => None,
+            },
+        },
+        ValueType::Float => text.trim().parse::<f32>().is_err().then(|| format!("{text:?} is not a number")),
+        ValueType::String => None,
+    }
 }

@@ -78,8 +78,9 @@ pub fn feature_column(feature: &Feature) -> &str {
     &feature.name
 }
 
-/// Every column training and evaluation read, without repeats, in this order: features (group order), labels,
-/// sample weights, grouping keys of `grouped_auc` metrics.
+/// Every column training and evaluation read, without repeats, in this order: features (group order), each
+/// sequence group's query features and sequence features, labels, sample weights, grouping keys of `grouped_auc`
+/// metrics. A query feature that is also a group feature is one column, as it is one graph input.
 pub fn required_columns(spec: &ModelSpec) -> Vec<String> {
     let mut columns: Vec<String> = Vec::new();
     let mut add = |name: &str| {
@@ -88,6 +89,10 @@ pub fn required_columns(spec: &ModelSpec) -> Vec<String> {
         }
     };
     spec.features.iter().for_each(|f| add(feature_column(f)));
+    for group in &spec.sequence_groups {
+        group.query.iter().for_each(|f| add(feature_column(f)));
+        group.sequence.iter().for_each(|s| add(&s.name));
+    }
     spec.data.label_fields.iter().for_each(|c| add(c));
     spec.towers.iter().for_each(|t| add(&t.label));
     spec.data.sample_weight_fields.iter().for_each(|c| add(c));

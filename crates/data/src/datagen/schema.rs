@@ -9,10 +9,13 @@
 //! random effect, shared between tasks for 60% of its variance; a task's logit is the scaled sum over the row's
 //! values (weighted by their weights), and its label is a Bernoulli draw of the logit's sigmoid (binary towers,
 //! about 20% positive), the class its sigmoid falls in (softmax towers) or the logit plus noise (regression).
+//! Sequence groups add their query features not among the group's (without an effect of their own) and their
+//! sequence columns, whose signal [`schema_sequences`](super::schema_sequences) describes.
 
 use std::path::{Path, PathBuf};
 
 use super::rng::{hash3, hash_normal, mix64, Rng, Zipf};
+use super::schema_sequences::SequencePlan;
 use super::write::{write_in_chunks, Chunk, SplitOptions};
 use crate::encode::DENSE_SEPARATOR;
 use crate::{Column, DataError, StringColumn};
@@ -20,7 +23,7 @@ use plec_config::spec::{Encoding, Feature, Loss, ModelSpec, Transform};
 
 /// Keys a feature draws from at most: ids beyond this would each appear too rarely to learn.
 pub const MAX_KEYS: u64 = 5000;
-const ZIPF_EXPONENT: f64 = 1.1;
+pub(super) const ZIPF_EXPONENT: f64 = 1.1;
 const MISSING_RATE: f64 = 0.05;
 const MAX_BAG: u64 = 4;
 /// Share of a key's effect variance common to all tasks.
@@ -90,7 +93,10 @@ enum LabelKind {
 struct Generator<'a> {
     spec: &'a ModelSpec,
     seed: u64,
-    /// Per feature: key ranks and the scale that makes the logit's spread about `LOGIT_SD`.
+    /// The group's features, then sequence groups' query features not among them (one column each).
+    plain: Vec<&'a Feature>,
+    sequences: Vec<SequencePlan>,
+    /// Per plain feature: key ranks; and the scale that makes the logit's spread about `LOGIT_SD`.
     zipf: Vec<Zipf>,
     scale: f64,
     towers: Vec<(String, LabelKind)>,
@@ -101,9 +107,23 @@ struct Generator<'a> {
 
 impl<'a> Generator<'a> {
     fn new(spec: &'a ModelSpec, seed: u64) -> Generator<'a> {
-        let zipf = spec.features.iter().map(|f| Zipf::new(keys(f), ZIPF_EXPONENT)).collect();
-        // Each feature adds about one unit of variance (a bag of about 2 values, weights near 1, adds a little more).
-        let scale = LOGIT_SD / (spec.features.len().max(1) as f64).sqrt();
+        let mut plain: Vec<&Feature> = spec.features.iter().collect();
+        for query in spec.sequence_groups.iter().flat_map(|g| &g.query) {
+            if !plain.iter().any(|f| f.name == query.name) {
+                plain.push(query);
+            }
+        }
+        let zipf = plain.iter().map(|f| Zipf::new(keys(f), ZIPF_EXPONENT)).collect();
+        let sequences = spec
+            .sequence_groups
+            .iter()
+            .enumerate()
+            .map(|(g, group)| SequencePlan::new(group, g, &plain, seed))
+            .collect();
+        // Each feature and sequence group adds about one unit of variance (a bag of about 2 values, weights near 1,
+        // adds a little more).
+        let effects = spec.features.len() + spec.sequence_groups.len();
+        let scale = LOGIT_SD / (effects.max(1) as f64).sqrt();
         let mut towers = Vec::new();
         for tower in &spec.towers {
             let kind = match tower.losses.first() {
@@ -125,7 +145,7 @@ impl<'a> Generator<'a> {
                 }
             }
         }
-        Generator { spec, seed, zipf, scale, towers, other_labels, sample_weights }
+        Generator { spec, seed, plain, sequences, zipf, scale, towers, other_labels, sample_weights }
     }
 
     fn binary_labels(&self) -> impl Iterator<Item = &str> {
@@ -143,11 +163,16 @@ impl<'a> Generator<'a> {
         let tasks = self.towers.len();
         let mut logits = vec![0.0f64; rows * tasks];
         let mut chunk = Chunk::new();
-        for (f, feature) in self.spec.features.iter().enumerate() {
+        // Per plain feature and row: the first key drawn, which sequences pair with.
+        let mut first_keys = vec![vec![None; rows]; self.plain.len()];
+        for (f, feature) in self.plain.iter().enumerate() {
+            // Query features outside the group reach the model only through the encoders.
+            let direct = f < self.spec.features.len();
             let mut column = StringColumn::with_capacity(rows, rows * 8);
             for row in 0..rows {
                 let (text, values) = self.cell(rng, f, feature);
-                for Drawn { key, weight, dense } in values {
+                first_keys[f][row] = values.first().map(|v| v.key);
+                for Drawn { key, weight, dense } in values.into_iter().filter(|_| direct) {
                     for t in 0..tasks {
                         let effect = match dense {
                             Some(x) => x * hash_normal(self.seed, TAG_DENSE + (f * 64 + t) as u64, key),
@@ -159,6 +184,26 @@ impl<'a> Generator<'a> {
                 column.push(text.as_deref());
             }
             chunk.push((feature.name.clone(), Column::Utf8(column)));
+        }
+        for plan in &self.sequences {
+            let mut columns: Vec<StringColumn> =
+                plan.names().map(|_| StringColumn::with_capacity(rows, rows * 16)).collect();
+            for row in 0..rows {
+                let sequence = plan.row(rng, &|f| first_keys[f][row]);
+                let effect = if sequence.related { 1.0 } else { -1.0 };
+                for t in 0..tasks {
+                    logits[row * tasks + t] += self.scale * effect;
+                }
+                for (column, cell) in columns.iter_mut().zip(&sequence.cells) {
+                    column.push(cell.as_deref());
+                }
+            }
+            // A sequence two groups share is one column: the first group's.
+            for (name, column) in plan.names().zip(columns) {
+                if !chunk.iter().any(|(n, _)| n == name) {
+                    chunk.push((name.to_string(), Column::Utf8(column)));
+                }
+            }
         }
         for (t, (label, kind)) in self.towers.iter().enumerate() {
             let values: Column = match kind {
@@ -230,19 +275,24 @@ impl<'a> Generator<'a> {
 /// Keys a feature draws from: its table rows, at most `MAX_KEYS`.
 fn keys(feature: &Feature) -> u64 {
     match &feature.encoding {
-        Encoding::Embedding { transform, .. } => match transform {
-            Transform::VocabList(v) => v.len() as u64 + 1,
-            Transform::VocabDict(m) => m.len() as u64 + 1,
-            Transform::Boundaries(b) => b.len() as u64 + 1,
-            other => other.rows().clamp(1, MAX_KEYS),
-        },
+        Encoding::Embedding { transform, .. } => transform_keys(transform),
         Encoding::Dense { value_dim, .. } => *value_dim as u64,
+    }
+}
+
+/// Keys of a transform: its table rows (and one unknown word or key), at most `MAX_KEYS`.
+pub(super) fn transform_keys(transform: &Transform) -> u64 {
+    match transform {
+        Transform::VocabList(v) => v.len() as u64 + 1,
+        Transform::VocabDict(m) => m.len() as u64 + 1,
+        Transform::Boundaries(b) => b.len() as u64 + 1,
+        other => other.rows().clamp(1, MAX_KEYS),
     }
 }
 
 /// The raw value of key `key`: an id scattered over the buckets, `k<key>` for hashes, a vocabulary word (the last
 /// key is out of vocabulary), a value inside bucket `key` of the boundaries.
-fn key_text(transform: &Transform, key: u64, salt: u64) -> String {
+pub(super) fn key_text(transform: &Transform, key: u64, salt: u64) -> String {
     match transform {
         Transform::NumBuckets(n) => (hash3(salt, 1, key) % (*n).max(1)).to_string(),
         Transform::HashBucket(_) => format!("k{key}"),

@@ -1,6 +1,7 @@
 use super::fixtures::*;
 use crate::{
-    check_raw, raw_inputs, BatchReader, ColumnBatch, CsvOptions, OutOfRangeId, RawData, RawTensor, ReadOptions,
+    check_raw, raw_inputs, BatchReader, ColumnBatch, CsvOptions, OutOfRangeId, RawData, RawProblem, RawTensor,
+    ReadOptions,
 };
 use plec_config::spec::{ModelSpec, Pooling};
 use plec_config::testing::{bounds, build, dense, hash, id, tower, vocab, Head};
@@ -60,7 +61,8 @@ fn csv_rows_become_padded_raw_inputs() {
     let cats = ["a", "b", "", "", "", "c"].map(String::from).to_vec();
     assert_eq!(tensors[5].data, RawData::String(cats));
     let problems = check_raw(&spec.signature(), &tensors);
-    assert_eq!(problems, [OutOfRangeId { row: 2, input: "uid".into(), value: 12, valid_range: [0, 10] }]);
+    let expected = OutOfRangeId { row: 2, input: "uid".into(), value: 12, valid_range: [0, 10] };
+    assert_eq!(problems, [RawProblem::OutOfRange(expected)]);
     assert_eq!(problems[0].to_string(), "row 2: input \"uid\": id 12 is outside 0..10");
 }
 
@@ -87,7 +89,8 @@ fn parquet_ints_become_text_for_string_inputs() {
     assert_eq!(floats_of(&tensors[3]), [Some(2.0), None]);
     assert_eq!(tensors[5].shape, [2, 1]);
     let problems = check_raw(&spec.signature(), &tensors);
-    assert_eq!(problems, [OutOfRangeId { row: 1, input: "tags".into(), value: 200, valid_range: [0, 100] }]);
+    let expected = OutOfRangeId { row: 1, input: "tags".into(), value: 200, valid_range: [0, 100] };
+    assert_eq!(problems, [RawProblem::OutOfRange(expected)]);
 }
 
 #[test]
