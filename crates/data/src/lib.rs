@@ -35,7 +35,9 @@ pub use encode::{
 };
 pub use error::{BadCell, DataError, RowRef};
 pub use inputs::resolve_inputs;
-pub use raw::{check_raw, raw_inputs, BadPosition, OutOfRangeId, RawData, RawProblem, RawTensor};
+pub use raw::{
+    bad_positions, check_raw, position_counts, raw_inputs, BadPosition, OutOfRangeId, RawData, RawProblem, RawTensor,
+};
 pub use reader::{feature_column, required_columns, BatchReader, FileFormat, ReadOptions};
 
 pub mod datagen;

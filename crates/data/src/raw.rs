@@ -306,15 +306,27 @@ pub fn check_raw(signature: &Signature, inputs: &[RawTensor]) -> Vec<RawProblem>
 }
 
 fn check_sequence(input: &InputSignature, sequence: &SequenceSignature, texts: &[String], found: &mut Vec<RawProblem>) {
+    found.extend(bad_positions(input, sequence, texts).into_iter().map(RawProblem::Position));
+}
+
+/// The kept positions of a sequence input's texts that are not a value of its element type, by row.
+pub fn bad_positions(input: &InputSignature, sequence: &SequenceSignature, texts: &[String]) -> Vec<BadPosition> {
+    let mut found = Vec::new();
     for (row, text) in texts.iter().enumerate() {
         let positions = split_positions(text, &sequence.delimiter);
         let keep = kept(positions.len(), sequence.max_length);
         for (position, value) in positions.iter().take(keep).enumerate() {
             if let Some(reason) = position_problem(sequence.element, input.valid_range, value) {
-                found.push(RawProblem::Position(BadPosition { row, input: input.name.clone(), position, reason }));
+                found.push(BadPosition { row, input: input.name.clone(), position, reason });
             }
         }
     }
+    found
+}
+
+/// How many positions each text holds (before `max_length` cuts them), as training data counts them.
+pub fn position_counts(sequence: &SequenceSignature, texts: &[String]) -> Vec<usize> {
+    texts.iter().map(|text| split_positions(text, &sequence.delimiter).len()).collect()
 }
 
 /// Why one non-empty position is not a value of `element`, if it is not.

@@ -200,6 +200,19 @@ pub fn find_bad_values(signature: &Signature, inputs: &RawInputs) -> Vec<BadValu
             let row = index.checked_div(row_len).unwrap_or(0);
             (row, multi.then(|| index % row_len.max(1)))
         };
+        if let (Some(sequence), RawData::String(texts)) = (&input.sequence, &tensor.data) {
+            // The graph casts each kept position to its element type: a bad one would fail inside ONNX Runtime.
+            for p in plec_data::bad_positions(input, sequence, texts) {
+                bad.push(BadValue {
+                    input: p.input,
+                    row: p.row,
+                    position: Some(p.position),
+                    value: quoted_text(texts.get(p.row).map_or("", String::as_str)),
+                    reason: format!("is invalid: {}", p.reason),
+                });
+            }
+            continue;
+        }
         match (&tensor.data, input.valid_range) {
             (RawData::Int64(values), Some([lo, hi])) => {
                 for (index, &value) in values.iter().enumerate() {
@@ -245,6 +258,53 @@ pub fn find_bad_values(signature: &Signature, inputs: &RawInputs) -> Vec<BadValu
                 }
             }
             _ => {}
+        }
+    }
+    bad.extend(unequal_sequences(signature, inputs));
+    bad
+}
+
+/// A sequence's text for an error message, quoted, its middle elided past 60 characters.
+fn quoted_text(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= 60 {
+        return format!("{text:?}");
+    }
+    let head: String = chars[..40].iter().collect();
+    let tail: String = chars[chars.len() - 15..].iter().collect();
+    format!("{head:?}...{tail:?} ({} characters)", chars.len())
+}
+
+/// Rows where the sequences of one group differ in length (the graph lines their positions up): each such input
+/// against the group's first sequence input.
+fn unequal_sequences(signature: &Signature, inputs: &RawInputs) -> Vec<BadValue> {
+    let mut bad = Vec::new();
+    // (group, first input, its counts)
+    let mut firsts: Vec<(String, String, Vec<usize>)> = Vec::new();
+    for input in &signature.inputs {
+        let (Some(sequence), Some(tensor)) = (&input.sequence, inputs.get(&input.name)) else { continue };
+        let RawData::String(texts) = &tensor.data else { continue };
+        let counts = plec_data::position_counts(sequence, texts);
+        for group in &sequence.groups {
+            match firsts.iter().find(|(g, _, _)| g == group) {
+                None => firsts.push((group.clone(), input.name.clone(), counts.clone())),
+                Some((_, first, first_counts)) => {
+                    for (row, (&n, &m)) in counts.iter().zip(first_counts).enumerate() {
+                        if n != m {
+                            bad.push(BadValue {
+                                input: input.name.clone(),
+                                row,
+                                position: None,
+                                value: quoted_text(texts.get(row).map_or("", String::as_str)),
+                                reason: format!(
+                                    "has {n} positions, but `{first}` has {m}: the sequences of group `{group}` need \
+                                     equally many"
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
         }
     }
     bad

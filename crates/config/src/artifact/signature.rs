@@ -71,6 +71,10 @@ pub struct SequenceSignature {
     pub max_length: usize,
     /// The type each position's text holds.
     pub element: ValueType,
+    /// The sequence groups that read this input: within a group every row must have equally many positions in
+    /// each of its sequences.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,8 +113,19 @@ impl ModelSpec {
                 }
             }
             for feature in &group.sequence {
-                if !inputs.iter().any(|i| i.name == feature.name) {
-                    inputs.push(sequence_input(feature));
+                match inputs.iter_mut().find(|i| i.name == feature.name) {
+                    Some(input) => {
+                        if let Some(sequence) = input.sequence.as_mut() {
+                            sequence.groups.push(group.name.clone());
+                        }
+                    }
+                    None => {
+                        let mut input = sequence_input(feature);
+                        if let Some(sequence) = input.sequence.as_mut() {
+                            sequence.groups.push(group.name.clone());
+                        }
+                        inputs.push(input);
+                    }
                 }
             }
         }
@@ -187,6 +202,7 @@ fn sequence_input(feature: &SequenceFeature) -> InputSignature {
         delimiter: feature.delimiter.clone(),
         max_length: feature.max_length,
         element: feature.element_type(),
+        groups: Vec::new(),
     });
     match &feature.encoding {
         SequenceEncoding::Embedding { transform, .. } => {
