@@ -13,9 +13,9 @@ use runtime_support::*;
 
 const ROWS: usize = 24;
 
-fn rust_outputs(inputs: &plec_runtime::RawInputs) -> Outputs {
+fn rust_outputs(model: &Path, inputs: &plec_runtime::RawInputs) -> Outputs {
     let options = RunOptions { intra_threads: Some(1), ..RunOptions::default() };
-    Model::load(compiled_model(), &options).unwrap().run(inputs).unwrap()
+    Model::load(model, &options).unwrap().run(inputs).unwrap()
 }
 
 /// Compares `{"outputs": {NAME: {"shape", "values"}}}` with the Rust outputs, bit for bit (null = NaN).
@@ -35,20 +35,30 @@ fn assert_same(json: &str, expected: &Outputs, who: &str) {
     }
 }
 
-fn write_inputs(dir: &Path) -> (std::path::PathBuf, Outputs) {
-    let model = Model::load(compiled_model(), &RunOptions::default()).unwrap();
+fn write_inputs(dir: &Path, model_path: &Path) -> (std::path::PathBuf, Outputs) {
+    let model = Model::load(model_path, &RunOptions::default()).unwrap();
     let inputs = synthetic_inputs(model.signature(), ROWS, 2024);
     let path = dir.join("inputs.json");
     std::fs::write(&path, inputs_json(&inputs)).unwrap();
-    (path, rust_outputs(&inputs))
+    (path, rust_outputs(model_path, &inputs))
 }
 
 #[test]
 fn python_example_equals_the_rust_runtime() {
-    let dir = temp_dir("example_python");
-    let (inputs, expected) = write_inputs(&dir);
+    python_example(compiled_model(), "example_python");
+}
+
+/// Sequence inputs are strings of delimited positions, in a file and in the example's own two rows alike.
+#[test]
+fn python_example_runs_a_sequence_model() {
+    python_example(compiled_sequences_model(), "example_python_sequences");
+}
+
+fn python_example(model: &Path, dir: &str) {
+    let dir = temp_dir(dir);
+    let (inputs, expected) = write_inputs(&dir, model);
     let script = project_root().join("examples/python/plec_predict.py");
-    let model = compiled_model().to_str().unwrap();
+    let model = model.to_str().unwrap();
     let run = Command::new(python())
         .args([script.to_str().unwrap(), model, inputs.to_str().unwrap(), "--json", "--threads", "1"])
         .output()
@@ -83,11 +93,20 @@ fn install_node_example(dir: &Path) {
 
 #[test]
 fn node_example_equals_the_rust_runtime() {
+    node_example(compiled_model(), "example_node");
+}
+
+#[test]
+fn node_example_runs_a_sequence_model() {
+    node_example(compiled_sequences_model(), "example_node_sequences");
+}
+
+fn node_example(model: &Path, dir: &str) {
     let example = project_root().join("examples/node");
     install_node_example(&example);
-    let dir = temp_dir("example_node");
-    let (inputs, expected) = write_inputs(&dir);
-    let model = compiled_model().to_str().unwrap();
+    let dir = temp_dir(dir);
+    let (inputs, expected) = write_inputs(&dir, model);
+    let model = model.to_str().unwrap();
     let script = example.join("plec_predict.js");
     let run = Command::new("node")
         .args([script.to_str().unwrap(), model, inputs.to_str().unwrap(), "--json"])

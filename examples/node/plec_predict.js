@@ -69,6 +69,11 @@ function metadataProps(modelBytes) {
 
 function exampleValue(spec) {
   const t = spec.transform || {};
+  // A sequence input: two typical positions joined by its delimiter.
+  if (spec.sequence) {
+    const element = exampleValue({ ...spec, dtype: spec.sequence.element, sequence: null });
+    return [element, element].map(String).join(spec.sequence.delimiter);
+  }
   if (spec.dtype === 'int64') return (spec.valid_range || [0, 1])[0];
   if (spec.dtype === 'string') {
     if (t.vocab_list && t.vocab_list.length) return t.vocab_list[0];

@@ -4,7 +4,8 @@
 
 The model carries its feature signature as JSON in its metadata (key `plec.signature`): one input per feature
 (int64 ids, strings or floats; shape [batch], [batch, len] for multi-valued ids padded with the missing value, or
-[batch, N] for wide dense values) and the outputs. Raw values go in; the graph hashes, bucketizes and looks up.
+[batch, N] for wide dense values; a sequence feature is one string per row, its positions joined by the
+signature's delimiter) and the outputs. Raw values go in; the graph hashes, bucketizes and looks up.
 
 INPUTS.json holds {"inputs": {NAME: {"shape": [...], "values": [...]}}} with values row-major; null stands for a
 missing float (NaN). Without it, two example rows are built from the signature: typical values, then all missing.
@@ -34,8 +35,13 @@ def load(path, threads):
 
 
 def example_value(spec):
-    """A typical raw value for one input (the first valid id, vocabulary word or boundary)."""
+    """A typical raw value for one input (the first valid id, vocabulary word or boundary); for a sequence input,
+    two positions of such values joined by its delimiter."""
     transform = spec.get("transform") or {}
+    sequence = spec.get("sequence")
+    if sequence:
+        element = example_value({**spec, "dtype": sequence["element"], "sequence": None})
+        return sequence["delimiter"].join([str(element)] * 2)
     if spec["dtype"] == "int64":
         return (spec.get("valid_range") or [0, 1])[0]
     if spec["dtype"] == "string":

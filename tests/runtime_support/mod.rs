@@ -33,18 +33,26 @@ pub fn temp_dir(name: &str) -> TestDir {
 /// all_feature_kinds.config compiled with random weights (seed 7), written once per test binary.
 pub fn compiled_model() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let config = project_root().join("tests/configs/all_feature_kinds.config");
-        let loaded = plec_config::load_file(&config).expect("load all_feature_kinds.config");
-        let weights = Weights::random(&loaded.spec, 7);
-        let options = CompileOptions { config_text: loaded.text.clone(), ..CompileOptions::default() };
-        let mut compiled = compile(&loaded.spec, &weights, &options).expect("compile");
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runtime");
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        let path = dir.join(format!("all_feature_kinds_{}.onnx", std::process::id()));
-        compiled.write(&path, false).expect("write the model");
-        path
-    })
+    PATH.get_or_init(|| compile_test_config("all_feature_kinds"))
+}
+
+/// `tests/configs/sequences.config` compiled with random weights: sequence inputs and all three encoders.
+pub fn compiled_sequences_model() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| compile_test_config("sequences"))
+}
+
+fn compile_test_config(name: &str) -> PathBuf {
+    let config = project_root().join(format!("tests/configs/{name}.config"));
+    let loaded = plec_config::load_file(&config).unwrap_or_else(|e| panic!("load {name}.config: {e}"));
+    let weights = Weights::random(&loaded.spec, 7);
+    let options = CompileOptions { config_text: loaded.text.clone(), ..CompileOptions::default() };
+    let mut compiled = compile(&loaded.spec, &weights, &options).expect("compile");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runtime");
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    let path = dir.join(format!("{name}_{}.onnx", std::process::id()));
+    compiled.write(&path, false).expect("write the model");
+    path
 }
 
 /// Inputs as the examples read them: {"inputs": {NAME: {"shape": [...], "values": [...]}}}, NaN as null.
