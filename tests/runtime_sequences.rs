@@ -56,7 +56,7 @@ fn sequence_models_run_on_synthetic_inputs() {
     let fused = Model::load(compiled(&dir, Layout::Fused), &RunOptions::default()).expect("load fused");
     let signature = explicit.signature().clone();
     let sequences: Vec<_> = signature.inputs.iter().filter(|i| i.sequence.is_some()).collect();
-    assert_eq!(sequences.len(), 4, "{:?}", signature.inputs);
+    assert_eq!(sequences.len(), 6, "{:?}", signature.inputs);
 
     let batch = 48;
     let inputs = synthetic_inputs(&signature, batch, 3);

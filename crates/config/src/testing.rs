@@ -614,6 +614,8 @@ pub fn catalog() -> Vec<(&'static str, ModelSpec)> {
                             seq_id("clicks__item_id", 30, 4),
                             seq_hash("clicks__cate", 7, 3),
                             seq_dense("clicks__price"),
+                            seq_bounds("clicks__dwell", &[1.0, 5.0, 30.0], 2),
+                            seq_dict("clicks__brand", &[("nike", 3), ("puma", 1)], 2),
                         ],
                     )
                     .din(&[8, 4], 0)
