@@ -78,6 +78,10 @@ fn python_example(model: &Path, dir: &str) {
 
 /// Installs the pinned onnxruntime-node into examples/node/node_modules (git-ignored) unless already there.
 fn install_node_example(dir: &Path) {
+    // Both Node tests call this at once: one install, the other waits for it instead of racing into the same
+    // node_modules (and reading a half-installed package).
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _installing = INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if dir.join("node_modules/onnxruntime-node/package.json").is_file() {
         return;
     }
