@@ -206,33 +206,19 @@ fn grouped_sequence(
     }
     let mut out = Vec::new();
     for (j, sub) in f.features.iter().enumerate() {
-        let (name, element) = match &sub.feature {
+        // (path, feature_name, embedding_name, expression, the defined kind) of an id or raw sub-feature.
+        let (sub_path, feature_name, embedding_name, expression, kind) = match &sub.feature {
             Some(SubFeatureKind::IdFeature(g)) => {
                 let sub_path = format!("{path}.features[{j}].id_feature");
                 v.audit(g, &sub_path, &ID_FEATURE);
-                let full = format!("{sequence}__{}", g.feature_name());
-                input_column(v, fg_mode, g.feature_name(), g.expression.as_deref(), &sub_path);
-                let mut kind = id_feature(v, g, &sub_path);
-                if let DefinedKind::Embedding { table, .. } = &mut kind {
-                    if g.embedding_name().is_empty() {
-                        // tzrec names the table after the full (prefixed) feature name.
-                        *table = format!("{full}_emb");
-                    }
-                }
-                (full, (sequence_element(v, kind, &sub_path), sub_path))
+                let kind = id_feature(v, g, &sub_path);
+                (sub_path, g.feature_name(), g.embedding_name(), g.expression.as_deref(), kind)
             }
             Some(SubFeatureKind::RawFeature(g)) => {
                 let sub_path = format!("{path}.features[{j}].raw_feature");
                 v.audit(g, &sub_path, &RAW_FEATURE);
-                let full = format!("{sequence}__{}", g.feature_name());
-                input_column(v, fg_mode, g.feature_name(), g.expression.as_deref(), &sub_path);
-                let mut kind = raw_feature(v, g, &sub_path);
-                if let DefinedKind::Embedding { table, .. } = &mut kind {
-                    if g.embedding_name().is_empty() {
-                        *table = format!("{full}_emb");
-                    }
-                }
-                (full, (sequence_element(v, kind, &sub_path), sub_path))
+                let kind = raw_feature(v, g, &sub_path);
+                (sub_path, g.feature_name(), g.embedding_name(), g.expression.as_deref(), kind)
             }
             Some(_) => {
                 let sub_path = format!("{path}.features[{j}]");
@@ -248,6 +234,16 @@ fn grouped_sequence(
                 continue;
             }
         };
+        let name = format!("{sequence}__{feature_name}");
+        input_column(v, fg_mode, feature_name, expression, &sub_path);
+        let mut kind = kind;
+        if let DefinedKind::Embedding { table, .. } = &mut kind {
+            if embedding_name.is_empty() {
+                // tzrec names the table after the full (prefixed) feature name.
+                *table = format!("{name}_emb");
+            }
+        }
+        let element = (sequence_element(v, kind, &sub_path), sub_path);
         let (element, sub_path) = element;
         let kind = sequence_kind(v, path, f.sequence_delim(), f.sequence_length(), element);
         out.push((name, Defined { kind, path: sub_path }));
