@@ -4,7 +4,7 @@
 use super::column::{Cell, ColumnBatch};
 use super::encode::DENSE_SEPARATOR;
 use super::error::{BadCell, DataError};
-use super::sequence::{kept, sequence_column, split_positions};
+use super::sequence::{kept, position_number, position_row, sequence_column, split_positions};
 use super::weighted::split_pair;
 use plec_config::artifact::signature::{InputSignature, SequenceSignature, Signature, INT64_MISSING, STRING_MISSING};
 use plec_config::spec::ValueType;
@@ -316,7 +316,7 @@ pub fn bad_positions(input: &InputSignature, sequence: &SequenceSignature, texts
         let positions = split_positions(text, &sequence.delimiter);
         let keep = kept(positions.len(), sequence.max_length);
         for (position, value) in positions.iter().take(keep).enumerate() {
-            if let Some(reason) = position_problem(sequence.element, input.valid_range, value) {
+            if let Some(reason) = position_problem(input, value) {
                 found.push(BadPosition { row, input: input.name.clone(), position, reason });
             }
         }
@@ -329,20 +329,11 @@ pub fn position_counts(sequence: &SequenceSignature, texts: &[String]) -> Vec<us
     texts.iter().map(|text| split_positions(text, &sequence.delimiter).len()).collect()
 }
 
-/// Why one non-empty position is not a value of `element`, if it is not.
-fn position_problem(element: ValueType, valid_range: Option<[i64; 2]>, text: &str) -> Option<String> {
-    if text.is_empty() {
-        return None;
-    }
-    match element {
-        ValueType::Int64 => match text.trim().parse::<i64>() {
-            Err(_) => Some(format!("{text:?} is not an integer id")),
-            Ok(id) => match valid_range {
-                Some([lo, hi]) if !(lo..hi).contains(&id) => Some(format!("id {id} is outside {lo}..{hi}")),
-                _ => None,
-            },
-        },
-        ValueType::Float => text.trim().parse::<f32>().is_err().then(|| format!("{text:?} is not a number")),
-        ValueType::String => None,
+/// Why one position is bad input, if it is: the same rules training data is encoded by (`position_row`,
+/// `position_number`), so a request is refused exactly where a training row would be.
+fn position_problem(input: &InputSignature, text: &str) -> Option<String> {
+    match &input.transform {
+        Some(transform) => position_row(transform, text).err(),
+        None => position_number(text, 0.0).err(),
     }
 }

@@ -245,11 +245,11 @@ fn raw_sequences_are_the_cell_texts_and_check_raw_reads_their_kept_positions() {
     assert_eq!(
         problems,
         [
-            position(1, "clicks__item", 0, "id 25 is outside 0..20"),
+            position(1, "clicks__item", 0, "id 25 is outside 0..20 (num_buckets)"),
             position(1, "clicks__price", 1, "\"b\" is not a number"),
             position(1, "views__price", 1, "\"c\" is not a number"),
             position(2, "clicks__item", 0, "\"q\" is not an integer id"),
         ]
     );
-    assert_eq!(problems[0].to_string(), "row 1: input \"clicks__item\": position 0: id 25 is outside 0..20");
+    assert_eq!(problems[0].to_string(), "row 1: input \"clicks__item\": position 0: id 25 is outside 0..20 (num_buckets)");
 }
