@@ -251,5 +251,8 @@ fn raw_sequences_are_the_cell_texts_and_check_raw_reads_their_kept_positions() {
             position(2, "clicks__item", 0, "\"q\" is not an integer id"),
         ]
     );
-    assert_eq!(problems[0].to_string(), "row 1: input \"clicks__item\": position 0: id 25 is outside 0..20 (num_buckets)");
+    assert_eq!(
+        problems[0].to_string(),
+        "row 1: input \"clicks__item\": position 0: id 25 is outside 0..20 (num_buckets)"
+    );
 }
