@@ -9,8 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
-use plec_compiler::{compile, dump, CompileOptions, Layout, NormInit, Weights};
-use plec_config::artifact::golden::{compare, GoldenSet};
+use plec_compiler::{compile, dump, CompileOptions, Int8Options, Layout, NormInit, Precision, Weights};
+use plec_config::artifact::golden::{compare, compare_at, GoldenSet};
 use plec_config::test_dir::TestDir;
 use plec_data::{edge_case_batch, random_batch};
 use plec_runtime::{Model, OptimizationLevel, RawInputs, RunOptions};
@@ -19,6 +19,11 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const CASES: &[&str] = &["all_feature_kinds", "mmoe", "multiclass", "sequences", "single_task", "weighted_ids"];
 const WEIGHT_SEED: u64 = 7;
 const RANDOM_ROWS: usize = 48;
+/// Cases also compiled with every expert and tower layer int8 whatever its width (`min_weights: 0`), so the suite
+/// runs the int8 Gemm: the default width threshold keeps the small cases' dense layers float32. Only cases whose
+/// inputs are all embeddings and whose random weights keep logits in a trained model's range (weighted_ids's reach
+/// 5,600, where int8's 0.1% moves probabilities by 7e-3).
+const INT8_DENSE_CASES: &[&str] = &["mmoe"];
 
 fn updating() -> bool {
     std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1")
@@ -94,6 +99,30 @@ fn check_case(case: &str, failures: &mut Vec<String>) {
             failures.push(format!("{case} ({name}): graph optimisations change the outputs:\n{vs_unoptimised}"));
         }
     }
+
+    // 3. int8 (fused layout): committed dump; ONNX Runtime within the int8 tolerance of the trainer's float32
+    //    outputs, and optimisations changing nothing beyond the float32 tolerance.
+    let mut int8_runs = vec![("int8_fused", Int8Options::default())];
+    if INT8_DENSE_CASES.contains(&case) {
+        int8_runs.push(("int8_dense_fused", Int8Options { min_weights: 0, ..Int8Options::default() }));
+    }
+    for (name, int8) in int8_runs {
+        let options = CompileOptions { layout: Layout::Fused, precision: Precision::Int8, int8, ..Default::default() };
+        let mut compiled = compile(&spec, &weights, &options).unwrap_or_else(|e| panic!("{case}: {e}"));
+        insta::assert_snapshot!(format!("{case}_{name}"), dump::dump(&compiled.model));
+        let path = tmp.join(format!("{name}.onnx"));
+        compiled.write(&path, false).unwrap_or_else(|e| panic!("{e}"));
+        let optimised = run_golden(&path, &golden, OptimizationLevel::All);
+        let plain = run_golden(&path, &golden, OptimizationLevel::Disable);
+        let vs_trainer = compare_at(&golden.outputs, &optimised, &signature, Precision::Int8);
+        if !vs_trainer.passed() {
+            failures.push(format!("{case} ({name}): ONNX Runtime differs from the golden outputs:\n{vs_trainer}"));
+        }
+        let vs_unoptimised = compare(&plain, &optimised, &signature);
+        if !vs_unoptimised.passed() {
+            failures.push(format!("{case} ({name}): graph optimisations change the outputs:\n{vs_unoptimised}"));
+        }
+    }
 }
 
 #[test]
@@ -107,6 +136,26 @@ fn golden_cases_reproduce() {
         "golden suite failures (regenerate only deliberately, UPDATE_GOLDEN=1):\n{}",
         failures.join("\n")
     );
+}
+
+/// The int8 tolerance can fail too: a golden probability moved by 1e-2 (a wrong table or scale) is reported.
+#[test]
+fn int8_tolerance_reports_a_moved_probability() {
+    let dir = case_dir("mmoe");
+    let golden = GoldenSet::read(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let spec = plec_config::load_file(Path::new(ROOT).join("tests/configs/mmoe.config"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .spec;
+    let signature = spec.signature().outputs;
+    let probs = golden.outputs.iter().position(|t| t.name.starts_with("probs")).unwrap_or_else(|| panic!("no probs"));
+    let mut moved = golden.outputs.clone();
+    if let plec_config::artifact::tensor::RawData::Float(values) = &mut moved[probs].data {
+        values[5] += 1e-2;
+    }
+    assert!(compare_at(&golden.outputs, &golden.outputs, &signature, Precision::Int8).passed());
+    let comparison = compare_at(&golden.outputs, &moved, &signature, Precision::Int8);
+    assert!(!comparison.passed());
+    assert!(comparison.to_string().contains(&format!("FAIL {}", golden.outputs[probs].name)), "{comparison}");
 }
 
 /// The suite can fail: a golden output nudged by more than the tolerance is reported, naming the output.

@@ -1,12 +1,21 @@
 //! `plec compile --config C --checkpoint MODEL_DIR|CKPT_DIR|W.safetensors -o model.onnx [...]`: lower a config and
 //! its weights into one ONNX model. Without `--config`, the config is `<model_dir>/pipeline.config`.
+//!
+//! `--precision int8` quantizes the model (`plec_compiler::quantize`); with `--eval-data FILE`, the float32 and
+//! int8 models both score the file's rows and the compile fails when a task's exact AUC drops by more than
+//! `--max-auc-drop`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use plec_compiler::{check_writable, compile_owned, dump, CompileOptions, Layout, Weights};
+use plec_compiler::{
+    check_writable, compile, compile_owned, dump, CompileOptions, Int8Options, Layout, Precision, TableScale, Weights,
+    MIN_INT8_WEIGHTS,
+};
 use plec_config::artifact::checkpoint::CONFIG_FILE;
+
+mod eval;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -40,6 +49,33 @@ pub struct Args {
     /// Write the model without checking it against the golden set.
     #[arg(long)]
     pub no_verify: bool,
+    /// `float32`, or `int8`: int8 embedding tables (a float16 scale per row) and int8 expert / tower layers
+    /// (activations quantized at run time); gates and output layers stay float32. Same inputs and outputs.
+    #[arg(long, default_value = "float32")]
+    pub precision: Precision,
+    /// With --precision int8: score these CSV / Parquet rows (features and labels, as for `plec evaluate`) with
+    /// the float32 and the int8 model, print each task's AUC and logloss, and fail if an AUC drops too much.
+    #[arg(long, num_args = 1..)]
+    pub eval_data: Vec<PathBuf>,
+    /// The largest AUC drop (float32 minus int8) --eval-data accepts on any task.
+    #[arg(long, default_value_t = 0.001)]
+    pub max_auc_drop: f64,
+    /// Testing only: `per-tensor` gives every embedding table one scale (a deliberately poor quantization that
+    /// --eval-data must catch).
+    #[arg(long, hide = true, default_value = "per-row")]
+    pub int8_table_scale: String,
+    /// Expert / tower layers with fewer weights stay float32.
+    #[arg(long, hide = true, default_value_t = MIN_INT8_WEIGHTS)]
+    pub int8_min_weights: usize,
+}
+
+fn int8_options(args: &Args) -> anyhow::Result<Int8Options> {
+    let table_scale = match args.int8_table_scale.as_str() {
+        "per-row" => TableScale::PerRow,
+        "per-tensor" => TableScale::PerTensor,
+        other => anyhow::bail!("unknown --int8-table-scale `{other}` (expected `per-row` or `per-tensor`)"),
+    };
+    Ok(Int8Options { min_weights: args.int8_min_weights, table_scale })
 }
 
 /// The config to use: the explicit one, or the model folder's `pipeline.config`.
@@ -67,12 +103,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
     }
+    if !args.eval_data.is_empty() && args.precision != Precision::Int8 {
+        anyhow::bail!(
+            "--eval-data compares an int8 model with its float32 compilation: it needs --precision int8 (got {})",
+            args.precision.name()
+        );
+    }
+    if !(0.0..=1.0).contains(&args.max_auc_drop) {
+        anyhow::bail!("--max-auc-drop must be between 0 and 1 (an AUC difference), got {}", args.max_auc_drop);
+    }
     let weights = Weights::load(&args.checkpoint, &loaded.spec)?;
     let options = CompileOptions {
         layout: args.layout,
         opset: args.opset,
         expose_gates: args.expose_gates,
         config_text: loaded.text.clone(),
+        precision: args.precision,
+        int8: int8_options(&args)?,
+    };
+    // The float32 model --eval-data compares against: the same options at float32, kept in memory.
+    let reference = if args.eval_data.is_empty() {
+        None
+    } else {
+        let float = CompileOptions { precision: Precision::Float32, ..options.clone() };
+        Some(compile(&loaded.spec, &weights, &float)?)
     };
     let mut compiled = compile_owned(&loaded.spec, weights, &options)?;
     // The checkpoint's golden set travels inside the model (below a size limit) and beside it.
@@ -93,9 +147,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None
     };
     println!(
-        "wrote {} ({} layout, opset {}): {} nodes, {} initializers, {:.1} MB in {:.2} s",
+        "wrote {} ({} layout, {}, opset {}): {} nodes, {} initializers, {:.1} MB in {:.2} s",
         written.model_path.display(),
         args.layout.name(),
+        args.precision.name(),
         compiled.opset().map_or_else(|| "?".to_string(), |o| o.to_string()),
         compiled.node_count(),
         compiled.initializer_count(),
@@ -108,7 +163,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(path) = text_path {
         println!("wrote {}", path.display());
     }
-    golden_check(&args, &written, golden)
+    golden_check(&args, &written, golden)?;
+    if let Some(reference) = reference {
+        let checked = eval::check(&loaded.spec, &reference, &written.model_path, &args.eval_data).and_then(|report| {
+            print!("{report}");
+            report.within(args.max_auc_drop)
+        });
+        if let Err(error) = checked {
+            remove_written(&written);
+            let _ = std::fs::remove_dir_all(super::verify::golden_dir_for(&written.model_path));
+            return Err(error.context(format!("{} removed", written.model_path.display())));
+        }
+        println!("int8 AUC within {} of float32 on every task", args.max_auc_drop);
+    }
+    Ok(())
+}
+
+fn remove_written(written: &plec_compiler::WriteSummary) {
+    let _ = std::fs::remove_file(&written.model_path);
+    if let Some((data, _)) = &written.data {
+        let _ = std::fs::remove_file(data);
+    }
 }
 
 /// The checkpoint's golden set, if it has one: `--golden`, else `golden/` of the checkpoint folder.
@@ -148,10 +223,7 @@ fn golden_check(
     let model = plec_runtime::Model::load(&written.model_path, &plec_runtime::RunOptions::default())?;
     let comparison = super::verify::verify(&model, &golden)?;
     if !comparison.passed() {
-        let _ = std::fs::remove_file(&written.model_path);
-        if let Some((data, _)) = &written.data {
-            let _ = std::fs::remove_file(data);
-        }
+        remove_written(written);
         anyhow::bail!(
             "the compiled model does not reproduce the trainer's outputs on the golden set {} ({} rows); model removed:\n{comparison}",
             source.display(),

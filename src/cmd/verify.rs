@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use plec_config::artifact::golden::{compare, Comparison, GoldenSet, METADATA_KEY};
+use plec_config::artifact::golden::{compare_at, Comparison, GoldenSet, METADATA_KEY};
+use plec_config::artifact::precision::{self, Precision};
 use plec_runtime::{Model, RawInputs, RunOptions};
 
 #[derive(clap::Args, Debug)]
@@ -55,7 +56,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-/// Runs `golden`'s inputs through `model` and compares with its outputs.
+/// Runs `golden`'s inputs through `model` and compares with its outputs, at the tolerance of the precision the
+/// model was compiled at (its `plec.precision` metadata).
 pub fn verify(model: &Model, golden: &GoldenSet) -> anyhow::Result<Comparison> {
     let mut inputs = RawInputs::new();
     for tensor in &golden.inputs {
@@ -66,5 +68,7 @@ pub fn verify(model: &Model, golden: &GoldenSet) -> anyhow::Result<Comparison> {
     let signature = model.outputs();
     let got: Vec<_> =
         outputs.to_raw_tensors().into_iter().filter(|t| signature.iter().any(|o| o.name == t.name)).collect();
-    Ok(compare(&golden.outputs, &got, signature))
+    let precision = Precision::from_metadata(model.metadata().get(precision::METADATA_KEY).map(String::as_str))
+        .map_err(anyhow::Error::msg)?;
+    Ok(compare_at(&golden.outputs, &got, signature, precision))
 }

@@ -84,6 +84,9 @@ pub enum CompileError {
     Feature { feature: String, message: String },
     #[error(transparent)]
     InvalidSpec(#[from] plec_config::SpecError),
+    /// A parameter `--precision int8` cannot store as int8.
+    #[error("cannot quantize `{tensor}` to int8: {message}")]
+    Quantize { tensor: String, message: String },
     /// A graph the lowering itself got wrong (a plec bug, never the input's fault).
     #[error("internal error while lowering the model: {0}")]
     Internal(String),

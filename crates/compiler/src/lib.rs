@@ -11,6 +11,7 @@ pub mod error;
 mod lower;
 pub mod model;
 pub mod options;
+pub mod quantize;
 #[doc(hidden)]
 pub mod weights;
 
@@ -19,4 +20,6 @@ pub use lower::{compile, compile_owned, gate_output_name, meta, GRAPH_NAME, PROD
 pub use model::{check_writable, read_model, CompiledModel, WriteSummary};
 pub use onnx_protobuf;
 pub use options::{CompileOptions, Layout, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, SEQUENCE_MIN_OPSET};
+pub use plec_config::artifact::precision::Precision;
+pub use quantize::{Int8Options, TableScale, MIN_INT8_WEIGHTS};
 pub use weights::{NormInit, Tensor, Weights};

@@ -1,6 +1,9 @@
 //! What `compile` can be asked to do.
 
+use plec_config::artifact::precision::Precision;
 use plec_config::ModelSpec;
+
+use crate::quantize::Int8Options;
 
 use crate::error::CompileError;
 
@@ -57,11 +60,22 @@ pub struct CompileOptions {
     pub expose_gates: bool,
     /// The config text, stored verbatim in the model's metadata (`plec.config`).
     pub config_text: String,
+    /// float32, or int8 (`crate::quantize`); recorded in the metadata (`plec.precision`) when not float32.
+    pub precision: Precision,
+    /// How `Precision::Int8` quantizes (ignored for float32).
+    pub int8: Int8Options,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions { layout: Layout::Explicit, opset: None, expose_gates: false, config_text: String::new() }
+        CompileOptions {
+            layout: Layout::Explicit,
+            opset: None,
+            expose_gates: false,
+            config_text: String::new(),
+            precision: Precision::Float32,
+            int8: Int8Options::default(),
+        }
     }
 }
 

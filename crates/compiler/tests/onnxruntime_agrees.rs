@@ -107,7 +107,7 @@ fn check_with_python(dir: &Path, opset: Option<i64>, keep: impl Fn(&ModelSpec) -
         let expose_gates = i % 2 == 0;
         let mut models = serde_json::Map::new();
         for layout in [Layout::Explicit, Layout::Fused] {
-            let options = CompileOptions { layout, opset, expose_gates, config_text: String::new() };
+            let options = CompileOptions { layout, opset, expose_gates, ..Default::default() };
             let mut compiled = compile(&spec, &weights, &options).unwrap();
             let path = dir.join(format!("{name}.{}.onnx", layout.name()));
             compiled.write(&path, false).unwrap();

@@ -7,13 +7,14 @@
 mod features;
 mod fused;
 mod gate;
-mod graph;
+pub(crate) mod graph;
 mod layer;
 mod mlp;
 mod sequence;
 mod tower;
 
 use onnx_protobuf::{GraphProto, ModelProto, OperatorSetIdProto, StringStringEntryProto};
+use plec_config::artifact::precision::Precision;
 use plec_config::ModelSpec;
 
 pub use gate::gate_output_name;
@@ -33,6 +34,8 @@ pub mod meta {
     pub const LAYOUT: &str = "plec.layout";
     pub const WEIGHTS_SHA256: &str = "plec.weights_sha256";
     pub const OPSET: &str = "plec.opset";
+    /// Only in int8 models (absent: float32).
+    pub const PRECISION: &str = plec_config::artifact::precision::METADATA_KEY;
 }
 
 pub const PRODUCER: &str = "plec";
@@ -73,6 +76,9 @@ pub fn compile_owned(
     let ys = lower_layers(&mut g, spec, &input, options.layout, options.expose_gates)?;
     for (tower, y) in spec.towers.iter().zip(&ys) {
         tower::lower_tower(&mut g, tower, y)?;
+    }
+    if options.precision == Precision::Int8 {
+        crate::quantize::quantize(&mut g, spec, &options.int8)?;
     }
     let leftover = g.leftover_params();
     if !leftover.is_empty() {
@@ -134,6 +140,9 @@ fn assemble(
         (meta::WEIGHTS_SHA256, weights_sha256),
         (meta::OPSET, opset.to_string()),
     ];
+    if options.precision != Precision::Float32 {
+        metadata.push((meta::PRECISION, options.precision.name().to_string()));
+    }
     metadata.sort();
     let graph = GraphProto {
         name: GRAPH_NAME.into(),

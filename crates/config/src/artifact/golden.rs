@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use protobuf::Message;
 
+use crate::artifact::precision::Precision;
 use crate::artifact::signature::OutputSignature;
 use crate::artifact::tensor::{RawData, RawTensor};
 use crate::artifact::tolerance::Tolerance;
@@ -224,6 +225,16 @@ impl Comparison {
 
 /// Compares `got` with the golden `expected` outputs, each with the tolerance of its kind (from the signature).
 pub fn compare(expected: &[RawTensor], got: &[RawTensor], signature: &[OutputSignature]) -> Comparison {
+    compare_at(expected, got, signature, Precision::Float32)
+}
+
+/// As [`compare`], for a model compiled at `precision` (`Tolerance::for_output_at`).
+pub fn compare_at(
+    expected: &[RawTensor],
+    got: &[RawTensor],
+    signature: &[OutputSignature],
+    precision: Precision,
+) -> Comparison {
     let mut outputs = Vec::new();
     let mut structural = Vec::new();
     for want in expected {
@@ -240,7 +251,7 @@ pub fn compare(expected: &[RawTensor], got: &[RawTensor], signature: &[OutputSig
             continue;
         };
         let kind = signature.iter().find(|o| o.name == want.name).map_or(OutputKind::Logits, |o| o.kind);
-        let tolerance = Tolerance::for_output(kind);
+        let tolerance = Tolerance::for_output_at(kind, precision);
         let per_row = want.shape.iter().skip(1).product::<usize>().max(1);
         let mut result = OutputComparison {
             name: want.name.clone(),

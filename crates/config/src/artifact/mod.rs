@@ -6,11 +6,13 @@
 //! - [`signature`]: a compiled model's inputs and outputs (`plec.signature` metadata);
 //! - [`tensor`]: named, typed, row-major tensors (raw graph inputs and outputs);
 //! - [`golden`]: golden sets (ONNX backend-test `.pb` files, `plec.golden` metadata) and their comparison, within
-//!   the bounds of [`tolerance`].
+//!   the bounds of [`tolerance`];
+//! - [`precision`]: the arithmetic precision a model was compiled at (`plec.precision` metadata).
 
 pub mod checkpoint;
 pub mod golden;
 pub mod names;
+pub mod precision;
 pub mod signature;
 pub mod tensor;
 pub mod tolerance;

@@ -9,6 +9,7 @@
 //! that matters to a ranking (a swapped expert or a corrupted weight moves outputs by 1e-3 or more; see the
 //! fault-injection tests).
 
+use crate::artifact::precision::Precision;
 use crate::spec::OutputKind;
 
 /// |got - expected| <= atol + rtol * |expected|.
@@ -24,6 +25,22 @@ impl Tolerance {
         match kind {
             OutputKind::Probs | OutputKind::Probs1 => Tolerance { atol: 1e-5, rtol: 0.0 },
             OutputKind::Logits | OutputKind::Regression => Tolerance { atol: 1e-4, rtol: 1e-4 },
+        }
+    }
+
+    /// Trained model (float32) vs a model compiled at `precision`, per output kind.
+    pub fn for_output_at(kind: OutputKind, precision: Precision) -> Tolerance {
+        match precision {
+            Precision::Float32 => Tolerance::for_output(kind),
+            Precision::Int8 => Tolerance::int8_output(kind),
+        }
+    }
+
+    /// Trained model (float32) vs its `--precision int8` compilation (see [`INT8_PROBS_ATOL`]).
+    pub fn int8_output(kind: OutputKind) -> Tolerance {
+        match kind {
+            OutputKind::Probs | OutputKind::Probs1 => Tolerance { atol: INT8_PROBS_ATOL, rtol: 0.0 },
+            OutputKind::Logits | OutputKind::Regression => Tolerance { atol: INT8_LOGITS_ATOL, rtol: INT8_LOGITS_RTOL },
         }
     }
 
@@ -46,3 +63,22 @@ impl Tolerance {
         self.atol + self.rtol * expected.abs()
     }
 }
+
+// int8 (`plec compile --precision int8`) against the trainer's float32 outputs. Quantization errors are not
+// rounding noise: each embedding value moves by up to 1/254 of its row's largest value, each int8 weight by up to
+// 1/254 of its output channel's largest weight, and each quantized activation by up to 1/510 of its batch's range
+// (one scale per tensor). They are independent across the terms of a dot product, so they partly cancel; measured
+// (2026-11-30), the largest differences were 2.0e-4 on probabilities and 1.1e-2 on logits (0.3% of the cvr logit)
+// on the trained example model (359 golden rows: eval rows and edge cases), and 4e-5 / 2.9e-3 on the golden suite's
+// random-weight cases. The bounds leave 10x (probabilities) and about 5x (logits, counting the relative part)
+// headroom over that. They catch a broken lowering (a wrong table, transform or scale: probabilities off by 1e-2
+// and more), not a small accuracy loss: that is what `plec compile --eval-data` measures, as an AUC difference on
+// real rows. A 1e-3 corruption that the float32 bounds catch can pass these; compile the float32 model to check
+// wiring at float32 precision.
+
+/// int8 vs float32, probabilities (absolute).
+pub const INT8_PROBS_ATOL: f32 = 2e-3;
+/// int8 vs float32, logits and regression outputs: absolute part.
+pub const INT8_LOGITS_ATOL: f32 = 2e-2;
+/// int8 vs float32, logits and regression outputs: relative part.
+pub const INT8_LOGITS_RTOL: f32 = 1e-2;
