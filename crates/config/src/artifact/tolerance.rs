@@ -67,18 +67,23 @@ impl Tolerance {
 // int8 (`plec compile --precision int8`) against the trainer's float32 outputs. Quantization errors are not
 // rounding noise: each embedding value moves by up to 1/254 of its row's largest value, each int8 weight by up to
 // 1/254 of its output channel's largest weight, and each quantized activation by up to 1/510 of its batch's range
-// (one scale per tensor). They are independent across the terms of a dot product, so they partly cancel; measured
-// (2026-11-30), the largest differences were 2.0e-4 on probabilities and 1.1e-2 on logits (0.3% of the cvr logit)
-// on the trained example model (359 golden rows: eval rows and edge cases), and 4e-5 / 2.9e-3 on the golden suite's
-// random-weight cases. The bounds leave 10x (probabilities) and about 5x (logits, counting the relative part)
-// headroom over that. They catch a broken lowering (a wrong table, transform or scale: probabilities off by 1e-2
-// and more), not a small accuracy loss: that is what `plec compile --eval-data` measures, as an AUC difference on
-// real rows. A 1e-3 corruption that the float32 bounds catch can pass these; compile the float32 model to check
-// wiring at float32 precision.
+// (one scale per tensor). They are independent across the terms of a dot product, so they partly cancel, but a
+// group input of many features sums many of them. Measured on 2026-11-30 (golden sets: eval rows and edge cases),
+// the largest differences were
+//   - census PLE (trained, 1,200 steps; 310 rows; embeddings int8, its 64-wide layers float): 2.8e-3 on
+//     probabilities, 1.5e-2 on logits;
+//   - the example config (trained, 24 steps; 359 rows; embeddings and the wide expert layers int8): 2.0e-4 and
+//     1.1e-2;
+//   - the golden suite's random-weight cases: up to 4e-5 and 2.9e-3.
+// The bounds leave 3.5x headroom over the worst of these on probabilities and about 4x on logits (with the
+// relative part). They catch a broken lowering (a wrong table, transform or scale moves probabilities by 1e-1
+// and more; see `tests/int8_cli.rs`), not a small accuracy loss: that is what `plec compile --eval-data`
+// measures, as an AUC difference on real rows. A 1e-3 corruption that the float32 bounds catch can pass these;
+// compiling at float32 checks the wiring at float32 precision.
 
 /// int8 vs float32, probabilities (absolute).
-pub const INT8_PROBS_ATOL: f32 = 2e-3;
+pub const INT8_PROBS_ATOL: f32 = 1e-2;
 /// int8 vs float32, logits and regression outputs: absolute part.
-pub const INT8_LOGITS_ATOL: f32 = 2e-2;
+pub const INT8_LOGITS_ATOL: f32 = 5e-2;
 /// int8 vs float32, logits and regression outputs: relative part.
 pub const INT8_LOGITS_RTOL: f32 = 1e-2;
