@@ -10,13 +10,23 @@
 //!   so the dequantized rows feed the same masks and pooling as before. No offset: trained embedding rows are
 //!   centred near zero, and an offset per row would cost another 2-4 bytes per row and a second gather + add.
 //!   The float16 scale keeps a 16-wide row at 18 bytes (28% of its 64 float bytes); its rounding (at most
-//!   2^-11 relative) is 8x smaller than the int8 step.
+//!   2^-11 relative) is 16x smaller than the int8 step (1/127 of the row's largest value).
 //! - **Dense layers**: the Gemms of expert and tower MLPs (not gates, not output layers, not sequence attention
 //!   MLPs) whose weight has at least [`Int8Options::min_weights`] elements become one
 //!   `com.microsoft.DynamicQuantizeMatMul` under the Gemm's name: weight `<fc>.weight.quant` int8 `[in, out]`,
 //!   symmetric per output channel (`<fc>.weight.scale` float `[out]`), bias unchanged; the activations are
-//!   quantized to uint8 per tensor at run time by the same kernel (ONNX Runtime's u8s8 GEMM: VNNI on AVX-512,
-//!   AVX2 otherwise).
+//!   quantized to uint8 per tensor at run time by the same kernel (ONNX Runtime's u8s8 GEMM: VNNI on AVX-512 or
+//!   AVX-VNNI; on AVX2 without VNNI ONNX Runtime's u8s8 kernel sums pairs of products in int16 and can saturate,
+//!   which this project has not measured). Chosen over `DynamicQuantizeLinear` + `MatMulIntegerToFloat` with
+//!   one activation quantization shared by the Gemms reading the same input (what `quantize_dynamic` emits): in
+//!   an interleaved A/B on the example model (one run, shared machine) that was 9% slower at batch 1, 3% faster
+//!   at 256 and 2% slower at 8192, with a node more per layer; `MatMulInteger` + `Cast` + `Mul` is what ONNX Runtime fuses into these two anyway, and
+//!   with uint8 weights (u8u8) the same Gemm ran 1.0-4.4x slower than with int8 weights
+//!   (`benches/int8_kernels.py`).
+//! - **Stay float32**: gates (a 256 x 6 Gemm is slower in int8 at every batch size, and its softmax decides the
+//!   expert mix), output layers (one or a few columns), sequence attention MLPs, Gemms narrower than
+//!   [`MIN_INT8_WEIGHTS`], and the Gemms reading the group input when it holds raw numbers (see
+//!   `reads_raw_numbers`).
 
 use std::collections::BTreeSet;
 
@@ -28,11 +38,16 @@ use plec_config::spec::{Encoding, Mlp, ModelSpec, SequenceEncoding};
 use crate::error::CompileError;
 use crate::lower::graph::{attr_int, Graph, MS_DOMAIN};
 
-/// Gemms with fewer weights than this stay float32. Measured on this project's 2-vCPU AVX-512 VNNI machine (ONNX
-/// Runtime 1.31.1, 2 threads, one Gemm + Relu, BENCHMARKS.md "int8"): int8 is faster at batch 1, 256 and 8192 from
-/// 512 x 256 (131,072 weights: 1.3x / 1.8x / 2.9x) up; at 256 x 128 (32,768) it is 1.6x / 1.8x faster at 256 and 8192
-/// but 30% slower at batch 1 (8.2 vs 6.2 µs: quantizing the activations costs more than the tiny GEMV saves);
-/// at 64 x 32 and for gates (256 x 6) it is slower at every batch size.
+/// Gemms with fewer weights than this stay float32. Measured (BENCHMARKS.md, "int8"; `benches/int8_kernels.py`), ONNX Runtime 1.31.1, 2
+/// threads, on this project's 2-vCPU AVX-512 VNNI machine:
+/// - one Gemm + Relu alone: int8 is faster at batch 1, 256 and 8192 from 512 x 256 (131,072 weights: 1.3x / 1.8x /
+///   2.9x) up; at 256 x 128 (32,768) it is 1.6x / 1.8x faster at 256 and 8192 but 30% slower at batch 1 (8.2 vs
+///   6.2 µs: quantizing the activations costs more than the tiny GEMV saves); at 64 x 32 and for a gate (256 x 6)
+///   it is slower at every batch size;
+/// - in the whole example model, quantizing every expert and tower layer (threshold 0) ran 1.0-1.15x faster than
+///   this threshold (noisy, shared machine), but on the census PLE, whose layers are all 64 wide, it moved
+///   golden probabilities by up to 1.0e-2 against 2.8e-3 with those layers float (and its file is 0.9 MB either
+///   way). So only layers that pay on their own are int8.
 pub const MIN_INT8_WEIGHTS: usize = 65_536;
 
 /// How a table's scales are chosen.
