@@ -64,8 +64,9 @@ pub struct Args {
     /// --eval-data must catch).
     #[arg(long, hide = true, default_value = "per-row")]
     pub int8_table_scale: String,
-    /// Expert / tower layers with fewer weights stay float32.
-    #[arg(long, hide = true, default_value_t = MIN_INT8_WEIGHTS)]
+    /// With --precision int8: expert / tower layers with fewer weights stay float32 (0: every one int8; faster at
+    /// large batches, less accurate: see BENCHMARKS.md, "int8").
+    #[arg(long, default_value_t = MIN_INT8_WEIGHTS)]
     pub int8_min_weights: usize,
 }
 

@@ -13,14 +13,14 @@
   from the signature (as crates/compiler/benches/ort_throughput.py).
 - Accuracy: `plec predict` of every model over the eval rows; exact AUC (ranks, ties averaged) per task against
   the label columns, and the largest |probability - float32 probability|.
-- Peak memory: a fresh process per model that creates the session and runs one batch of 256 (ru_maxrss).
+- Peak memory: a fresh process per model that creates the session and runs one batch of 256: its VmHWM (not
+  ru_maxrss, which Linux carries over from the parent across exec), Python, numpy and onnxruntime included.
 """
 
 import argparse
 import csv
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -125,12 +125,12 @@ def time_interleaved(sessions, batches):
 
 def peak_memory(path):
     code = (
-        "import sys, json, resource, numpy as np\n"
+        "import sys, numpy as np\n"
         "sys.path.insert(0, %r)\n"
         "import int8_bench as b\n"
         "s = b.session(%r)\n"
         "s.run(None, b.raw_inputs(s, 256, np.random.default_rng(0)))\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0])\n"
     ) % (str(Path(__file__).parent), str(path))
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     return int(out.strip().splitlines()[-1]) * 1024
