@@ -101,6 +101,8 @@ fn compile_args<'a>(dir: &'a str, extra: &[&'a str]) -> Vec<String> {
         "int8",
         "--eval-data",
         &format!("{dir}/eval.csv"),
+        "--int8-min-table-elements",
+        "0",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -190,6 +192,8 @@ fn verify_uses_the_tolerance_of_the_recorded_precision() {
         "--precision",
         "int8",
         "--int8-min-weights",
+        "0",
+        "--int8-min-table-elements",
         "0",
     ]);
     assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));

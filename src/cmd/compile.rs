@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::Context;
 use plec_compiler::{
     check_writable, compile, compile_owned, dump, CompileOptions, Int8Options, Layout, Precision, TableScale, Weights,
-    MIN_INT8_WEIGHTS,
+    MIN_INT8_TABLE_ELEMENTS, MIN_INT8_WEIGHTS,
 };
 use plec_config::artifact::checkpoint::CONFIG_FILE;
 
@@ -68,6 +68,9 @@ pub struct Args {
     /// large batches, less accurate: see BENCHMARKS.md, "int8").
     #[arg(long, default_value_t = MIN_INT8_WEIGHTS)]
     pub int8_min_weights: usize,
+    /// With --precision int8: embedding tables with fewer elements (rows x dim) stay float32 (0: every table int8).
+    #[arg(long, default_value_t = MIN_INT8_TABLE_ELEMENTS)]
+    pub int8_min_table_elements: usize,
 }
 
 fn int8_options(args: &Args) -> anyhow::Result<Int8Options> {
@@ -76,7 +79,11 @@ fn int8_options(args: &Args) -> anyhow::Result<Int8Options> {
         "per-tensor" => TableScale::PerTensor,
         other => anyhow::bail!("unknown --int8-table-scale `{other}` (expected `per-row` or `per-tensor`)"),
     };
-    Ok(Int8Options { min_weights: args.int8_min_weights, table_scale })
+    Ok(Int8Options {
+        min_weights: args.int8_min_weights,
+        min_table_elements: args.int8_min_table_elements,
+        table_scale,
+    })
 }
 
 /// The config to use: the explicit one, or the model folder's `pipeline.config`.
@@ -158,6 +165,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         written.model_bytes as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
+    if args.precision == Precision::Int8 {
+        println!("{}", plec_compiler::quantize::summary(&compiled.model));
+        let any = compiled.model.graph.initializer.iter().any(|t| t.name.ends_with(".quant"));
+        if !any {
+            println!(
+                "note: no table or layer of this model is large enough for int8 to pay (--int8-min-table-elements \
+                 {}, --int8-min-weights {}): its arithmetic is float32",
+                args.int8_min_table_elements, args.int8_min_weights
+            );
+        }
+    }
     if let Some((path, bytes)) = &written.data {
         println!("wrote {} ({:.1} MB of external data)", path.display(), *bytes as f64 / 1e6);
     }

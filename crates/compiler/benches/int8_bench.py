@@ -4,6 +4,7 @@
 
     .native/venv/bin/python crates/compiler/benches/int8_bench.py --float F32.onnx --int8 INT8.onnx \
         --eval EVAL.parquet --labels clk,buy [--plec target/debug/plec] [--out DIR] [--batches 1,256,8192]
+        [--extra NAME=MODEL ...]
 
 - `quantize_dynamic`: Gemm -> MatMul + Add first (its dynamic quantizer handles MatMul, not Gemm), then
   `quantize_dynamic(weight_type=QInt8, op_types_to_quantize=["MatMul"])`, its defaults otherwise (per-tensor
@@ -171,12 +172,17 @@ def main():
     p.add_argument("--plec", default="target/debug/plec")
     p.add_argument("--out", default="target/bench-int8")
     p.add_argument("--batches", default="1,256,8192")
+    p.add_argument("--extra", action="append", default=[], metavar="NAME=MODEL",
+                   help="another model to measure alongside (e.g. an int8 compile with other options)")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print("quantize_dynamic of %s ..." % args.float, flush=True)
     qd = make_quantize_dynamic(Path(args.float), out)
     models = {"float32": Path(args.float), "int8": Path(args.int8), "quantize_dynamic": qd}
+    for extra in args.extra:
+        name, path = extra.split("=", 1)
+        models[name] = Path(path)
     sizes = {n: m.stat().st_size for n, m in models.items()}
     print("file sizes: %s" % ", ".join("%s %.1f MB" % (n, s / 1e6) for n, s in sizes.items()), flush=True)
 
@@ -202,8 +208,9 @@ def main():
     timing = time_interleaved(sessions, [int(b) for b in args.batches.split(",")])
     for batch, t in timing.items():
         f = t["float32"]
-        print("batch %d ratios vs float32 (>1 faster): int8 %.2fx, quantize_dynamic %.2fx; int8 / quantize_dynamic %.2fx"
-              % (batch, f / t["int8"], f / t["quantize_dynamic"], t["quantize_dynamic"] / t["int8"]))
+        print("batch %d ratios vs float32 (>1 faster): %s; int8 / quantize_dynamic %.2fx" % (
+            batch, ", ".join("%s %.2fx" % (n, f / v) for n, v in t.items() if n != "float32"),
+            t["quantize_dynamic"] / t["int8"]))
     (out / "results.json").write_text(json.dumps(
         {"sizes": sizes, "accuracy": accuracy, "peak_rss": memory, "timing": {str(k): v for k, v in timing.items()}},
         indent=1))

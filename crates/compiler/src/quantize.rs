@@ -2,8 +2,8 @@
 //! wide expert / tower MLP layers as int8. The graph keeps its inputs, outputs and node names; only the nodes that
 //! read a quantized parameter change.
 //!
-//! - **Embedding tables** (every table of every feature kind: single ids, bags, weighted ids, sequences, default
-//!   rows): `<table>.quant` int8 `[rows, dim]` and `<table>.scale` float16 `[rows, 1]`, symmetric per row:
+//! - **Embedding tables** of at least [`Int8Options::min_table_elements`] elements (of every feature kind: single
+//!   ids, bags, weighted ids, sequences, default rows): `<table>.quant` int8 `[rows, dim]` and `<table>.scale` float16 `[rows, 1]`, symmetric per row:
 //!   `scale = max |row| / 127` (rounded up to the next float16, so no value clips), `q = round(x / scale)`. Every
 //!   `Gather` of the table becomes `Gather(quant) -> Cast -> Mul(Gather(scale) -> Cast)` under the Gather's name
 //!   (`<gather>.quant`, `<gather>.quant_f32`, `<gather>.scale`, `<gather>.scale_f32`, then `<gather>` itself),
@@ -23,7 +23,7 @@
 //!   at 256 and 2% slower at 8192, with a node more per layer; `MatMulInteger` + `Cast` + `Mul` is what ONNX Runtime fuses into these two anyway, and
 //!   with uint8 weights (u8u8) the same Gemm ran 1.0-4.4x slower than with int8 weights
 //!   (`benches/int8_kernels.py`).
-//! - **Stay float32**: gates (a 256 x 6 Gemm is slower in int8 at every batch size, and its softmax decides the
+//! - **Stay float32**: embedding tables below [`MIN_INT8_TABLE_ELEMENTS`], gates (a 256 x 6 Gemm is slower in int8 at every batch size, and its softmax decides the
 //!   expert mix), output layers (one or a few columns), sequence attention MLPs, Gemms narrower than
 //!   [`MIN_INT8_WEIGHTS`], and the Gemms reading the group input when it holds raw numbers (see
 //!   `reads_raw_numbers`).
@@ -50,6 +50,12 @@ use crate::lower::graph::{attr_int, Graph, MS_DOMAIN};
 ///   way). So only layers that pay on their own are int8.
 pub const MIN_INT8_WEIGHTS: usize = 65_536;
 
+/// Embedding tables with fewer elements than this (64 KiB in float32) stay float32: they sit in cache, int8
+/// saves under 48 KB each, and the dequantization costs four nodes per lookup. Measured on the census PLE (about
+/// 30 features over tables of 2 to 52 rows; `BENCHMARKS.md`, "int8"): with every table int8 and its dense layers
+/// float it ran 0.80x / 0.89x / 0.86x the float32 model's speed at batch 1 / 256 / 8192, for a file no smaller.
+pub const MIN_INT8_TABLE_ELEMENTS: usize = 16_384;
+
 /// How a table's scales are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TableScale {
@@ -65,12 +71,18 @@ pub enum TableScale {
 pub struct Int8Options {
     /// Expert / tower Gemms with fewer weights stay float32.
     pub min_weights: usize,
+    /// Embedding tables with fewer elements stay float32.
+    pub min_table_elements: usize,
     pub table_scale: TableScale,
 }
 
 impl Default for Int8Options {
     fn default() -> Self {
-        Int8Options { min_weights: MIN_INT8_WEIGHTS, table_scale: TableScale::PerRow }
+        Int8Options {
+            min_weights: MIN_INT8_WEIGHTS,
+            min_table_elements: MIN_INT8_TABLE_ELEMENTS,
+            table_scale: TableScale::PerRow,
+        }
     }
 }
 
@@ -79,6 +91,9 @@ pub(crate) fn quantize(g: &mut Graph, spec: &ModelSpec, options: &Int8Options) -
     let mut tables = BTreeSet::new();
     for table in &spec.tables {
         let name = table.param_name();
+        if table.rows.saturating_mul(table.dim as u64) < options.min_table_elements as u64 {
+            continue;
+        }
         if let Some(tensor) = g.initializers.remove(&name) {
             let (quant, scale) = quantize_table(&tensor, options.table_scale)?;
             g.initializers.insert(quant.name.clone(), quant);
@@ -315,6 +330,22 @@ fn quantized_gemm(g: &mut Graph, gemm: NodeProto, min_weights: usize) -> Result<
     q.domain = MS_DOMAIN.to_string();
     q.output = gemm.output;
     Ok(q)
+}
+
+/// One line on what a compiled model holds in int8 and what stays float32, e.g. for `plec compile`.
+pub fn summary(model: &onnx_protobuf::ModelProto) -> String {
+    let graph = &model.graph;
+    let is_table = |name: &str| name.starts_with("embedding.") && name.ends_with(".weight");
+    let int8_tables = graph.initializer.iter().filter(|t| t.name.strip_suffix(".quant").is_some_and(is_table)).count();
+    let float_tables = graph.initializer.iter().filter(|t| is_table(&t.name)).count();
+    let int8_gemms = graph.node.iter().filter(|n| n.op_type == "DynamicQuantizeMatMul").count();
+    let float_gemms = graph.node.iter().filter(|n| n.op_type == "Gemm").count();
+    format!(
+        "int8: {int8_tables} of {} embedding tables and {int8_gemms} of {} Gemms (the rest float32: small tables, \
+         gates, output layers, narrow layers; `plec dump` shows which)",
+        int8_tables + float_tables,
+        int8_gemms + float_gemms
+    )
 }
 
 #[cfg(test)]
