@@ -1,5 +1,7 @@
 //! `plec compile --config C --checkpoint MODEL_DIR|CKPT_DIR|W.safetensors -o model.onnx [...]`: lower a config and
 //! its weights into one ONNX model. Without `--config`, the config is `<model_dir>/pipeline.config`.
+//! `--tzrec-checkpoint DIR` instead compiles a TorchEasyRec checkpoint: `plec import` into a temporary plec
+//! checkpoint (weights checked against the config, golden set from plec's trainer forward), then as above.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,8 +16,14 @@ pub struct Args {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Model folder (its latest checkpoint), a `ckpt-<step>` folder, or a .safetensors file.
+    #[arg(long, required_unless_present = "tzrec_checkpoint", conflicts_with = "tzrec_checkpoint")]
+    pub checkpoint: Option<PathBuf>,
+    /// A TorchEasyRec checkpoint instead (model_dir, `model.ckpt-<step>` or its `model/`): see `plec import`.
     #[arg(long)]
-    pub checkpoint: PathBuf,
+    pub tzrec_checkpoint: Option<PathBuf>,
+    /// With --tzrec-checkpoint: rows whose outputs join the golden set (see `plec import --golden-data`).
+    #[arg(long, requires = "tzrec_checkpoint")]
+    pub golden_data: Option<String>,
     /// Where to write the ONNX model.
     #[arg(short = 'o', long)]
     pub output: PathBuf,
@@ -43,12 +51,11 @@ pub struct Args {
 }
 
 /// The config to use: the explicit one, or the model folder's `pipeline.config`.
-fn config_path(args: &Args) -> anyhow::Result<PathBuf> {
+fn config_path(args: &Args, checkpoint: &Path) -> anyhow::Result<PathBuf> {
     if let Some(config) = &args.config {
         return Ok(config.clone());
     }
-    let checkpoint = &args.checkpoint;
-    let candidates: Vec<PathBuf> = [Some(checkpoint.as_path()), checkpoint.parent()]
+    let candidates: Vec<PathBuf> = [Some(checkpoint), checkpoint.parent()]
         .into_iter()
         .flatten()
         .filter(|dir| dir.is_dir())
@@ -59,15 +66,31 @@ fn config_path(args: &Args) -> anyhow::Result<PathBuf> {
     })
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(mut args: Args) -> anyhow::Result<()> {
+    let Some(tzrec) = args.tzrec_checkpoint.take() else {
+        let checkpoint = args.checkpoint.clone().context("--checkpoint or --tzrec-checkpoint is required")?;
+        return compile(&args, &checkpoint);
+    };
+    check_writable(&args.output)?;
+    let config = super::import::config_path(args.config.as_deref(), &tzrec)?;
+    let mut name = args.output.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!("{}{}", super::import::TEMPORARY_MARK, std::process::id()));
+    let staging = args.output.with_file_name(name);
+    let result = super::import::import(&tzrec, &config, &staging, args.golden_data.as_deref())
+        .and_then(|checkpoint| compile(&Args { config: Some(config.clone()), ..args }, &checkpoint));
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}
+
+fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     check_writable(&args.output)?;
-    let config = config_path(&args)?;
+    let config = config_path(args, checkpoint)?;
     let loaded = plec_config::load_file(&config)?;
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
     }
-    let weights = Weights::load(&args.checkpoint, &loaded.spec)?;
+    let weights = Weights::load(checkpoint, &loaded.spec)?;
     let options = CompileOptions {
         layout: args.layout,
         opset: args.opset,
@@ -76,7 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let mut compiled = compile_owned(&loaded.spec, weights, &options)?;
     // The checkpoint's golden set travels inside the model (below a size limit) and beside it.
-    let golden = if args.no_verify { None } else { golden_source(&args)? };
+    let golden = if args.no_verify { None } else { golden_source(args, checkpoint)? };
     let golden = golden
         .map(|source| plec_config::artifact::golden::GoldenSet::read(&source).map(|set| (source, set)))
         .transpose()?;
@@ -108,19 +131,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(path) = text_path {
         println!("wrote {}", path.display());
     }
-    golden_check(&args, &written, golden)
+    golden_check(args, checkpoint, &written, golden)
 }
 
 /// The checkpoint's golden set, if it has one: `--golden`, else `golden/` of the checkpoint folder.
-fn golden_source(args: &Args) -> anyhow::Result<Option<PathBuf>> {
+fn golden_source(args: &Args, checkpoint: &Path) -> anyhow::Result<Option<PathBuf>> {
     if let Some(dir) = &args.golden {
         return Ok(Some(dir.clone()));
     }
-    let checkpoint = &args.checkpoint;
     let folder = if checkpoint.is_file() {
         checkpoint.parent().map(Path::to_path_buf)
     } else if checkpoint.join(plec_config::artifact::checkpoint::META_FILE).is_file() {
-        Some(checkpoint.clone())
+        Some(checkpoint.to_path_buf())
     } else {
         plec_config::artifact::checkpoint::latest_checkpoint(checkpoint)?
     };
@@ -131,6 +153,7 @@ fn golden_source(args: &Args) -> anyhow::Result<Option<PathBuf>> {
 /// that fails is removed again, so no unverified model is left under the requested name.
 fn golden_check(
     args: &Args,
+    checkpoint: &Path,
     written: &plec_compiler::WriteSummary,
     golden: Option<(PathBuf, plec_config::artifact::golden::GoldenSet)>,
 ) -> anyhow::Result<()> {
@@ -141,7 +164,7 @@ fn golden_check(
     let Some((source, golden)) = golden else {
         println!(
             "not verified: {} has no golden set (train with `plec train` to get one, or pass --golden)",
-            args.checkpoint.display()
+            checkpoint.display()
         );
         return Ok(());
     };
