@@ -77,6 +77,10 @@ pub fn import(path: &Path, spec: &ModelSpec) -> Result<Imported, ImportError> {
             continue;
         };
         let key = format!("{prefix}{key}");
+        // Claimed even when it does not fit, so it is reported once (as the misfit, not also as unused).
+        if checkpoint.items.contains_key(&key) {
+            used.insert(key.clone());
+        }
         match checkpoint.items.get(&key) {
             None => problems.push(NameProblem::Missing { plec: param.name, tzrec: key, expected: param.shape }),
             Some(Item::Bytes) => problems.push(NameProblem::NotATensor { plec: param.name, tzrec: key }),
@@ -86,10 +90,7 @@ pub fn import(path: &Path, spec: &ModelSpec) -> Result<Imported, ImportError> {
                 expected: param.shape,
                 found: info.shape.clone(),
             }),
-            Some(Item::Tensor(_)) => {
-                used.insert(key.clone());
-                wanted.push((param.name, key));
-            }
+            Some(Item::Tensor(_)) => wanted.push((param.name, key)),
         }
     }
     let mut skipped = Vec::new();
