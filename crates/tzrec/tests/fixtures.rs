@@ -109,7 +109,13 @@ fn sharded_tables_assemble_to_the_tensors_one_rank_saved() {
 
 #[test]
 fn every_plec_parameter_has_one_tzrec_key() {
-    for config in ["tzrec_ple.config", "tzrec_ple_din.config", "sequences.config", "mmoe.config"] {
+    let configs =
+        ["tzrec_ple.config", "tzrec_ple_din.config", "sequences.config", "mmoe.config", "weighted_ids.config"];
+    // TorchEasyRec's own benchmark configs, unchanged.
+    let benchmark = ["taobao_ple.config", "taobao_ple_has_sequence.config", "taobao_ccp_ple.config"]
+        .map(|c| format!("torcheasyrec/{c}"));
+    for config in configs.iter().map(|c| c.to_string()).chain(benchmark) {
+        let config = config.as_str();
         let spec = spec(config);
         let keys = tzrec_keys(&spec);
         let params: BTreeSet<String> = spec.params().into_iter().map(|p| p.name).collect();
