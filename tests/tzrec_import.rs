@@ -136,4 +136,15 @@ fn a_checkpoint_of_another_config_is_refused_naming_both_sides() {
     );
     // Nothing half-written is left as a checkpoint.
     assert!(!model_dir.join("ckpt-100").exists());
+    // A folder holding another model's config is not overwritten.
+    std::fs::create_dir_all(&model_dir).unwrap();
+    std::fs::write(model_dir.join("pipeline.config"), "# another model\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_plec"))
+        .args(["import", "--tzrec-checkpoint", &fixture("ple_single"), "--config", &config("tzrec_ple.config")])
+        .args(["--model-dir", model_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("it already holds another pipeline.config; import into a new folder"), "{stderr}");
 }

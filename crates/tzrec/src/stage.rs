@@ -7,12 +7,40 @@ use std::path::{Path, PathBuf};
 
 use plec_config::artifact::checkpoint::{self as layout, CheckpointMeta};
 use plec_config::spec::ModelSpec;
-use safetensors::tensor::TensorView;
-use safetensors::Dtype;
+use safetensors::{Dtype, View};
 use sha2::{Digest, Sha256};
 
 use crate::error::ImportError;
 use crate::import::Imported;
+use crate::torch_save::Tensor;
+
+/// An imported tensor as safetensors F32 (little-endian bytes made when written).
+struct F32View<'a>(&'a Tensor);
+
+impl View for F32View<'_> {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.0.shape
+    }
+
+    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+        self.0.values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>().into()
+    }
+
+    fn data_len(&self) -> usize {
+        self.0.values.len() * 4
+    }
+}
+
+fn sha256_file(path: &Path) -> Result<String, ImportError> {
+    let mut file = std::fs::File::open(path).map_err(io(path))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(io(path))?;
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
 
 /// A checkpoint written but not yet visible.
 #[derive(Debug)]
@@ -57,28 +85,16 @@ pub fn stage(
     }
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let weights = dir.join(layout::WEIGHTS_FILE);
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = imported
-        .tensors
-        .iter()
-        .map(|(name, t)| (name.clone(), t.shape.clone(), t.values.iter().flat_map(|v| v.to_le_bytes()).collect()))
-        .collect();
-    let views = bytes
-        .iter()
-        .map(|(name, shape, data)| {
-            TensorView::new(Dtype::F32, shape.clone(), data)
-                .map(|view| (name.clone(), view))
-                .map_err(|e| ImportError::Write { path: weights.clone(), message: format!("tensor `{name}`: {e}") })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let serialized = safetensors::serialize(views, None)
+    // Streamed: each tensor's bytes exist only while it is written, so a large model is not held twice.
+    let views = imported.tensors.iter().map(|(name, tensor)| (name.as_str(), F32View(tensor)));
+    safetensors::serialize_to_file(views, None, &weights)
         .map_err(|e| ImportError::Write { path: weights.clone(), message: e.to_string() })?;
-    std::fs::write(&weights, &serialized).map_err(io(&weights))?;
     let meta = CheckpointMeta {
         step: imported.step,
         samples: 0,
         epoch: 0,
         structure_hash: spec.structure_hash(),
-        weights_sha256: Sha256::digest(&serialized).iter().map(|b| format!("{b:02x}")).collect(),
+        weights_sha256: sha256_file(&weights)?,
         optimizer_state: None,
         plec_version: env!("CARGO_PKG_VERSION").to_string(),
         imported_from: Some(format!("TorchEasyRec checkpoint {}", imported.source.display())),
