@@ -22,6 +22,8 @@ enum Command {
     Train(cmd::train::Args),
     /// Evaluate a checkpoint on the eval data.
     Evaluate(cmd::evaluate::Args),
+    /// Turn a TorchEasyRec checkpoint into a plec checkpoint (weights checked against the config, golden set).
+    Import(cmd::import::Args),
     /// Lower a config and its weights into one ONNX model.
     Compile(cmd::compile::Args),
     /// Print a compiled model as deterministic text.
@@ -46,6 +48,7 @@ fn main() {
         Command::Check(args) => cmd::check::run(args),
         Command::Train(args) => cmd::train::run(args),
         Command::Evaluate(args) => cmd::evaluate::run(args),
+        Command::Import(args) => cmd::import::run(args),
         Command::Compile(args) => cmd::compile::run(args),
         Command::Dump(args) => cmd::dump::run(args),
         Command::Verify(args) => cmd::verify::run(args),

@@ -72,6 +72,7 @@ fn model_dir(dir: &Path) -> PathBuf {
         weights_sha256: String::new(),
         optimizer_state: None,
         plec_version: "test".into(),
+        imported_from: None,
     };
     std::fs::write(ckpt.join(META_FILE), serde_json::to_string(&meta).unwrap()).unwrap();
     model_dir

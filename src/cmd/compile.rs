@@ -1,5 +1,7 @@
 //! `plec compile --config C --checkpoint MODEL_DIR|CKPT_DIR|W.safetensors -o model.onnx [...]`: lower a config and
 //! its weights into one ONNX model. Without `--config`, the config is `<model_dir>/pipeline.config`.
+//! `--tzrec-checkpoint DIR` instead compiles a TorchEasyRec checkpoint: `plec import` into a temporary plec
+//! checkpoint (weights checked against the config, golden set from plec's trainer forward), then as above.
 //!
 //! `--precision int8` quantizes the model (`plec_compiler::quantize`); with `--eval-data FILE`, the float32 and
 //! int8 models both score the file's rows and the compile fails when a task's exact AUC drops by more than
@@ -10,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use plec_compiler::{
-    check_writable, compile, compile_owned, dump, CompileOptions, Int8Options, Layout, Precision, TableScale, Weights,
+    check_writable, compile_owned, dump, CompileOptions, Int8Options, Layout, Precision, TableScale, Weights,
     MIN_INT8_TABLE_ELEMENTS, MIN_INT8_WEIGHTS,
 };
 use plec_config::artifact::checkpoint::CONFIG_FILE;
@@ -23,8 +25,14 @@ pub struct Args {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Model folder (its latest checkpoint), a `ckpt-<step>` folder, or a .safetensors file.
+    #[arg(long, required_unless_present = "tzrec_checkpoint", conflicts_with = "tzrec_checkpoint")]
+    pub checkpoint: Option<PathBuf>,
+    /// A TorchEasyRec checkpoint instead (model_dir, `model.ckpt-<step>` or its `model/`): see `plec import`.
     #[arg(long)]
-    pub checkpoint: PathBuf,
+    pub tzrec_checkpoint: Option<PathBuf>,
+    /// With --tzrec-checkpoint: rows whose outputs join the golden set (see `plec import --golden-data`).
+    #[arg(long, requires = "tzrec_checkpoint")]
+    pub golden_data: Option<String>,
     /// Where to write the ONNX model.
     #[arg(short = 'o', long)]
     pub output: PathBuf,
@@ -87,12 +95,11 @@ fn int8_options(args: &Args) -> anyhow::Result<Int8Options> {
 }
 
 /// The config to use: the explicit one, or the model folder's `pipeline.config`.
-fn config_path(args: &Args) -> anyhow::Result<PathBuf> {
+fn config_path(args: &Args, checkpoint: &Path) -> anyhow::Result<PathBuf> {
     if let Some(config) = &args.config {
         return Ok(config.clone());
     }
-    let checkpoint = &args.checkpoint;
-    let candidates: Vec<PathBuf> = [Some(checkpoint.as_path()), checkpoint.parent()]
+    let candidates: Vec<PathBuf> = [Some(checkpoint), checkpoint.parent()]
         .into_iter()
         .flatten()
         .filter(|dir| dir.is_dir())
@@ -103,10 +110,26 @@ fn config_path(args: &Args) -> anyhow::Result<PathBuf> {
     })
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(mut args: Args) -> anyhow::Result<()> {
+    let Some(tzrec) = args.tzrec_checkpoint.take() else {
+        let checkpoint = args.checkpoint.clone().context("--checkpoint or --tzrec-checkpoint is required")?;
+        return compile(&args, &checkpoint);
+    };
+    check_writable(&args.output)?;
+    let config = super::import::config_path(args.config.as_deref(), &tzrec)?;
+    let mut name = args.output.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!("{}{}", super::import::TEMPORARY_MARK, std::process::id()));
+    let staging = args.output.with_file_name(name);
+    let result = super::import::import(&tzrec, &config, &staging, args.golden_data.as_deref())
+        .and_then(|checkpoint| compile(&Args { config: Some(config.clone()), ..args }, &checkpoint));
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}
+
+fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     check_writable(&args.output)?;
-    let config = config_path(&args)?;
+    let config = config_path(args, checkpoint)?;
     let loaded = plec_config::load_file(&config)?;
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
@@ -120,25 +143,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !(0.0..=1.0).contains(&args.max_auc_drop) {
         anyhow::bail!("--max-auc-drop must be between 0 and 1 (an AUC difference), got {}", args.max_auc_drop);
     }
-    let weights = Weights::load(&args.checkpoint, &loaded.spec)?;
+    let weights = Weights::load(checkpoint, &loaded.spec)?;
     let options = CompileOptions {
         layout: args.layout,
         opset: args.opset,
         expose_gates: args.expose_gates,
         config_text: loaded.text.clone(),
         precision: args.precision,
-        int8: int8_options(&args)?,
+        int8: int8_options(args)?,
     };
     // The float32 model --eval-data compares against: the same options at float32, kept in memory.
     let reference = if args.eval_data.is_empty() {
         None
     } else {
         let float = CompileOptions { precision: Precision::Float32, ..options.clone() };
-        Some(compile(&loaded.spec, &weights, &float)?)
+        Some(plec_compiler::compile(&loaded.spec, &weights, &float)?)
     };
     let mut compiled = compile_owned(&loaded.spec, weights, &options)?;
     // The checkpoint's golden set travels inside the model (below a size limit) and beside it.
-    let golden = if args.no_verify { None } else { golden_source(&args)? };
+    let golden = if args.no_verify { None } else { golden_source(args, checkpoint)? };
     let golden = golden
         .map(|source| plec_config::artifact::golden::GoldenSet::read(&source).map(|set| (source, set)))
         .transpose()?;
@@ -182,7 +205,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(path) = text_path {
         println!("wrote {}", path.display());
     }
-    golden_check(&args, &written, golden)?;
+    golden_check(args, checkpoint, &written, golden)?;
     if let Some(reference) = reference {
         let checked = eval::check(&loaded.spec, &reference, &written.model_path, &args.eval_data).and_then(|report| {
             print!("{report}");
@@ -206,15 +229,14 @@ fn remove_written(written: &plec_compiler::WriteSummary) {
 }
 
 /// The checkpoint's golden set, if it has one: `--golden`, else `golden/` of the checkpoint folder.
-fn golden_source(args: &Args) -> anyhow::Result<Option<PathBuf>> {
+fn golden_source(args: &Args, checkpoint: &Path) -> anyhow::Result<Option<PathBuf>> {
     if let Some(dir) = &args.golden {
         return Ok(Some(dir.clone()));
     }
-    let checkpoint = &args.checkpoint;
     let folder = if checkpoint.is_file() {
         checkpoint.parent().map(Path::to_path_buf)
     } else if checkpoint.join(plec_config::artifact::checkpoint::META_FILE).is_file() {
-        Some(checkpoint.clone())
+        Some(checkpoint.to_path_buf())
     } else {
         plec_config::artifact::checkpoint::latest_checkpoint(checkpoint)?
     };
@@ -225,6 +247,7 @@ fn golden_source(args: &Args) -> anyhow::Result<Option<PathBuf>> {
 /// that fails is removed again, so no unverified model is left under the requested name.
 fn golden_check(
     args: &Args,
+    checkpoint: &Path,
     written: &plec_compiler::WriteSummary,
     golden: Option<(PathBuf, plec_config::artifact::golden::GoldenSet)>,
 ) -> anyhow::Result<()> {
@@ -235,7 +258,7 @@ fn golden_check(
     let Some((source, golden)) = golden else {
         println!(
             "not verified: {} has no golden set (train with `plec train` to get one, or pass --golden)",
-            args.checkpoint.display()
+            checkpoint.display()
         );
         return Ok(());
     };

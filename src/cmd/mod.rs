@@ -6,6 +6,7 @@ pub mod dump;
 pub mod evaluate;
 pub mod experiment;
 pub mod export_triton;
+pub mod import;
 pub mod predict;
 pub mod synthetic_shape;
 pub mod train;

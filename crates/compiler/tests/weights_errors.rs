@@ -32,6 +32,7 @@ fn meta(spec: &ModelSpec, step: u64) -> CheckpointMeta {
         weights_sha256: String::new(),
         optimizer_state: None,
         plec_version: "test".into(),
+        imported_from: None,
     }
 }
 

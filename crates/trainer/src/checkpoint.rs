@@ -102,6 +102,7 @@ pub fn save(
         weights_sha256: sha256_file(&weights)?,
         optimizer_state: if opt_state.is_empty() { None } else { Some(layout::OPTIMIZER_FILE.to_string()) },
         plec_version: env!("CARGO_PKG_VERSION").to_string(),
+        imported_from: None,
     };
     let meta_json =
         serde_json::to_vec_pretty(&meta).map_err(|source| TrainError::Json { path: tmp.clone(), source })?;

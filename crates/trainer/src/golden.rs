@@ -10,7 +10,7 @@ use plec_config::artifact::golden::GoldenSet;
 use plec_config::artifact::tensor::{RawData, RawTensor};
 use plec_config::spec::ModelSpec;
 use plec_data::{
-    edge_case_batch, encode, raw_inputs, required_columns, BatchReader, Column, ColumnBatch, EncodeOptions,
+    edge_case_batch, encode, raw_inputs, required_columns, BatchReader, Column, ColumnBatch, CsvOptions, EncodeOptions,
     ReadOptions, StringColumn,
 };
 
@@ -27,7 +27,9 @@ const MIN_EDGE_ROWS: usize = 16;
 pub fn golden_rows(spec: &ModelSpec, input: Option<&[PathBuf]>) -> Result<ColumnBatch> {
     let mut parts = Vec::new();
     if let Some(files) = input {
-        let options = ReadOptions::for_spec(spec, GOLDEN_DATA_ROWS).map_err(data_err)?;
+        // Inputs only: labels are not part of a golden set, and rows for `plec import` need not have them.
+        let csv = CsvOptions::from_settings(&spec.data).map_err(data_err)?;
+        let options = ReadOptions::for_signature(&spec.signature(), GOLDEN_DATA_ROWS, csv);
         let mut reader = BatchReader::open(files.to_vec(), options).map_err(data_err)?;
         if let Some(batch) = reader.next() {
             parts.push(batch.map_err(data_err)?);
@@ -38,12 +40,16 @@ pub fn golden_rows(spec: &ModelSpec, input: Option<&[PathBuf]>) -> Result<Column
 }
 
 /// One batch holding the rows of `parts`, every cell as text (ints and floats in their text form, which both the
-/// trainer's encoder and the graph-input conversion read the same way).
+/// trainer's encoder and the graph-input conversion read the same way). Columns that are not model inputs
+/// (labels, sample weights) are `0` where a part lacks them: outputs do not depend on them, and rows read for a
+/// golden set carry inputs only.
 pub fn concat_as_text(spec: &ModelSpec, parts: &[ColumnBatch]) -> ColumnBatch {
     let rows: usize = parts.iter().map(|p| p.num_rows).sum();
+    let inputs = spec.signature().columns();
     let mut columns = BTreeMap::new();
     for name in required_columns(spec) {
         let mut column = StringColumn::with_capacity(rows, rows * 8);
+        let absent = if inputs.contains(&name) { None } else { Some("0") };
         for part in parts {
             match part.columns.get(&name) {
                 Some(source) => {
@@ -51,7 +57,7 @@ pub fn concat_as_text(spec: &ModelSpec, parts: &[ColumnBatch]) -> ColumnBatch {
                         column.push(source.cell(i).text().as_deref());
                     }
                 }
-                None => (0..part.num_rows).for_each(|_| column.push(None)),
+                None => (0..part.num_rows).for_each(|_| column.push(absent)),
             }
         }
         columns.insert(name, Column::Utf8(column));

@@ -37,6 +37,9 @@ pub struct CheckpointMeta {
     /// Optimizer state file, relative to the checkpoint folder.
     pub optimizer_state: Option<String>,
     pub plec_version: String,
+    /// Where the weights came from when plec did not train them (`plec import`: the TorchEasyRec checkpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_from: Option<String>,
 }
 
 pub fn checkpoint_dir(model_dir: &Path, step: u64) -> PathBuf {

@@ -1,0 +1,113 @@
+//! `plec import --tzrec-checkpoint DIR --config pipeline.config --model-dir OUT [--golden-data FILES]`: turn a
+//! checkpoint that TorchEasyRec's (distributed) training wrote into a plec checkpoint — the weights under plec's
+//! names, checked both ways against the config, plus a golden set computed by plec's trainer forward from them —
+//! which `plec compile`, `plec evaluate` and `plec verify` then use like one plec trained.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use plec_config::artifact::checkpoint::CONFIG_FILE;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// TorchEasyRec checkpoint: its model_dir (newest `model.ckpt-<step>`), one `model.ckpt-<step>` folder, or that
+    /// folder's `model/` (a torch.distributed.checkpoint directory).
+    #[arg(long)]
+    pub tzrec_checkpoint: PathBuf,
+    /// The pipeline config the checkpoint was trained with (default: `pipeline.config` in the TorchEasyRec
+    /// model_dir).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// plec model folder to write (`pipeline.config` and `ckpt-<step>/`).
+    #[arg(long)]
+    pub model_dir: PathBuf,
+    /// Rows (CSV / Parquet paths, folders or globs) whose outputs become the golden set, before plec's edge cases
+    /// (default: the edge cases only).
+    #[arg(long)]
+    pub golden_data: Option<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = config_path(args.config.as_deref(), &args.tzrec_checkpoint)?;
+    import(&args.tzrec_checkpoint, &config, &args.model_dir, args.golden_data.as_deref())?;
+    println!("next: plec compile --checkpoint {} -o model.onnx", args.model_dir.display());
+    Ok(())
+}
+
+/// Part of the name of the temporary model folder `plec compile --tzrec-checkpoint` imports into.
+pub const TEMPORARY_MARK: &str = ".import-";
+
+/// The explicit config, or `pipeline.config` beside the TorchEasyRec checkpoint (its model_dir keeps one).
+pub fn config_path(config: Option<&Path>, checkpoint: &Path) -> anyhow::Result<PathBuf> {
+    if let Some(config) = config {
+        return Ok(config.to_path_buf());
+    }
+    checkpoint
+        .ancestors()
+        .take(3)
+        .map(|dir| dir.join(CONFIG_FILE))
+        .find(|path| path.is_file())
+        .with_context(|| format!("no --config given and no {CONFIG_FILE} in or above {}", checkpoint.display()))
+}
+
+/// Imports the checkpoint into `model_dir` and returns the new `ckpt-<step>` folder.
+pub fn import(
+    checkpoint: &Path,
+    config: &Path,
+    model_dir: &Path,
+    golden_data: Option<&str>,
+) -> anyhow::Result<PathBuf> {
+    let loaded = plec_config::load_file(config)?;
+    for warning in &loaded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let mut spec = loaded.spec;
+    let imported = plec_tzrec::import(checkpoint, &spec)?;
+    let staged = plec_tzrec::stage(&imported, &spec, &loaded.text, model_dir)?;
+    let golden = (|| -> anyhow::Result<usize> {
+        plec_trainer::train::set_up_torch(0, None);
+        let model = plec_trainer::checkpoint::model_from_weights(&spec, &staged.weights)?;
+        let files = match golden_data {
+            Some(input) => {
+                plec_trainer::data::use_local_dataset(&mut spec, input)?;
+                Some(plec_trainer::data::input_files(input)?)
+            }
+            None => None,
+        };
+        let rows = plec_trainer::golden::golden_rows(&spec, files.as_deref())?;
+        let set = plec_trainer::golden::golden_set(&model, &rows)?;
+        set.write(&staged.golden_dir())?;
+        Ok(set.rows())
+    })();
+    let rows = match golden {
+        Ok(rows) => rows,
+        Err(error) => {
+            staged.abandon();
+            return Err(error);
+        }
+    };
+    let folder = staged.finish()?;
+    let sharded: usize = imported.sharded.iter().map(|(_, chunks)| chunks).sum();
+    println!(
+        "read {} tensors of TorchEasyRec checkpoint {} (step {}, keys prefixed `{}`): {} sharded tensor(s) \
+         assembled from {} chunks; {} BatchNorm step counter(s) not needed",
+        imported.tensors.len(),
+        imported.source.display(),
+        imported.step,
+        imported.prefix,
+        imported.sharded.len(),
+        sharded,
+        imported.skipped.len()
+    );
+    println!(
+        "{} {} (weights, and a golden set of {rows} rows from plec's trainer forward{})",
+        if model_dir.file_name().is_some_and(|n| n.to_string_lossy().contains(TEMPORARY_MARK)) {
+            "staged (temporary)"
+        } else {
+            "wrote"
+        },
+        folder.display(),
+        if golden_data.is_some() { "" } else { ": edge cases only, pass --golden-data for real rows" }
+    );
+    Ok(folder)
+}

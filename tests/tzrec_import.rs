@@ -1,0 +1,150 @@
+//! A TorchEasyRec checkpoint end to end: `plec import` then `plec compile` / `verify` / `predict`, and
+//! `plec compile --tzrec-checkpoint`, on the committed fixtures (`tests/fixtures/tzrec`: PyTorch wrote them with
+//! `torch.distributed.checkpoint`, one and two ranks with sharded tables). The predictions are compared with the
+//! fixtures' expected outputs, which a PyTorch forward of the same weights computed in float64, independently of
+//! plec's trainer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use plec_config::artifact::tolerance::Tolerance;
+use plec_config::spec::OutputKind;
+use plec_config::test_dir::TestDir;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> String {
+    repo().join("tests/fixtures/tzrec").join(name).display().to_string()
+}
+
+fn config(name: &str) -> String {
+    repo().join("tests/configs").join(name).display().to_string()
+}
+
+fn plec(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_plec")).args(args).output().expect("run plec");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "plec {args:?} failed:\n{text}");
+    output
+}
+
+/// Every output column of `predictions` (a `plec predict` CSV) within tolerance of the expected JSON.
+fn assert_matches_pytorch(predictions: &Path, expected: &str) {
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture(expected)).unwrap()).unwrap();
+    let text = std::fs::read_to_string(predictions).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<f32>> = lines.map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+    assert_eq!(rows.len(), expected["rows"].as_u64().unwrap() as usize);
+    let mut checked = 0;
+    for (column, name) in header.iter().enumerate() {
+        let kind = if name.starts_with("probs_") { OutputKind::Probs } else { OutputKind::Logits };
+        let tolerance = Tolerance::for_output(kind);
+        let want = expected[*name].as_array().unwrap_or_else(|| panic!("no expected `{name}`"));
+        for (row, value) in rows.iter().zip(want) {
+            let want = value.as_f64().unwrap() as f32;
+            let got = row[column];
+            assert!((got - want).abs() <= tolerance.allowed(want), "{name}: plec {got}, PyTorch {want}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 4 * rows.len(), "columns {header:?}");
+}
+
+#[test]
+fn an_imported_two_rank_checkpoint_compiles_verifies_and_predicts_what_pytorch_computed() {
+    let dir = TestDir::new("tzrec-import");
+    let model_dir = dir.path().join("plec_model");
+    let rows = fixture("ple_rows.csv");
+    let output = plec(&[
+        "import",
+        "--tzrec-checkpoint",
+        &fixture("ple_two_ranks"),
+        "--config",
+        &config("tzrec_ple.config"),
+        "--model-dir",
+        model_dir.to_str().unwrap(),
+        "--golden-data",
+        &rows,
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("2 sharded tensor(s) assembled from 4 chunks"), "{stdout}");
+    let meta = std::fs::read_to_string(model_dir.join("ckpt-100/meta.json")).unwrap();
+    assert!(meta.contains("\"imported_from\": \"TorchEasyRec checkpoint"), "{meta}");
+    for layout in ["explicit", "fused"] {
+        let model = dir.path().join(format!("{layout}.onnx"));
+        let model = model.to_str().unwrap();
+        let compiled = plec(&["compile", "--checkpoint", model_dir.to_str().unwrap(), "--layout", layout, "-o", model]);
+        assert!(String::from_utf8_lossy(&compiled.stdout).contains("outputs match the trainer"));
+        plec(&["verify", model]);
+        let predictions = dir.path().join(format!("{layout}.csv"));
+        plec(&["predict", model, "--input", &rows, "--output", predictions.to_str().unwrap()]);
+        assert_matches_pytorch(&predictions, "ple_expected.json");
+    }
+}
+
+#[test]
+fn compile_reads_a_din_checkpoint_directly() {
+    let dir = TestDir::new("tzrec-compile");
+    let model = dir.path().join("din.onnx");
+    let model = model.to_str().unwrap();
+    let rows = fixture("ple_din_rows.csv");
+    let output = plec(&[
+        "compile",
+        "--tzrec-checkpoint",
+        &fixture("ple_din_two_ranks/model.ckpt-100"),
+        "--config",
+        &config("tzrec_ple_din.config"),
+        "--layout",
+        "fused",
+        "--golden-data",
+        &rows,
+        "-o",
+        model,
+    ]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("outputs match the trainer"));
+    // The temporary plec checkpoint is gone; the model and its golden set stay.
+    let mut left: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    left.sort();
+    assert_eq!(left, vec!["din.onnx", "din.onnx.golden"]);
+    plec(&["verify", model]);
+    let predictions = dir.path().join("din.csv");
+    plec(&["predict", model, "--input", &rows, "--output", predictions.to_str().unwrap()]);
+    assert_matches_pytorch(&predictions, "ple_din_expected.json");
+}
+
+#[test]
+fn a_checkpoint_of_another_config_is_refused_naming_both_sides() {
+    let dir = TestDir::new("tzrec-refused");
+    let model_dir = dir.path().join("out");
+    let output = Command::new(env!("CARGO_BIN_EXE_plec"))
+        .args(["import", "--tzrec-checkpoint", &fixture("ple_single"), "--config", &config("tzrec_ple_din.config")])
+        .args(["--model-dir", model_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("does not fit the config"), "{stderr}");
+    assert!(
+        stderr.contains("missing `model.embedding_group.seq_emb_impls.__BASE__.ec_dict.4.embeddings.item_id_emb.weight` (plec `sequence_embedding.item_id_emb.weight`"),
+        "{stderr}"
+    );
+    // Nothing half-written is left as a checkpoint.
+    assert!(!model_dir.join("ckpt-100").exists());
+    // A folder holding another model's config is not overwritten.
+    std::fs::create_dir_all(&model_dir).unwrap();
+    std::fs::write(model_dir.join("pipeline.config"), "# another model\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_plec"))
+        .args(["import", "--tzrec-checkpoint", &fixture("ple_single"), "--config", &config("tzrec_ple.config")])
+        .args(["--model-dir", model_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("it already holds another pipeline.config; import into a new folder"), "{stderr}");
+}
