@@ -178,10 +178,10 @@ fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
         None
     };
     println!(
-        "wrote {} ({} layout, {}, opset {}): {} nodes, {} initializers, {:.1} MB in {:.2} s",
+        "wrote {} ({} layout, {}opset {}): {} nodes, {} initializers, {:.1} MB in {:.2} s",
         written.model_path.display(),
         args.layout.name(),
-        args.precision.name(),
+        if args.precision == Precision::Float32 { String::new() } else { format!("{}, ", args.precision.name()) },
         compiled.opset().map_or_else(|| "?".to_string(), |o| o.to_string()),
         compiled.node_count(),
         compiled.initializer_count(),

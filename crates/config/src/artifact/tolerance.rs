@@ -87,3 +87,20 @@ pub const INT8_PROBS_ATOL: f32 = 1e-2;
 pub const INT8_LOGITS_ATOL: f32 = 5e-2;
 /// int8 vs float32, logits and regression outputs: relative part.
 pub const INT8_LOGITS_RTOL: f32 = 1e-2;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tolerance_follows_the_precision() {
+        for kind in [OutputKind::Probs, OutputKind::Probs1, OutputKind::Logits, OutputKind::Regression] {
+            assert_eq!(Tolerance::for_output_at(kind, Precision::Float32), Tolerance::for_output(kind));
+        }
+        let probs = Tolerance::for_output_at(OutputKind::Probs, Precision::Int8);
+        assert_eq!(probs, Tolerance { atol: 1e-2, rtol: 0.0 });
+        let logits = Tolerance::for_output_at(OutputKind::Logits, Precision::Int8);
+        // 5e-2 + 1e-2 * |-3|
+        assert!((logits.allowed(-3.0) - 0.08).abs() < 1e-7);
+    }
+}
