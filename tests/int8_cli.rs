@@ -133,7 +133,8 @@ fn per_row_int8_keeps_the_auc_and_one_scale_per_table_is_caught() {
     assert_eq!(loaded.metadata().get("plec.precision").map(String::as_str), Some("int8"));
     let dump = text(&plec(&["dump", model.to_str().unwrap()]).stdout);
     assert!(dump.contains("initializer embedding.user_id_emb.weight.quant int8 [100, 8]"), "{dump}");
-    assert!(dump.contains("= com.microsoft.DynamicQuantizeMatMul("), "{dump}");
+    assert!(dump.contains("node features.concat.quant = DynamicQuantizeLinear(features.concat)"), "{dump}");
+    assert!(dump.contains("= com.microsoft.MatMulIntegerToFloat(features.concat.quant, "), "{dump}");
 
     // One scale for the table: every row but the outlier rounds to zero, every id scores alike (AUC 0.5).
     let args = compile_args(d, &["--int8-table-scale", "per-tensor"]);

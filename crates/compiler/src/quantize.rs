@@ -12,17 +12,19 @@
 //!   The float16 scale keeps a 16-wide row at 18 bytes (28% of its 64 float bytes); its rounding (at most
 //!   2^-11 relative) is 16x smaller than the int8 step (1/127 of the row's largest value).
 //! - **Dense layers**: the Gemms of expert and tower MLPs (not gates, not output layers, not sequence attention
-//!   MLPs) whose weight has at least [`Int8Options::min_weights`] elements become one
-//!   `com.microsoft.DynamicQuantizeMatMul` under the Gemm's name: weight `<fc>.weight.quant` int8 `[in, out]`,
-//!   symmetric per output channel (`<fc>.weight.scale` float `[out]`), bias unchanged; the activations are
-//!   quantized to uint8 per tensor at run time by the same kernel (ONNX Runtime's u8s8 GEMM: VNNI on AVX-512 or
-//!   AVX-VNNI; on AVX2 without VNNI ONNX Runtime's u8s8 kernel sums pairs of products in int16 and can saturate,
-//!   which this project has not measured). Chosen over `DynamicQuantizeLinear` + `MatMulIntegerToFloat` with
-//!   one activation quantization shared by the Gemms reading the same input (what `quantize_dynamic` emits): in
-//!   an interleaved A/B on the example model (one run, shared machine) that was 9% slower at batch 1, 3% faster
-//!   at 256 and 2% slower at 8192, with a node more per layer; `MatMulInteger` + `Cast` + `Mul` is what ONNX Runtime fuses into these two anyway, and
-//!   with uint8 weights (u8u8) the same Gemm ran 1.0-4.4x slower than with int8 weights
-//!   (`benches/int8_kernels.py`).
+//!   MLPs) whose weight has at least [`Int8Options::min_weights`] elements become
+//!   `com.microsoft.MatMulIntegerToFloat` under the Gemm's name: weight `<fc>.weight.quant` int8 `[in, out]`,
+//!   symmetric per output channel (`<fc>.weight.scale` float `[out]`), bias unchanged. Their input is quantized to
+//!   uint8 at run time (one scale and zero point per tensor: `DynamicQuantizeLinear`, node `<input>.quant`) once,
+//!   for every int8 Gemm that reads it (at the first layer, all experts of all tasks). ONNX Runtime runs these as
+//!   its u8s8 GEMM: VNNI on AVX-512 or AVX-VNNI; on AVX2 without VNNI its u8s8 kernel sums pairs of products in
+//!   int16 and can saturate, which this project has not measured.
+//!   Measured against one `com.microsoft.DynamicQuantizeMatMul` per Gemm (which quantizes its input itself, again
+//!   for each reader): in three interleaved A/B runs on the example model with every expert and tower layer int8
+//!   (2026-11-30, shared machine), the shared quantization was 3-16% faster at batch 1, 7-15% at 256 and 6-19% at
+//!   8192; with the default threshold the runs disagreed (-14% to +28%). `MatMulInteger` + `Cast` + `Mul` is
+//!   what ONNX Runtime fuses into these ops anyway, and with uint8 weights (u8u8) the same Gemm ran 1.0-4.4x
+//!   slower than with int8 weights (`benches/int8_kernels.py`).
 //! - **Stay float32**: embedding tables below [`MIN_INT8_TABLE_ELEMENTS`], gates (a 256 x 6 Gemm is slower in int8 at every batch size, and its softmax decides the
 //!   expert mix), output layers (one or a few columns), sequence attention MLPs, Gemms narrower than
 //!   [`MIN_INT8_WEIGHTS`], and the Gemms reading the group input when it holds raw numbers (see
@@ -104,6 +106,7 @@ pub(crate) fn quantize(g: &mut Graph, spec: &ModelSpec, options: &Int8Options) -
     let dense = dense_layers(spec);
     let raw_numbers = reads_raw_numbers(spec);
     let nodes = std::mem::take(&mut g.nodes);
+    let mut shared = BTreeSet::new();
     let mut out = Vec::with_capacity(nodes.len());
     for node in nodes {
         if node.op_type == "Gather" && node.domain.is_empty() && tables.contains(&node.input[0]) {
@@ -113,7 +116,7 @@ pub(crate) fn quantize(g: &mut Graph, spec: &ModelSpec, options: &Int8Options) -
             && dense.contains(&node.name)
             && !(raw_numbers && node.input[0] == FEATURES)
         {
-            out.push(quantized_gemm(g, node, options.min_weights)?);
+            out.extend(quantized_gemm(g, node, options.min_weights, &mut shared)?);
         } else {
             out.push(node);
         }
@@ -278,8 +281,15 @@ fn dequantized_gather(gather: &NodeProto) -> Vec<NodeProto> {
     vec![quant, quant_f32, scale, scale_f32, mul]
 }
 
-/// `Gemm(x, W, b) {transB=1}` -> `DynamicQuantizeMatMul(x, W.quant, W.scale, "", b)` when `W` is wide enough.
-fn quantized_gemm(g: &mut Graph, gemm: NodeProto, min_weights: usize) -> Result<NodeProto, CompileError> {
+/// `Gemm(x, W, b) {transB=1}` -> `MatMulIntegerToFloat(x.quant, W.quant, x.quant_scale, W.scale,
+/// x.quant_zero_point, "", b)` when `W` is wide enough, preceded by `DynamicQuantizeLinear(x)` (named `x.quant`)
+/// at the first such Gemm reading `x` (`shared` holds the inputs already quantized).
+fn quantized_gemm(
+    g: &mut Graph,
+    gemm: NodeProto,
+    min_weights: usize,
+    shared: &mut BTreeSet<String>,
+) -> Result<Vec<NodeProto>, CompileError> {
     let transposed = gemm.attribute.iter().any(|a| a.name == "transB" && a.i == 1);
     let other = gemm.attribute.iter().any(|a| a.name != "transB");
     let w_name = gemm.input.get(1).cloned().unwrap_or_default();
@@ -294,7 +304,7 @@ fn quantized_gemm(g: &mut Graph, gemm: NodeProto, min_weights: usize) -> Result<
         other => return Err(CompileError::Internal(format!("weight `{w_name}` has shape {other:?}"))),
     };
     if out * inputs < min_weights {
-        return Ok(gemm);
+        return Ok(vec![gemm]);
     }
     let values = floats(weight)?;
     check_finite(&w_name, &values)?;
@@ -304,7 +314,7 @@ fn quantized_gemm(g: &mut Graph, gemm: NodeProto, min_weights: usize) -> Result<
         let row = &values[o * inputs..(o + 1) * inputs];
         let scale = row.iter().fold(0.0f32, |m, v| m.max(v.abs())) / 127.0;
         for (i, &x) in row.iter().enumerate() {
-            // Transposed to [in, out]: DynamicQuantizeMatMul computes A x B.
+            // Transposed to [in, out]: MatMulIntegerToFloat computes A x B.
             quant[i * out + o] = quantize_value(x, scale) as u8;
         }
         scales.push(scale);
@@ -325,11 +335,20 @@ fn quantized_gemm(g: &mut Graph, gemm: NodeProto, min_weights: usize) -> Result<
     g.add_f32_initializer(&s_name, vec![out], &scales);
     g.domains.insert(MS_DOMAIN);
     let bias = gemm.input.get(2).cloned().unwrap_or_default();
-    let mut q =
-        node("DynamicQuantizeMatMul", gemm.name.clone(), &[&gemm.input[0], &q_name, &s_name, "", &bias], vec![]);
+    let mut out = Vec::new();
+    let x = &gemm.input[0];
+    let (xq, xs, xz) = (format!("{x}.quant"), format!("{x}.quant_scale"), format!("{x}.quant_zero_point"));
+    if shared.insert(x.clone()) {
+        // Before the input's first int8 reader; every later reader comes after it in the node order.
+        let mut dq = node("DynamicQuantizeLinear", xq.clone(), &[x], vec![]);
+        dq.output = vec![xq.clone(), xs.clone(), xz.clone()];
+        out.push(dq);
+    }
+    let mut q = node("MatMulIntegerToFloat", gemm.name.clone(), &[&xq, &q_name, &xs, &s_name, &xz, "", &bias], vec![]);
     q.domain = MS_DOMAIN.to_string();
     q.output = gemm.output;
-    Ok(q)
+    out.push(q);
+    Ok(out)
 }
 
 /// One line on what a compiled model holds in int8 and what stays float32, e.g. for `plec compile`.
@@ -338,7 +357,7 @@ pub fn summary(model: &onnx_protobuf::ModelProto) -> String {
     let is_table = |name: &str| name.starts_with("embedding.") && name.ends_with(".weight");
     let int8_tables = graph.initializer.iter().filter(|t| t.name.strip_suffix(".quant").is_some_and(is_table)).count();
     let float_tables = graph.initializer.iter().filter(|t| is_table(&t.name)).count();
-    let int8_gemms = graph.node.iter().filter(|n| n.op_type == "DynamicQuantizeMatMul").count();
+    let int8_gemms = graph.node.iter().filter(|n| n.op_type == "MatMulIntegerToFloat").count();
     let float_gemms = graph.node.iter().filter(|n| n.op_type == "Gemm").count();
     format!(
         "int8: {int8_tables} of {} embedding tables and {int8_gemms} of {} Gemms (the rest float32: small tables, \
