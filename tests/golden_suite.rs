@@ -100,17 +100,17 @@ fn check_case(case: &str, failures: &mut Vec<String>) {
         }
     }
 
-    // 3. int8 (fused layout): committed dump; ONNX Runtime within the int8 tolerance of the trainer's float32
+    // 3. int8 (both layouts): committed dump; ONNX Runtime within the int8 tolerance of the trainer's float32
     //    outputs, and optimisations changing nothing beyond the float32 tolerance.
     // Every table int8 whatever its size (the cases' tables are far below the default threshold), so every
     // feature kind's dequantization runs.
     let tables = Int8Options { min_table_elements: 0, ..Int8Options::default() };
-    let mut int8_runs = vec![("int8_fused", tables)];
+    let mut int8_runs = vec![("int8_fused", Layout::Fused, tables), ("int8_explicit", Layout::Explicit, tables)];
     if INT8_DENSE_CASES.contains(&case) {
-        int8_runs.push(("int8_dense_fused", Int8Options { min_weights: 0, ..tables }));
+        int8_runs.push(("int8_dense_fused", Layout::Fused, Int8Options { min_weights: 0, ..tables }));
     }
-    for (name, int8) in int8_runs {
-        let options = CompileOptions { layout: Layout::Fused, precision: Precision::Int8, int8, ..Default::default() };
+    for (name, layout, int8) in int8_runs {
+        let options = CompileOptions { layout, precision: Precision::Int8, int8, ..Default::default() };
         let mut compiled = compile(&spec, &weights, &options).unwrap_or_else(|e| panic!("{case}: {e}"));
         insta::assert_snapshot!(format!("{case}_{name}"), dump::dump(&compiled.model));
         let path = tmp.join(format!("{name}.onnx"));
