@@ -164,4 +164,18 @@ fn external_data_is_valid_onnx() {
                   assert all(np.all(np.isfinite(x)) for x in r)\n";
     let check = Command::new(python).args(["-c", script, out.to_str().unwrap()]).output().unwrap();
     assert!(check.status.success(), "{}", text(&check.stderr));
+    // plec's own runtime finds `m.onnx.data` beside the model, not in the working directory (the test runs in the
+    // repository root, the model lies in a temporary folder).
+    let rows = dir.write("rows.csv", "user_id,pid,price\n3,a,2.0\n-1,,\n");
+    let scores = dir.join("scores.csv");
+    let predict = plec(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--input",
+        rows.to_str().unwrap(),
+        "--output",
+        scores.to_str().unwrap(),
+    ]);
+    assert!(predict.status.success(), "{}", text(&predict.stderr));
+    assert_eq!(std::fs::read_to_string(&scores).unwrap().lines().count(), 3);
 }

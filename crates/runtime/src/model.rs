@@ -238,6 +238,9 @@ fn first_session(path: &Path, bytes: &[u8], options: &RunOptions) -> Result<(Ses
     }
 }
 
+/// ONNX Runtime's session config key (1.19+) for where a model loaded from memory finds its external data files.
+const EXTERNAL_DATA_FOLDER_KEY: &str = "session.model_external_initializers_file_folder_path";
+
 fn new_session(path: &Path, bytes: &[u8], options: &RunOptions) -> Result<Session> {
     let environment = dylib::environment()?;
     let session_error = |source: ort::Error| RuntimeError::Session { path: path.to_path_buf(), source };
@@ -252,6 +255,12 @@ fn new_session(path: &Path, bytes: &[u8], options: &RunOptions) -> Result<Sessio
     }
     if let Some(prefix) = &options.profiling {
         builder = builder.with_profiling(prefix).map_err(builder_error)?;
+    }
+    // A model loaded from memory resolves external data (`--external-data`'s `<model>.data`) relative to this
+    // folder; ONNX Runtime would otherwise look in the working directory.
+    if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+        builder =
+            builder.with_config_entry(EXTERNAL_DATA_FOLDER_KEY, folder.to_string_lossy()).map_err(builder_error)?;
     }
     let mut builder = device::register(builder, options.device)?;
     builder.commit_from_memory(bytes).map_err(|e| {
