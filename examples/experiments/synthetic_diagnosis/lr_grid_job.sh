@@ -3,7 +3,7 @@
 # evaluates on the validation rows (eval stream rows 10000..19999, disjoint from the 10k test rows). Test is not read.
 set -e
 m=$1; c=$2; s=$3; lr=$4
-P=/work/main/target/release/plec
+P=${PLEC:-$(git rev-parse --show-toplevel)/target/release/plec}
 dir=runs/lr-$lr/corr-$c/$m/seed-$s
 [ -f $dir/val.txt ] && exit 0
 mkdir -p $dir
