@@ -14,11 +14,12 @@
 //! - **Dense layers**: the Gemms of expert and tower MLPs (not gates, not output layers, not sequence attention
 //!   MLPs) whose weight has at least [`Int8Options::min_weights`] elements become
 //!   `com.microsoft.MatMulIntegerToFloat` under the Gemm's name: weight `<fc>.weight.quant` int8 `[in, out]`,
-//!   symmetric per output channel (`<fc>.weight.scale` float `[out]`), bias unchanged. Their input is quantized to
+//!   symmetric per output channel in 7 bits (levels -63..=63, [`WEIGHT_LEVELS`]: no saturation on CPUs without
+//!   VNNI) (`<fc>.weight.scale` float `[out]`), bias unchanged. Their input is quantized to
 //!   uint8 at run time (one scale and zero point per tensor: `DynamicQuantizeLinear`, node `<input>.quant`) once,
 //!   for every int8 Gemm that reads it (at the first layer, all experts of all tasks). ONNX Runtime runs these as
 //!   its u8s8 GEMM: VNNI on AVX-512 or AVX-VNNI; on AVX2 without VNNI its u8s8 kernel sums pairs of products in
-//!   int16 and can saturate, which this project has not measured.
+//!   int16, which the 7-bit weights keep from saturating.
 //!   Measured against one `com.microsoft.DynamicQuantizeMatMul` per Gemm (which quantizes its input itself, again
 //!   for each reader): in three interleaved A/B runs on the example model with every expert and tower layer int8
 //!   (2026-11-30, shared machine), the shared quantization was 3-16% faster at batch 1, 7-15% at 256 and 6-19% at
@@ -195,6 +196,30 @@ fn f16_at_least(x: f32) -> half::f16 {
     }
 }
 
+/// Dense int8 weights use the levels -63..=63 (7 bits, ONNX Runtime's `reduce_range`): on x86 without VNNI (AVX2,
+/// AVX-512 without VNNI, e.g. AMD Zen 3) ONNX Runtime's u8s8 GEMM adds pairs of uint8 x int8 products in int16
+/// (`vpmaddubsw`), which saturates past 32,767; 2 x 255 x 63 = 32,130 cannot. A model is compiled once and served
+/// on whatever CPU the fleet has, so it must be exact on all of them, at the cost of one bit of weight resolution
+/// (the step is 1/63 of a channel's largest weight instead of 1/127). Embedding tables keep all 8 bits: they are
+/// dequantized in float, not multiplied in integers.
+pub const WEIGHT_LEVELS: f32 = 63.0;
+
+/// A Linear's `[out, in]` weight as int8 `[in, out]` (transposed: MatMulIntegerToFloat computes A x B) in
+/// [`WEIGHT_LEVELS`] levels, with one scale per output channel.
+fn quantize_weight(values: &[f32], out: usize, inputs: usize) -> (Vec<u8>, Vec<f32>) {
+    let mut scales = Vec::with_capacity(out);
+    let mut quant = vec![0u8; out * inputs];
+    for o in 0..out {
+        let row = &values[o * inputs..(o + 1) * inputs];
+        let scale = row.iter().fold(0.0f32, |m, v| m.max(v.abs())) / WEIGHT_LEVELS;
+        for (i, &x) in row.iter().enumerate() {
+            quant[i * out + o] = quantize_value(x, scale) as u8;
+        }
+        scales.push(scale);
+    }
+    (quant, scales)
+}
+
 /// `round(x / scale)` clamped to [-127, 127]; 0 where the scale is 0 (an all-zero row).
 fn quantize_value(x: f32, scale: f32) -> i8 {
     if scale == 0.0 {
@@ -308,17 +333,7 @@ fn quantized_gemm(
     }
     let values = floats(weight)?;
     check_finite(&w_name, &values)?;
-    let mut scales = Vec::with_capacity(out);
-    let mut quant = vec![0u8; out * inputs];
-    for o in 0..out {
-        let row = &values[o * inputs..(o + 1) * inputs];
-        let scale = row.iter().fold(0.0f32, |m, v| m.max(v.abs())) / 127.0;
-        for (i, &x) in row.iter().enumerate() {
-            // Transposed to [in, out]: MatMulIntegerToFloat computes A x B.
-            quant[i * out + o] = quantize_value(x, scale) as u8;
-        }
-        scales.push(scale);
-    }
+    let (quant, scales) = quantize_weight(&values, out, inputs);
     g.initializers.remove(&w_name);
     let q_name = format!("{w_name}.quant");
     let s_name = format!("{w_name}.scale");
@@ -429,6 +444,20 @@ mod tests {
         );
         let err = quantize_table(&table(1, 1, &[1e8]), TableScale::PerRow).unwrap_err().to_string();
         assert!(err.contains("holds |values| up to 1e8"), "{err}");
+    }
+
+    #[test]
+    fn dense_weights_use_seven_bits_per_output_channel_transposed() {
+        // [out 2, in 3]: channel 0 max 6.3 -> scale 0.1; channel 1 all zero; channel 2 max 0.63 -> 0.01.
+        let values = [6.3, -3.15, 0.04, 0.0, 0.0, 0.0, -0.63, 0.2, 0.001];
+        let (quant, scales) = quantize_weight(&values, 3, 3);
+        let ints: Vec<i8> = quant.iter().map(|&b| b as i8).collect();
+        // [in, out]: row i holds input i of every channel.
+        assert_eq!(ints, vec![63, 0, -63, -32, 0, 20, 0, 0, 0]);
+        assert_eq!(scales, vec![6.3 / 63.0, 0.0, 0.63 / 63.0]);
+        // No level beyond 63, so 2 x 255 x 63 = 32,130 fits the int16 pair sums of a non-VNNI u8s8 GEMM.
+        assert!(ints.iter().all(|q| q.unsigned_abs() <= 63));
+        assert!(2 * 255 * (WEIGHT_LEVELS as i32) <= i16::MAX as i32);
     }
 
     #[test]
