@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::column::{Column, ColumnBatch, StringColumn};
-use super::edge_sequences::{group_cases, random_group};
+use super::edge_sequences::{group_cases, length_sets, random_group};
 use super::encode::DENSE_SEPARATOR;
 use super::reader::{feature_column, required_columns};
 use plec_config::spec::{Encoding, Feature, ModelSpec, Transform};
@@ -95,7 +95,7 @@ fn transform_cases(transform: &Transform) -> Vec<Option<String>> {
 pub fn edge_case_batch(spec: &ModelSpec, min_rows: usize) -> ColumnBatch {
     let mut per_feature: Vec<(String, Vec<Option<String>>)> =
         plain_features(spec).iter().map(|f| (feature_column(f).to_string(), feature_cases(f))).collect();
-    per_feature.extend(spec.sequence_groups.iter().flat_map(group_cases));
+    per_feature.extend(length_sets(spec).iter().flat_map(|set| group_cases(set)));
     let rows = per_feature.iter().map(|(_, cases)| cases.len()).max().unwrap_or(1).max(min_rows);
     let mut columns = BTreeMap::new();
     for name in required_columns(spec) {
@@ -185,8 +185,8 @@ pub fn random_batch(spec: &ModelSpec, rows: usize, seed: u64) -> ColumnBatch {
         }
         batch.columns.insert(feature_column(feature).to_string(), Column::Utf8(column));
     }
-    for group in &spec.sequence_groups {
-        for (name, cells) in random_group(group, rows, &mut next) {
+    for set in length_sets(spec) {
+        for (name, cells) in random_group(&set, rows, &mut next) {
             batch.columns.insert(name, Column::Utf8(cells.iter().map(Option::as_deref).collect()));
         }
     }

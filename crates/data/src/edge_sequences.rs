@@ -1,8 +1,36 @@
 //! Edge cases and random rows of sequence features (semantics section 2b), for the golden sets of
 //! [`edge_case_batch`](crate::edge_case_batch) and [`random_batch`](crate::random_batch). The features of one
-//! group get cells of equal length in every row, as valid input requires.
+//! group get cells of equal length in every row, as valid input requires; groups that share a sequence column are
+//! generated together, so every group they form stays equal in length.
 
-use plec_config::spec::{SequenceEncoding, SequenceFeature, SequenceGroup, Transform};
+use plec_config::spec::{ModelSpec, SequenceEncoding, SequenceFeature, Transform};
+
+/// The sequence features of the spec in sets whose lengths must agree: the features of one group, merged with every
+/// other group sharing a column with it (each feature once, in order of first appearance).
+pub(crate) fn length_sets(spec: &ModelSpec) -> Vec<Vec<&SequenceFeature>> {
+    let mut sets: Vec<Vec<&SequenceFeature>> = Vec::new();
+    for group in &spec.sequence_groups {
+        let mut merged: Vec<&SequenceFeature> = group.sequence.iter().collect();
+        // Absorb every earlier set sharing a column, keeping the earlier order first.
+        let mut i = 0;
+        while i < sets.len() {
+            if sets[i].iter().any(|f| merged.iter().any(|g| g.name == f.name)) {
+                let mut earlier = sets.remove(i);
+                for feature in merged {
+                    if !earlier.iter().any(|f| f.name == feature.name) {
+                        earlier.push(feature);
+                    }
+                }
+                merged = earlier;
+                i = 0;
+            } else {
+                i += 1;
+            }
+        }
+        sets.push(merged);
+    }
+    sets
+}
 
 /// Positions of a feature: `valid` ones (with a row, ids in range) and `unknown` ones (out of vocabulary, unknown
 /// keys, NaN for boundaries: valid input without a row, or row 1 for vocab_list).
@@ -76,10 +104,11 @@ fn cell(feature: &SequenceFeature, values: &Positions, shape: Shape) -> Option<S
     Some(parts.join(&feature.delimiter))
 }
 
-/// Per sequence feature of `group`: its column and edge-case cells, the same number for every feature.
-pub(crate) fn group_cases(group: &SequenceGroup) -> Vec<(String, Vec<Option<String>>)> {
+/// Per sequence feature of one length set ([`length_sets`]): its column and edge-case cells, the same number for
+/// every feature.
+pub(crate) fn group_cases(features: &[&SequenceFeature]) -> Vec<(String, Vec<Option<String>>)> {
     // Groups keep one `max_length` (section 10); 0 keeps all, so "exactly" and "over-long" pick lengths of their own.
-    let max_length = group.sequence.iter().map(|s| s.max_length).max().unwrap_or(0);
+    let max_length = features.iter().map(|s| s.max_length).max().unwrap_or(0);
     let exact = if max_length == 0 { 5 } else { max_length };
     let shapes = [
         Shape::Empty,
@@ -92,8 +121,7 @@ pub(crate) fn group_cases(group: &SequenceGroup) -> Vec<(String, Vec<Option<Stri
         Shape::Unknown(3),
         Shape::Valid { len: 2, start: 3 },
     ];
-    group
-        .sequence
+    features
         .iter()
         .map(|feature| {
             let values = positions(feature);
@@ -102,20 +130,20 @@ pub(crate) fn group_cases(group: &SequenceGroup) -> Vec<(String, Vec<Option<Stri
         .collect()
 }
 
-/// Per sequence feature of `group`: `rows` random cells of valid positions, with lengths from 0 to 1.2 times
-/// `max_length` (to 10 when it keeps all), some unknown positions among them.
+/// Per sequence feature of one length set ([`length_sets`]): `rows` random cells of valid positions, with lengths
+/// from 0 to 1.2 times `max_length` (to 10 when it keeps all), some unknown positions among them.
 pub(crate) fn random_group(
-    group: &SequenceGroup,
+    features: &[&SequenceFeature],
     rows: usize,
     next: &mut dyn FnMut() -> u64,
 ) -> Vec<(String, Vec<Option<String>>)> {
-    let max_length = group.sequence.iter().map(|s| s.max_length).max().unwrap_or(0);
+    let max_length = features.iter().map(|s| s.max_length).max().unwrap_or(0);
     let longest = if max_length == 0 { 10 } else { max_length + max_length.div_ceil(5) };
-    let values: Vec<Positions> = group.sequence.iter().map(positions).collect();
-    let mut columns: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(rows); group.sequence.len()];
+    let values: Vec<Positions> = features.iter().map(|f| positions(f)).collect();
+    let mut columns: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(rows); features.len()];
     for _ in 0..rows {
         let len = (next() % (longest as u64 + 1)) as usize;
-        for ((feature, values), column) in group.sequence.iter().zip(&values).zip(&mut columns) {
+        for ((feature, values), column) in features.iter().zip(&values).zip(&mut columns) {
             if len == 0 {
                 column.push(None);
                 continue;
@@ -129,5 +157,5 @@ pub(crate) fn random_group(
             column.push(Some(parts.join(&feature.delimiter)));
         }
     }
-    group.sequence.iter().map(|s| s.name.clone()).zip(columns).collect()
+    features.iter().map(|s| s.name.clone()).zip(columns).collect()
 }

@@ -570,7 +570,10 @@ impl Tables {
                         ),
                     );
                 }
-                self.tables[index].features.push(feature.to_string());
+                // A query or sequence feature in two sequence groups reads its table once per group; list it once.
+                if !self.tables[index].features.iter().any(|f| f == feature) {
+                    self.tables[index].features.push(feature.to_string());
+                }
                 index
             }
             None => {

@@ -35,8 +35,41 @@ fn specs() -> Vec<ModelSpec> {
         &[],
         &[tower("ctr", &[], Head::Binary)],
     );
+    // `c__item` is in both groups: every row must give it, `c__shop` and `d__tag` one length.
+    let shared = build_with_sequences(
+        &[id("uid", 10, 4)],
+        &[
+            seq_group(
+                "c",
+                vec![id("uid", 10, 4)],
+                vec![seq_id("c__item", 20, 4).max_length(4), seq_vocab("c__shop", &["s1", "s2"], 2).max_length(4)],
+            ),
+            seq_group(
+                "d",
+                vec![id("uid", 10, 4)],
+                vec![seq_hash("d__tag", 13, 2).max_length(4), seq_id("c__item", 20, 4).max_length(4)],
+            ),
+        ],
+        &[],
+        &[tower("ctr", &[], Head::Binary)],
+    );
     let sequences = catalog().into_iter().find(|(name, _)| *name == "sequences").map(|(_, spec)| spec);
-    vec![every_kind, sequences.expect("the catalog has a sequences spec")]
+    vec![every_kind, sequences.expect("the catalog has a sequences spec"), shared]
+}
+
+#[test]
+fn groups_sharing_a_sequence_column_get_one_length_per_row() {
+    let spec = &specs()[2];
+    for batch in [edge_case_batch(spec, 3), random_batch(spec, 300, 11)] {
+        let lengths = |name: &str| -> Vec<usize> {
+            let column = batch.column(name).unwrap_or_else(|e| panic!("{e}"));
+            (0..batch.num_rows).map(|i| column.cell(i).text().map_or(0, |t| t.split('|').count())).collect()
+        };
+        let items = lengths("c__item");
+        assert_eq!(lengths("c__shop"), items);
+        assert_eq!(lengths("d__tag"), items);
+        assert!(items.iter().any(|&n| n > 1), "{items:?}");
+    }
 }
 
 #[test]
