@@ -136,6 +136,16 @@ fn a_checkpoint_of_another_config_is_refused_naming_both_sides() {
     );
     // Nothing half-written is left as a checkpoint.
     assert!(!model_dir.join("ckpt-100").exists());
+    // Without --config, the TorchEasyRec model_dir's pipeline.config is looked for, and its absence named.
+    let output = Command::new(env!("CARGO_BIN_EXE_plec"))
+        .args(["compile", "--tzrec-checkpoint", &fixture("ple_single"), "-o"])
+        .arg(dir.path().join("m.onnx"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no --config given and no pipeline.config in or above"), "{stderr}");
+    assert!(stderr.contains("tests/fixtures/tzrec/ple_single: pass --config"), "{stderr}");
     // A folder holding another model's config is not overwritten.
     std::fs::create_dir_all(&model_dir).unwrap();
     std::fs::write(model_dir.join("pipeline.config"), "# another model\n").unwrap();

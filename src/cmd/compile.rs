@@ -15,7 +15,6 @@ use plec_compiler::{
     check_writable, compile_owned, dump, CompileOptions, Int8Options, Layout, Precision, TableScale, Weights,
     MIN_INT8_TABLE_ELEMENTS, MIN_INT8_WEIGHTS,
 };
-use plec_config::artifact::checkpoint::CONFIG_FILE;
 
 mod eval;
 
@@ -71,7 +70,7 @@ pub struct Args {
     /// Testing only: `per-tensor` gives every embedding table one scale (a deliberately poor quantization that
     /// --eval-data must catch).
     #[arg(long, hide = true, default_value = "per-row")]
-    pub int8_table_scale: String,
+    pub int8_table_scale: TableScale,
     /// With --precision int8: expert / tower layers with fewer weights stay float32 (0: every one int8; faster at
     /// large batches, less accurate: see BENCHMARKS.md, "int8").
     #[arg(long, default_value_t = MIN_INT8_WEIGHTS)]
@@ -81,42 +80,36 @@ pub struct Args {
     pub int8_min_table_elements: usize,
 }
 
-fn int8_options(args: &Args) -> anyhow::Result<Int8Options> {
-    let table_scale = match args.int8_table_scale.as_str() {
-        "per-row" => TableScale::PerRow,
-        "per-tensor" => TableScale::PerTensor,
-        other => anyhow::bail!("unknown --int8-table-scale `{other}` (expected `per-row` or `per-tensor`)"),
-    };
-    Ok(Int8Options {
+fn int8_options(args: &Args) -> Int8Options {
+    Int8Options {
         min_weights: args.int8_min_weights,
         min_table_elements: args.int8_min_table_elements,
-        table_scale,
-    })
+        table_scale: args.int8_table_scale,
+    }
 }
 
-/// The config to use: the explicit one, or the model folder's `pipeline.config`.
-fn config_path(args: &Args, checkpoint: &Path) -> anyhow::Result<PathBuf> {
-    if let Some(config) = &args.config {
-        return Ok(config.clone());
+/// Option combinations that cannot work, refused before any import or compilation.
+fn check_args(args: &Args) -> anyhow::Result<()> {
+    if !args.eval_data.is_empty() && args.precision != Precision::Int8 {
+        anyhow::bail!(
+            "--eval-data compares an int8 model with its float32 compilation: it needs --precision int8 (got {})",
+            args.precision.name()
+        );
     }
-    let candidates: Vec<PathBuf> = [Some(checkpoint), checkpoint.parent()]
-        .into_iter()
-        .flatten()
-        .filter(|dir| dir.is_dir())
-        .map(|dir| dir.join(CONFIG_FILE))
-        .collect();
-    candidates.iter().find(|p| p.is_file()).cloned().with_context(|| {
-        format!("no --config given and no {CONFIG_FILE} next to {}: pass --config", checkpoint.display())
-    })
+    if !(0.0..=1.0).contains(&args.max_auc_drop) {
+        anyhow::bail!("--max-auc-drop must be between 0 and 1 (an AUC difference), got {}", args.max_auc_drop);
+    }
+    Ok(())
 }
 
 pub fn run(mut args: Args) -> anyhow::Result<()> {
+    check_args(&args)?;
     let Some(tzrec) = args.tzrec_checkpoint.take() else {
         let checkpoint = args.checkpoint.clone().context("--checkpoint or --tzrec-checkpoint is required")?;
         return compile(&args, &checkpoint);
     };
     check_writable(&args.output)?;
-    let config = super::import::config_path(args.config.as_deref(), &tzrec)?;
+    let config = super::config_near(args.config.as_deref(), &tzrec, super::import::CONFIG_SEARCH_LEVELS)?;
     let mut name = args.output.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(format!("{}{}", super::import::TEMPORARY_MARK, std::process::id()));
     let staging = args.output.with_file_name(name);
@@ -129,19 +122,11 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
 fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     check_writable(&args.output)?;
-    let config = config_path(args, checkpoint)?;
+    // A model folder keeps its `pipeline.config`; a `ckpt-<step>` folder or a weights file has it one level up.
+    let config = super::config_near(args.config.as_deref(), checkpoint, 2)?;
     let loaded = plec_config::load_file(&config)?;
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
-    }
-    if !args.eval_data.is_empty() && args.precision != Precision::Int8 {
-        anyhow::bail!(
-            "--eval-data compares an int8 model with its float32 compilation: it needs --precision int8 (got {})",
-            args.precision.name()
-        );
-    }
-    if !(0.0..=1.0).contains(&args.max_auc_drop) {
-        anyhow::bail!("--max-auc-drop must be between 0 and 1 (an AUC difference), got {}", args.max_auc_drop);
     }
     let weights = Weights::load(checkpoint, &loaded.spec)?;
     let options = CompileOptions {
@@ -150,7 +135,7 @@ fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
         expose_gates: args.expose_gates,
         config_text: loaded.text.clone(),
         precision: args.precision,
-        int8: int8_options(args)?,
+        int8: int8_options(args),
     };
     // The float32 model --eval-data compares against: the same options at float32, kept in memory.
     let reference = if args.eval_data.is_empty() {

@@ -5,9 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-use plec_config::artifact::checkpoint::CONFIG_FILE;
-
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// TorchEasyRec checkpoint: its model_dir (newest `model.ckpt-<step>`), one `model.ckpt-<step>` folder, or that
@@ -28,7 +25,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let config = config_path(args.config.as_deref(), &args.tzrec_checkpoint)?;
+    let config = super::config_near(args.config.as_deref(), &args.tzrec_checkpoint, CONFIG_SEARCH_LEVELS)?;
     import(&args.tzrec_checkpoint, &config, &args.model_dir, args.golden_data.as_deref())?;
     println!("next: plec compile --checkpoint {} -o model.onnx", args.model_dir.display());
     Ok(())
@@ -37,18 +34,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// Part of the name of the temporary model folder `plec compile --tzrec-checkpoint` imports into.
 pub const TEMPORARY_MARK: &str = ".import-";
 
-/// The explicit config, or `pipeline.config` beside the TorchEasyRec checkpoint (its model_dir keeps one).
-pub fn config_path(config: Option<&Path>, checkpoint: &Path) -> anyhow::Result<PathBuf> {
-    if let Some(config) = config {
-        return Ok(config.to_path_buf());
-    }
-    checkpoint
-        .ancestors()
-        .take(3)
-        .map(|dir| dir.join(CONFIG_FILE))
-        .find(|path| path.is_file())
-        .with_context(|| format!("no --config given and no {CONFIG_FILE} in or above {}", checkpoint.display()))
-}
+/// How far up from `--tzrec-checkpoint` its `pipeline.config` is looked for: TorchEasyRec keeps it in the model_dir,
+/// two levels above `model.ckpt-<step>/model`.
+pub const CONFIG_SEARCH_LEVELS: usize = 3;
 
 /// Imports the checkpoint into `model_dir` and returns the new `ckpt-<step>` folder.
 pub fn import(

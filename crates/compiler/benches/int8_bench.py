@@ -33,6 +33,9 @@ import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
 
+sys.path.insert(0, str(Path(__file__).parent))
+import ort_throughput  # noqa: E402  (same folder: the one generator of random raw inputs from a signature)
+
 REPEATS = {1: 1000, 256: 100, 8192: 10}
 THREADS = 2
 
@@ -90,25 +93,11 @@ def session(path):
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
-def raw_inputs(sess, batch, rng):
-    signature = json.loads(sess.get_modelmeta().custom_metadata_map["plec.signature"])
-    feeds = {}
-    for inp in signature["inputs"]:
-        if inp["dtype"] == "int64":
-            lo, hi = inp["valid_range"]
-            feeds[inp["name"]] = rng.integers(lo, hi, size=batch).astype(np.int64)
-        elif inp["dtype"] == "string":
-            feeds[inp["name"]] = np.array(["v%d" % v for v in rng.integers(0, 1000, size=batch)], dtype=object)
-        else:
-            feeds[inp["name"]] = rng.uniform(0, 1000, size=batch).astype(np.float32)
-    return feeds
-
-
 def time_interleaved(sessions, batches):
     rng = np.random.default_rng(0)
     results = {}
     for batch in batches:
-        feeds = raw_inputs(next(iter(sessions.values())), batch, rng)
+        feeds = ort_throughput.raw_inputs(next(iter(sessions.values())), None, batch, rng)
         for s in sessions.values():
             for _ in range(3):
                 s.run(None, feeds)
@@ -130,7 +119,7 @@ def peak_memory(path):
         "sys.path.insert(0, %r)\n"
         "import int8_bench as b\n"
         "s = b.session(%r)\n"
-        "s.run(None, b.raw_inputs(s, 256, np.random.default_rng(0)))\n"
+        "s.run(None, b.ort_throughput.raw_inputs(s, None, 256, np.random.default_rng(0)))\n"
         "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0])\n"
     ) % (str(Path(__file__).parent), str(path))
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout

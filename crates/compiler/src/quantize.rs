@@ -70,6 +70,17 @@ pub enum TableScale {
     PerTensor,
 }
 
+impl std::str::FromStr for TableScale {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "per-row" => Ok(TableScale::PerRow),
+            "per-tensor" => Ok(TableScale::PerTensor),
+            other => Err(format!("unknown table scale `{other}` (expected `per-row` or `per-tensor`)")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Int8Options {
     /// Expert / tower Gemms with fewer weights stay float32.

@@ -10,7 +10,6 @@ use plec_config::artifact::checkpoint::{self as layout, CheckpointMeta};
 use plec_config::artifact::golden::GoldenSet;
 use plec_config::spec::ModelSpec;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tch::{Device, Tensor};
 
 use crate::error::{io_err, During, Result, TrainError};
@@ -33,8 +32,7 @@ pub struct TrainState {
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = fs::read(path).map_err(|e| io_err(path, e))?;
-    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+    layout::weights_sha256(path).map_err(|e| io_err(path, e))
 }
 
 fn fsync(path: &Path) -> Result<()> {

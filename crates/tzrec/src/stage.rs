@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use plec_config::artifact::checkpoint::{self as layout, CheckpointMeta};
 use plec_config::spec::ModelSpec;
 use safetensors::{Dtype, View};
-use sha2::{Digest, Sha256};
 
 use crate::error::ImportError;
 use crate::import::Imported;
@@ -33,13 +32,6 @@ impl View for F32View<'_> {
     fn data_len(&self) -> usize {
         self.0.values.len() * 4
     }
-}
-
-fn sha256_file(path: &Path) -> Result<String, ImportError> {
-    let mut file = std::fs::File::open(path).map_err(io(path))?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(io(path))?;
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A checkpoint written but not yet visible.
@@ -94,7 +86,7 @@ pub fn stage(
         samples: 0,
         epoch: 0,
         structure_hash: spec.structure_hash(),
-        weights_sha256: sha256_file(&weights)?,
+        weights_sha256: layout::weights_sha256(&weights).map_err(io(&weights))?,
         optimizer_state: None,
         plec_version: env!("CARGO_PKG_VERSION").to_string(),
         imported_from: Some(format!("TorchEasyRec checkpoint {}", imported.source.display())),

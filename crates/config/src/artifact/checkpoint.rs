@@ -42,6 +42,14 @@ pub struct CheckpointMeta {
     pub imported_from: Option<String>,
 }
 
+/// `CheckpointMeta::weights_sha256` of a weights file: its sha256 as lowercase hex, read in a stream.
+pub fn weights_sha256(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path)?, &mut hasher)?;
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 pub fn checkpoint_dir(model_dir: &Path, step: u64) -> PathBuf {
     model_dir.join(format!("{PREFIX}{step}"))
 }
