@@ -64,7 +64,8 @@ fn setup(dir: &Path) {
     *table = Tensor::from_f32(table.shape.clone(), &values);
     weights.save_safetensors(&dir.join("w.safetensors")).unwrap();
 
-    let float = compile(&spec, &weights, &CompileOptions::default()).unwrap();
+    let mut float = compile(&spec, &weights, &CompileOptions::default()).unwrap();
+    float.seal().unwrap();
     let model = Model::from_bytes(dir.join("float.onnx"), float.to_bytes().unwrap(), &RunOptions::default()).unwrap();
     let ids: Vec<i64> = (0..OUTLIER as i64).collect();
     let inputs = RawInputs::new().with(plec_runtime::tensor::int64("user_id", vec![ids.len()], ids.clone()));

@@ -103,7 +103,12 @@ fn predict_scores_every_row_in_order_as_the_library_does() {
         "row_id",
     ]);
     assert!(run.status.success(), "{}", text(&run.stderr));
-    assert!(text(&run.stdout).starts_with(&format!("scored {ROWS} rows from 1 file(s)")), "{}", text(&run.stdout));
+    let stdout = text(&run.stdout);
+    assert!(stdout.starts_with("integrity: graph sha256 "), "{stdout}");
+    assert!(
+        stdout.lines().nth(1).is_some_and(|l| l.starts_with(&format!("scored {ROWS} rows from 1 file(s)"))),
+        "{stdout}"
+    );
 
     let written = std::fs::read_to_string(&output).unwrap();
     let mut lines = written.lines();

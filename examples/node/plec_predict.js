@@ -8,10 +8,15 @@
 // {"inputs": {NAME: {"shape": [...], "values": [...]}}}, null for a missing float (NaN).
 'use strict';
 
+const crypto = require('crypto');
 const fs = require('fs');
+const path = require('path');
 const ort = require('onnxruntime-node');
 
 const SIGNATURE_KEY = 'plec.signature';
+const GRAPH_KEY = 'plec.graph_sha256';
+const EXTERNAL_KEY = 'plec.external_data_sha256';
+const EXTERNAL_NAME_KEY = 'plec.external_data';
 
 // Minimal protobuf reading: varints and length-delimited fields are all ModelProto's top level needs.
 function readVarint(buf, pos) {
@@ -44,6 +49,7 @@ function eachField(buf, visit) {
       let len;
       [len, pos] = readVarint(buf, pos);
       const end = pos + Number(len);
+      if (end > buf.length) throw new Error('truncated field: not an intact ONNX model');
       visit(field, buf.subarray(pos, end));
       pos = end;
     } else {
@@ -65,6 +71,25 @@ function metadataProps(modelBytes) {
     props[key] = value;
   });
   return props;
+}
+
+// The check a service does once at start-up: the graph (ModelProto field 7) and the external data file have the
+// sha256 that `plec compile` recorded, so no damaged copy of the model scores.
+function checkIntegrity(modelPath, bytes, props) {
+  let graph = null;
+  eachField(bytes, (field, b) => {
+    if (field === 7) graph = b;
+  });
+  const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
+  if (graph === null || sha256(graph) !== props[GRAPH_KEY]) {
+    throw new Error(`${modelPath}: the graph differs from ${GRAPH_KEY}: the file is damaged; copy or compile it again`);
+  }
+  if (EXTERNAL_KEY in props) {
+    const external = path.join(path.dirname(modelPath), props[EXTERNAL_NAME_KEY] || '');
+    if (sha256(fs.readFileSync(external)) !== props[EXTERNAL_KEY]) {
+      throw new Error(`${external}: differs from ${EXTERNAL_KEY}: the file is damaged; copy it again`);
+    }
+  }
 }
 
 function exampleValue(spec) {
@@ -121,6 +146,7 @@ async function main() {
   const bytes = fs.readFileSync(modelPath);
   const props = metadataProps(bytes);
   if (!(SIGNATURE_KEY in props)) throw new Error(`${modelPath}: no ${SIGNATURE_KEY} metadata: not a plec model`);
+  checkIntegrity(modelPath, bytes, props);
   const signature = JSON.parse(props[SIGNATURE_KEY]);
 
   const given = inputsPath ? JSON.parse(fs.readFileSync(inputsPath, 'utf8')).inputs : exampleInputs(signature);

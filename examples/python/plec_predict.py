@@ -11,16 +11,77 @@ INPUTS.json holds {"inputs": {NAME: {"shape": [...], "values": [...]}}} with val
 missing float (NaN). Without it, two example rows are built from the signature: typical values, then all missing.
 Outputs are printed per row, or with --json as {"outputs": {NAME: {"shape": [...], "values": [...]}}} (NaN as
 null; float32 values printed exactly).
+
+Before scoring, the model's graph and external data are checked against the sha256 `plec compile` recorded in the
+metadata (`check_integrity`: a few lines, no ONNX library): a damaged copy of the file stops the service at
+start-up instead of scoring with a damaged embedding row that no test looks up.
 """
 import argparse
+import hashlib
 import json
 import math
+import os
 
 import numpy as np
 import onnxruntime as ort
 
 SIGNATURE_KEY = "plec.signature"
+GRAPH_KEY = "plec.graph_sha256"
+EXTERNAL_KEY = "plec.external_data_sha256"
+EXTERNAL_NAME_KEY = "plec.external_data"
 DTYPES = {"int64": np.int64, "float": np.float32, "string": object}
+
+
+def graph_span(data):
+    """Where the graph (ModelProto field 7) lies in a serialized model: a walk of the top-level protobuf fields."""
+    def varint(pos):
+        value, shift = 0, 0
+        while True:
+            byte = data[pos]
+            value |= (byte & 0x7F) << shift
+            pos, shift = pos + 1, shift + 7
+            if byte < 0x80:
+                return value, pos
+    pos, span = 0, None
+    while pos < len(data):
+        tag, pos = varint(pos)
+        wire = tag & 7
+        if wire == 0:
+            _, pos = varint(pos)
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+        elif wire == 2:
+            length, pos = varint(pos)
+            if tag >> 3 == 7:
+                span = (pos, pos + length)
+            pos += length
+        else:
+            raise ValueError(f"wire type {wire} at byte {pos}: not an ONNX model")
+    if span is None or pos != len(data):
+        raise ValueError("no graph, or a truncated file: not an intact ONNX model")
+    return span
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_integrity(path, metadata):
+    """The check a service does once at start-up: the graph and its external data file have the sha256 that
+    `plec compile` recorded (`plec.graph_sha256`, `plec.external_data_sha256`), so no damaged copy scores."""
+    with open(path, "rb") as f:
+        data = f.read()
+    start, end = graph_span(data)
+    if hashlib.sha256(data[start:end]).hexdigest() != metadata.get(GRAPH_KEY):
+        raise SystemExit(f"{path}: the graph differs from `{GRAPH_KEY}`: the file is damaged; copy or compile it again")
+    if EXTERNAL_KEY in metadata:
+        external = os.path.join(os.path.dirname(path), metadata.get(EXTERNAL_NAME_KEY, ""))
+        if sha256_file(external) != metadata[EXTERNAL_KEY]:
+            raise SystemExit(f"{external}: differs from `{EXTERNAL_KEY}`: the file is damaged; copy it again")
 
 
 def load(path, threads):
@@ -31,6 +92,7 @@ def load(path, threads):
     metadata = session.get_modelmeta().custom_metadata_map
     if SIGNATURE_KEY not in metadata:
         raise SystemExit(f"{path}: no `{SIGNATURE_KEY}` metadata: not a plec model")
+    check_integrity(path, metadata)
     return session, json.loads(metadata[SIGNATURE_KEY])
 
 

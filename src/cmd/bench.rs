@@ -33,6 +33,8 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub integrity: super::IntegrityArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         optimization_level: args.optimization,
         fallback_cpu: args.fallback == Some(Fallback::Cpu),
         max_sessions: Some(1),
+        integrity: args.integrity.check(),
         ..RunOptions::default()
     };
     let model = Model::load(&args.model, &options)?;
@@ -58,6 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "model": args.model.display().to_string(),
             "device": model.device_report().to_string(),
             "threads": args.threads,
+            "integrity": model.integrity_line(),
             "results": results,
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -68,7 +72,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn table(model: &Model, results: &[BenchResult]) -> String {
-    let mut text = format!("model {} on {}\n", model.path().display(), model.device_report());
+    let mut text =
+        format!("model {} on {}\n{}\n", model.path().display(), model.device_report(), model.integrity_line());
     text.push_str("(bare: ONNX Runtime alone on inputs converted once; overhead: checks, conversions, copies)\n");
     text.push_str(&format!(
         "{:>8} {:>8} {:>12} {:>12} {:>12} {:>14} {:>12} {:>12}\n",

@@ -12,9 +12,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use plec_compiler::{
-    check_writable, compile_owned, dump, CompileOptions, Int8Options, Layout, Precision, TableScale, Weights,
-    MIN_INT8_TABLE_ELEMENTS, MIN_INT8_WEIGHTS,
+    check_writable, compile_owned, dump, CompileOptions, HashCheck, Int8Options, Layout, Precision, TableScale,
+    Weights, MIN_INT8_TABLE_ELEMENTS, MIN_INT8_WEIGHTS,
 };
+use plec_config::artifact::checkpoint;
+use plec_config::artifact::golden::GoldenSet;
+use plec_config::artifact::integrity::GOLDEN_SHA256_KEY;
 
 mod eval;
 
@@ -75,6 +78,10 @@ pub struct Args {
     /// large batches, less accurate: see BENCHMARKS.md, "int8").
     #[arg(long, default_value_t = MIN_INT8_WEIGHTS)]
     pub int8_min_weights: usize,
+    /// Compile even if the checkpoint's weights or golden set differ from the sha256 its meta.json records (a
+    /// damaged or hand-edited checkpoint; the model is then only as good as those files).
+    #[arg(long)]
+    pub ignore_checkpoint_hash: bool,
     /// With --precision int8: embedding tables with fewer elements (rows x dim) stay float32 (0: every table int8).
     #[arg(long, default_value_t = MIN_INT8_TABLE_ELEMENTS)]
     pub int8_min_table_elements: usize,
@@ -108,6 +115,18 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
         let checkpoint = args.checkpoint.clone().context("--checkpoint or --tzrec-checkpoint is required")?;
         return compile(&args, &checkpoint);
     };
+    compile_tzrec(args, &tzrec)
+}
+
+#[cfg(not(feature = "train"))]
+fn compile_tzrec(_: Args, _: &Path) -> anyhow::Result<()> {
+    Err(super::without_trainer::missing("compile --tzrec-checkpoint"))
+}
+
+/// Imports the TorchEasyRec checkpoint into a temporary plec checkpoint beside the output, compiles it, removes it.
+#[cfg(feature = "train")]
+fn compile_tzrec(args: Args, tzrec: &Path) -> anyhow::Result<()> {
+    let tzrec = tzrec.to_path_buf();
     check_writable(&args.output)?;
     let config = super::config_near(args.config.as_deref(), &tzrec, super::import::CONFIG_SEARCH_LEVELS)?;
     let mut name = args.output.file_name().map(|n| n.to_os_string()).unwrap_or_default();
@@ -128,7 +147,16 @@ fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
     }
-    let weights = Weights::load(checkpoint, &loaded.spec)?;
+    let hash_check = if args.ignore_checkpoint_hash {
+        eprintln!(
+            "WARNING: --ignore-checkpoint-hash: the checkpoint's files are NOT checked against the sha256 its \
+             meta.json records; a damaged checkpoint compiles into a damaged model"
+        );
+        HashCheck::Skip
+    } else {
+        HashCheck::Check
+    };
+    let weights = Weights::load_with(checkpoint, &loaded.spec, hash_check)?;
     let options = CompileOptions {
         layout: args.layout,
         opset: args.opset,
@@ -147,11 +175,15 @@ fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
     let mut compiled = compile_owned(&loaded.spec, weights, &options)?;
     // The checkpoint's golden set travels inside the model (below a size limit) and beside it.
     let golden = if args.no_verify { None } else { golden_source(args, checkpoint)? };
-    let golden = golden
-        .map(|source| plec_config::artifact::golden::GoldenSet::read(&source).map(|set| (source, set)))
-        .transpose()?;
-    if let Some(text) = golden.as_ref().and_then(|(_, set)| set.to_metadata()) {
-        compiled.set_metadata(plec_config::artifact::golden::METADATA_KEY, text);
+    let golden = golden.map(|source| GoldenSet::read(&source).map(|set| (source, set))).transpose()?;
+    if let Some((source, set)) = &golden {
+        if args.golden.is_none() && hash_check == HashCheck::Check {
+            check_checkpoint_golden(source, set)?;
+        }
+        compiled.set_metadata(GOLDEN_SHA256_KEY, set.content_sha256());
+        if let Some(text) = set.to_metadata() {
+            compiled.set_metadata(plec_config::artifact::golden::METADATA_KEY, text);
+        }
     }
     let written = compiled.write(&args.output, args.external_data)?;
     let text_path = if args.emit.is_some() {
@@ -206,6 +238,17 @@ fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A checkpoint's own golden set must have the content hash its `meta.json` records (when it records one).
+fn check_checkpoint_golden(golden_dir: &Path, set: &GoldenSet) -> anyhow::Result<()> {
+    let Some(folder) = golden_dir.parent() else { return Ok(()) };
+    if !folder.join(checkpoint::META_FILE).is_file() {
+        return Ok(());
+    }
+    let meta = checkpoint::read_meta(folder)?;
+    checkpoint::check_golden(&folder.join(checkpoint::META_FILE), &meta, golden_dir, set)?;
+    Ok(())
+}
+
 fn remove_written(written: &plec_compiler::WriteSummary) {
     let _ = std::fs::remove_file(&written.model_path);
     if let Some((data, _)) = &written.data {
@@ -234,7 +277,7 @@ fn golden_check(
     args: &Args,
     checkpoint: &Path,
     written: &plec_compiler::WriteSummary,
-    golden: Option<(PathBuf, plec_config::artifact::golden::GoldenSet)>,
+    golden: Option<(PathBuf, GoldenSet)>,
 ) -> anyhow::Result<()> {
     if args.no_verify {
         println!("not verified (--no-verify): the model was not checked against a golden set");

@@ -51,7 +51,7 @@ pub fn import(
     }
     let mut spec = loaded.spec;
     let imported = plec_tzrec::import(checkpoint, &spec)?;
-    let staged = plec_tzrec::stage(&imported, &spec, &loaded.text, model_dir)?;
+    let mut staged = plec_tzrec::stage(&imported, &spec, &loaded.text, model_dir)?;
     let golden = (|| -> anyhow::Result<usize> {
         plec_trainer::train::set_up_torch(0, None);
         let model = plec_trainer::checkpoint::model_from_weights(&spec, &staged.weights)?;
@@ -65,6 +65,7 @@ pub fn import(
         let rows = plec_trainer::golden::golden_rows(&spec, files.as_deref())?;
         let set = plec_trainer::golden::golden_set(&model, &rows)?;
         set.write(&staged.golden_dir())?;
+        staged.set_golden(&set);
         Ok(set.rows())
     })();
     let rows = match golden {

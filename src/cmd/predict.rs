@@ -42,6 +42,8 @@ pub struct Args {
     /// `cpu`: run on the CPU when the device cannot be used (reported) instead of failing.
     #[arg(long)]
     pub fallback: Option<Fallback>,
+    #[command(flatten)]
+    pub integrity: super::IntegrityArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -55,9 +57,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         intra_threads: args.threads,
         fallback_cpu: args.fallback == Some(Fallback::Cpu),
         max_sessions: Some(1),
+        integrity: args.integrity.check(),
         ..RunOptions::default()
     };
     let model = Model::load(&args.model, &options)?;
+    println!("{}", model.integrity_line());
     if let Some(reason) = &model.device_report().fallback_reason {
         eprintln!("warning: running on the CPU: {reason}");
     }

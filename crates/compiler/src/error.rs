@@ -48,6 +48,8 @@ pub enum WeightsError {
         #[source]
         source: serde_json::Error,
     },
+    #[error(transparent)]
+    Integrity(#[from] plec_config::artifact::integrity::IntegrityError),
     #[error("no checkpoint (ckpt-<step>/ with meta.json) in {0}")]
     NoCheckpoint(PathBuf),
     #[error("weights {path} do not fit the config ({} problem{}):{}", problems.len(),

@@ -22,4 +22,4 @@ pub use onnx_protobuf;
 pub use options::{CompileOptions, Layout, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, SEQUENCE_MIN_OPSET};
 pub use plec_config::artifact::precision::Precision;
 pub use quantize::{Int8Options, TableScale, MIN_INT8_TABLE_ELEMENTS, MIN_INT8_WEIGHTS};
-pub use weights::{NormInit, Tensor, Weights};
+pub use weights::{HashCheck, NormInit, Tensor, Weights};

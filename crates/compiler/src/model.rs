@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use onnx_protobuf::tensor_proto::DataLocation;
 use onnx_protobuf::{Message, ModelProto, StringStringEntryProto};
+use plec_config::artifact::integrity::{self, Sha256Writer};
 
 use crate::error::CompileError;
 
@@ -34,6 +35,7 @@ impl CompiledModel {
     pub fn set_metadata(&mut self, key: &str, value: String) {
         self.model.metadata_props.retain(|entry| entry.key != key);
         self.model.metadata_props.push(StringStringEntryProto { key: key.into(), value, ..Default::default() });
+        self.model.metadata_props.sort_by(|a, b| a.key.cmp(&b.key));
     }
 
     /// The ai.onnx opset the model was compiled at.
@@ -54,7 +56,7 @@ impl CompiledModel {
         self.model.compute_size()
     }
 
-    /// The serialized model (inline data only).
+    /// The serialized model (inline data only), as it stands: unsealed unless [`CompiledModel::seal`] was called.
     pub fn to_bytes(&self) -> Result<Vec<u8>, CompileError> {
         let size = self.byte_size();
         if size > PROTOBUF_LIMIT {
@@ -63,11 +65,22 @@ impl CompiledModel {
         self.model.write_to_bytes().map_err(CompileError::Serialize)
     }
 
+    /// Records the graph's sha256 in the metadata (`plec.graph_sha256`): the hash of the graph's bytes exactly as
+    /// they are written (a nested message serializes to the same bytes as on its own), streamed, never held.
+    /// Called last, once the graph is final.
+    pub fn seal(&mut self) -> Result<(), CompileError> {
+        let mut hasher = Sha256Writer::default();
+        self.model.graph.write_to_writer(&mut hasher).map_err(CompileError::Serialize)?;
+        self.set_metadata(integrity::GRAPH_SHA256_KEY, hasher.finish());
+        Ok(())
+    }
+
     /// Writes the model to `path` (through a temporary file renamed into place). With `external_data`, the large
     /// initializers move to `<path>.data` first (the in-memory model then refers to that file).
     pub fn write(&mut self, path: &Path, external_data: bool) -> Result<WriteSummary, CompileError> {
         let werr = |p: &Path, source: std::io::Error| CompileError::Write { path: p.to_path_buf(), source };
         let data = if external_data { Some(self.externalize(path)?) } else { None };
+        self.seal()?;
         let size = self.byte_size();
         if size > PROTOBUF_LIMIT {
             return Err(CompileError::TooLarge { size });
@@ -90,6 +103,7 @@ impl CompiledModel {
         let werr = |source: std::io::Error| CompileError::Write { path: data_path.clone(), source };
         let file = std::fs::File::create(&data_path).map_err(werr)?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut hasher = Sha256Writer::default();
         let mut offset = 0u64;
         for tensor in self.model.graph.mut_or_insert_default().initializer.iter_mut() {
             if tensor.raw_data.len() < EXTERNAL_MIN_BYTES {
@@ -97,6 +111,7 @@ impl CompiledModel {
             }
             let data = std::mem::take(&mut tensor.raw_data);
             out.write_all(&data).map_err(werr)?;
+            hasher.write_all(&data).map_err(werr)?;
             let entry =
                 |key: &str, value: String| StringStringEntryProto { key: key.into(), value, ..Default::default() };
             tensor.external_data = vec![
@@ -108,6 +123,8 @@ impl CompiledModel {
             offset += data.len() as u64;
         }
         out.flush().map_err(werr)?;
+        self.set_metadata(integrity::EXTERNAL_DATA_SHA256_KEY, hasher.finish());
+        self.set_metadata(integrity::EXTERNAL_DATA_KEY, location);
         Ok((data_path, offset))
     }
 }

@@ -53,6 +53,13 @@ pub struct Weights {
     pub tensors: BTreeMap<String, Tensor>,
 }
 
+/// Whether [`Weights::load_with`] checks a checkpoint's weights against the sha256 its `meta.json` records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashCheck {
+    Check,
+    Skip,
+}
+
 /// How `Weights::random_with` initialises norm parameters and BatchNorm statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NormInit {
@@ -65,12 +72,22 @@ pub enum NormInit {
 impl Weights {
     /// Reads weights from a safetensors file, a checkpoint folder (`ckpt-<step>/`) or a model folder (its latest
     /// checkpoint), and checks them against `spec`: every problem is reported, not just the first.
+    /// A checkpoint's weights file must have the sha256 its `meta.json` records.
     pub fn load(path: &Path, spec: &ModelSpec) -> Result<Weights, WeightsError> {
+        Weights::load_with(path, spec, HashCheck::Check)
+    }
+
+    /// As [`Weights::load`]; `HashCheck::Skip` reads weights whose file differs from the recorded sha256 (for a
+    /// user who must, and says so: the caller should warn).
+    pub fn load_with(path: &Path, spec: &ModelSpec, hash: HashCheck) -> Result<Weights, WeightsError> {
         let file = resolve(path)?;
         if let Some(dir) = file.parent() {
             let meta_path = dir.join(checkpoint::META_FILE);
             if meta_path.is_file() {
-                check_meta(&meta_path, &file, spec)?;
+                let meta = check_meta(&meta_path, &file, spec)?;
+                if hash == HashCheck::Check {
+                    checkpoint::check_weights(&meta_path, &meta, &file)?;
+                }
             }
         }
         let weights = Weights::read_safetensors(&file)?;
@@ -266,14 +283,14 @@ fn resolve(path: &Path) -> Result<PathBuf, WeightsError> {
 }
 
 /// Refuses a checkpoint whose recorded structure hash is not the config's, saying which parameters differ.
-fn check_meta(meta_path: &Path, weights_file: &Path, spec: &ModelSpec) -> Result<(), WeightsError> {
+fn check_meta(meta_path: &Path, weights_file: &Path, spec: &ModelSpec) -> Result<CheckpointMeta, WeightsError> {
     let text = std::fs::read_to_string(meta_path)
         .map_err(|source| WeightsError::Io { path: meta_path.to_path_buf(), source })?;
     let meta: CheckpointMeta =
         serde_json::from_str(&text).map_err(|source| WeightsError::Meta { path: meta_path.to_path_buf(), source })?;
     let expected = spec.structure_hash();
     if meta.structure_hash == expected {
-        return Ok(());
+        return Ok(meta);
     }
     let detail = match Weights::read_safetensors(weights_file) {
         Ok(weights) => {

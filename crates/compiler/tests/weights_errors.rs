@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use plec_compiler::{compile, CompileOptions, Tensor, Weights};
-use plec_config::artifact::checkpoint::{checkpoint_dir, CheckpointMeta, META_FILE, WEIGHTS_FILE};
+use plec_config::artifact::checkpoint::{checkpoint_dir, weights_sha256, CheckpointMeta, META_FILE, WEIGHTS_FILE};
 use plec_config::test_dir::TestDir;
 use plec_config::testing::catalog;
 use plec_config::ModelSpec;
@@ -23,13 +23,15 @@ fn message(err: impl std::fmt::Display, dir: &Path) -> String {
     err.to_string().replace(&dir.display().to_string(), "<tmp>")
 }
 
-fn meta(spec: &ModelSpec, step: u64) -> CheckpointMeta {
+/// The meta.json of a checkpoint folder whose weights file is already written.
+fn meta(spec: &ModelSpec, step: u64, ckpt: &Path) -> CheckpointMeta {
     CheckpointMeta {
         step,
         samples: 0,
         epoch: 0,
         structure_hash: spec.structure_hash(),
-        weights_sha256: String::new(),
+        weights_sha256: weights_sha256(&ckpt.join(WEIGHTS_FILE)).unwrap(),
+        golden_sha256: None,
         optimizer_state: None,
         plec_version: "test".into(),
         imported_from: None,
@@ -68,7 +70,7 @@ fn checkpoint_of_another_config_is_refused_naming_the_difference() {
     let ckpt = checkpoint_dir(&dir, 20);
     std::fs::create_dir_all(&ckpt).unwrap();
     Weights::random(&trained, 0).save_safetensors(&ckpt.join(WEIGHTS_FILE)).unwrap();
-    std::fs::write(ckpt.join(META_FILE), serde_json::to_string(&meta(&trained, 20)).unwrap()).unwrap();
+    std::fs::write(ckpt.join(META_FILE), serde_json::to_string(&meta(&trained, 20, &ckpt)).unwrap()).unwrap();
     let err = message(Weights::load(&dir, &other).unwrap_err(), &dir);
     assert!(
         err.starts_with("checkpoint <tmp>/ckpt-20/meta.json was trained from a different model structure"),
@@ -90,7 +92,7 @@ fn model_dir_resolves_to_the_latest_complete_checkpoint() {
         Weights::random(&spec, seed).save_safetensors(&ckpt.join(WEIGHTS_FILE)).unwrap();
         if step != 300 {
             // ckpt-300 has no meta.json: incomplete, skipped.
-            std::fs::write(ckpt.join(META_FILE), serde_json::to_string(&meta(&spec, step)).unwrap()).unwrap();
+            std::fs::write(ckpt.join(META_FILE), serde_json::to_string(&meta(&spec, step, &ckpt)).unwrap()).unwrap();
         }
     }
     let loaded = Weights::load(&dir, &spec).unwrap();

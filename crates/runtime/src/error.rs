@@ -24,6 +24,8 @@ pub enum RuntimeError {
     },
     #[error("model {path}: {message}")]
     Metadata { path: PathBuf, message: String },
+    #[error(transparent)]
+    Integrity(#[from] plec_config::artifact::integrity::IntegrityError),
     #[error("model {path}: cannot read metadata: {source}")]
     MetadataRead {
         path: PathBuf,

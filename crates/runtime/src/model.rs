@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 use ort::session::builder::SessionBuilder;
 use ort::session::{Session, SessionInputValue};
 use ort::value::{Tensor, TensorElementType, TensorRef, ValueType as OrtValueType};
+use plec_config::artifact::integrity::{self, ModelIntegrity};
 use plec_config::artifact::signature::{OutputSignature, Signature, SIGNATURE_KEY};
 use plec_config::spec::ValueType;
 
 use crate::device::{self, Device, DeviceReport};
 use crate::dylib;
 use crate::error::{Result, RuntimeError};
-use crate::options::RunOptions;
+use crate::options::{IntegrityCheck, RunOptions};
 use crate::pool::SessionPool;
 use crate::tensor::{OutputTensor, Outputs, RawData, RawInputs, RawTensor};
 use crate::validate;
@@ -28,7 +29,27 @@ pub struct Model {
     signature: Signature,
     metadata: BTreeMap<String, String>,
     device: DeviceReport,
+    integrity: Option<IntegrityReport>,
     pool: SessionPool,
+}
+
+/// The content hashes a load checked, and how long it took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntegrityReport {
+    pub checked: ModelIntegrity,
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for IntegrityReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "integrity: {} ({:.1} MB hashed in {:.2} s)",
+            self.checked,
+            self.checked.bytes_hashed as f64 / 1e6,
+            self.seconds
+        )
+    }
 }
 
 impl std::fmt::Debug for Model {
@@ -48,6 +69,14 @@ impl Model {
 
     /// As [`Model::load`], from the model's bytes; `path` names it in messages.
     pub fn from_bytes(path: PathBuf, bytes: Vec<u8>, options: &RunOptions) -> Result<Model> {
+        let integrity = match options.integrity {
+            IntegrityCheck::Check => {
+                let started = std::time::Instant::now();
+                let report = integrity::check_model(&path, &bytes)?;
+                Some(IntegrityReport { checked: report, seconds: started.elapsed().as_secs_f64() })
+            }
+            IntegrityCheck::Skip => None,
+        };
         dylib::environment()?;
         let (session, device) = first_session(&path, &bytes, options)?;
         let metadata = read_metadata(&path, &session)?;
@@ -58,7 +87,8 @@ impl Model {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
         let mut options = options.clone();
         options.device = device.used;
-        Ok(Model { path, bytes, options, signature, metadata, device, pool: SessionPool::new(session, max_sessions) })
+        let pool = SessionPool::new(session, max_sessions);
+        Ok(Model { path, bytes, options, signature, metadata, device, integrity, pool })
     }
 
     pub fn path(&self) -> &Path {
@@ -83,6 +113,19 @@ impl Model {
     /// Which device runs the model, and why, if it is not the one asked for.
     pub fn device_report(&self) -> &DeviceReport {
         &self.device
+    }
+
+    /// The content hashes checked at load (`None` when loaded with [`IntegrityCheck::Skip`]).
+    pub fn integrity(&self) -> Option<&IntegrityReport> {
+        self.integrity.as_ref()
+    }
+
+    /// One line for a command to print: what the load checked, or that it did not.
+    pub fn integrity_line(&self) -> String {
+        match &self.integrity {
+            Some(report) => report.to_string(),
+            None => "integrity: not checked (skipped on request)".to_string(),
+        }
     }
 
     /// Sessions created so far (they serve concurrent callers).

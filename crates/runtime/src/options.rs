@@ -41,6 +41,16 @@ impl OptimizationLevel {
     }
 }
 
+/// Whether [`crate::Model::load`] checks the model's content hashes (`plec_config::artifact::integrity`) first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IntegrityCheck {
+    /// Refuse a model whose graph or external data differs from the sha256 its metadata records.
+    #[default]
+    Check,
+    /// Load without hashing (a model from a trusted, checksummed store; or a model compiled by an older plec).
+    Skip,
+}
+
 /// Options of [`crate::Model::load`].
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -55,4 +65,5 @@ pub struct RunOptions {
     /// Most sessions kept for concurrent callers (`None`: the number of CPUs). Each holds its own copy of the
     /// weights.
     pub max_sessions: Option<usize>,
+    pub integrity: IntegrityCheck,
 }

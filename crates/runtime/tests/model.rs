@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use plec_config::artifact::signature::{InputSignature, OutputSignature, INT64_MISSING};
 use plec_config::spec::{OutputKind, Pooling, Transform, ValueType};
-use plec_runtime::{tensor, Device, Model, RawInputs, RunOptions, RuntimeError};
+use plec_runtime::{tensor, Device, IntegrityCheck, Model, RawInputs, RunOptions, RuntimeError};
 
 #[test]
 fn reads_the_signature_and_metadata() {
@@ -96,7 +96,13 @@ fn a_model_without_a_signature_is_refused() {
     let dir = temp_dir("no_signature");
     let path = dir.join("plain.onnx");
     run_fixture_script("make_plain_model.py", &[path.to_str().unwrap()]);
+    // By default the missing content hash stops it first; without the check, the missing signature does.
     let error = Model::load(&path, &RunOptions::default()).unwrap_err();
+    assert!(matches!(error, RuntimeError::Integrity(_)), "{error}");
+    let message = error.to_string().replace(path.to_str().unwrap(), "<model>");
+    insta::assert_snapshot!(message, @"<model>: records no `plec.graph_sha256`: not compiled by plec, compiled by a plec older than its integrity hashes, or the entry is damaged; recompile it with `plec compile`, or load it without the check (--skip-integrity-check)");
+    let skip = RunOptions { integrity: IntegrityCheck::Skip, ..RunOptions::default() };
+    let error = Model::load(&path, &skip).unwrap_err();
     assert!(matches!(error, RuntimeError::Metadata { .. }), "{error}");
     let message = error.to_string().replace(path.to_str().unwrap(), "<model>");
     insta::assert_snapshot!(message, @"model <model>: no `plec.signature` metadata entry: was it compiled by `plec compile`?");

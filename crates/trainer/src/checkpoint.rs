@@ -98,6 +98,7 @@ pub fn save(
         epoch: state.epoch,
         structure_hash: model.spec.structure_hash(),
         weights_sha256: sha256_file(&weights)?,
+        golden_sha256: Some(golden.content_sha256()),
         optimizer_state: if opt_state.is_empty() { None } else { Some(layout::OPTIMIZER_FILE.to_string()) },
         plec_version: env!("CARGO_PKG_VERSION").to_string(),
         imported_from: None,

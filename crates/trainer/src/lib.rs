@@ -14,7 +14,8 @@ pub mod experiment;
 pub mod golden;
 pub mod loss;
 pub mod loss_log;
-pub mod metrics;
+/// The metrics live in plec-metrics (no backend needed), re-exported here under their old path.
+pub use plec_metrics as metrics;
 pub mod optim;
 pub mod plot;
 pub mod predict;

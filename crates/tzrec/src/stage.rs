@@ -87,6 +87,7 @@ pub fn stage(
         epoch: 0,
         structure_hash: spec.structure_hash(),
         weights_sha256: layout::weights_sha256(&weights).map_err(io(&weights))?,
+        golden_sha256: None,
         optimizer_state: None,
         plec_version: env!("CARGO_PKG_VERSION").to_string(),
         imported_from: Some(format!("TorchEasyRec checkpoint {}", imported.source.display())),
@@ -98,6 +99,11 @@ impl Staged {
     /// The folder the golden set goes into.
     pub fn golden_dir(&self) -> PathBuf {
         self.dir.join(layout::GOLDEN_DIR)
+    }
+
+    /// Records the golden set written into [`Staged::golden_dir`] (its content hash goes into `meta.json`).
+    pub fn set_golden(&mut self, set: &plec_config::artifact::golden::GoldenSet) {
+        self.meta.golden_sha256 = Some(set.content_sha256());
     }
 
     /// Writes `meta.json` and moves the checkpoint into place (replacing one of the same step); returns its folder.

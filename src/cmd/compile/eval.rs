@@ -9,8 +9,8 @@ use plec_compiler::CompiledModel;
 use plec_config::spec::{OutputKind, Tower};
 use plec_config::ModelSpec;
 use plec_data::{encode, raw_inputs, BatchReader, EncodeOptions, ReadOptions};
+use plec_metrics::auc::exact_auc;
 use plec_runtime::{Model, RawInputs, RunOptions};
-use plec_trainer::metrics::auc::exact_auc;
 
 /// Rows per model call.
 const BATCH: usize = 8192;
@@ -118,7 +118,9 @@ pub fn logloss(scores: &[f32], labels: &[f32]) -> f64 {
 /// Scores every row of `files` with `reference` (the float32 model, in memory) and the int8 model at `int8`.
 pub fn check(spec: &ModelSpec, reference: &CompiledModel, int8: &Path, files: &[PathBuf]) -> anyhow::Result<Report> {
     let options = RunOptions::default();
-    let float = Model::from_bytes(PathBuf::from("<float32 reference>"), reference.to_bytes()?, &options)?;
+    // Never written to disk, so there is nothing to check its hashes against.
+    let in_memory = RunOptions { integrity: plec_runtime::IntegrityCheck::Skip, ..RunOptions::default() };
+    let float = Model::from_bytes(PathBuf::from("<float32 reference>"), reference.to_bytes()?, &in_memory)?;
     let quantized = Model::load(int8, &options)?;
     let towers: Vec<(&Tower, Option<&str>)> = spec.towers.iter().map(|t| (t, binary_output(t))).collect();
     let mut scores: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = vec![Default::default(); towers.len()];

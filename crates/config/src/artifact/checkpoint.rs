@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::golden::GoldenSet;
+use super::integrity::{self, IntegrityError, Mismatch};
+
 pub const CONFIG_FILE: &str = "pipeline.config";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
@@ -32,8 +35,11 @@ pub struct CheckpointMeta {
     /// sha256 (hex) of the canonical model structure (`ModelSpec::structure_hash`): a checkpoint is refused by a
     /// config whose structure differs.
     pub structure_hash: String,
-    /// sha256 (hex) of model.safetensors.
+    /// sha256 (hex) of model.safetensors, checked before the weights are used (`super::integrity`).
     pub weights_sha256: String,
+    /// `GoldenSet::content_sha256` of `golden/` (absent in checkpoints written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub golden_sha256: Option<String>,
     /// Optimizer state file, relative to the checkpoint folder.
     pub optimizer_state: Option<String>,
     pub plec_version: String,
@@ -44,10 +50,66 @@ pub struct CheckpointMeta {
 
 /// `CheckpointMeta::weights_sha256` of a weights file: its sha256 as lowercase hex, read in a stream.
 pub fn weights_sha256(path: &Path) -> std::io::Result<String> {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut std::fs::File::open(path)?, &mut hasher)?;
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    integrity::file_sha256(path).map_err(|e| match e {
+        IntegrityError::Io { source, .. } => source,
+        other => std::io::Error::other(other.to_string()),
+    })
+}
+
+/// Refuses a weights file whose sha256 is not the one `meta.json` (at `meta_path`) records.
+pub fn check_weights(meta_path: &Path, meta: &CheckpointMeta, weights: &Path) -> Result<(), IntegrityError> {
+    let actual = integrity::file_sha256(weights)?;
+    if actual == meta.weights_sha256 {
+        return Ok(());
+    }
+    Err(Mismatch {
+        path: weights.to_path_buf(),
+        what: "the weights file".into(),
+        recorded_in: format!("{} (`weights_sha256`)", meta_path.display()),
+        recorded: meta.weights_sha256.clone(),
+        actual,
+        remedy: integrity::CHECKPOINT_REMEDY,
+    }
+    .into())
+}
+
+/// Refuses a golden set whose content hash is not the one `meta.json` records (a checkpoint that records none
+/// passes: it was written before the hash was).
+pub fn check_golden(
+    meta_path: &Path,
+    meta: &CheckpointMeta,
+    golden_dir: &Path,
+    set: &GoldenSet,
+) -> Result<(), IntegrityError> {
+    let Some(recorded) = &meta.golden_sha256 else { return Ok(()) };
+    let actual = set.content_sha256();
+    if &actual == recorded {
+        return Ok(());
+    }
+    Err(Mismatch {
+        path: golden_dir.to_path_buf(),
+        what: "the golden set".into(),
+        recorded_in: format!("{} (`golden_sha256`)", meta_path.display()),
+        recorded: recorded.clone(),
+        actual,
+        remedy: integrity::CHECKPOINT_REMEDY,
+    }
+    .into())
+}
+
+/// Reads a checkpoint folder's `meta.json`.
+pub fn read_meta(dir: &Path) -> Result<CheckpointMeta, MetaError> {
+    let path = dir.join(META_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|source| MetaError::Io { path: path.clone(), source })?;
+    serde_json::from_str(&text).map_err(|source| MetaError::Json { path, source })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: not a plec checkpoint's meta.json: {source}")]
+    Json { path: PathBuf, source: serde_json::Error },
 }
 
 pub fn checkpoint_dir(model_dir: &Path, step: u64) -> PathBuf {

@@ -111,6 +111,20 @@ impl GoldenSet {
         Ok(GoldenSet { inputs: decode("inputs")?, outputs: decode("outputs")? })
     }
 
+    /// sha256 (hex) of the set's content, whatever file or metadata it was read from: for each input, then each
+    /// output, the length (u64 little-endian) and bytes of its serialized TensorProto, as `write` writes it.
+    pub fn content_sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for tensor in self.inputs.iter().chain(&self.outputs) {
+            // Serializing a TensorProto built in memory cannot fail; an empty message would still change the hash.
+            let bytes = to_proto(tensor).write_to_bytes().unwrap_or_default();
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(&bytes);
+        }
+        crate::artifact::integrity::hex(&hasher.finalize())
+    }
+
     /// Rows in the set (the batch dimension of its first input).
     pub fn rows(&self) -> usize {
         self.inputs.first().and_then(|t| t.shape.first().copied()).unwrap_or(0)

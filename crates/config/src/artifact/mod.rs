@@ -7,10 +7,12 @@
 //! - [`tensor`]: named, typed, row-major tensors (raw graph inputs and outputs);
 //! - [`golden`]: golden sets (ONNX backend-test `.pb` files, `plec.golden` metadata) and their comparison, within
 //!   the bounds of [`tolerance`];
+//! - [`integrity`]: the content hashes recorded with checkpoints and models, and their checks;
 //! - [`precision`]: the arithmetic precision a model was compiled at (`plec.precision` metadata).
 
 pub mod checkpoint;
 pub mod golden;
+pub mod integrity;
 pub mod names;
 pub mod precision;
 pub mod signature;

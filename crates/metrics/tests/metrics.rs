@@ -3,8 +3,8 @@
 
 use plec_config::spec::{Loss, Metric};
 use plec_config::testing::head_tower;
-use plec_trainer::metrics::auc::{binned_auc, exact_auc, grouped_auc};
-use plec_trainer::metrics::{auc_legend, compute, TowerValues};
+use plec_metrics::auc::{binned_auc, exact_auc, grouped_auc};
+use plec_metrics::{auc_legend, compute, TowerValues};
 
 /// P(score of a random positive > that of a random negative) + 0.5 P(tie), over all pairs.
 fn pairwise_auc(scores: &[f32], labels: &[f32]) -> f64 {
