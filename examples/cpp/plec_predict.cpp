@@ -375,7 +375,10 @@ void print_rows(const Model& model, const std::vector<Ort::Value>& results) {
       int64_t width = shape.size() > 1 ? shape[1] : 1;
       const float* data = float_data(results[k]) + row * width;
       std::printf("%s %s=%s", k ? "," : "", model.output_names[k].c_str(), width > 1 ? "[" : "");
-      for (int64_t i = 0; i < width; ++i) std::printf(i ? " %.6g" : "%.6g", static_cast<double>(data[i]));
+      for (int64_t i = 0; i < width; ++i) {
+        if (std::isnan(data[i])) std::printf("%snan", i ? " " : "");  // not "-nan"
+        else std::printf(i ? " %.6g" : "%.6g", static_cast<double>(data[i]));
+      }
       std::printf("%s", width > 1 ? "]" : "");
     }
     std::printf("\n");

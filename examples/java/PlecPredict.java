@@ -1,7 +1,7 @@
 // Score two example rows with a plec model through ONNX Runtime's Java API (ai.onnxruntime, Maven artifact
 // com.microsoft.onnxruntime:onnxruntime).
 //
-//   java -cp onnxruntime-1.31.1.jar:. PlecPredict MODEL.onnx [--threads N]
+//   java -cp onnxruntime-1.29.0.jar:. PlecPredict MODEL.onnx [--threads N]
 //
 // The feature signature is JSON in the model's metadata (key "plec.signature"): one input per feature (int64 ids,
 // strings or floats; shape [batch], [batch, len] for multi-valued ids padded with the missing value, or [batch, N]
