@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use plec_runtime::synthetic::synthetic_inputs;
-use plec_runtime::{Model, Outputs, RunOptions};
+use plec_runtime::{Model, Outputs, RawInputs, RunOptions};
 use runtime_support::*;
 
 const ROWS: usize = 24;
@@ -36,12 +36,14 @@ fn assert_same(json: &str, expected: &Outputs, who: &str) {
     }
 }
 
-fn write_inputs(dir: &Path, model_path: &Path) -> (std::path::PathBuf, Outputs) {
+/// ROWS synthetic rows for the model, written as the examples' inputs file; the rows and the Rust outputs on them.
+fn write_inputs(dir: &Path, model_path: &Path) -> (PathBuf, RawInputs, Outputs) {
     let model = Model::load(model_path, &RunOptions::default()).unwrap();
     let inputs = synthetic_inputs(model.signature(), ROWS, 2024);
     let path = dir.join("inputs.json");
     std::fs::write(&path, inputs_json(&inputs)).unwrap();
-    (path, rust_outputs(model_path, &inputs))
+    let outputs = rust_outputs(model_path, &inputs);
+    (path, inputs, outputs)
 }
 
 #[test]
@@ -57,7 +59,7 @@ fn python_example_runs_a_sequence_model() {
 
 fn python_example(model: &Path, dir: &str) {
     let dir = temp_dir(dir);
-    let (inputs, expected) = write_inputs(&dir, model);
+    let (inputs, _, expected) = write_inputs(&dir, model);
     let script = project_root().join("examples/python/plec_predict.py");
     let model = model.to_str().unwrap();
     let run = Command::new(python())
@@ -110,7 +112,7 @@ fn node_example(model: &Path, dir: &str) {
     let example = project_root().join("examples/node");
     install_node_example(&example);
     let dir = temp_dir(dir);
-    let (inputs, expected) = write_inputs(&dir, model);
+    let (inputs, _, expected) = write_inputs(&dir, model);
     let model = model.to_str().unwrap();
     let script = example.join("plec_predict.js");
     let run = Command::new("node")
@@ -153,15 +155,18 @@ fn cpp_example() -> &'static Path {
     })
 }
 
-/// The C++ example, linked to the library the Rust runtime loads, gives exactly its outputs on the same rows
-/// (same kernels, one thread: exact by construction, as for the Python example).
+/// The C++ example, linked to the library the Rust runtime loads, gives exactly the outputs of the Rust runtime
+/// and of `plec predict` on the same rows (same kernels, one thread, one batch: exact by construction, as for the
+/// Python example).
 fn cpp_example_run(model: &Path, dir: &str) {
     let binary = cpp_example();
     let dir = temp_dir(dir);
-    let (inputs, expected) = write_inputs(&dir, model);
+    let (inputs, rows, expected) = write_inputs(&dir, model);
     let run = Command::new(binary).arg(model).arg(&inputs).args(["--json", "--threads", "1"]).output().unwrap();
     assert!(run.status.success(), "{}", text(&run.stderr));
-    assert_same(&text(&run.stdout), &expected, "c++");
+    let printed = text(&run.stdout);
+    assert_same(&printed, &expected, "c++");
+    assert_same_as_predict(&printed, model, &rows, &dir);
 
     // Without an inputs file it builds two rows from the signature and prints every output per row.
     let run = Command::new(binary).arg(model).output().unwrap();
@@ -170,6 +175,54 @@ fn cpp_example_run(model: &Path, dir: &str) {
     assert_eq!(printed.lines().count(), 2, "{printed}");
     for output in &expected.tensors {
         assert!(printed.lines().all(|l| l.contains(&format!("{}=", output.0))), "{printed}");
+    }
+}
+
+/// `plec predict` on the rows of [`write_inputs`] as a CSV file (one batch, one thread): each line's outputs, in the
+/// signature's order and row-major, equal the example's printed outputs bit for bit.
+fn assert_same_as_predict(printed: &str, model: &Path, inputs: &RawInputs, dir: &Path) {
+    let loaded = Model::load(model, &RunOptions::default()).unwrap();
+    let rows = dir.join("rows.csv");
+    write_csv(&rows, loaded.signature(), inputs, ROWS);
+    let scores = dir.join("scores.csv");
+    let batch = ROWS.to_string();
+    let run = plec(&[
+        "predict",
+        model.to_str().unwrap(),
+        "--input",
+        rows.to_str().unwrap(),
+        "--output",
+        scores.to_str().unwrap(),
+        "--batch-size",
+        &batch,
+        "--threads",
+        "1",
+    ]);
+    assert!(run.status.success(), "plec predict: {}", text(&run.stderr));
+
+    let parsed: serde_json::Value = serde_json::from_str(printed).unwrap();
+    let outputs: Vec<&serde_json::Value> =
+        loaded.outputs().iter().map(|o| &parsed["outputs"][o.name.as_str()]["values"]).collect();
+    let written = std::fs::read_to_string(&scores).unwrap();
+    let lines: Vec<&str> = written.lines().skip(1).collect();
+    assert_eq!(lines.len(), ROWS, "{written}");
+    for (row, line) in lines.iter().enumerate() {
+        let mut printed_row = Vec::new();
+        for values in &outputs {
+            let values = values.as_array().unwrap();
+            let width = values.len() / ROWS;
+            printed_row.extend(values[row * width..(row + 1) * width].iter().map(|v| v.as_f64().map(|v| v as f32)));
+        }
+        let predicted: Vec<&str> = line.split(',').collect();
+        assert_eq!(predicted.len(), printed_row.len(), "row {row}: {line}");
+        for (column, (cell, value)) in predicted.iter().zip(&printed_row).enumerate() {
+            let predicted: f32 = cell.parse().unwrap_or_else(|e| panic!("row {row} column {column}: {cell:?}: {e}"));
+            let same = match value {
+                Some(value) => value.to_bits() == predicted.to_bits(),
+                None => predicted.is_nan(),
+            };
+            assert!(same, "row {row} column {column}: c++ {value:?}, plec predict {predicted:?}");
+        }
     }
 }
 
