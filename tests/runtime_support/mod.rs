@@ -1,5 +1,6 @@
-//! Shared by the root package's `runtime_*` tests: a compiled model (tests/configs/all_feature_kinds.config with
-//! random weights, every feature kind plec has), the venv's Python, the `plec` binary.
+//! Shared by the root package's `runtime_*` tests: compiled models (tests/configs/all_feature_kinds.config with
+//! random weights, every feature kind plec has, in float32 and int8; sequences.config), rows as the examples' JSON
+//! and as `plec predict`'s CSV, the venv's Python, the `plec` binary.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
