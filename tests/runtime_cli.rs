@@ -3,83 +3,12 @@
 
 mod runtime_support;
 
-use std::path::Path;
-
-use plec_config::artifact::signature::Signature;
 use plec_runtime::synthetic::synthetic_inputs;
-use plec_runtime::{Model, RawData, RawInputs, RunOptions};
+use plec_runtime::{Model, RunOptions};
 use runtime_support::*;
 
 const ROWS: usize = 30;
 const BATCH: usize = 7;
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
-/// One CSV cell of `row` of an input: missing values empty, multi-valued ids joined by the signature's separator
-/// (as `id:weight` pairs for weighted features), wide dense values by \x1d (the data path's conventions).
-fn cell(signature: &Signature, inputs: &RawInputs, name: &str, row: usize) -> String {
-    let spec = signature.inputs.iter().find(|i| i.name == name).unwrap();
-    let tensor = inputs.get(name).unwrap();
-    let width: usize = tensor.shape.iter().skip(1).product();
-    let parts: Vec<String> = (row * width..(row + 1) * width)
-        .map(|i| match &tensor.data {
-            RawData::Int64(v) => {
-                if v[i] == -1 {
-                    String::new()
-                } else {
-                    v[i].to_string()
-                }
-            }
-            RawData::Float(v) => {
-                if v[i].is_nan() {
-                    String::new()
-                } else {
-                    v[i].to_string()
-                }
-            }
-            RawData::String(v) => v[i].clone(),
-        })
-        .collect();
-    // A weighted feature's column holds `id:weight` pairs, its weights taken from the weights input.
-    let parts = match spec.weights.as_deref().map(|w| &inputs.get(w).unwrap().data) {
-        Some(RawData::Float(weights)) => parts
-            .into_iter()
-            .enumerate()
-            .filter(|(_, id)| !id.is_empty())
-            .map(|(j, id)| format!("{id}:{}", weights[row * width + j]))
-            .collect(),
-        _ => parts,
-    };
-    let separator = if tensor.shape.len() == 1 {
-        ""
-    } else if spec.shape[1].is_u64() {
-        "\x1d"
-    } else {
-        spec.separator.as_deref().unwrap_or("\x1d")
-    };
-    // A row of all-missing wide values is one empty cell.
-    if separator == "\x1d" && parts.iter().all(String::is_empty) {
-        return String::new();
-    }
-    csv_field(&parts.join(separator))
-}
-
-fn write_csv(path: &Path, signature: &Signature, inputs: &RawInputs, rows: usize) {
-    let columns = signature.columns();
-    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let mut text = format!("row_id,{}\n", names.join(","));
-    for row in 0..rows {
-        let cells: Vec<String> = names.iter().map(|n| cell(signature, inputs, n, row)).collect();
-        text.push_str(&format!("id{row},{}\n", cells.join(",")));
-    }
-    std::fs::write(path, text).unwrap();
-}
 
 #[test]
 fn predict_scores_every_row_in_order_as_the_library_does() {

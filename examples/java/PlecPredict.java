@@ -1,10 +1,13 @@
 // Score two example rows with a plec model through ONNX Runtime's Java API (ai.onnxruntime, Maven artifact
-// com.microsoft.onnxruntime:onnxruntime:1.31.x).
+// com.microsoft.onnxruntime:onnxruntime).
 //
-//   java -cp onnxruntime-1.31.x.jar:. PlecPredict MODEL.onnx
+//   java -cp onnxruntime-1.29.0.jar:. PlecPredict MODEL.onnx [--threads N]
 //
-// The feature signature is JSON in the model's metadata (key "plec.signature"). Row 0 gets a typical value per
-// input (the first valid id, vocabulary word or boundary), row 1 every value missing (-1, "" or NaN).
+// The feature signature is JSON in the model's metadata (key "plec.signature"): one input per feature (int64 ids,
+// strings or floats; shape [batch], [batch, len] for multi-valued ids padded with the missing value, or [batch, N]
+// for wide dense values; a sequence feature is one string per row, its positions joined by the signature's
+// delimiter) and the outputs. Row 0 gets a typical value per input (the first valid id, vocabulary word or
+// boundary), row 1 every value missing (the signature's `missing`: -1 or "", and NaN for floats).
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
@@ -19,6 +22,8 @@ import java.util.List;
 import java.util.Map;
 
 public final class PlecPredict {
+  static final String SIGNATURE_KEY = "plec.signature";
+
   private PlecPredict() {}
 
   /** A small JSON reader: objects (as LinkedHashMap), arrays (List), strings, numbers (Double), booleans, null. */
@@ -123,82 +128,139 @@ public final class PlecPredict {
     return (List<Object>) value;
   }
 
+  /** A loaded model: one session, created once and shared by every request (run is safe to call concurrently). */
+  static final class Model implements AutoCloseable {
+    final OrtSession session;
+    final Map<String, Object> signature;
+    final List<String> outputNames = new ArrayList<>();
+
+    Model(OrtSession session, Map<String, Object> signature) {
+      this.session = session;
+      this.signature = signature;
+      for (Object output : list(signature.get("outputs"))) outputNames.add((String) object(output).get("name"));
+    }
+
+    @Override
+    public void close() throws OrtException {
+      session.close();
+    }
+  }
+
+  static Model load(OrtEnvironment env, String path, int threads) throws OrtException {
+    OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+    if (threads > 0) options.setIntraOpNumThreads(threads);
+    OrtSession session = env.createSession(path, options);
+    String text = session.getMetadata().getCustomMetadata().get(SIGNATURE_KEY);
+    if (text == null) {
+      session.close();
+      throw new IllegalArgumentException(path + ": no " + SIGNATURE_KEY + " metadata: not a plec model");
+    }
+    return new Model(session, object(Json.parse(text)));
+  }
+
+  /** A typical raw value of type `dtype` for one input: the first valid id, vocabulary word or boundary. */
+  static Object typicalValue(Map<String, Object> spec, String dtype) {
+    Map<String, Object> transform = spec.get("transform") instanceof Map ? object(spec.get("transform")) : Map.of();
+    switch (dtype) {
+      case "int64":
+        return spec.get("valid_range") instanceof List ? ((Double) list(spec.get("valid_range")).get(0)).longValue() : 0L;
+      case "string":
+        if (transform.get("vocab_list") instanceof List && !list(transform.get("vocab_list")).isEmpty()) {
+          return list(transform.get("vocab_list")).get(0);
+        }
+        if (transform.get("vocab_dict") instanceof List && !list(transform.get("vocab_dict")).isEmpty()) {
+          return list(list(transform.get("vocab_dict")).get(0)).get(0);
+        }
+        return "example";
+      default:
+        if (transform.get("boundaries") instanceof List && !list(transform.get("boundaries")).isEmpty()) {
+          return ((Double) list(transform.get("boundaries")).get(0)).floatValue();
+        }
+        return 0.5f;
+    }
+  }
+
+  /** The typical value of an input; for a sequence input, two typical positions joined by its delimiter. */
+  static Object exampleValue(Map<String, Object> spec) {
+    if (!(spec.get("sequence") instanceof Map)) return typicalValue(spec, (String) spec.get("dtype"));
+    Map<String, Object> sequence = object(spec.get("sequence"));
+    String element = String.valueOf(typicalValue(spec, (String) sequence.get("element")));
+    return element + sequence.get("delimiter") + element;
+  }
+
   /** Two rows for one input of the signature: typical values, then missing values. */
   static OnnxTensor exampleInput(OrtEnvironment env, Map<String, Object> spec) throws OrtException {
-    String dtype = (String) spec.get("dtype");
     List<Object> shape = list(spec.get("shape"));
     int width = shape.size() > 1 ? (shape.get(1) instanceof Double ? ((Double) shape.get(1)).intValue() : 2) : 1;
     long[] dims = shape.size() > 1 ? new long[] {2, width} : new long[] {2};
-    Map<String, Object> transform = spec.get("transform") instanceof Map ? object(spec.get("transform")) : Map.of();
-    switch (dtype) {
+    Object typical = exampleValue(spec);
+    switch ((String) spec.get("dtype")) {
       case "int64": {
-        long typical = spec.get("valid_range") instanceof List
-            ? ((Double) list(spec.get("valid_range")).get(0)).longValue() : 0L;
         long[] values = new long[2 * width];
-        for (int i = 0; i < width; i++) { values[i] = typical; values[width + i] = -1L; }
+        long missing = ((Double) spec.get("missing")).longValue();
+        for (int i = 0; i < width; i++) { values[i] = (Long) typical; values[width + i] = missing; }
         return OnnxTensor.createTensor(env, LongBuffer.wrap(values), dims);
       }
       case "string": {
-        String typical = "example";
-        if (transform.get("vocab_list") instanceof List && !list(transform.get("vocab_list")).isEmpty()) {
-          typical = (String) list(transform.get("vocab_list")).get(0);
-        } else if (transform.get("vocab_dict") instanceof List && !list(transform.get("vocab_dict")).isEmpty()) {
-          typical = (String) list(list(transform.get("vocab_dict")).get(0)).get(0);
-        }
         String[] values = new String[2 * width];
-        for (int i = 0; i < width; i++) { values[i] = typical; values[width + i] = ""; }
+        for (int i = 0; i < width; i++) { values[i] = (String) typical; values[width + i] = (String) spec.get("missing"); }
         return OnnxTensor.createTensor(env, values, dims);
       }
       default: {
-        float typical = 0.5f;
-        if (transform.get("boundaries") instanceof List && !list(transform.get("boundaries")).isEmpty()) {
-          typical = ((Double) list(transform.get("boundaries")).get(0)).floatValue();
-        }
         float[] values = new float[2 * width];
-        for (int i = 0; i < width; i++) { values[i] = typical; values[width + i] = Float.NaN; }
+        for (int i = 0; i < width; i++) { values[i] = (Float) typical; values[width + i] = Float.NaN; }
         return OnnxTensor.createTensor(env, FloatBuffer.wrap(values), dims);
       }
     }
   }
 
   public static void main(String[] args) throws OrtException {
-    if (args.length != 1) {
-      System.err.println("usage: java PlecPredict MODEL.onnx");
+    List<String> paths = new ArrayList<>();
+    int threads = 0;
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--threads") && i + 1 < args.length) threads = Integer.parseInt(args[++i]);
+      else paths.add(args[i]);
+    }
+    if (paths.size() != 1) {
+      System.err.println("usage: java PlecPredict MODEL.onnx [--threads N]");
       System.exit(2);
     }
     OrtEnvironment env = OrtEnvironment.getEnvironment();
-    OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-    options.setIntraOpNumThreads(1);
-    try (OrtSession session = env.createSession(args[0], options)) {
-      String text = session.getMetadata().getCustomMetadata().get("plec.signature");
-      if (text == null) throw new IllegalArgumentException(args[0] + ": no plec.signature metadata: not a plec model");
-      Map<String, Object> signature = object(Json.parse(text));
-
+    try (Model model = load(env, paths.get(0), threads)) {
       Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
-      for (Object spec : list(signature.get("inputs"))) {
-        Map<String, Object> input = object(spec);
-        inputs.put((String) input.get("name"), exampleInput(env, input));
-      }
-      List<String> names = new ArrayList<>();
-      for (Object output : list(signature.get("outputs"))) names.add((String) object(output).get("name"));
-
-      try (OrtSession.Result result = session.run(inputs)) {
-        for (int row = 0; row < 2; row++) {
-          StringBuilder line = new StringBuilder("row " + row + ":");
-          for (int k = 0; k < names.size(); k++) {
-            OnnxValue value = result.get(names.get(k)).orElseThrow();
-            OnnxTensor tensor = (OnnxTensor) value;
-            long[] shape = tensor.getInfo().getShape();
-            int width = shape.length > 1 ? (int) shape[1] : 1;
-            FloatBuffer data = tensor.getFloatBuffer();
-            line.append(k > 0 ? ", " : " ").append(names.get(k)).append('=');
-            for (int i = 0; i < width; i++) line.append(i > 0 ? " " : "").append(data.get(row * width + i));
-          }
-          System.out.println(line);
+      try {
+        for (Object spec : list(model.signature.get("inputs"))) {
+          Map<String, Object> input = object(spec);
+          inputs.put((String) input.get("name"), exampleInput(env, input));
+        }
+        try (OrtSession.Result result = model.session.run(inputs)) {
+          printRows(model, result);
         }
       } finally {
         for (OnnxTensor tensor : inputs.values()) tensor.close();
       }
+    }
+  }
+
+  /** One line per row: every output (float32), `name=value` or `name=[v0 v1 ...]`. */
+  static void printRows(Model model, OrtSession.Result result) throws OrtException {
+    List<OnnxTensor> tensors = new ArrayList<>();
+    for (String name : model.outputNames) {
+      OnnxValue value = result.get(name).orElseThrow(() -> new IllegalStateException("no output " + name));
+      tensors.add((OnnxTensor) value);
+    }
+    long rows = tensors.get(0).getInfo().getShape()[0];
+    for (int row = 0; row < rows; row++) {
+      StringBuilder line = new StringBuilder("row " + row + ":");
+      for (int k = 0; k < tensors.size(); k++) {
+        long[] shape = tensors.get(k).getInfo().getShape();
+        int width = shape.length > 1 ? (int) shape[1] : 1;
+        FloatBuffer data = tensors.get(k).getFloatBuffer();
+        line.append(k > 0 ? ", " : " ").append(model.outputNames.get(k)).append('=').append(width > 1 ? "[" : "");
+        for (int i = 0; i < width; i++) line.append(i > 0 ? " " : "").append(data.get(row * width + i));
+        line.append(width > 1 ? "]" : "");
+      }
+      System.out.println(line);
     }
   }
 }
