@@ -261,3 +261,49 @@ fn java_example_compiles_against_onnxruntime() {
     assert!(java.status.success(), "{}{}", text(&java.stdout), text(&java.stderr));
     assert!(out.join("PlecPredict.class").is_file());
 }
+
+/// The Python, Node and C++ examples check the model's graph hash at start-up: a copy with one flipped byte in the
+/// middle of its graph (inside an initializer) is refused before it scores anything.
+#[test]
+fn examples_refuse_a_damaged_model() {
+    let dir = temp_dir("example_damaged");
+    let damaged = dir.join("damaged.onnx");
+    let mut bytes = std::fs::read(compiled_model()).unwrap();
+    // The middle of the largest embedding table: ONNX Runtime still loads the model, only the hash differs.
+    let config = project_root().join("tests/configs/all_feature_kinds.config");
+    let spec = plec_config::load_file(&config).unwrap().spec;
+    let weights = plec_compiler::Weights::random(&spec, 7);
+    let table =
+        weights.tensors.iter().filter(|(name, _)| name.starts_with("embedding.")).max_by_key(|(_, t)| t.data.len());
+    let data = &table.unwrap().1.data;
+    let needle = &data[data.len() / 2..data.len() / 2 + 16];
+    let at = bytes.windows(16).position(|w| w == needle).expect("the table's bytes in the model");
+    bytes[at] ^= 0x5a;
+    std::fs::write(&damaged, &bytes).unwrap();
+    let model = damaged.to_str().unwrap();
+    install_node_example(&project_root().join("examples/node"));
+    let runs = [
+        (
+            "python",
+            Command::new(python())
+                .args([project_root().join("examples/python/plec_predict.py").to_str().unwrap(), model])
+                .output(),
+        ),
+        (
+            "node",
+            Command::new("node")
+                .args([project_root().join("examples/node/plec_predict.js").to_str().unwrap(), model])
+                .output(),
+        ),
+        ("c++", Command::new(cpp_example()).arg(model).output()),
+    ];
+    for (who, run) in runs {
+        let run = run.unwrap();
+        assert!(!run.status.success(), "{who} scored a damaged model: {}", text(&run.stdout));
+        let message = text(&run.stderr);
+        assert!(
+            message.contains("the graph differs from") && message.contains("plec.graph_sha256"),
+            "{who}: {message}"
+        );
+    }
+}

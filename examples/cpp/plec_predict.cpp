@@ -13,6 +13,7 @@
 // null; float32 values printed with enough digits to read back exactly).
 
 #include <onnxruntime_cxx_api.h>
+#include <openssl/evp.h>
 
 #include <cmath>
 #include <cstdint>
@@ -29,6 +30,9 @@
 namespace {
 
 const char* const kSignatureKey = "plec.signature";
+const char* const kGraphKey = "plec.graph_sha256";
+const char* const kExternalKey = "plec.external_data_sha256";
+const char* const kExternalNameKey = "plec.external_data";
 
 // ---- A small JSON reader: enough for the signature and the inputs file. ----
 
@@ -208,6 +212,80 @@ struct Model {
   std::vector<std::string> output_names;
 };
 
+// ---- Integrity: the check a service does once at start-up (see docs/integrity.md in the plec repository). ----
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("sha256 failed");
+  }
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    char pair[3];
+    std::snprintf(pair, sizeof pair, "%02x", digest[i]);
+    hex += pair;
+  }
+  return hex;
+}
+
+// The payload of ModelProto field 7 (the graph): a walk of the top-level protobuf fields.
+std::string graph_bytes(const std::string& data, const std::string& path) {
+  size_t pos = 0;
+  auto varint = [&]() {
+    uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos >= data.size()) throw std::runtime_error(path + ": truncated: not an intact ONNX model");
+      const auto byte = static_cast<unsigned char>(data[pos++]);
+      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if (byte < 0x80) return value;
+    }
+    throw std::runtime_error(path + ": bad varint: not an ONNX model");
+  };
+  std::string graph;
+  bool found = false;
+  while (pos < data.size()) {
+    const uint64_t tag = varint();
+    const uint64_t wire = tag & 7;
+    uint64_t skip = 0;
+    if (wire == 0) varint();
+    else if (wire == 1) skip = 8;
+    else if (wire == 5) skip = 4;
+    else if (wire == 2) skip = varint();
+    else throw std::runtime_error(path + ": unexpected wire type: not an ONNX model");
+    if (skip > data.size() - pos) throw std::runtime_error(path + ": truncated: not an intact ONNX model");
+    if (wire == 2 && (tag >> 3) == 7) {
+      graph = data.substr(pos, skip);
+      found = true;
+    }
+    pos += skip;
+  }
+  if (!found) throw std::runtime_error(path + ": no graph: not an ONNX model");
+  return graph;
+}
+
+// The graph and the external data file have the sha256 `plec compile` recorded, so no damaged copy scores.
+void check_integrity(const std::string& path, Ort::ModelMetadata& metadata) {
+  Ort::AllocatorWithDefaultOptions allocator;
+  auto lookup = [&](const char* key) {
+    Ort::AllocatedStringPtr value = metadata.LookupCustomMetadataMapAllocated(key, allocator);
+    return value ? std::string(value.get()) : std::string();
+  };
+  if (sha256_hex(graph_bytes(read_file(path), path)) != lookup(kGraphKey)) {
+    throw std::runtime_error(path + ": the graph differs from " + kGraphKey +
+                             ": the file is damaged; copy or compile it again");
+  }
+  const std::string external = lookup(kExternalKey);
+  if (!external.empty()) {
+    const size_t slash = path.find_last_of('/');
+    const std::string folder = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+    const std::string data_path = folder + lookup(kExternalNameKey);
+    if (sha256_hex(read_file(data_path)) != external) {
+      throw std::runtime_error(data_path + ": differs from " + kExternalKey + ": the file is damaged; copy it again");
+    }
+  }
+}
+
 Model load_model(const Ort::Env& env, const std::string& path, int threads) {
   Ort::SessionOptions options;
   if (threads > 0) options.SetIntraOpNumThreads(threads);
@@ -218,6 +296,7 @@ Model load_model(const Ort::Env& env, const std::string& path, int threads) {
   Ort::ModelMetadata metadata = model.session.GetModelMetadata();
   Ort::AllocatedStringPtr text = metadata.LookupCustomMetadataMapAllocated(kSignatureKey, allocator);
   if (!text) throw std::runtime_error(path + ": no " + kSignatureKey + " metadata: not a plec model");
+  check_integrity(path, metadata);
   model.signature = JsonParser(text.get(), path + ": " + kSignatureKey).parse();
   for (const Json& output : model.signature.at("outputs").items) model.output_names.push_back(output.at("name").text);
   return model;

@@ -14,15 +14,25 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 public final class PlecPredict {
   static final String SIGNATURE_KEY = "plec.signature";
+  static final String GRAPH_KEY = "plec.graph_sha256";
+  static final String EXTERNAL_KEY = "plec.external_data_sha256";
+  static final String EXTERNAL_NAME_KEY = "plec.external_data";
 
   private PlecPredict() {}
 
@@ -155,7 +165,63 @@ public final class PlecPredict {
       session.close();
       throw new IllegalArgumentException(path + ": no " + SIGNATURE_KEY + " metadata: not a plec model");
     }
+    Map<String, String> metadata = session.getMetadata().getCustomMetadata();
+    try {
+      checkIntegrity(path, metadata);
+    } catch (IOException | NoSuchAlgorithmException | IllegalStateException e) {
+      session.close();
+      throw new IllegalArgumentException(path + ": integrity check failed: " + e.getMessage(), e);
+    }
     return new Model(session, object(Json.parse(text)));
+  }
+
+  /** The payload of ModelProto field 7 (the graph): a walk of the top-level protobuf fields. */
+  static byte[] graphBytes(byte[] data) {
+    int[] pos = {0};
+    java.util.function.LongSupplier varint = () -> {
+      long value = 0;
+      for (int shift = 0; shift < 64; shift += 7) {
+        if (pos[0] >= data.length) throw new IllegalStateException("truncated: not an intact ONNX model");
+        int b = data[pos[0]++] & 0xff;
+        value |= (long) (b & 0x7f) << shift;
+        if (b < 0x80) return value;
+      }
+      throw new IllegalStateException("bad varint: not an ONNX model");
+    };
+    byte[] graph = null;
+    while (pos[0] < data.length) {
+      long tag = varint.getAsLong();
+      int wire = (int) (tag & 7);
+      long skip = wire == 0 ? 0 : wire == 1 ? 8 : wire == 5 ? 4 : wire == 2 ? varint.getAsLong() : -1;
+      if (wire == 0) varint.getAsLong();
+      if (skip < 0) throw new IllegalStateException("unexpected wire type: not an ONNX model");
+      if (skip > data.length - pos[0]) throw new IllegalStateException("truncated: not an intact ONNX model");
+      if (wire == 2 && (tag >>> 3) == 7) graph = Arrays.copyOfRange(data, pos[0], pos[0] + (int) skip);
+      pos[0] += (int) skip;
+    }
+    if (graph == null) throw new IllegalStateException("no graph: not an ONNX model");
+    return graph;
+  }
+
+  static String sha256(byte[] data) throws NoSuchAlgorithmException {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+  }
+
+  /**
+   * The check a service does once at start-up: the graph and its external data file have the sha256 that `plec
+   * compile` recorded (plec.graph_sha256, plec.external_data_sha256), so no damaged copy of the model scores.
+   */
+  static void checkIntegrity(String path, Map<String, String> metadata) throws IOException, NoSuchAlgorithmException {
+    if (!sha256(graphBytes(Files.readAllBytes(Path.of(path)))).equals(metadata.get(GRAPH_KEY))) {
+      throw new IllegalStateException("the graph differs from " + GRAPH_KEY + ": the file is damaged; copy or compile it again");
+    }
+    String external = metadata.get(EXTERNAL_KEY);
+    if (external != null) {
+      Path data = Path.of(path).resolveSibling(metadata.getOrDefault(EXTERNAL_NAME_KEY, ""));
+      if (!sha256(Files.readAllBytes(data)).equals(external)) {
+        throw new IllegalStateException(data + " differs from " + EXTERNAL_KEY + ": the file is damaged; copy it again");
+      }
+    }
   }
 
   /** A typical raw value of type `dtype` for one input: the first valid id, vocabulary word or boundary. */
