@@ -158,3 +158,36 @@ fn a_checkpoint_of_another_config_is_refused_naming_both_sides() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("it already holds another pipeline.config; import into a new folder"), "{stderr}");
 }
+
+/// A flipped byte inside a tensor of a TorchEasyRec checkpoint is caught by the CRC-32 that `torch.save` records for
+/// every archive member (the only content check DCP files carry), naming the file and the member.
+#[test]
+fn a_damaged_tzrec_checkpoint_is_refused_by_its_crc() {
+    let dir = TestDir::new("tzrec-damaged");
+    let copy = dir.path().join("ple_single/model.ckpt-100/model");
+    std::fs::create_dir_all(&copy).unwrap();
+    let source = Path::new(&fixture("ple_single")).join("model.ckpt-100/model");
+    for entry in std::fs::read_dir(&source).unwrap().flatten() {
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    let chunk = copy.join("__0_0.distcp");
+    let mut bytes = std::fs::read(&chunk).unwrap();
+    // The first tensor storage (`archive/data/0`, a local zip header) past the middle of the file: its first byte.
+    let name = b"archive/data/0";
+    let header = (bytes.len() / 2..bytes.len() - 30)
+        .find(|&at| bytes[at..].starts_with(b"PK\x03\x04") && bytes[at + 30..].starts_with(name))
+        .expect("a storage member past the middle");
+    let field = |at: usize| usize::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+    let data = header + 30 + field(header + 26) + field(header + 28);
+    bytes[data] ^= 0x5a;
+    std::fs::write(&chunk, bytes).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_plec"))
+        .args(["import", "--tzrec-checkpoint", dir.path().join("ple_single").to_str().unwrap()])
+        .args(["--config", &config("tzrec_ple.config"), "--model-dir", dir.path().join("out").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("__0_0.distcp") && stderr.contains("the archive records"), "{stderr}");
+    assert!(stderr.contains("has CRC-32") && stderr.contains("the file is damaged"), "{stderr}");
+}

@@ -85,7 +85,7 @@ pub fn read_tensor(archive: &[u8]) -> Result<Tensor, String> {
             ));
         }
     }
-    let pickled = &archive[pickle_entry.data_start..pickle_entry.data_start + pickle_entry.size];
+    let pickled = pickle_entry.checked_data(archive).map_err(|e| e.to_string())?;
     let root = pickle::parse(pickled).map_err(|e| format!("data.pkl: {e}"))?;
     let Value::Object { callable, args, .. } = &root else {
         return Err("data.pkl does not hold a tensor".into());
@@ -116,7 +116,7 @@ pub fn read_tensor(archive: &[u8]) -> Result<Tensor, String> {
         return Err(bad("stride"));
     }
     let data = member(&format!("{prefix}data/{key}")).ok_or_else(|| format!("no storage member data/{key}"))?;
-    let storage = &archive[data.data_start..data.data_start + data.size];
+    let storage = data.checked_data(archive).map_err(|e| e.to_string())?;
     let count: usize = shape.iter().product();
     // The furthest element the view touches must lie inside the storage.
     let last = offset + shape.iter().zip(&stride).map(|(&n, &s)| n.saturating_sub(1) * s).sum::<usize>();

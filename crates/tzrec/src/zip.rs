@@ -8,6 +8,27 @@ pub struct Entry {
     pub name: String,
     pub data_start: usize,
     pub size: usize,
+    /// The CRC-32 the central directory records for the member's bytes (0: not computed, as
+    /// `torch.serialization.set_crc32_options(False)` writes).
+    pub crc32: u32,
+}
+
+impl Entry {
+    /// The member's bytes, after checking them against the recorded CRC-32 (when one was recorded): the one
+    /// content check a `torch.save` archive carries.
+    pub fn checked_data<'a>(&self, archive: &'a [u8]) -> Result<&'a [u8], ZipError> {
+        let data = &archive[self.data_start..self.data_start + self.size];
+        if self.crc32 != 0 {
+            let actual = crc32fast::hash(data);
+            if actual != self.crc32 {
+                return Err(ZipError(format!(
+                    "member `{}` has CRC-32 {actual:08x}, but the archive records {:08x}: the file is damaged",
+                    self.name, self.crc32
+                )));
+            }
+        }
+        Ok(data)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +87,7 @@ pub fn entries(bytes: &[u8]) -> Result<Vec<Entry>, ZipError> {
             return Err(ZipError(format!("no central-directory entry at byte {at}")));
         }
         let method = u16_at(bytes, at + 10)?;
+        let crc32 = u32_at(bytes, at + 16)?;
         let mut size = u64::from(u32_at(bytes, at + 24)?);
         let name_len = usize::from(u16_at(bytes, at + 28)?);
         let extra_len = usize::from(u16_at(bytes, at + 30)?);
@@ -109,7 +131,7 @@ pub fn entries(bytes: &[u8]) -> Result<Vec<Entry>, ZipError> {
         if data_start.checked_add(size).is_none_or(|end| end > bytes.len()) {
             return Err(ZipError(format!("member `{name}` runs past the end of the archive")));
         }
-        out.push(Entry { name, data_start, size });
+        out.push(Entry { name, data_start, size, crc32 });
         at += 46 + name_len + extra_len + comment_len;
     }
     Ok(out)
