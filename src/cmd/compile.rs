@@ -35,7 +35,8 @@ pub struct Args {
     /// Where to write the ONNX model.
     #[arg(short = 'o', long)]
     pub output: PathBuf,
-    /// `explicit` (one named node chain per expert) or `fused` (same function, faster).
+    /// `explicit` (one named node chain per expert), `fused` (same function, gates fused; fastest float32) or
+    /// `wide` (same function, each layer's experts as a few wide and batched matmuls; fastest with int8).
     #[arg(long, default_value = "explicit")]
     pub layout: Layout,
     /// ai.onnx opset (17..=21; default 17, or 20 for a model with sequence features, which need 20 or newer).

@@ -1,4 +1,4 @@
-//! `--precision int8`: a pass over the lowered float graph (either layout) that stores embedding tables and the
+//! `--precision int8`: a pass over the lowered float graph (any layout) that stores embedding tables and the
 //! wide expert / tower MLP layers as int8. The graph keeps its inputs, outputs and node names; only the nodes that
 //! read a quantized parameter change.
 //!
@@ -125,10 +125,13 @@ pub(crate) fn quantize(g: &mut Graph, spec: &ModelSpec, options: &Int8Options) -
             out.extend(dequantized_gather(&node));
         } else if node.op_type == "Gemm"
             && node.domain.is_empty()
-            && dense.contains(&node.name)
+            && (dense.contains(&node.name) || g.wide.contains_key(&node.name))
             && !(raw_numbers && node.input[0] == FEATURES)
         {
-            out.extend(quantized_gemm(g, node, options.min_weights, &mut shared)?);
+            let experts = g.wide.get(&node.name).copied().unwrap_or(1);
+            out.extend(quantized_gemm(g, node, options.min_weights, experts, &mut shared)?);
+        } else if node.op_type == "MatMul" && node.domain.is_empty() && g.wide.contains_key(&node.name) {
+            out.extend(quantized_batched(g, node, options.min_weights, &mut shared)?);
         } else {
             out.push(node);
         }
@@ -320,10 +323,13 @@ fn dequantized_gather(gather: &NodeProto) -> Vec<NodeProto> {
 /// `Gemm(x, W, b) {transB=1}` -> `MatMulIntegerToFloat(x.quant, W.quant, x.quant_scale, W.scale,
 /// x.quant_zero_point, "", b)` when `W` is wide enough, preceded by `DynamicQuantizeLinear(x)` (named `x.quant`)
 /// at the first such Gemm reading `x` (`shared` holds the inputs already quantized).
+/// A wide Gemm (`experts` > 1, the wide layout) is quantized when each expert's share of it has at least
+/// `min_weights` weights: the same layers as in the other layouts, so the same accuracy.
 fn quantized_gemm(
     g: &mut Graph,
     gemm: NodeProto,
     min_weights: usize,
+    experts: usize,
     shared: &mut BTreeSet<String>,
 ) -> Result<Vec<NodeProto>, CompileError> {
     let transposed = gemm.attribute.iter().any(|a| a.name == "transB" && a.i == 1);
@@ -339,7 +345,7 @@ fn quantized_gemm(
         [o, i] => (*o as usize, *i as usize),
         other => return Err(CompileError::Internal(format!("weight `{w_name}` has shape {other:?}"))),
     };
-    if out * inputs < min_weights {
+    if out * inputs / experts.max(1) < min_weights {
         return Ok(vec![gemm]);
     }
     let values = floats(weight)?;
@@ -359,22 +365,98 @@ fn quantized_gemm(
         },
     );
     g.add_f32_initializer(&s_name, vec![out], &scales);
-    g.domains.insert(MS_DOMAIN);
     let bias = gemm.input.get(2).cloned().unwrap_or_default();
     let mut out = Vec::new();
-    let x = &gemm.input[0];
-    let (xq, xs, xz) = (format!("{x}.quant"), format!("{x}.quant_scale"), format!("{x}.quant_zero_point"));
-    if shared.insert(x.clone()) {
-        // Before the input's first int8 reader; every later reader comes after it in the node order.
-        let mut dq = node("DynamicQuantizeLinear", xq.clone(), &[x], vec![]);
-        dq.output = vec![xq.clone(), xs.clone(), xz.clone()];
-        out.push(dq);
-    }
+    let (xq, xs, xz) = quantized_input(g, &gemm.input[0], shared, &mut out);
     let mut q = node("MatMulIntegerToFloat", gemm.name.clone(), &[&xq, &q_name, &xs, &s_name, &xz, "", &bias], vec![]);
     q.domain = MS_DOMAIN.to_string();
     q.output = gemm.output;
     out.push(q);
     Ok(out)
+}
+
+/// The uint8 form of `x` (data, scale, zero point), quantized by `DynamicQuantizeLinear` (node `<x>.quant`)
+/// before its first int8 reader, which `shared` does not yet hold; every later reader comes after it in the node
+/// order.
+fn quantized_input(
+    g: &mut Graph,
+    x: &str,
+    shared: &mut BTreeSet<String>,
+    out: &mut Vec<NodeProto>,
+) -> (String, String, String) {
+    g.domains.insert(MS_DOMAIN);
+    let (xq, xs, xz) = (format!("{x}.quant"), format!("{x}.quant_scale"), format!("{x}.quant_zero_point"));
+    if shared.insert(x.to_string()) {
+        let mut dq = node("DynamicQuantizeLinear", xq.clone(), &[x], vec![]);
+        dq.output = vec![xq.clone(), xs.clone(), xz.clone()];
+        out.push(dq);
+    }
+    (xq, xs, xz)
+}
+
+/// The wide layout's batched `MatMul(x [experts, batch, in], W [experts, in, out])` (`lower::wide`) ->
+/// `MatMulIntegerToFloat(x.quant, W.quant, x.quant_scale, W.scale, x.quant_zero_point)` when each expert's
+/// `in x out` has at least `min_weights` weights: `W.quant` int8 `[experts, in, out]` in [`WEIGHT_LEVELS`] levels,
+/// `W.scale` float `[experts, 1, out]` (per expert and output channel). The bias stays in the `Add` after it
+/// (ONNX Runtime's bias input takes one row for all experts).
+fn quantized_batched(
+    g: &mut Graph,
+    matmul: NodeProto,
+    min_weights: usize,
+    shared: &mut BTreeSet<String>,
+) -> Result<Vec<NodeProto>, CompileError> {
+    let w_name = matmul.input.get(1).cloned().unwrap_or_default();
+    if w_name != names::weight(&matmul.name) || !matmul.attribute.is_empty() {
+        return Err(CompileError::Internal(format!("MatMul `{}` is not the batched Linear plec lowers", matmul.name)));
+    }
+    let Some(weight) = g.initializers.get(&w_name) else {
+        return Err(CompileError::Internal(format!("MatMul `{}` reads no initializer `{w_name}`", matmul.name)));
+    };
+    let (experts, inputs, out) = match weight.dims.as_slice() {
+        [e, i, o] => (*e as usize, *i as usize, *o as usize),
+        other => return Err(CompileError::Internal(format!("weight `{w_name}` has shape {other:?}"))),
+    };
+    if inputs * out < min_weights {
+        return Ok(vec![matmul]);
+    }
+    let values = floats(weight)?;
+    check_finite(&w_name, &values)?;
+    let mut quant = Vec::with_capacity(values.len());
+    let mut scales = Vec::with_capacity(experts * out);
+    for e in 0..experts {
+        // [in, out] -> [out, in] for `quantize_weight`, which transposes back.
+        let block = &values[e * inputs * out..(e + 1) * inputs * out];
+        let mut rows = vec![0.0f32; inputs * out];
+        for i in 0..inputs {
+            for o in 0..out {
+                rows[o * inputs + i] = block[i * out + o];
+            }
+        }
+        let (q, s) = quantize_weight(&rows, out, inputs);
+        quant.extend(q);
+        scales.extend(s);
+    }
+    g.initializers.remove(&w_name);
+    let q_name = format!("{w_name}.quant");
+    let s_name = format!("{w_name}.scale");
+    g.initializers.insert(
+        q_name.clone(),
+        TensorProto {
+            name: q_name.clone(),
+            dims: vec![experts as i64, inputs as i64, out as i64],
+            data_type: DataType::INT8 as i32,
+            raw_data: quant,
+            ..Default::default()
+        },
+    );
+    g.add_f32_initializer(&s_name, vec![experts, 1, out], &scales);
+    let mut nodes = Vec::new();
+    let (xq, xs, xz) = quantized_input(g, &matmul.input[0], shared, &mut nodes);
+    let mut q = node("MatMulIntegerToFloat", matmul.name.clone(), &[&xq, &q_name, &xs, &s_name, &xz], vec![]);
+    q.domain = MS_DOMAIN.to_string();
+    q.output = matmul.output;
+    nodes.push(q);
+    Ok(nodes)
 }
 
 /// One line on what a compiled model holds in int8 and what stays float32, e.g. for `plec compile`.
@@ -384,9 +466,16 @@ pub fn summary(model: &onnx_protobuf::ModelProto) -> String {
     let int8_tables = graph.initializer.iter().filter(|t| t.name.strip_suffix(".quant").is_some_and(is_table)).count();
     let float_tables = graph.initializer.iter().filter(|t| is_table(&t.name)).count();
     let int8_gemms = graph.node.iter().filter(|n| n.op_type == "MatMulIntegerToFloat").count();
-    let float_gemms = graph.node.iter().filter(|n| n.op_type == "Gemm").count();
+    // Gemms, and the wide layout's batched MatMuls (the only MatMuls reading a `.weight` initializer).
+    let float_gemms = graph
+        .node
+        .iter()
+        .filter(|n| {
+            n.op_type == "Gemm" || (n.op_type == "MatMul" && n.input.get(1).is_some_and(|w| w.ends_with(".weight")))
+        })
+        .count();
     format!(
-        "int8: {int8_tables} of {} embedding tables and {int8_gemms} of {} Gemms (the rest float32: small tables, \
+        "int8: {int8_tables} of {} embedding tables and {int8_gemms} of {} dense layers (the rest float32: small tables, \
          gates, output layers, narrow layers; `plec dump` shows which)",
         int8_tables + float_tables,
         int8_gemms + float_gemms
@@ -469,6 +558,35 @@ mod tests {
         // No level beyond 63, so 2 x 255 x 63 = 32,130 fits the int16 pair sums of a non-VNNI u8s8 GEMM.
         assert!(ints.iter().all(|q| q.unsigned_abs() <= 63));
         assert!(2 * 255 * (WEIGHT_LEVELS as i32) <= i16::MAX as i32);
+    }
+
+    #[test]
+    fn batched_weights_get_a_scale_per_expert_and_output_channel() {
+        use crate::weights::Weights;
+        // Two experts, [in 2, out 2] each (MatMul orientation); expert 1's channel 0 is all zero.
+        let w = [6.3f32, 0.1, -3.15, 0.2, 0.0, -1.26, 0.0, 0.63];
+        let mut g = Graph::new(Weights { tensors: Default::default() }, 17);
+        g.add_f32_initializer("e.fc_1.weight", vec![2, 2, 2], &w);
+        let matmul = node("MatMul", "e.fc_1".into(), &["x", "e.fc_1.weight"], vec![]);
+        let mut shared = BTreeSet::new();
+        let nodes = quantized_batched(&mut g, matmul, 4, &mut shared).unwrap();
+        let ops: Vec<&str> = nodes.iter().map(|n| n.op_type.as_str()).collect();
+        assert_eq!(ops, ["DynamicQuantizeLinear", "MatMulIntegerToFloat"]);
+        let q = &g.initializers["e.fc_1.weight.quant"];
+        assert_eq!(q.dims, vec![2, 2, 2]);
+        let scale = floats(&g.initializers["e.fc_1.weight.scale"]).unwrap();
+        assert_eq!(g.initializers["e.fc_1.weight.scale"].dims, vec![2, 1, 2]);
+        // Largest |weight| per (expert, output) over the inputs, / 63.
+        assert_eq!(scale, vec![6.3 / 63.0, 0.2 / 63.0, 0.0, 1.26 / 63.0]);
+        for (i, (&b, &x)) in q.raw_data.iter().zip(&w).enumerate() {
+            let step = scale[(i / 4) * 2 + i % 2];
+            assert!((b as i8 as f32 * step - x).abs() <= step / 2.0 + 1e-6, "{i}: {b} vs {x}");
+        }
+        // Narrower than the threshold: left float32.
+        g.add_f32_initializer("f.fc_1.weight", vec![2, 2, 2], &w);
+        let matmul = node("MatMul", "f.fc_1".into(), &["x", "f.fc_1.weight"], vec![]);
+        let nodes = quantized_batched(&mut g, matmul, 5, &mut shared).unwrap();
+        assert_eq!(nodes[0].op_type, "MatMul");
     }
 
     #[test]
