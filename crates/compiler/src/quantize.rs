@@ -26,6 +26,14 @@
 //!   8192; with the default threshold the runs disagreed (-14% to +28%). `MatMulInteger` + `Cast` + `Mul` is
 //!   what ONNX Runtime fuses into these ops anyway, and with uint8 weights (u8u8) the same Gemm ran 1.0-4.4x
 //!   slower than with int8 weights (`benches/int8_kernels.py`).
+//! - **Wide layout** (`lower::wide`): a wide Gemm (several experts' first blocks side by side) is quantized as
+//!   above when each expert's share of it reaches [`Int8Options::min_weights`] (the same layers as in the other
+//!   layouts, so the same accuracy), and a batched MatMul `[experts, batch, in] x [experts, in, out]` becomes one
+//!   `MatMulIntegerToFloat` with int8 weights `[experts, in, out]` and scales `[experts, 1, out]` (per expert and
+//!   output channel), its bias left in the following `Add` (the op's bias input is one row for all experts). One
+//!   `DynamicQuantizeLinear` per tensor, so per layer at most one per input plus one per batched block, where the
+//!   other layouts quantize each expert's activations separately: one activation scale covers all experts of a
+//!   block.
 //! - **Stay float32**: embedding tables below [`MIN_INT8_TABLE_ELEMENTS`], gates (a 256 x 6 Gemm is slower in int8 at every batch size, and its softmax decides the
 //!   expert mix), output layers (one or a few columns), sequence attention MLPs, Gemms narrower than
 //!   [`MIN_INT8_WEIGHTS`], and the Gemms reading the group input when it holds raw numbers (see
