@@ -26,14 +26,9 @@
 //!   8192; with the default threshold the runs disagreed (-14% to +28%). `MatMulInteger` + `Cast` + `Mul` is
 //!   what ONNX Runtime fuses into these ops anyway, and with uint8 weights (u8u8) the same Gemm ran 1.0-4.4x
 //!   slower than with int8 weights (`benches/int8_kernels.py`).
-//! - **Wide layout** (`lower::wide`): a wide Gemm (several experts' first blocks side by side) is quantized as
-//!   above when each expert's share of it reaches [`Int8Options::min_weights`] (the same layers as in the other
-//!   layouts, so the same accuracy), and a batched MatMul `[experts, batch, in] x [experts, in, out]` becomes one
-//!   `MatMulIntegerToFloat` with int8 weights `[experts, in, out]` and scales `[experts, 1, out]` (per expert and
-//!   output channel), its bias left in the following `Add` (the op's bias input is one row for all experts). One
-//!   `DynamicQuantizeLinear` per tensor, so per layer at most one per input plus one per batched block, where the
-//!   other layouts quantize each expert's activations separately: one activation scale covers all experts of a
-//!   block.
+//! - **Wide layout** (`lower::wide`): a wide Gemm (several experts' first blocks side by side) is one int8 matmul,
+//!   quantized as above when each expert's share of it reaches [`Int8Options::min_weights`] (the same layers as in
+//!   the other layouts, so the same accuracy); its input is quantized once for all of them, as in the fused layout.
 //! - **Stay float32**: embedding tables below [`MIN_INT8_TABLE_ELEMENTS`], gates (a 256 x 6 Gemm is slower in int8 at every batch size, and its softmax decides the
 //!   expert mix), output layers (one or a few columns), sequence attention MLPs, Gemms narrower than
 //!   [`MIN_INT8_WEIGHTS`], and the Gemms reading the group input when it holds raw numbers (see
@@ -138,8 +133,6 @@ pub(crate) fn quantize(g: &mut Graph, spec: &ModelSpec, options: &Int8Options) -
         {
             let experts = g.wide.get(&node.name).copied().unwrap_or(1);
             out.extend(quantized_gemm(g, node, options.min_weights, experts, &mut shared)?);
-        } else if node.op_type == "MatMul" && node.domain.is_empty() && g.wide.contains_key(&node.name) {
-            out.extend(quantized_batched(g, node, options.min_weights, &mut shared)?);
         } else {
             out.push(node);
         }
@@ -402,71 +395,6 @@ fn quantized_input(
     (xq, xs, xz)
 }
 
-/// The wide layout's batched `MatMul(x [experts, batch, in], W [experts, in, out])` (`lower::wide`) ->
-/// `MatMulIntegerToFloat(x.quant, W.quant, x.quant_scale, W.scale, x.quant_zero_point)` when each expert's
-/// `in x out` has at least `min_weights` weights: `W.quant` int8 `[experts, in, out]` in [`WEIGHT_LEVELS`] levels,
-/// `W.scale` float `[experts, 1, out]` (per expert and output channel). The bias stays in the `Add` after it
-/// (ONNX Runtime's bias input takes one row for all experts).
-fn quantized_batched(
-    g: &mut Graph,
-    matmul: NodeProto,
-    min_weights: usize,
-    shared: &mut BTreeSet<String>,
-) -> Result<Vec<NodeProto>, CompileError> {
-    let w_name = matmul.input.get(1).cloned().unwrap_or_default();
-    if w_name != names::weight(&matmul.name) || !matmul.attribute.is_empty() {
-        return Err(CompileError::Internal(format!("MatMul `{}` is not the batched Linear plec lowers", matmul.name)));
-    }
-    let Some(weight) = g.initializers.get(&w_name) else {
-        return Err(CompileError::Internal(format!("MatMul `{}` reads no initializer `{w_name}`", matmul.name)));
-    };
-    let (experts, inputs, out) = match weight.dims.as_slice() {
-        [e, i, o] => (*e as usize, *i as usize, *o as usize),
-        other => return Err(CompileError::Internal(format!("weight `{w_name}` has shape {other:?}"))),
-    };
-    if inputs * out < min_weights {
-        return Ok(vec![matmul]);
-    }
-    let values = floats(weight)?;
-    check_finite(&w_name, &values)?;
-    let mut quant = Vec::with_capacity(values.len());
-    let mut scales = Vec::with_capacity(experts * out);
-    for e in 0..experts {
-        // [in, out] -> [out, in] for `quantize_weight`, which transposes back.
-        let block = &values[e * inputs * out..(e + 1) * inputs * out];
-        let mut rows = vec![0.0f32; inputs * out];
-        for i in 0..inputs {
-            for o in 0..out {
-                rows[o * inputs + i] = block[i * out + o];
-            }
-        }
-        let (q, s) = quantize_weight(&rows, out, inputs);
-        quant.extend(q);
-        scales.extend(s);
-    }
-    g.initializers.remove(&w_name);
-    let q_name = format!("{w_name}.quant");
-    let s_name = format!("{w_name}.scale");
-    g.initializers.insert(
-        q_name.clone(),
-        TensorProto {
-            name: q_name.clone(),
-            dims: vec![experts as i64, inputs as i64, out as i64],
-            data_type: DataType::INT8 as i32,
-            raw_data: quant,
-            ..Default::default()
-        },
-    );
-    g.add_f32_initializer(&s_name, vec![experts, 1, out], &scales);
-    let mut nodes = Vec::new();
-    let (xq, xs, xz) = quantized_input(g, &matmul.input[0], shared, &mut nodes);
-    let mut q = node("MatMulIntegerToFloat", matmul.name.clone(), &[&xq, &q_name, &xs, &s_name, &xz], vec![]);
-    q.domain = MS_DOMAIN.to_string();
-    q.output = matmul.output;
-    nodes.push(q);
-    Ok(nodes)
-}
-
 /// One line on what a compiled model holds in int8 and what stays float32, e.g. for `plec compile`.
 pub fn summary(model: &onnx_protobuf::ModelProto) -> String {
     let graph = &model.graph;
@@ -474,16 +402,9 @@ pub fn summary(model: &onnx_protobuf::ModelProto) -> String {
     let int8_tables = graph.initializer.iter().filter(|t| t.name.strip_suffix(".quant").is_some_and(is_table)).count();
     let float_tables = graph.initializer.iter().filter(|t| is_table(&t.name)).count();
     let int8_gemms = graph.node.iter().filter(|n| n.op_type == "MatMulIntegerToFloat").count();
-    // Gemms, and the wide layout's batched MatMuls (the only MatMuls reading a `.weight` initializer).
-    let float_gemms = graph
-        .node
-        .iter()
-        .filter(|n| {
-            n.op_type == "Gemm" || (n.op_type == "MatMul" && n.input.get(1).is_some_and(|w| w.ends_with(".weight")))
-        })
-        .count();
+    let float_gemms = graph.node.iter().filter(|n| n.op_type == "Gemm").count();
     format!(
-        "int8: {int8_tables} of {} embedding tables and {int8_gemms} of {} dense layers (the rest float32: small tables, \
+        "int8: {int8_tables} of {} embedding tables and {int8_gemms} of {} Gemms (the rest float32: small tables, \
          gates, output layers, narrow layers; `plec dump` shows which)",
         int8_tables + float_tables,
         int8_gemms + float_gemms
@@ -566,35 +487,6 @@ mod tests {
         // No level beyond 63, so 2 x 255 x 63 = 32,130 fits the int16 pair sums of a non-VNNI u8s8 GEMM.
         assert!(ints.iter().all(|q| q.unsigned_abs() <= 63));
         assert!(2 * 255 * (WEIGHT_LEVELS as i32) <= i16::MAX as i32);
-    }
-
-    #[test]
-    fn batched_weights_get_a_scale_per_expert_and_output_channel() {
-        use crate::weights::Weights;
-        // Two experts, [in 2, out 2] each (MatMul orientation); expert 1's channel 0 is all zero.
-        let w = [6.3f32, 0.1, -3.15, 0.2, 0.0, -1.26, 0.0, 0.63];
-        let mut g = Graph::new(Weights { tensors: Default::default() }, 17);
-        g.add_f32_initializer("e.fc_1.weight", vec![2, 2, 2], &w);
-        let matmul = node("MatMul", "e.fc_1".into(), &["x", "e.fc_1.weight"], vec![]);
-        let mut shared = BTreeSet::new();
-        let nodes = quantized_batched(&mut g, matmul, 4, &mut shared).unwrap();
-        let ops: Vec<&str> = nodes.iter().map(|n| n.op_type.as_str()).collect();
-        assert_eq!(ops, ["DynamicQuantizeLinear", "MatMulIntegerToFloat"]);
-        let q = &g.initializers["e.fc_1.weight.quant"];
-        assert_eq!(q.dims, vec![2, 2, 2]);
-        let scale = floats(&g.initializers["e.fc_1.weight.scale"]).unwrap();
-        assert_eq!(g.initializers["e.fc_1.weight.scale"].dims, vec![2, 1, 2]);
-        // Largest |weight| per (expert, output) over the inputs, / 63.
-        assert_eq!(scale, vec![6.3 / 63.0, 0.2 / 63.0, 0.0, 1.26 / 63.0]);
-        for (i, (&b, &x)) in q.raw_data.iter().zip(&w).enumerate() {
-            let step = scale[(i / 4) * 2 + i % 2];
-            assert!((b as i8 as f32 * step - x).abs() <= step / 2.0 + 1e-6, "{i}: {b} vs {x}");
-        }
-        // Narrower than the threshold: left float32.
-        g.add_f32_initializer("f.fc_1.weight", vec![2, 2, 2], &w);
-        let matmul = node("MatMul", "f.fc_1".into(), &["x", "f.fc_1.weight"], vec![]);
-        let nodes = quantized_batched(&mut g, matmul, 5, &mut shared).unwrap();
-        assert_eq!(nodes[0].op_type, "MatMul");
     }
 
     #[test]

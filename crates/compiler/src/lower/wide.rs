@@ -1,30 +1,30 @@
-//! Wide layout (see `crate::options::Layout::Wide`): the same function as the explicit layout, with each layer's
-//! experts computed as a few large matmuls instead of one small chain per expert.
+//! Wide layout (see `crate::options::Layout::Wide`): the same function as the explicit layout, with the first
+//! block of all experts that read one tensor computed as one wide matmul.
 //!
 //! Per extraction layer, the experts are split into stacks of experts with the same MLP (usually one stack: task
 //! and shared experts alike); in a stack:
 //! - the first MLP block of every expert reading the same input is one Gemm (transB=1) with the experts' weights
-//!   concatenated along the output axis (`ple.<layer>.experts_<s>.in_<k>.fc_0`, `[experts x units, in]`), then
-//!   the activation and a free Reshape to `[batch, experts, units]`;
-//! - the deeper blocks are one batched MatMul each over the experts' stacked weights
-//!   (`ple.<layer>.experts_<s>.fc_<j>`, weight `[experts, in, units]`, bias `[experts, 1, units]` added by
-//!   `<node>.add`) on `[experts, batch, units]` (one Transpose before the first and one after the last);
-//! - LayerNorm normalizes with unit scale and applies each expert's scale and shift as a Mul and Add
-//!   (`<node>.ln`, `<node>.ln.scale`, `<node>.ln.shift`); BatchNorm is folded into the weights as everywhere.
+//!   concatenated along the output axis (`ple.<layer>.experts_<s>.in_<k>.fc_0`, `[experts x units, in]`, new
+//!   tensors `<node>.weight`, `<node>.bias`), then the activation (fused into the Gemm by ONNX Runtime);
+//!   LayerNorm, where the config asks for it, runs on `[batch, experts, units]` with unit scale, each expert's
+//!   scale and shift applied by a Mul and an Add (`<node>.ln`, `<node>.ln.scale`, `<node>.ln.shift`);
+//! - the deeper blocks are each expert's own chain of 2-D Gemms on its slice of the wide output (a Split,
+//!   `<node>.split`, into `<expert>.fc_0.slice`), under the parameter names as in the explicit layout. Measured
+//!   (BENCHMARKS.md, issue 24): one batched MatMul over stacked `[experts, in, units]` weights was slower than these
+//!   chains in float32 and in int8 at batch 256 and 8192 (ONNX Runtime pre-packs only 2-D weights), and a
+//!   block-diagonal weight would multiply the arithmetic by the number of experts;
+//! - the experts' outputs side by side become `[batch, experts, units]` (`ple.<layer>.experts_<s>.experts`).
 //!
-//! The stacks side by side are `[batch, experts, units]`; the gating is the fused layout's (`super::fused`), under
-//! `ple.<layer>.wide.*`. All expert weights are new tensors named after their node (`<node>.weight`,
-//! `<node>.bias`); `plec dump` of the explicit layout shows which parameter is which.
-//!
-//! `Graph::wide` records each wide Gemm and batched MatMul with its expert count, for `crate::quantize`: one int8
-//! matmul per such node, its input quantized once.
+//! The gating is the fused layout's (`super::fused::mix_gates`), under `ple.<layer>.wide.*`.
+//! `Graph::wide` records each wide Gemm with its expert count, for `crate::quantize`: one int8 matmul per wide
+//! Gemm, whose input is quantized once.
 
 use plec_config::artifact::names::{self, fc, leaf, shared_expert, task_expert};
 use plec_config::spec::{ExtractionLayer, Mlp, MlpLayer, ModelSpec, Norm, NORM_EPS};
 
 use super::fused::{mix_gates, LayerInputs};
-use super::graph::{attr_float, attr_int, attr_ints, Graph};
-use super::mlp::{activation, linear_params};
+use super::graph::{attr_float, attr_int, Graph};
+use super::mlp::{activation, linear_params, lower_blocks};
 use crate::error::CompileError;
 
 /// An expert: its module name, MLP and the input it reads (index into `LayerInputs::names`).
@@ -103,13 +103,13 @@ fn lower_stack(
     inputs: &[String],
 ) -> Result<String, CompileError> {
     let mlp = experts[members[0]].mlp;
-    let mut blocks = mlp.widths();
-    let Some((in_width, first)) = blocks.next() else {
+    let Some(first) = mlp.layers.first() else {
         return Err(CompileError::Internal(format!("expert `{}` has no layers", experts[members[0]].module)));
     };
-    let units = first.units;
+    let (in_width, units) = (mlp.input_width, first.units);
+    let deeper = mlp.layers.len() > 1;
     // First block: one wide Gemm per input.
-    let mut parts = Vec::new();
+    let mut outputs = Vec::new();
     let mut start = 0;
     while start < members.len() {
         let input = experts[members[start]].input;
@@ -134,82 +134,57 @@ fn lower_stack(
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut x = g.node("Gemm", &node, &refs, vec![attr_int("transB", 1)]);
         g.wide.insert(node.clone(), n);
-        let shape = g.ints(&[0, n as i64, units as i64]);
         if first.norm == Norm::Layer {
+            let shape = g.ints(&[0, n as i64, units as i64]);
             x = g.node("Reshape", &format!("{node}.experts"), &[&x, &shape], vec![]);
-            x = layer_norm(g, &node, experts, group, 0, units, &x, &[n, units])?;
+            x = layer_norm(g, &node, experts, group, units, &x)?;
             x = activation(g, &node, first.activation, &x);
+            let flat = g.ints(&[0, (n * units) as i64]);
+            x = g.node("Reshape", &format!("{node}.flat"), &[&x, &flat], vec![]);
         } else {
             // Activation straight after the Gemm, so ONNX Runtime fuses it.
             x = activation(g, &node, first.activation, &x);
-            x = g.node("Reshape", &format!("{node}.experts"), &[&x, &shape], vec![]);
         }
-        parts.push(x);
+        if !deeper {
+            outputs.push(x);
+        } else if n == 1 {
+            outputs.push(lower_blocks(g, &experts[group[0]].module, mlp, &x, 1)?);
+        } else {
+            // Deeper blocks: each expert its own chain of 2-D Gemms on its slice, under the parameter names.
+            let parts: Vec<String> = group.iter().map(|&i| format!("{}.fc_0.slice", experts[i].module)).collect();
+            let part_refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+            let sizes = g.ints(&vec![units as i64; n]);
+            g.node_outputs("Split", &format!("{node}.split"), &[&x, &sizes], &part_refs, vec![attr_int("axis", 1)]);
+            for (&i, part) in group.iter().zip(&parts) {
+                outputs.push(lower_blocks(g, &experts[i].module, mlp, part, 1)?);
+            }
+        }
         start = end;
     }
-    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-    let mut x = if refs.len() == 1 {
+    let refs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    let side_by_side = if refs.len() == 1 {
         refs[0].to_string()
     } else {
-        g.node("Concat", &format!("{stack}.fc_0.experts"), &refs, vec![attr_int("axis", 1)])
+        g.node("Concat", &format!("{stack}.concat"), &refs, vec![attr_int("axis", 1)])
     };
-    if mlp.layers.len() == 1 {
-        return Ok(x);
-    }
-    // Deeper blocks: batched over `[experts, batch, units]`.
-    let n = members.len();
-    x = g.node("Transpose", &format!("{stack}.fc_0.by_expert"), &[&x], vec![attr_ints("perm", &[1, 0, 2])]);
-    for (j, (in_width, block)) in blocks.enumerate().map(|(j, b)| (j + 1, b)) {
-        let units = block.units;
-        let node = fc(stack, j);
-        let mut weight = vec![0.0f32; n * in_width * units];
-        let mut bias = Vec::with_capacity(n * units);
-        for (m, &i) in members.iter().enumerate() {
-            let (w, b) = linear_params(g, &fc(&experts[i].module, j), block)?;
-            // [units, in] -> [in, units], the MatMul's orientation.
-            let w = w.to_f32();
-            let dst = &mut weight[m * in_width * units..(m + 1) * in_width * units];
-            for u in 0..units {
-                for c in 0..in_width {
-                    dst[c * units + u] = w[u * in_width + c];
-                }
-            }
-            if let Some(b) = b {
-                bias.extend(b.to_f32());
-            }
-        }
-        let w = g.add_f32_initializer(&names::weight(&node), vec![n, in_width, units], &weight);
-        x = g.node("MatMul", &node, &[&x, &w], vec![]);
-        g.wide.insert(node.clone(), n);
-        if !bias.is_empty() {
-            let b = g.add_f32_initializer(&names::bias(&node), vec![n, 1, units], &bias);
-            x = g.node("Add", &format!("{node}.add"), &[&x, &b], vec![]);
-        }
-        if block.norm == Norm::Layer {
-            x = layer_norm(g, &node, experts, members, j, units, &x, &[n, 1, units])?;
-        }
-        x = activation(g, &node, block.activation, &x);
-    }
-    Ok(g.node("Transpose", &format!("{stack}.experts"), &[&x], vec![attr_ints("perm", &[1, 0, 2])]))
+    let shape = g.ints(&[0, members.len() as i64, mlp.output_width() as i64]);
+    Ok(g.node("Reshape", &format!("{stack}.experts"), &[&side_by_side, &shape], vec![]))
 }
 
-/// LayerNorm of block `j` over the last axis of `x`, each expert with its own scale and shift (shaped `shape`):
-/// LayerNormalization with unit scale, then Mul and Add.
-#[allow(clippy::too_many_arguments)]
+/// LayerNorm of the first block over the last axis of `x` `[batch, experts, units]`, each expert with its own
+/// scale and shift: LayerNormalization with unit scale, then Mul and Add.
 fn layer_norm(
     g: &mut Graph,
     node: &str,
     experts: &[Expert],
     members: &[usize],
-    j: usize,
     units: usize,
     x: &str,
-    shape: &[usize],
 ) -> Result<String, CompileError> {
     let mut scale = Vec::with_capacity(members.len() * units);
     let mut shift = Vec::with_capacity(members.len() * units);
     for &i in members {
-        let prefix = fc(&experts[i].module, j);
+        let prefix = fc(&experts[i].module, 0);
         scale.extend(g.take(&names::param(&prefix, leaf::LN_WEIGHT))?.to_f32());
         shift.extend(g.take(&names::param(&prefix, leaf::LN_BIAS))?.to_f32());
     }
@@ -220,8 +195,9 @@ fn layer_norm(
         &[x, &ones],
         vec![attr_int("axis", -1), attr_float("epsilon", NORM_EPS)],
     );
-    let s = g.add_f32_initializer(&format!("{node}.ln.weight"), shape.to_vec(), &scale);
-    let b = g.add_f32_initializer(&format!("{node}.ln.bias"), shape.to_vec(), &shift);
+    let shape = vec![members.len(), units];
+    let s = g.add_f32_initializer(&format!("{node}.ln.weight"), shape.clone(), &scale);
+    let b = g.add_f32_initializer(&format!("{node}.ln.bias"), shape, &shift);
     let scaled = g.node("Mul", &format!("{node}.ln.scale"), &[&normed, &s], vec![]);
     Ok(g.node("Add", &format!("{node}.ln.shift"), &[&scaled, &b], vec![]))
 }
