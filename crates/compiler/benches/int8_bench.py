@@ -270,7 +270,7 @@ def main():
     cpu = cpu_info()
     print("CPU: %s (%s CPUs), SIMD flags: %s; ONNX Runtime %s, %d intra-op threads" % (
         cpu["model"], cpu["cpus"], " ".join(cpu["simd"]), ort.__version__, THREADS), flush=True)
-    print("load average at start: %s" % " ".join(os.getloadavg().__repr__().strip("()").split(", ")), flush=True)
+    print("load average at start: %.2f %.2f %.2f" % os.getloadavg(), flush=True)
 
     models = {"float32": Path(args.float), "int8": Path(args.int8)}
     for extra in args.extra:
@@ -354,12 +354,13 @@ def main():
         timing[batch] = time_interleaved(fns, batch)
         print("batch %d: %s" % (batch, ", ".join("%s %.3f ms" % (n, t * 1e3) for n, t in timing[batch].items())),
               flush=True)
-    print("load average at end: %s" % " ".join(os.getloadavg().__repr__().strip("()").split(", ")), flush=True)
+    print("load average at end: %.2f %.2f %.2f" % os.getloadavg(), flush=True)
 
     print("\nratios, > 1: the first is faster (one run):")
+    extras = [n for n in models if n not in ("float32", "int8", "qd_plec", "qd_torch", "torch_onnx", "gemm_floor")]
     pairs = [("float32", "torch_onnx"), ("int8", "qd_plec"), ("int8", "qd_torch"), ("int8", "float32"),
-             ("int8", "torch_onnx"), ("float32", "gemm_floor")] + [("float32", n) for n in models if n not in (
-                 "float32", "int8", "qd_plec", "qd_torch", "torch_onnx", "gemm_floor")]
+             ("int8", "torch_onnx"), ("float32", "gemm_floor")] + [
+                 ("int8" if "int8" in n else "float32", n) for n in extras]
     pairs = [(a, b) for a, b in pairs if all(x in timing[next(iter(timing))] for x in (a, b))]
     print("  batch " + "".join("%22s" % ("%s/%s" % (a, b)) for a, b in pairs))
     for batch, t in timing.items():
