@@ -28,9 +28,10 @@ pub enum Layout {
     /// same input are one Gemm, and each layer stacks its experts once and mixes every gate with one MatMul.
     /// Faster at serving batch sizes.
     Fused,
-    /// The experts of a layer that read one tensor are one wide Gemm (weights concatenated along the output
-    /// axis), their deeper blocks one batched MatMul each over stacked weights; gating as in the fused layout.
-    /// Fewer, larger matmuls: what `--precision int8` runs fastest (one int8 matmul per wide or batched layer).
+    /// The first block of a layer's experts that read one tensor is one wide Gemm (weights concatenated along the
+    /// output axis; one int8 matmul under `--precision int8`), the deeper blocks and the gating as in the fused
+    /// layout. Fewer, larger matmuls, but measured slower than `Fused` on ONNX Runtime's CPU kernels
+    /// (BENCHMARKS.md, issue 24).
     Wide,
 }
 

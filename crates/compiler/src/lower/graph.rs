@@ -35,8 +35,8 @@ pub(crate) struct Graph {
     /// Exposed gate softmaxes, listed after the model's own outputs.
     pub gate_outputs: Vec<ValueInfoProto>,
     pub domains: BTreeSet<&'static str>,
-    /// The wide layout's wide Gemms and batched MatMuls, each with the number of experts it computes
-    /// (`super::wide`; read by `crate::quantize`).
+    /// The wide layout's wide Gemms, each with the number of experts it computes (`super::wide`; read by
+    /// `crate::quantize`, whose width threshold applies per expert).
     pub wide: BTreeMap<String, usize>,
     weights: Weights,
     constants: BTreeSet<String>,
