@@ -1,6 +1,6 @@
 //! The golden regression suite: for each small committed case (`tests/configs/<case>.config` with fixed-seed
 //! weights in `tests/golden/<case>/`), the trainer's outputs on edge-case and random rows, the text dump of the
-//! compiled graph in both layouts, and ONNX Runtime's outputs must all match what is committed. Any change in
+//! compiled graph in every layout, and ONNX Runtime's outputs must all match what is committed. Any change in
 //! what plec emits or computes fails here as a reviewable diff.
 //!
 //! The dumps are insta snapshots (`tests/snapshots/`); weights and golden sets are files in `tests/golden/<case>/`.
@@ -81,7 +81,7 @@ fn check_case(case: &str, failures: &mut Vec<String>) {
         failures.push(format!("{case}: trainer outputs moved:\n{trainer}"));
     }
 
-    // 2. Both layouts, float32 and int8: committed dumps; ONNX Runtime (optimisations on) reproduces the golden
+    // 2. Every layout, float32 and int8: committed dumps; ONNX Runtime (optimisations on) reproduces the golden
     //    outputs within the tolerance of the model's precision; optimisations change nothing beyond the float32
     //    tolerance. int8 quantizes every table whatever its size (the cases' tables are far below the default
     //    threshold), so every feature kind's dequantization runs.
@@ -90,11 +90,14 @@ fn check_case(case: &str, failures: &mut Vec<String>) {
     let mut runs = vec![
         ("explicit", CompileOptions { layout: Layout::Explicit, ..CompileOptions::default() }),
         ("fused", CompileOptions { layout: Layout::Fused, ..CompileOptions::default() }),
+        ("wide", CompileOptions { layout: Layout::Wide, ..CompileOptions::default() }),
         ("int8_fused", int8(Layout::Fused, tables)),
+        ("int8_wide", int8(Layout::Wide, tables)),
         ("int8_explicit", int8(Layout::Explicit, tables)),
     ];
     if INT8_DENSE_CASES.contains(&case) {
         runs.push(("int8_dense_fused", int8(Layout::Fused, Int8Options { min_weights: 0, ..tables })));
+        runs.push(("int8_dense_wide", int8(Layout::Wide, Int8Options { min_weights: 0, ..tables })));
     }
     let tmp = TestDir::new(&format!("golden-suite-{case}"));
     for (name, options) in runs {

@@ -38,7 +38,8 @@ pub struct Args {
     /// Where to write the ONNX model.
     #[arg(short = 'o', long)]
     pub output: PathBuf,
-    /// `explicit` (one named node chain per expert) or `fused` (same function, faster).
+    /// `explicit` (one named node chain per expert), `fused` (same function, gates fused; fastest float32) or
+    /// `wide` (same function, each layer's first expert blocks as one wide Gemm per input; slower than `fused`).
     #[arg(long, default_value = "explicit")]
     pub layout: Layout,
     /// ai.onnx opset (17..=21; default 17, or 20 for a model with sequence features, which need 20 or newer).

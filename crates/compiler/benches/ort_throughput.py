@@ -5,7 +5,7 @@
         [--compile-only]
 
 Measures, on ONNX Runtime CPU with 2 intra-op threads (median of repeats, warm-up excluded):
-  - plec explicit and fused layouts (raw feature inputs: transforms run in the graph),
+  - plec explicit, fused and wide layouts (raw feature inputs: transforms run in the graph),
   - the same PLE written in PyTorch and exported with torch.onnx.export (table-row inputs: no transforms),
   - PyTorch eager (2 threads, inference mode),
   - the "GEMM floor": a graph of only the model's Linear layers (experts, gates, towers), each one Gemm on its own
@@ -18,7 +18,8 @@ its reference in the same run: a fresh Python process that loads the same weight
 runs torch.onnx.export (`--compile-only` measures just these). Prints a table and writes <out>/results.json.
 
 PyTorch lives in its own venv, .native/bench-venv (torch==2.13.0, ~4.7 GB with its CUDA wheels), created by this
-script on first use; the test venv (.native/venv) stays small.
+script on first use (elsewhere if PLEC_BENCH_VENV says so); the test venv (.native/venv) stays small.
+int8_bench.py, run under that venv, is the wider table (int8, quantize_dynamic, more batch sizes, accuracy).
 """
 
 import argparse
@@ -32,7 +33,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-BENCH_VENV = ROOT / ".native" / "bench-venv"
+BENCH_VENV = Path(os.environ.get("PLEC_BENCH_VENV", ROOT / ".native" / "bench-venv"))
 PINS = ["torch==2.13.0", "numpy==2.2.6", "onnx==1.20.1", "onnxruntime==1.31.1"]
 BATCHES = [1, 256, 8192]
 THREADS = 2
@@ -296,7 +297,7 @@ def main():
 
     results = {"compile": {}, "throughput": {}, "threads": THREADS}
     models = {}
-    for layout in ["explicit", "fused"]:
+    for layout in ["explicit", "fused", "wide"]:
         path = out / ("plec_%s.onnx" % layout)
         times, rss = [], []
         for _ in range(COMPILE_REPEATS):
@@ -388,7 +389,7 @@ def main():
     (out / "results.json").write_text(json.dumps(results, indent=2))
     print_compile(results)
     print("median ms per batch, %d threads (rows/s):" % THREADS)
-    cols = ["plec_explicit", "plec_fused", "torch_export", "torch_eager", "gemm_floor"]
+    cols = ["plec_explicit", "plec_fused", "plec_wide", "torch_export", "torch_eager", "gemm_floor"]
     print("  batch " + "".join("%22s" % c for c in cols))
     for batch, entry in results["throughput"].items():
         cells = "".join("%12.3f (%7.0f)" % (entry[c]["median_ms"], entry[c]["rows_per_s"]) for c in cols)

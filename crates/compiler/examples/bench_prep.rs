@@ -1,7 +1,7 @@
 //! Helper of `benches/ort_throughput.py`:
 //! - `bench_prep weights CONFIG OUT.safetensors SEED`: random weights for a config (and the spec as
 //!   `OUT.safetensors.spec.json`);
-//! - `bench_prep compile CONFIG W.safetensors OUT.onnx explicit|fused`: load + check + compile + write, timed
+//! - `bench_prep compile CONFIG W.safetensors OUT.onnx explicit|fused|wide`: load + check + compile + write, timed
 //!   (run it as its own process so its peak RSS is the compile's alone).
 
 use std::path::Path;

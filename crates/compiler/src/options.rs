@@ -28,6 +28,11 @@ pub enum Layout {
     /// same input are one Gemm, and each layer stacks its experts once and mixes every gate with one MatMul.
     /// Faster at serving batch sizes.
     Fused,
+    /// The first block of a layer's experts that read one tensor is one wide Gemm (weights concatenated along the
+    /// output axis; one int8 matmul under `--precision int8`), the deeper blocks and the gating as in the fused
+    /// layout. Fewer, larger matmuls, but measured slower than `Fused` on ONNX Runtime's CPU kernels
+    /// (BENCHMARKS.md, issue 24).
+    Wide,
 }
 
 impl Layout {
@@ -35,6 +40,7 @@ impl Layout {
         match self {
             Layout::Explicit => "explicit",
             Layout::Fused => "fused",
+            Layout::Wide => "wide",
         }
     }
 }
@@ -45,7 +51,8 @@ impl std::str::FromStr for Layout {
         match s {
             "explicit" => Ok(Layout::Explicit),
             "fused" => Ok(Layout::Fused),
-            other => Err(format!("unknown layout `{other}` (expected `explicit` or `fused`)")),
+            "wide" => Ok(Layout::Wide),
+            other => Err(format!("unknown layout `{other}` (expected `explicit`, `fused` or `wide`)")),
         }
     }
 }
@@ -109,9 +116,10 @@ mod tests {
     fn layouts_parse_by_name() {
         assert_eq!("fused".parse::<Layout>(), Ok(Layout::Fused));
         assert_eq!("explicit".parse::<Layout>(), Ok(Layout::Explicit));
+        assert_eq!("wide".parse::<Layout>(), Ok(Layout::Wide));
         assert_eq!(
             "bogus".parse::<Layout>(),
-            Err("unknown layout `bogus` (expected `explicit` or `fused`)".to_string())
+            Err("unknown layout `bogus` (expected `explicit`, `fused` or `wide`)".to_string())
         );
         assert_eq!(CompileOptions::default().opset, None);
     }

@@ -1,4 +1,4 @@
-//! `--precision int8`: a pass over the lowered float graph (either layout) that stores embedding tables and the
+//! `--precision int8`: a pass over the lowered float graph (any layout) that stores embedding tables and the
 //! wide expert / tower MLP layers as int8. The graph keeps its inputs, outputs and node names; only the nodes that
 //! read a quantized parameter change.
 //!
@@ -26,6 +26,9 @@
 //!   8192; with the default threshold the runs disagreed (-14% to +28%). `MatMulInteger` + `Cast` + `Mul` is
 //!   what ONNX Runtime fuses into these ops anyway, and with uint8 weights (u8u8) the same Gemm ran 1.0-4.4x
 //!   slower than with int8 weights (`benches/int8_kernels.py`).
+//! - **Wide layout** (`lower::wide`): a wide Gemm (several experts' first blocks side by side) is one int8 matmul,
+//!   quantized as above when each expert's share of it reaches [`Int8Options::min_weights`] (the same layers as in
+//!   the other layouts, so the same accuracy); its input is quantized once for all of them, as in the fused layout.
 //! - **Stay float32**: embedding tables below [`MIN_INT8_TABLE_ELEMENTS`], gates (a 256 x 6 Gemm is slower in int8 at every batch size, and its softmax decides the
 //!   expert mix), output layers (one or a few columns), sequence attention MLPs, Gemms narrower than
 //!   [`MIN_INT8_WEIGHTS`], and the Gemms reading the group input when it holds raw numbers (see
@@ -125,10 +128,11 @@ pub(crate) fn quantize(g: &mut Graph, spec: &ModelSpec, options: &Int8Options) -
             out.extend(dequantized_gather(&node));
         } else if node.op_type == "Gemm"
             && node.domain.is_empty()
-            && dense.contains(&node.name)
+            && (dense.contains(&node.name) || g.wide.contains_key(&node.name))
             && !(raw_numbers && node.input[0] == FEATURES)
         {
-            out.extend(quantized_gemm(g, node, options.min_weights, &mut shared)?);
+            let experts = g.wide.get(&node.name).copied().unwrap_or(1);
+            out.extend(quantized_gemm(g, node, options.min_weights, experts, &mut shared)?);
         } else {
             out.push(node);
         }
@@ -320,10 +324,13 @@ fn dequantized_gather(gather: &NodeProto) -> Vec<NodeProto> {
 /// `Gemm(x, W, b) {transB=1}` -> `MatMulIntegerToFloat(x.quant, W.quant, x.quant_scale, W.scale,
 /// x.quant_zero_point, "", b)` when `W` is wide enough, preceded by `DynamicQuantizeLinear(x)` (named `x.quant`)
 /// at the first such Gemm reading `x` (`shared` holds the inputs already quantized).
+/// A wide Gemm (`experts` > 1, the wide layout) is quantized when each expert's share of it has at least
+/// `min_weights` weights: the same layers as in the other layouts, so the same accuracy.
 fn quantized_gemm(
     g: &mut Graph,
     gemm: NodeProto,
     min_weights: usize,
+    experts: usize,
     shared: &mut BTreeSet<String>,
 ) -> Result<Vec<NodeProto>, CompileError> {
     let transposed = gemm.attribute.iter().any(|a| a.name == "transB" && a.i == 1);
@@ -339,7 +346,7 @@ fn quantized_gemm(
         [o, i] => (*o as usize, *i as usize),
         other => return Err(CompileError::Internal(format!("weight `{w_name}` has shape {other:?}"))),
     };
-    if out * inputs < min_weights {
+    if out * inputs / experts.max(1) < min_weights {
         return Ok(vec![gemm]);
     }
     let values = floats(weight)?;
@@ -359,22 +366,33 @@ fn quantized_gemm(
         },
     );
     g.add_f32_initializer(&s_name, vec![out], &scales);
-    g.domains.insert(MS_DOMAIN);
     let bias = gemm.input.get(2).cloned().unwrap_or_default();
     let mut out = Vec::new();
-    let x = &gemm.input[0];
-    let (xq, xs, xz) = (format!("{x}.quant"), format!("{x}.quant_scale"), format!("{x}.quant_zero_point"));
-    if shared.insert(x.clone()) {
-        // Before the input's first int8 reader; every later reader comes after it in the node order.
-        let mut dq = node("DynamicQuantizeLinear", xq.clone(), &[x], vec![]);
-        dq.output = vec![xq.clone(), xs.clone(), xz.clone()];
-        out.push(dq);
-    }
+    let (xq, xs, xz) = quantized_input(g, &gemm.input[0], shared, &mut out);
     let mut q = node("MatMulIntegerToFloat", gemm.name.clone(), &[&xq, &q_name, &xs, &s_name, &xz, "", &bias], vec![]);
     q.domain = MS_DOMAIN.to_string();
     q.output = gemm.output;
     out.push(q);
     Ok(out)
+}
+
+/// The uint8 form of `x` (data, scale, zero point), quantized by `DynamicQuantizeLinear` (node `<x>.quant`)
+/// before its first int8 reader, which `shared` does not yet hold; every later reader comes after it in the node
+/// order.
+fn quantized_input(
+    g: &mut Graph,
+    x: &str,
+    shared: &mut BTreeSet<String>,
+    out: &mut Vec<NodeProto>,
+) -> (String, String, String) {
+    g.domains.insert(MS_DOMAIN);
+    let (xq, xs, xz) = (format!("{x}.quant"), format!("{x}.quant_scale"), format!("{x}.quant_zero_point"));
+    if shared.insert(x.to_string()) {
+        let mut dq = node("DynamicQuantizeLinear", xq.clone(), &[x], vec![]);
+        dq.output = vec![xq.clone(), xs.clone(), xz.clone()];
+        out.push(dq);
+    }
+    (xq, xs, xz)
 }
 
 /// One line on what a compiled model holds in int8 and what stays float32, e.g. for `plec compile`.

@@ -1,4 +1,4 @@
-//! Dumps of compiled catalog models (random weights, seed 0) in both layouts, as insta snapshots: any change to
+//! Dumps of compiled catalog models (random weights, seed 0) in every layout, as insta snapshots: any change to
 //! the emitted graph shows up in review. Also: compiling is deterministic byte for byte.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,7 +10,7 @@ use plec_config::testing::catalog;
 fn catalog_dumps() {
     for (name, spec) in catalog() {
         let weights = Weights::random(&spec, 0);
-        for layout in [Layout::Explicit, Layout::Fused] {
+        for layout in [Layout::Explicit, Layout::Fused, Layout::Wide] {
             let options = CompileOptions { layout, config_text: format!("# {name}\n"), ..Default::default() };
             let compiled = compile(&spec, &weights, &options).unwrap();
             insta::assert_snapshot!(format!("{name}_{}", layout.name()), dump(&compiled.model));
@@ -22,7 +22,7 @@ fn catalog_dumps() {
 fn compiling_twice_gives_identical_bytes() {
     for (_, spec) in catalog() {
         let weights = Weights::random(&spec, 3);
-        for layout in [Layout::Explicit, Layout::Fused] {
+        for layout in [Layout::Explicit, Layout::Fused, Layout::Wide] {
             let options = CompileOptions { layout, expose_gates: true, ..Default::default() };
             let a = compile(&spec, &weights, &options).unwrap().to_bytes().unwrap();
             let b = compile(&spec, &weights, &options).unwrap().to_bytes().unwrap();

@@ -41,20 +41,8 @@ pub(crate) fn lower_layer(
     s: &str,
     expose_gates: bool,
 ) -> Result<(Vec<String>, Option<String>), CompileError> {
-    let tasks = spec.towers.len();
     let l = &layer.name;
-    // Distinct input tensors (at the first layer every task and the shared part read the same one).
-    let mut inputs: Vec<String> = Vec::new();
-    let mut input_index = |name: &str| match inputs.iter().position(|i| i == name) {
-        Some(i) => i,
-        None => {
-            inputs.push(name.to_string());
-            inputs.len() - 1
-        }
-    };
-    let task_inputs: Vec<usize> = xs.iter().map(|x| input_index(x)).collect();
-    let shared_input = input_index(s);
-
+    let inputs = LayerInputs::new(xs, s);
     // Experts in the shared gate's order: task 0's, task 1's, ..., shared.
     let mut expert_outputs = Vec::new();
     for (tower, x) in spec.towers.iter().zip(xs) {
@@ -66,7 +54,6 @@ pub(crate) fn lower_layer(
         expert_outputs.push(lower_mlp(g, &shared_expert(l, e), &layer.shared_expert, s)?);
     }
     let total = expert_outputs.len();
-    let task_count = tasks * layer.experts_per_task;
     // The stacked experts are `[batch, experts, output_width]` (`ModelSpec::check`: every expert produces it).
     let units = layer.output_width;
     let refs: Vec<&str> = expert_outputs.iter().map(String::as_str).collect();
@@ -77,24 +64,71 @@ pub(crate) fn lower_layer(
     };
     let shape = g.ints(&[0, total as i64, units as i64]);
     let experts_beu = g.node("Reshape", &format!("ple.{l}.fused.experts"), &[&side_by_side, &shape], vec![]);
+    let position: Vec<usize> = (0..total).collect();
+    mix_gates(g, spec, layer, "fused", &inputs, &position, &experts_beu, expose_gates)
+}
 
+/// The distinct tensors a layer reads (at the first layer every task and the shared part read the same one), and
+/// which of them each task and the shared part read.
+pub(crate) struct LayerInputs {
+    pub names: Vec<String>,
+    pub task: Vec<usize>,
+    pub shared: usize,
+}
+
+impl LayerInputs {
+    pub fn new(xs: &[String], s: &str) -> LayerInputs {
+        let mut names: Vec<String> = Vec::new();
+        let mut index = |name: &str| match names.iter().position(|i| i == name) {
+            Some(i) => i,
+            None => {
+                names.push(name.to_string());
+                names.len() - 1
+            }
+        };
+        let task = xs.iter().map(|x| index(x)).collect();
+        let shared = index(s);
+        LayerInputs { names, task, shared }
+    }
+}
+
+/// The gating of a layer whose experts are stacked in `experts_beu` `[batch, experts, units]`, expert `e` (in the
+/// shared gate's order: task 0's, ..., shared) at column `position[e]`: all gates reading the same input are one
+/// Gemm (`ple.<layer>.<tag>.gates_<k>`), sliced per gate into its softmax (`<gate>.softmax`, as in the explicit
+/// layout); each softmax is scattered onto the stacked experts with a constant 0/1 matrix, and one MatMul
+/// `[batch, gates, experts] x [batch, experts, units]` mixes every gate at once (`ple.<layer>.<tag>.mix`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn mix_gates(
+    g: &mut Graph,
+    spec: &ModelSpec,
+    layer: &ExtractionLayer,
+    tag: &str,
+    inputs: &LayerInputs,
+    position: &[usize],
+    experts_beu: &str,
+    expose_gates: bool,
+) -> Result<(Vec<String>, Option<String>), CompileError> {
+    let tasks = spec.towers.len();
+    let l = &layer.name;
+    let total = position.len();
+    let task_count = tasks * layer.experts_per_task;
     let mut gates = Vec::new();
     for (t, tower) in spec.towers.iter().enumerate() {
         let own = (t * layer.experts_per_task..(t + 1) * layer.experts_per_task).chain(task_count..total);
-        gates.push(Gate { name: task_gate(l, &tower.name), input: task_inputs[t], experts: own.collect() });
+        gates.push(Gate { name: task_gate(l, &tower.name), input: inputs.task[t], experts: own.collect() });
     }
     if layer.has_shared_gate {
-        gates.push(Gate { name: shared_gate(l), input: shared_input, experts: (0..total).collect() });
+        gates.push(Gate { name: shared_gate(l), input: inputs.shared, experts: (0..total).collect() });
     }
 
     // Gates: one Gemm per input, a softmax per gate, scattered onto all experts, one mixing MatMul.
     let mut scattered = Vec::new();
-    for (k, input) in inputs.iter().enumerate() {
+    for (k, input) in inputs.names.iter().enumerate() {
         let readers: Vec<&Gate> = gates.iter().filter(|gate| gate.input == k).collect();
         if readers.is_empty() {
             continue;
         }
-        let node = format!("ple.{l}.fused.gates_{k}");
+        let node = format!("ple.{l}.{tag}.gates_{k}");
         let mut weight = Vec::new();
         let mut bias = Vec::new();
         let mut in_width = 0;
@@ -125,7 +159,7 @@ pub(crate) fn lower_layer(
             }
             let mut select = vec![0.0f32; width * total];
             for (i, &e) in gate.experts.iter().enumerate() {
-                select[i * total + e] = 1.0;
+                select[i * total + position[e]] = 1.0;
             }
             let sel = g.constant(&format!("{}.select", gate.name), f32_tensor(&[width, total], &select));
             let wide = g.node("MatMul", &format!("{}.scatter", gate.name), &[&softmax, &sel], vec![]);
@@ -144,9 +178,9 @@ pub(crate) fn lower_layer(
     let stacked = if ordered.len() == 1 {
         ordered[0].to_string()
     } else {
-        g.node("Concat", &format!("ple.{l}.fused.gates"), &ordered, vec![attr_int("axis", 1)])
+        g.node("Concat", &format!("ple.{l}.{tag}.gates"), &ordered, vec![attr_int("axis", 1)])
     };
-    let mixed = g.node("MatMul", &format!("ple.{l}.fused.mix"), &[&stacked, &experts_beu], vec![]);
+    let mixed = g.node("MatMul", &format!("ple.{l}.{tag}.mix"), &[&stacked, experts_beu], vec![]);
     let mut ys = Vec::new();
     for (t, tower) in spec.towers.iter().enumerate() {
         let idx = g.scalar_i64(t as i64);

@@ -35,6 +35,9 @@ pub(crate) struct Graph {
     /// Exposed gate softmaxes, listed after the model's own outputs.
     pub gate_outputs: Vec<ValueInfoProto>,
     pub domains: BTreeSet<&'static str>,
+    /// The wide layout's wide Gemms, each with the number of experts it computes (`super::wide`; read by
+    /// `crate::quantize`, whose width threshold applies per expert).
+    pub wide: BTreeMap<String, usize>,
     weights: Weights,
     constants: BTreeSet<String>,
     names: BTreeSet<String>,
@@ -50,6 +53,7 @@ impl Graph {
             outputs: Vec::new(),
             gate_outputs: Vec::new(),
             domains: BTreeSet::new(),
+            wide: BTreeMap::new(),
             weights,
             constants: BTreeSet::new(),
             names: BTreeSet::new(),

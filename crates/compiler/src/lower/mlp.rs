@@ -47,8 +47,19 @@ pub(crate) fn linear_params(
 
 /// Lowers `mlp` under `module` on `input` `[batch, in]`; returns the output tensor `[batch, units]`.
 pub(crate) fn lower_mlp(g: &mut Graph, module: &str, mlp: &Mlp, input: &str) -> Result<String, CompileError> {
+    lower_blocks(g, module, mlp, input, 0)
+}
+
+/// Lowers the blocks of `mlp` from block `from` on (their input: `input`), as `lower_mlp`.
+pub(crate) fn lower_blocks(
+    g: &mut Graph,
+    module: &str,
+    mlp: &Mlp,
+    input: &str,
+    from: usize,
+) -> Result<String, CompileError> {
     let mut x = input.to_string();
-    for (j, (_, layer)) in mlp.widths().enumerate() {
+    for (j, (_, layer)) in mlp.widths().enumerate().skip(from) {
         let prefix = fc(module, j);
         let (weight, bias) = linear_params(g, &prefix, layer)?;
         let w_name = names::weight(&prefix);

@@ -1,7 +1,7 @@
 //! `ModelSpec` + `Weights` -> ONNX `ModelProto`.
 //!
 //! ```text
-//! raw feature inputs --features--> group input --layers (explicit | fused)--> y_t --towers--> outputs
+//! raw feature inputs --features--> group input --layers (explicit | fused | wide)--> y_t --towers--> outputs
 //! ```
 
 mod features;
@@ -12,6 +12,7 @@ mod layer;
 mod mlp;
 mod sequence;
 mod tower;
+mod wide;
 
 use onnx_protobuf::{GraphProto, ModelProto, OperatorSetIdProto, StringStringEntryProto};
 use plec_config::artifact::precision::Precision;
@@ -102,6 +103,7 @@ fn lower_layers(
         let (ys, next) = match layout {
             Layout::Explicit => layer::lower_layer(g, spec, layer, &xs, &s, expose_gates)?,
             Layout::Fused => fused::lower_layer(g, spec, layer, &xs, &s, expose_gates)?,
+            Layout::Wide => wide::lower_layer(g, spec, layer, &xs, &s, expose_gates)?,
         };
         xs = ys;
         if let Some(next) = next {

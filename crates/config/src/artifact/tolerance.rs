@@ -1,6 +1,6 @@
 //! The one place where plec says how close two computations of the same model must be.
 //!
-//! The trainer (libtorch), the compiled graph (ONNX Runtime, explicit or fused layout) and other-language clients
+//! The trainer (libtorch), the compiled graph (ONNX Runtime, any layout) and other-language clients
 //! compute the same float32 function with different summation orders, GEMM blockings and fused kernels (BatchNorm
 //! folded into the Gemm, batched expert MatMuls). Each Linear adds a relative rounding error around
 //! sqrt(k) * 2^-24 for a k-long dot product; through ~10 stacked layers of width up to 1024 that stays below
