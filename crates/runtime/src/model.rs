@@ -69,16 +69,29 @@ impl Model {
 
     /// As [`Model::load`], from the model's bytes; `path` names it in messages.
     pub fn from_bytes(path: PathBuf, bytes: Vec<u8>, options: &RunOptions) -> Result<Model> {
-        let integrity = match options.integrity {
-            IntegrityCheck::Check => {
-                let started = std::time::Instant::now();
-                let report = integrity::check_model(&path, &bytes)?;
-                Some(IntegrityReport { checked: report, seconds: started.elapsed().as_secs_f64() })
-            }
-            IntegrityCheck::Skip => None,
-        };
-        dylib::environment()?;
-        let (session, device) = first_session(&path, &bytes, options)?;
+        // The hashes are checked on another thread while ONNX Runtime builds the first session from the same bytes
+        // (on two cores the check then adds little to the load; BENCHMARKS.md, "Integrity check at load"). Nothing
+        // runs before both are done, and a failed check wins over a session error: a damaged file often fails to
+        // parse too, and the hash names the cause.
+        let (integrity, session) = std::thread::scope(|scope| {
+            let check = (options.integrity == IntegrityCheck::Check).then(|| {
+                scope.spawn(|| {
+                    let started = std::time::Instant::now();
+                    integrity::check_model(&path, &bytes)
+                        .map(|checked| IntegrityReport { checked, seconds: started.elapsed().as_secs_f64() })
+                })
+            });
+            let session = dylib::environment().and_then(|_| first_session(&path, &bytes, options));
+            let integrity = match check.map(|handle| handle.join()) {
+                None => None,
+                Some(Ok(result)) => Some(result),
+                // check_model does not panic on any input; if it ever did, the panic is the caller's to see.
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+            };
+            (integrity.transpose(), session)
+        });
+        let integrity = integrity?;
+        let (session, device) = session?;
         let metadata = read_metadata(&path, &session)?;
         let signature = parse_signature(&path, &metadata)?;
         check_graph(&path, &session, &signature)?;
