@@ -102,8 +102,7 @@ impl GoldenSet {
                         .as_str()
                         .and_then(|text| BASE64.decode(text).ok())
                         .ok_or_else(|| bad(format!("`{key}` holds a non-base64 element")))?;
-                    let proto =
-                        TensorProto::parse_from_bytes(&bytes).map_err(|e| bad(format!("not a TensorProto: {e}")))?;
+                    let proto = parse_tensor(&bytes).map_err(bad)?;
                     from_proto(&proto).map_err(bad)
                 })
                 .collect()
@@ -126,15 +125,57 @@ fn read_numbered(set: &Path, prefix: &str) -> Result<Vec<RawTensor>, GoldenError
         }
         let bytes = std::fs::read(&path)
             .map_err(|e| GoldenError::Io { path: path.display().to_string(), message: e.to_string() })?;
-        let proto = TensorProto::parse_from_bytes(&bytes).map_err(|e| GoldenError::Tensor {
-            path: path.display().to_string(),
-            message: format!("not a TensorProto: {e}"),
-        })?;
+        let proto = parse_tensor(&bytes)
+            .map_err(|message| GoldenError::Tensor { path: path.display().to_string(), message })?;
         out.push(
             from_proto(&proto).map_err(|message| GoldenError::Tensor { path: path.display().to_string(), message })?,
         );
     }
     Ok(out)
+}
+
+/// Parses a serialized TensorProto after checking that every length its top-level fields claim fits the bytes
+/// left: rust-protobuf reserves a packed field's claimed length (up to 10 million elements) before reading it.
+pub fn parse_tensor(bytes: &[u8]) -> Result<TensorProto, String> {
+    check_wire_lengths(bytes)?;
+    TensorProto::parse_from_bytes(bytes).map_err(|e| format!("not a TensorProto: {e}"))
+}
+
+/// Walks the top-level fields of a protobuf message: each length-delimited field must fit the bytes left.
+fn check_wire_lengths(bytes: &[u8]) -> Result<(), String> {
+    let mut at = 0usize;
+    let varint = |at: &mut usize| -> Result<u64, String> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *bytes.get(*at).ok_or_else(|| format!("not a TensorProto: truncated at byte {at}"))?;
+            *at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(format!("not a TensorProto: a varint longer than 10 bytes before byte {at}"))
+    };
+    while at < bytes.len() {
+        let field_at = at;
+        let key = varint(&mut at)?;
+        let skip = match key & 7 {
+            0 => varint(&mut at).map(|_| 0)?,
+            1 => 8,
+            5 => 4,
+            2 => varint(&mut at)?,
+            other => return Err(format!("not a TensorProto: wire type {other} at byte {field_at}")),
+        };
+        let left = (bytes.len() - at) as u64;
+        if skip > left {
+            return Err(format!(
+                "not a TensorProto: field {} at byte {field_at} claims {skip} bytes, {left} are left",
+                key >> 3
+            ));
+        }
+        at += skip as usize;
+    }
+    Ok(())
 }
 
 pub fn to_proto(tensor: &RawTensor) -> TensorProto {
@@ -164,7 +205,10 @@ pub fn from_proto(proto: &TensorProto) -> Result<RawTensor, String> {
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| format!("negative dimension {d}")))
         .collect::<Result<_, _>>()?;
-    let count: usize = shape.iter().product();
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| format!("shape {shape:?} has more elements than this machine can count"))?;
     let raw = proto.raw_data();
     let data = match proto.data_type() {
         FLOAT if proto.has_raw_data() => RawData::Float(le_values(raw, f32::from_le_bytes)?),
