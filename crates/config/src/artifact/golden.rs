@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use protobuf::Message;
+use protobuf::{Message, MessageFull};
 
 use crate::artifact::precision::Precision;
 use crate::artifact::signature::OutputSignature;
@@ -134,48 +134,10 @@ fn read_numbered(set: &Path, prefix: &str) -> Result<Vec<RawTensor>, GoldenError
     Ok(out)
 }
 
-/// Parses a serialized TensorProto after checking that every length its top-level fields claim fits the bytes
-/// left: rust-protobuf reserves a packed field's claimed length (up to 10 million elements) before reading it.
+/// Parses a serialized TensorProto after checking the lengths it claims against its size ([`super::wire`]).
 pub fn parse_tensor(bytes: &[u8]) -> Result<TensorProto, String> {
-    check_wire_lengths(bytes)?;
+    super::wire::check_lengths(bytes, &TensorProto::descriptor()).map_err(|e| format!("not a TensorProto: {e}"))?;
     TensorProto::parse_from_bytes(bytes).map_err(|e| format!("not a TensorProto: {e}"))
-}
-
-/// Walks the top-level fields of a protobuf message: each length-delimited field must fit the bytes left.
-fn check_wire_lengths(bytes: &[u8]) -> Result<(), String> {
-    let mut at = 0usize;
-    let varint = |at: &mut usize| -> Result<u64, String> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = *bytes.get(*at).ok_or_else(|| format!("not a TensorProto: truncated at byte {at}"))?;
-            *at += 1;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(format!("not a TensorProto: a varint longer than 10 bytes before byte {at}"))
-    };
-    while at < bytes.len() {
-        let field_at = at;
-        let key = varint(&mut at)?;
-        let skip = match key & 7 {
-            0 => varint(&mut at).map(|_| 0)?,
-            1 => 8,
-            5 => 4,
-            2 => varint(&mut at)?,
-            other => return Err(format!("not a TensorProto: wire type {other} at byte {field_at}")),
-        };
-        let left = (bytes.len() - at) as u64;
-        if skip > left {
-            return Err(format!(
-                "not a TensorProto: field {} at byte {field_at} claims {skip} bytes, {left} are left",
-                key >> 3
-            ));
-        }
-        at += skip as usize;
-    }
-    Ok(())
 }
 
 pub fn to_proto(tensor: &RawTensor) -> TensorProto {

@@ -16,3 +16,4 @@ pub mod precision;
 pub mod signature;
 pub mod tensor;
 pub mod tolerance;
+pub mod wire;
