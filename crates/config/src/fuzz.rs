@@ -10,7 +10,7 @@ mod mutate;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-pub use counting_alloc::{counting, with_bound, CountingAllocator};
+pub use counting_alloc::{counting, disarm, with_bound, CountingAllocator};
 pub use mutate::mutate;
 
 use crate::splitmix::{mix64, SplitMix64};
@@ -20,6 +20,19 @@ pub const DEFAULT_SEED: u64 = 0x706c_6563_6675_7a7a;
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+/// Installs (once) a panic hook that lifts the panicking thread's bound before the default hook prints the
+/// message and backtrace, which allocate far more than a reader's bound.
+fn disarm_on_panic() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            disarm();
+            previous(info)
+        }));
+    });
 }
 
 /// One reader under test.
@@ -49,12 +62,15 @@ pub struct Summary {
 /// a panic fails the run naming the case, an allocation past the bound aborts it naming the case.
 pub fn run<E>(target: &Target<'_>, read: impl Fn(&[u8]) -> Result<(), E>) -> Summary {
     assert!(counting(), "the fuzz binary must install plec_config::fuzz::CountingAllocator");
+    disarm_on_panic();
     assert!(!target.seeds.is_empty(), "fuzz target {} has no seed files", target.name);
     let seed = env_u64("PLEC_FUZZ_SEED").unwrap_or(DEFAULT_SEED);
     let cases = env_u64("PLEC_FUZZ_CASES").unwrap_or(target.cases);
     let name_hash = target.name.bytes().fold(0u64, |h, b| mix64(h ^ u64::from(b)));
     let mut summary = Summary { cases: 0, ok: 0, errors: 0, peak: 0, peak_of_bound: 0.0 };
     let total = target.seeds.len() as u64 + cases;
+    // Reported only (how long a target ran), never asserted.
+    let started = std::time::Instant::now();
     for case in 0..total {
         let input = match usize::try_from(case).ok().and_then(|i| target.seeds.get(i)) {
             Some(seed_file) => seed_file.clone(),
@@ -86,11 +102,12 @@ pub fn run<E>(target: &Target<'_>, read: impl Fn(&[u8]) -> Result<(), E>) -> Sum
         summary.peak_of_bound = summary.peak_of_bound.max(peak as f64 / bound.max(1) as f64);
     }
     eprintln!(
-        "fuzz {}: {} cases ({} accepted, {} refused), peak {} bytes ({:.0}% of the bound), seed {seed}",
+        "fuzz {}: {} cases ({} accepted, {} refused) in {:.1} s, peak {} bytes ({:.0}% of the bound), seed {seed}",
         target.name,
         summary.cases,
         summary.ok,
         summary.errors,
+        started.elapsed().as_secs_f64(),
         summary.peak,
         summary.peak_of_bound * 100.0
     );

@@ -25,7 +25,18 @@ pub(crate) fn check_pages(file: &File, meta: &ParquetMetaData, mask: &Projection
             if !mask.leaf_included(index) {
                 continue;
             }
-            let (start, len) = chunk.byte_range();
+            // Not `byte_range()`: it panics on the negative offsets a hostile footer may hold (so would parquet's
+            // reader, which this check runs before).
+            let start = chunk.dictionary_page_offset().unwrap_or(chunk.data_page_offset());
+            let (start, len) = match (u64::try_from(start), u64::try_from(chunk.compressed_size())) {
+                (Ok(start), Ok(len)) => (start, len),
+                _ => {
+                    return Err(format!(
+                        "column chunk {index} of row group {group} claims a negative offset or size ({start}, {})",
+                        chunk.compressed_size()
+                    ))
+                }
+            };
             let end = start.checked_add(len).filter(|&end| end <= file_len).ok_or_else(|| {
                 format!(
                     "column chunk {index} of row group {group} claims bytes {start}..+{len}, past the end of the \

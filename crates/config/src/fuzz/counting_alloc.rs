@@ -37,11 +37,18 @@ fn grow(size: usize) -> bool {
         );
         let written = 256 - out.len();
         let _ = std::io::stderr().write_all(&line[..written]);
+        // Disarmed, so that what runs next (the allocation-error handler, a panic hook) can allocate.
+        disarm();
         return false;
     }
     let _ = LIVE.try_with(|c| c.set(live));
     let _ = PEAK.try_with(|c| c.set(c.get().max(live)));
     true
+}
+
+/// Lifts this thread's bound (until the next [`with_bound`]).
+pub fn disarm() {
+    let _ = LIMIT.try_with(|c| c.set(usize::MAX));
 }
 
 fn shrink(size: usize) {
@@ -106,7 +113,7 @@ pub fn with_bound<T>(target: &'static str, case: u64, bound: usize, f: impl FnOn
     let _ = CASE.try_with(|c| c.set((target, case)));
     let _ = LIMIT.try_with(|c| c.set(start.saturating_add(bound)));
     let out = f();
-    let _ = LIMIT.try_with(|c| c.set(usize::MAX));
+    disarm();
     let peak = PEAK.try_with(Cell::get).unwrap_or(start);
     (out, peak.saturating_sub(start))
 }
