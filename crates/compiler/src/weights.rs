@@ -130,18 +130,26 @@ impl Weights {
         infos.sort_by_key(|(_, info)| info.data_offsets.0);
         let mut tensors = BTreeMap::new();
         let mut wrong_dtype = Vec::new();
+        let mut previous_end = 0;
         for (name, info) in infos {
             let (begin, end) = info.data_offsets;
-            let numel: usize = info.shape.iter().product();
             if info.dtype != safetensors::Dtype::F32 {
                 wrong_dtype.push(WeightProblem::WrongDtype { name, dtype: format!("{:?}", info.dtype) });
                 continue;
             }
-            if end < begin || end - begin != numel * 4 || data_start + end as u64 > file_len {
+            // Checked before allocating: sizes fit the file, and no two tensors share bytes (so the tensors
+            // together never exceed the file).
+            let numel = info.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).unwrap_or(usize::MAX);
+            let bytes = numel.checked_mul(4);
+            if end < begin || Some(end - begin) != bytes || data_start.saturating_add(end as u64) > file_len {
                 return Err(format(format!(
                     "tensor `{name}`: data offsets {begin}..{end} do not hold {numel} f32 values inside the file"
                 )));
             }
+            if begin < previous_end {
+                return Err(format(format!("tensor `{name}`: data offsets {begin}..{end} overlap another tensor's")));
+            }
+            previous_end = end;
             let mut data = vec![0u8; end - begin];
             file.seek(SeekFrom::Start(data_start + begin as u64)).map_err(io)?;
             file.read_exact(&mut data).map_err(io)?;

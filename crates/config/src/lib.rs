@@ -16,6 +16,8 @@
 pub mod artifact;
 mod check;
 pub mod diagnostics;
+#[cfg(any(test, feature = "testing"))]
+pub mod fuzz;
 pub mod spec;
 pub mod splitmix;
 pub mod summary;

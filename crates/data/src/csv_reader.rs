@@ -1,12 +1,15 @@
 //! One CSV file -> batches of wanted columns, all `Utf8` (an empty field is missing).
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use super::column::{Column, ColumnBatch, StringColumn};
 use super::error::{BadCell, DataError, RowRef};
+use super::limits::MAX_RECORD_BYTES;
 use plec_config::spec::DataSettings;
 
 /// CSV settings (`data_config`): Parquet files ignore them.
@@ -41,6 +44,9 @@ impl CsvOptions {
     }
 }
 
+/// The CSV reader's buffer.
+const READ_AHEAD: usize = 1 << 20;
+
 /// Bytes reserved per cell when a batch starts (grows as needed).
 const BYTES_PER_CELL_GUESS: usize = 8;
 
@@ -52,6 +58,29 @@ pub(crate) struct CsvFileReader {
     fields: usize,
     next_row: u64,
     record: csv::ByteRecord,
+    /// Bytes read since the last whole record ([`RecordLimit`]).
+    since_record: Rc<Cell<u64>>,
+}
+
+/// Fails the read once more than [`MAX_RECORD_BYTES`] (plus the CSV reader's read-ahead) arrive without a whole
+/// record: the csv crate would otherwise grow one record to whatever a (gzip) file holds.
+struct RecordLimit {
+    inner: Box<dyn Read>,
+    since_record: Rc<Cell<u64>>,
+}
+
+impl Read for RecordLimit {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        let since = self.since_record.get() + read as u64;
+        self.since_record.set(since);
+        if since > MAX_RECORD_BYTES + READ_AHEAD as u64 {
+            return Err(std::io::Error::other(format!(
+                "a record longer than {MAX_RECORD_BYTES} bytes (the limit of one CSV record)"
+            )));
+        }
+        Ok(read)
+    }
 }
 
 impl CsvFileReader {
@@ -62,11 +91,13 @@ impl CsvFileReader {
         } else {
             Box::new(file)
         };
+        let since_record = Rc::new(Cell::new(0));
+        let input: Box<dyn Read> = Box::new(RecordLimit { inner: input, since_record: since_record.clone() });
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .delimiter(options.delimiter)
             .flexible(true)
-            .buffer_capacity(1 << 20)
+            .buffer_capacity(READ_AHEAD)
             .from_reader(input);
         let names: Vec<String> = if options.with_header {
             let mut header = csv::StringRecord::new();
@@ -83,6 +114,7 @@ impl CsvFileReader {
         } else {
             options.input_fields.clone()
         };
+        since_record.set(0);
         let mut wanted = Vec::with_capacity(columns.len());
         for column in columns {
             match names.iter().position(|name| name == column) {
@@ -103,6 +135,7 @@ impl CsvFileReader {
             fields: names.len(),
             next_row: 0,
             record: csv::ByteRecord::new(),
+            since_record,
         })
     }
 
@@ -117,6 +150,7 @@ impl CsvFileReader {
             if !more {
                 break;
             }
+            self.since_record.set(0);
             let line = self.record.position().map_or(0, |p| p.line());
             let at = || RowRef { file: self.path.clone(), row: self.next_row, line: Some(line) };
             if self.record.len() != self.fields {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::column::{Cell, Column, ColumnBatch};
 use super::error::{BadCell, DataError};
+use super::limits::{parts, too_many_values};
 use super::reader::feature_column;
 use super::sequence::encode_sequence_groups;
 use super::weighted::split_pair;
@@ -303,6 +304,14 @@ impl IdEncoder<'_> {
         offsets.push(0);
         for i in 0..rows {
             let start = indices.len();
+            // As many values as the compiled graph accepts (`raw_inputs` refuses the same cells).
+            if let (Some(separator), Cell::Text(text)) = (self.separator, column.cell(i)) {
+                if let Some(reason) = too_many_values(parts(text, separator), "values") {
+                    report(i, reason);
+                    offsets.push(indices.len() as i64);
+                    continue;
+                }
+            }
             let encoded = match weights.as_mut() {
                 Some(weights) => self.encode_pairs(column.cell(i), &mut indices, weights),
                 None => self.encode_cell(column.cell(i), &mut indices),

@@ -20,6 +20,8 @@ mod edge_sequences;
 mod encode;
 mod error;
 mod inputs;
+pub mod limits;
+mod parquet_pages;
 mod parquet_reader;
 mod raw;
 mod reader;

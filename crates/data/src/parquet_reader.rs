@@ -13,9 +13,50 @@ use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, RecordBatch};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
+use parquet::errors::ParquetError;
+use parquet::file::reader::{ChunkReader, Length};
 
 use super::column::{Column, ColumnBatch, StringColumn};
 use super::error::{BadCell, DataError, RowRef};
+use super::parquet_pages::check_pages;
+
+/// A Parquet file whose reads are checked against its length before a buffer is allocated: the footer and the
+/// page headers claim sizes, and parquet's own `File` reader reserves whatever a range claims before reading it.
+struct BoundedFile {
+    file: File,
+    len: u64,
+}
+
+impl BoundedFile {
+    fn new(file: File) -> std::io::Result<BoundedFile> {
+        let len = file.metadata()?.len();
+        Ok(BoundedFile { file, len })
+    }
+}
+
+impl Length for BoundedFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl ChunkReader for BoundedFile {
+    type T = <File as ChunkReader>::T;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        self.file.get_read(start)
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        if start.checked_add(length as u64).is_none_or(|end| end > self.len) {
+            return Err(ParquetError::EOF(format!(
+                "a range of {length} bytes at byte {start} lies past the end of the file ({} bytes)",
+                self.len
+            )));
+        }
+        self.file.get_bytes(start, length)
+    }
+}
 
 pub(crate) struct ParquetFileReader {
     path: PathBuf,
@@ -50,6 +91,8 @@ impl ParquetFileReader {
         let file = File::open(path).map_err(|e| DataError::io(path, e))?;
         let parquet_error =
             |source: parquet::errors::ParquetError| DataError::Parquet { path: path.to_path_buf(), source };
+        let builder_file = file.try_clone().map_err(|e| DataError::io(path, e))?;
+        let file = BoundedFile::new(file).map_err(|e| DataError::io(path, e))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_error)?;
         let schema = builder.schema().clone();
         let mut roots = Vec::with_capacity(columns.len());
@@ -71,6 +114,8 @@ impl ParquetFileReader {
             roots.push(index);
         }
         let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        check_pages(&builder_file, builder.metadata(), &mask)
+            .map_err(|message| DataError::ParquetContent { path: path.to_path_buf(), message })?;
         let reader = builder.with_projection(mask).with_batch_size(batch_size).build().map_err(parquet_error)?;
         Ok(ParquetFileReader { path: path.to_path_buf(), reader, columns: columns.to_vec(), next_row: 0 })
     }

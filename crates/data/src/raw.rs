@@ -4,6 +4,7 @@
 use super::column::{Cell, ColumnBatch};
 use super::encode::DENSE_SEPARATOR;
 use super::error::{BadCell, DataError};
+use super::limits::{padding_problem, parts, too_many_values};
 use super::sequence::{kept, position_number, position_row, sequence_column, split_positions};
 use super::weighted::split_pair;
 use plec_config::artifact::signature::{InputSignature, SequenceSignature, Signature, INT64_MISSING, STRING_MISSING};
@@ -48,12 +49,20 @@ pub fn raw_inputs(signature: &Signature, batch: &ColumnBatch) -> Result<Vec<RawT
         let rows = batch.num_rows;
         if let Some(sequence) = &input.sequence {
             let column = sequence_column(batch, &input.name, &sequence.delimiter)?;
-            let texts = (0..rows).map(|i| column.cell(i).text().map_or_else(String::new, |t| t.into_owned()));
-            tensors.push(RawTensor {
-                name: input.name.clone(),
-                shape: vec![rows],
-                data: RawData::String(texts.collect()),
-            });
+            let texts: Vec<String> =
+                (0..rows).map(|i| column.cell(i).text().map_or_else(String::new, |t| t.into_owned())).collect();
+            // The graph splits each text and pads the batch to its longest kept sequence: bounded like lists.
+            let counts = position_counts(sequence, &texts);
+            for (row, &count) in counts.iter().enumerate() {
+                if let Some(reason) = too_many_values(count, "positions") {
+                    report(row, reason);
+                }
+            }
+            let kept_counts: Vec<usize> = counts.iter().map(|&c| kept(c, sequence.max_length)).collect();
+            if let Some((row, reason)) = padding_check(&kept_counts) {
+                report(row, reason);
+            }
+            tensors.push(RawTensor { name: input.name.clone(), shape: vec![rows], data: RawData::String(texts) });
             continue;
         }
         let cells = (0..rows).map(|i| column.cell(i));
@@ -63,47 +72,63 @@ pub fn raw_inputs(signature: &Signature, batch: &ColumnBatch) -> Result<Vec<RawT
             (ValueType::Float, Layout::Multi(separator)) if input.weight_of.is_some() => {
                 let lists: Vec<Vec<f32>> = cells
                     .map(|cell| {
-                        let values = split_cell(cell, &separator);
+                        // Quiet: the ids input reports a cell with too many values.
+                        let values = split_cell(cell, &separator).unwrap_or_default();
                         values.iter().map(|v| split_pair(v).map_or(f32::NAN, |(_, w)| w)).collect()
                     })
                     .collect();
-                padded(&input.name, lists, f32::NAN, RawData::Float)
+                padded(&input.name, lists, f32::NAN, RawData::Float).unwrap_or_else(|(row, reason)| {
+                    report(row, reason);
+                    RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
+                })
             }
             (ValueType::Int64, Layout::Multi(separator)) => {
                 let lists: Vec<Vec<i64>> = cells
                     .enumerate()
                     .map(|(i, cell)| {
-                        let values = split_cell(cell, &separator);
+                        let values = split_cell(cell, &separator).unwrap_or_else(|r| reported(i, r, &mut report));
                         values.iter().map(|v| int_value(&pair_id(v, pairs, i, &mut report), i, &mut report)).collect()
                     })
                     .collect();
-                padded(&input.name, lists, INT64_MISSING, RawData::Int64)
+                padded(&input.name, lists, INT64_MISSING, RawData::Int64).unwrap_or_else(|(row, reason)| {
+                    report(row, reason);
+                    RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
+                })
             }
             (ValueType::String, Layout::Multi(separator)) => {
                 let lists: Vec<Vec<String>> = cells
                     .enumerate()
                     .map(|(i, cell)| {
-                        let values = split_cell(cell, &separator);
+                        let values = split_cell(cell, &separator).unwrap_or_else(|r| reported(i, r, &mut report));
                         values.iter().map(|v| pair_id(v, pairs, i, &mut report)).collect()
                     })
                     .collect();
-                padded(&input.name, lists, STRING_MISSING.to_string(), RawData::String)
+                padded(&input.name, lists, STRING_MISSING.to_string(), RawData::String).unwrap_or_else(
+                    |(row, reason)| {
+                        report(row, reason);
+                        RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
+                    },
+                )
             }
             (ValueType::Float, Layout::Multi(separator)) => {
                 let lists: Vec<Vec<f32>> = cells
                     .enumerate()
                     .map(|(i, cell)| {
-                        split_cell(cell, &separator).iter().map(|v| float_value(v, i, &mut report)).collect()
+                        let values = split_cell(cell, &separator).unwrap_or_else(|r| reported(i, r, &mut report));
+                        values.iter().map(|v| float_value(v, i, &mut report)).collect()
                     })
                     .collect();
-                padded(&input.name, lists, f32::NAN, RawData::Float)
+                padded(&input.name, lists, f32::NAN, RawData::Float).unwrap_or_else(|(row, reason)| {
+                    report(row, reason);
+                    RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
+                })
             }
             (ValueType::Float, Layout::Wide(width)) => {
                 let mut values = Vec::with_capacity(rows * width);
                 for (i, cell) in cells.enumerate() {
                     let parts = match cell {
                         Cell::Missing => Vec::new(),
-                        _ => split_cell(cell, DENSE_SEPARATOR),
+                        _ => split_cell(cell, DENSE_SEPARATOR).unwrap_or_else(|r| reported(i, r, &mut report)),
                     };
                     if !parts.is_empty() && parts.len() != width {
                         report(i, format!("expected {width} values joined by \\x1d, found {}", parts.len()));
@@ -157,13 +182,30 @@ pub fn raw_inputs(signature: &Signature, batch: &ColumnBatch) -> Result<Vec<RawT
 }
 
 /// A cell's values: none when missing, else its text split on `separator` (an empty part stays as `""`, which
-/// becomes the missing value).
-fn split_cell(cell: Cell<'_>, separator: &str) -> Vec<String> {
-    match cell {
+/// becomes the missing value); refused past [`crate::limits::MAX_CELL_VALUES`].
+fn split_cell(cell: Cell<'_>, separator: &str) -> Result<Vec<String>, String> {
+    Ok(match cell {
         Cell::Missing => Vec::new(),
-        Cell::Text(text) => text.split(separator).map(str::to_string).collect(),
+        Cell::Text(text) => {
+            if let Some(reason) = too_many_values(parts(text, separator), "values") {
+                return Err(reason);
+            }
+            text.split(separator).map(str::to_string).collect()
+        }
         other => vec![other.text().unwrap_or_default().into_owned()],
-    }
+    })
+}
+
+/// Reports `reason` for `row`; the cell then has no values.
+fn reported<T>(row: usize, reason: String, report: &mut dyn FnMut(usize, String)) -> Vec<T> {
+    report(row, reason);
+    Vec::new()
+}
+
+/// The row with the longest list and why padding the batch to it is refused, if it is.
+fn padding_check(lengths: &[usize]) -> Option<(usize, String)> {
+    let (row, &longest) = lengths.iter().enumerate().max_by_key(|(_, &n)| n)?;
+    padding_problem(lengths.len(), longest, lengths.iter().sum()).map(|reason| (row, reason))
 }
 
 /// The id of one value of a weighted feature (`pairs`: `id:weight`), or the value itself. An empty value stays
@@ -201,8 +243,18 @@ fn float_value(text: &str, row: usize, report: &mut dyn FnMut(usize, String)) ->
     })
 }
 
-/// `[batch, max_len]` (at least 1 wide), padded with `pad`.
-fn padded<T: Clone>(name: &str, lists: Vec<Vec<T>>, pad: T, wrap: fn(Vec<T>) -> RawData) -> RawTensor {
+/// `[batch, max_len]` (at least 1 wide), padded with `pad`; refused (the longest row and why) when that would
+/// hold far more elements than the lists do.
+fn padded<T: Clone>(
+    name: &str,
+    lists: Vec<Vec<T>>,
+    pad: T,
+    wrap: fn(Vec<T>) -> RawData,
+) -> Result<RawTensor, (usize, String)> {
+    let lengths: Vec<usize> = lists.iter().map(Vec::len).collect();
+    if let Some(refused) = padding_check(&lengths) {
+        return Err(refused);
+    }
     let len = lists.iter().map(Vec::len).max().unwrap_or(0).max(1);
     let rows = lists.len();
     let mut values = Vec::with_capacity(rows * len);
@@ -211,7 +263,7 @@ fn padded<T: Clone>(name: &str, lists: Vec<Vec<T>>, pad: T, wrap: fn(Vec<T>) -> 
         values.extend(list);
         values.extend(std::iter::repeat_n(pad.clone(), len - used));
     }
-    RawTensor { name: name.to_string(), shape: vec![rows, len], data: wrap(values) }
+    Ok(RawTensor { name: name.to_string(), shape: vec![rows, len], data: wrap(values) })
 }
 
 /// An int64 id outside its input's `valid_range`.

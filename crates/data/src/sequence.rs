@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use super::column::{Cell, Column, ColumnBatch};
 use super::encode::{encode_feature, EncodedSequence, EncodedSequenceGroup, SequenceValues};
 use super::error::DataError;
+use super::limits::too_many_values;
 use plec_config::spec::{ModelSpec, SequenceEncoding, SequenceFeature, SequenceGroup, Transform};
 use plec_config::transform::Lookup;
 
@@ -112,7 +113,12 @@ fn encode_sequence(
             _ => "",
         };
         let positions = split_positions(text, &feature.delimiter);
-        let keep = kept(positions.len(), feature.max_length);
+        let mut keep = kept(positions.len(), feature.max_length);
+        // As many positions as the compiled graph accepts (`raw_inputs` refuses the same cells).
+        if let Some(reason) = too_many_values(positions.len(), "positions") {
+            report(row, reason);
+            keep = 0;
+        }
         counts.push(positions.len());
         lengths.push(keep as u32);
         let mut first_error = None;

@@ -81,7 +81,7 @@ impl Checkpoint {
         let Value::Dict(storage) = storage else { return Err(bad(&path, "storage_data is not a dict")) };
         // (fqn, chunk offsets) -> where the chunk is stored.
         let mut locations: BTreeMap<(String, Vec<usize>), (String, u64, u64)> = BTreeMap::new();
-        for (index, info) in storage {
+        for (index, info) in storage.iter() {
             let fqn =
                 index.field("fqn").and_then(Value::as_str).ok_or_else(|| bad(&path, "a MetadataIndex has no fqn"))?;
             let offset = index.field("offset").and_then(size_of).unwrap_or_default();
@@ -100,9 +100,10 @@ impl Checkpoint {
             let (byte_offset, length) = (byte_offset.max(0) as u64, length.max(0) as u64);
             locations.insert((fqn.to_string(), offset), (file.to_string(), byte_offset, length));
         }
+        check_disjoint(&path, &locations)?;
         let Value::Dict(state) = state else { return Err(bad(&path, "state_dict_metadata is not a dict")) };
         let mut items = BTreeMap::new();
-        for (key, meta) in state {
+        for (key, meta) in state.iter() {
             let fqn = key.as_str().ok_or_else(|| bad(&path, "a state-dict key is not a string"))?.to_string();
             let item = match meta.class().map(|(_, name)| name) {
                 Some("BytesStorageMetadata") => Item::Bytes,
@@ -119,6 +120,11 @@ impl Checkpoint {
         let Some(Item::Tensor(info)) = self.items.get(fqn) else {
             return Err(bad(&self.dir, format!("no tensor `{fqn}`")));
         };
+        // Each chunk's claimed elements must fit its byte range, and that range its file, before the tensor is
+        // allocated: the ranges are disjoint (checked on open), so the tensor is bounded by the files' sizes.
+        for chunk in &info.chunks {
+            check_range(&self.dir.join(&chunk.file), fqn, chunk)?;
+        }
         let total: usize = info.shape.iter().product();
         let mut values = vec![0f32; total];
         let mut dtype = None;
@@ -145,6 +151,9 @@ fn tensor_info(
     locations: &BTreeMap<(String, Vec<usize>), (String, u64, u64)>,
 ) -> Result<TensorInfo, ImportError> {
     let shape = meta.field("size").and_then(size_of).ok_or_else(|| bad(path, format!("`{fqn}` has no size")))?;
+    if volume(&shape).is_none() {
+        return Err(bad(path, format!("`{fqn}` has shape {shape:?}, more elements than this machine can count")));
+    }
     // TensorProperties pickles its state as a tuple whose first element is the dtype global.
     let dtype = match meta.field("properties") {
         Some(Value::Object { state: Some(state), .. }) => match state.as_ref() {
@@ -156,6 +165,9 @@ fn tensor_info(
     .unwrap_or_else(|| "unknown".into());
     let chunks =
         meta.field("chunks").and_then(Value::items).ok_or_else(|| bad(path, format!("`{fqn}` has no chunks")))?;
+    if chunks.len() > MAX_CHUNKS {
+        return Err(bad(path, format!("`{fqn}` has {} chunks, more than the limit of {MAX_CHUNKS}", chunks.len())));
+    }
     let mut out = Vec::new();
     for chunk in chunks {
         let offsets = chunk.field("offsets").and_then(size_of);
@@ -166,7 +178,7 @@ fn tensor_info(
         if offsets.len() != shape.len() || sizes.len() != shape.len() {
             return Err(bad(path, format!("a chunk of `{fqn}` has rank {}, the tensor {}", sizes.len(), shape.len())));
         }
-        if offsets.iter().zip(&sizes).zip(&shape).any(|((o, s), n)| o + s > *n) {
+        if offsets.iter().zip(&sizes).zip(&shape).any(|((o, s), n)| o.checked_add(*s).is_none_or(|end| end > *n)) {
             return Err(bad(
                 path,
                 format!("chunk {offsets:?} + {sizes:?} of `{fqn}` lies outside its shape {shape:?}"),
@@ -185,7 +197,8 @@ fn tensor_info(
 /// The chunks must tile the tensor: their volumes add up to it and no two overlap.
 fn check_coverage(path: &Path, fqn: &str, shape: &[usize], chunks: &[Chunk]) -> Result<(), ImportError> {
     let total: usize = shape.iter().product();
-    let covered: usize = chunks.iter().map(|c| c.sizes.iter().product::<usize>()).sum();
+    // Every chunk lies inside the shape (checked by the caller), so no volume overflows.
+    let covered = chunks.iter().fold(0usize, |sum, c| sum.saturating_add(c.sizes.iter().product::<usize>()));
     for (i, a) in chunks.iter().enumerate() {
         for b in &chunks[i + 1..] {
             let overlap = (0..shape.len())
@@ -199,6 +212,64 @@ fn check_coverage(path: &Path, fqn: &str, shape: &[usize], chunks: &[Chunk]) -> 
         return Err(bad(
             path,
             format!("the chunks of `{fqn}` cover {covered} of its {total} elements (a rank's shard is missing?)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Chunks one tensor may have: `check_coverage` compares every pair (real checkpoints have one per rank).
+pub const MAX_CHUNKS: usize = 4096;
+
+/// The fewest bytes one stored element takes (float16 and bfloat16).
+const MIN_ELEMENT_BYTES: u64 = 2;
+
+/// The number of elements of `shape`, if it fits a `usize`.
+fn volume(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}
+
+/// No two stored byte ranges of one file overlap (DCP writes each item once), so what the index claims is bounded
+/// by the sizes of the files it names.
+fn check_disjoint(
+    path: &Path,
+    locations: &BTreeMap<(String, Vec<usize>), (String, u64, u64)>,
+) -> Result<(), ImportError> {
+    let mut ranges: Vec<(&str, u64, u64, &str)> = locations
+        .iter()
+        .map(|((fqn, _), (file, offset, length))| (file.as_str(), *offset, *length, fqn.as_str()))
+        .collect();
+    ranges.sort();
+    for pair in ranges.windows(2) {
+        let [(file, offset, length, first), (next_file, next_offset, _, second)] = pair else { continue };
+        if file == next_file && offset.saturating_add(*length) > *next_offset {
+            return Err(bad(
+                path,
+                format!("the stored bytes of `{first}` and `{second}` overlap in {file} (at byte {next_offset})"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The chunk's byte range lies inside its file and can hold the elements its sizes claim.
+fn check_range(path: &Path, fqn: &str, chunk: &Chunk) -> Result<(), ImportError> {
+    let file_len =
+        std::fs::metadata(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?.len();
+    let end = chunk.byte_offset.saturating_add(chunk.byte_length);
+    if end > file_len {
+        return Err(bad(
+            path,
+            format!("bytes {}..{end} lie past the end of the file ({file_len} bytes)", chunk.byte_offset),
+        ));
+    }
+    let elements = volume(&chunk.sizes).map_or(u64::MAX, |n| n as u64);
+    if elements.saturating_mul(MIN_ELEMENT_BYTES) > chunk.byte_length {
+        return Err(bad(
+            path,
+            format!(
+                "chunk {:?} of `{fqn}` claims {elements} elements, its {} bytes hold fewer",
+                chunk.offsets, chunk.byte_length
+            ),
         ));
     }
     Ok(())

@@ -94,7 +94,7 @@ pub fn read_tensor(archive: &[u8]) -> Result<Tensor, String> {
         return Err(format!("data.pkl holds {callable:?}, not a plain tensor (_rebuild_tensor_v2)"));
     }
     let bad = |what: &str| format!("data.pkl: _rebuild_tensor_v2 with an unexpected {what}");
-    let [storage, offset, size, stride, ..] = args.as_slice() else { return Err(bad("argument list")) };
+    let [storage, offset, size, stride, ..] = &args[..] else { return Err(bad("argument list")) };
     let Value::PersistentId(id) = storage else { return Err(bad("storage")) };
     let id = id.items().ok_or_else(|| bad("storage id"))?;
     let [_, class, key, _location, _numel] = id else { return Err(bad("storage id")) };
@@ -117,14 +117,17 @@ pub fn read_tensor(archive: &[u8]) -> Result<Tensor, String> {
     }
     let data = member(&format!("{prefix}data/{key}")).ok_or_else(|| format!("no storage member data/{key}"))?;
     let storage = data.checked_data(archive).map_err(|e| e.to_string())?;
-    let count: usize = shape.iter().product();
-    // The furthest element the view touches must lie inside the storage.
-    let last = offset + shape.iter().zip(&stride).map(|(&n, &s)| n.saturating_sub(1) * s).sum::<usize>();
-    if count > 0 && (last + 1) * dtype.size() > storage.len() {
-        return Err(format!(
-            "the tensor view reaches element {last}, the storage holds {}",
-            storage.len() / dtype.size()
-        ));
+    let held = storage.len() / dtype.size();
+    // The view may not claim more elements than its storage holds, nor reach past it; checked before allocating.
+    let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).filter(|&n| n <= held.max(1));
+    let count =
+        count.ok_or_else(|| format!("the tensor's shape {shape:?} claims more elements than its storage's {held}"))?;
+    let last = shape
+        .iter()
+        .zip(&stride)
+        .try_fold(offset, |last, (&n, &s)| last.checked_add(n.saturating_sub(1).checked_mul(s)?));
+    if count > 0 && last.is_none_or(|last| last >= held) {
+        return Err(format!("the tensor view reaches past the {held} elements its storage holds"));
     }
     let contiguous = shape
         .iter()

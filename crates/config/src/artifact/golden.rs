@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use protobuf::Message;
+use protobuf::{Message, MessageFull};
 
 use crate::artifact::precision::Precision;
 use crate::artifact::signature::OutputSignature;
@@ -102,8 +102,7 @@ impl GoldenSet {
                         .as_str()
                         .and_then(|text| BASE64.decode(text).ok())
                         .ok_or_else(|| bad(format!("`{key}` holds a non-base64 element")))?;
-                    let proto =
-                        TensorProto::parse_from_bytes(&bytes).map_err(|e| bad(format!("not a TensorProto: {e}")))?;
+                    let proto = parse_tensor(&bytes).map_err(bad)?;
                     from_proto(&proto).map_err(bad)
                 })
                 .collect()
@@ -140,15 +139,19 @@ fn read_numbered(set: &Path, prefix: &str) -> Result<Vec<RawTensor>, GoldenError
         }
         let bytes = std::fs::read(&path)
             .map_err(|e| GoldenError::Io { path: path.display().to_string(), message: e.to_string() })?;
-        let proto = TensorProto::parse_from_bytes(&bytes).map_err(|e| GoldenError::Tensor {
-            path: path.display().to_string(),
-            message: format!("not a TensorProto: {e}"),
-        })?;
+        let proto = parse_tensor(&bytes)
+            .map_err(|message| GoldenError::Tensor { path: path.display().to_string(), message })?;
         out.push(
             from_proto(&proto).map_err(|message| GoldenError::Tensor { path: path.display().to_string(), message })?,
         );
     }
     Ok(out)
+}
+
+/// Parses a serialized TensorProto after checking the lengths it claims against its size ([`super::wire`]).
+pub fn parse_tensor(bytes: &[u8]) -> Result<TensorProto, String> {
+    super::wire::check_lengths(bytes, &TensorProto::descriptor()).map_err(|e| format!("not a TensorProto: {e}"))?;
+    TensorProto::parse_from_bytes(bytes).map_err(|e| format!("not a TensorProto: {e}"))
 }
 
 pub fn to_proto(tensor: &RawTensor) -> TensorProto {
@@ -178,7 +181,10 @@ pub fn from_proto(proto: &TensorProto) -> Result<RawTensor, String> {
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| format!("negative dimension {d}")))
         .collect::<Result<_, _>>()?;
-    let count: usize = shape.iter().product();
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| format!("shape {shape:?} has more elements than this machine can count"))?;
     let raw = proto.raw_data();
     let data = match proto.data_type() {
         FLOAT if proto.has_raw_data() => RawData::Float(le_values(raw, f32::from_le_bytes)?),

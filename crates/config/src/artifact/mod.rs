@@ -18,3 +18,4 @@ pub mod precision;
 pub mod signature;
 pub mod tensor;
 pub mod tolerance;
+pub mod wire;

@@ -18,17 +18,17 @@ fn s(text: &str) -> Value {
 fn common(value: &Value) {
     let ints: Vec<i64> = value.get("a").unwrap().items().unwrap().iter().map(|v| v.as_int().unwrap()).collect();
     assert_eq!(ints, vec![1, -2, 300, 70000, -(1i64 << 40)]);
-    assert_eq!(value.get("t"), Some(&Value::Tuple(vec![Value::Float(1.5), Value::None, Value::Bool(true)])));
+    assert_eq!(value.get("t"), Some(&Value::Tuple(vec![Value::Float(1.5), Value::None, Value::Bool(true)].into())));
     assert_eq!(value.get("s"), Some(&s("héllo")));
     // The memo (BINGET / `h`) returns the stored string twice.
-    assert_eq!(value.get("n").unwrap().get("x"), Some(&Value::Tuple(vec![s("x"), s("x")])));
+    assert_eq!(value.get("n").unwrap().get("x"), Some(&Value::Tuple(vec![s("x"), s("x")].into())));
 }
 
 #[test]
 fn protocol_4_decodes_to_the_dumped_literal() {
     let value = parse(&hex(PROTOCOL_4)).unwrap();
     common(&value);
-    assert_eq!(value.get("b"), Some(&Value::Bytes(vec![0, 1])));
+    assert_eq!(value.get("b"), Some(&Value::Bytes(vec![0, 1].into())));
 }
 
 #[test]
@@ -47,6 +47,50 @@ fn truncated_and_unknown_input_is_an_error_not_a_panic() {
         assert!(parse(&full[..cut]).is_err(), "cut at {cut} parsed");
     }
     let error = parse(&[0x80, 0x04, 0xff]).unwrap_err();
-    assert_eq!(error.to_string(), "byte 3: unsupported pickle opcode 0xff");
+    assert_eq!(error.to_string(), "byte 2: unsupported pickle opcode 0xff");
     assert!(parse(&[0x80, 0x09]).unwrap_err().message.contains("protocol 9"));
+}
+
+/// PROTO 4, then `ops`, then STOP.
+fn pickle(ops: &[u8]) -> Vec<u8> {
+    [&[0x80, 0x04][..], ops, b"."].concat()
+}
+
+#[test]
+fn a_container_filled_after_it_was_memoized_is_seen_filled() {
+    // x = [1]; [x, x] as CPython writes it: EMPTY_LIST, MEMOIZE, then APPENDS; the second use is a BINGET.
+    let value = parse(&pickle(b"](]\x94(K\x01eh\x00e")).unwrap();
+    let inner = Value::List(vec![Value::Int(1)].into());
+    assert_eq!(value.items(), Some(&[inner.clone(), inner][..]));
+}
+
+#[test]
+fn a_list_holding_itself_is_refused() {
+    // x = []; x.append(x)
+    let error = parse(&pickle(b"]\x94h\x00a")).unwrap_err();
+    assert!(error.message.contains("cycle"), "{error}");
+    assert_eq!(error.offset, 2, "the EMPTY_LIST that starts the cycle");
+}
+
+#[test]
+fn nesting_past_the_limit_is_refused_and_at_the_limit_read() {
+    // `n` EMPTY_LISTs, then `n - 1` APPENDs: a list nested n levels deep.
+    let nested = |n: usize| pickle(&[vec![b']'; n], vec![b'a'; n - 1]].concat());
+    let mut value = parse(&nested(super::MAX_DEPTH + 1)).unwrap();
+    let mut levels = 0;
+    while let Some([inner]) = value.items() {
+        value = inner.clone();
+        levels += 1;
+    }
+    assert_eq!(levels, super::MAX_DEPTH);
+    let error = parse(&nested(super::MAX_DEPTH + 2)).unwrap_err();
+    assert!(error.message.contains(&format!("deeper than {} levels", super::MAX_DEPTH)), "{error}");
+}
+
+#[test]
+fn a_claimed_length_past_the_end_is_an_error_before_any_allocation() {
+    // BINUNICODE8 claiming 2^62 bytes.
+    let error = parse(&pickle(&[&[0x8d][..], &(1u64 << 62).to_le_bytes()].concat())).unwrap_err();
+    assert!(error.message.contains("truncated"), "{error}");
+    assert_eq!(error.offset, 2);
 }
