@@ -3,37 +3,14 @@
 //! experts, a changed transform — that `plec compile` refuses and `plec verify` catches, naming the output; and the
 //! same path for weighted id features.
 
+mod cli_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-const PLEC: &str = env!("CARGO_BIN_EXE_plec");
+use cli_support::{fails, ok, run, s, text};
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn run(args: &[&str]) -> Output {
-    let output = Command::new(PLEC).args(args).output().unwrap_or_else(|e| panic!("cannot run plec: {e}"));
-    output
-}
-
-fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
-}
-
-fn ok(args: &[&str]) -> String {
-    let output = run(args);
-    assert!(output.status.success(), "plec {} failed:\n{}", args.join(" "), text(&output));
-    text(&output)
-}
-
-fn fails(args: &[&str]) -> String {
-    let output = run(args);
-    assert!(!output.status.success(), "plec {} should fail:\n{}", args.join(" "), text(&output));
-    text(&output)
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap_or_default()
-}
 
 fn config() -> String {
     format!("{ROOT}/tests/configs/taobao_small.config")

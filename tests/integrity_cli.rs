@@ -3,36 +3,15 @@
 //! caught by `plec compile`, `plec verify` and `plec predict`, each with a clear message (snapshotted, hashes and
 //! folders redacted). The golden set alone would miss most of these: it only sees the rows it looks up.
 
+mod cli_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
-const PLEC: &str = env!("CARGO_BIN_EXE_plec");
+use cli_support::{fails, ok, run, s, text};
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(PLEC).args(args).output().unwrap_or_else(|e| panic!("cannot run plec: {e}"))
-}
-
-fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
-}
-
-fn ok(args: &[&str]) -> String {
-    let output = run(args);
-    assert!(output.status.success(), "plec {} failed:\n{}", args.join(" "), text(&output));
-    text(&output)
-}
-
-fn fails(args: &[&str]) -> String {
-    let output = run(args);
-    assert!(!output.status.success(), "plec {} should fail:\n{}", args.join(" "), text(&output));
-    text(&output)
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap_or_default()
-}
 
 /// The message with the test folder and every sha256 (64 hex digits) replaced, so that snapshots hold on any
 /// machine and after any retraining.
