@@ -14,6 +14,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use plec_config::artifact::checkpoint::{self, CheckpointMeta};
+pub(crate) use plec_config::artifact::integrity::hex;
 use plec_config::artifact::names::ParamKind;
 use plec_config::splitmix::SplitMix64;
 use plec_config::ModelSpec;
@@ -252,10 +253,6 @@ pub(crate) fn hash_tensor(hasher: &mut Sha256, name: &str, shape: &[usize], data
         hasher.update((d as u64).to_le_bytes());
     }
     hasher.update(data);
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn problem_name(p: &WeightProblem) -> &str {

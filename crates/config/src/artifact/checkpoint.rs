@@ -50,15 +50,12 @@ pub struct CheckpointMeta {
 
 /// `CheckpointMeta::weights_sha256` of a weights file: its sha256 as lowercase hex, read in a stream.
 pub fn weights_sha256(path: &Path) -> std::io::Result<String> {
-    integrity::file_sha256(path).map_err(|e| match e {
-        IntegrityError::Io { source, .. } => source,
-        other => std::io::Error::other(other.to_string()),
-    })
+    integrity::file_sha256(path)
 }
 
 /// Refuses a weights file whose sha256 is not the one `meta.json` (at `meta_path`) records.
 pub fn check_weights(meta_path: &Path, meta: &CheckpointMeta, weights: &Path) -> Result<(), IntegrityError> {
-    let actual = integrity::file_sha256(weights)?;
+    let actual = integrity::checked_file_sha256(weights)?;
     if actual == meta.weights_sha256 {
         return Ok(());
     }

@@ -98,11 +98,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// sha256 of a file as lowercase hex, read in a stream.
-pub fn file_sha256(path: &Path) -> Result<String, IntegrityError> {
-    let io = |source| IntegrityError::Io { path: path.to_path_buf(), source };
+pub fn file_sha256(path: &Path) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
-    std::io::copy(&mut std::fs::File::open(path).map_err(io)?, &mut hasher).map_err(io)?;
+    std::io::copy(&mut std::fs::File::open(path)?, &mut hasher)?;
     Ok(hex(&hasher.finalize()))
+}
+
+/// [`file_sha256`], a failure naming the file.
+pub(crate) fn checked_file_sha256(path: &Path) -> Result<String, IntegrityError> {
+    file_sha256(path).map_err(|source| IntegrityError::Io { path: path.to_path_buf(), source })
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -233,7 +237,7 @@ pub fn check_model(path: &Path, bytes: &[u8]) -> Result<ModelIntegrity, Integrit
         [location] => {
             let file = path.parent().unwrap_or(Path::new("")).join(location);
             let expected = recorded(EXTERNAL_DATA_SHA256_KEY)?;
-            let actual = file_sha256(&file)?;
+            let actual = checked_file_sha256(&file)?;
             if actual != expected {
                 return Err(Mismatch {
                     path: file,
