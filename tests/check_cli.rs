@@ -37,7 +37,7 @@ fn json_summary() {
 
 #[test]
 fn bad_config_fails_with_location() {
-    let dir = plec_config::test_dir::TestDir::new("check-cli");
+    let dir = plec_spec::test_dir::TestDir::new("check-cli");
     let path = dir.join("bad.config");
     let text = std::fs::read_to_string(format!("{ROOT}/examples/ple_taobao.config")).unwrap_or_default();
     std::fs::write(&path, text.replacen("feature_name: \"cms_segid\"", "feature_nme: \"cms_segid\"", 1))

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use plec_compiler::Weights;
-use plec_config::artifact::checkpoint::{checkpoint_dir, CheckpointMeta, CONFIG_FILE, META_FILE, WEIGHTS_FILE};
-use plec_config::test_dir::TestDir;
+use plec_spec::artifact::checkpoint::{checkpoint_dir, CheckpointMeta, CONFIG_FILE, META_FILE, WEIGHTS_FILE};
+use plec_spec::test_dir::TestDir;
 
 const CONFIG: &str = r#"
 train_input_path: "unused.csv"
@@ -69,7 +69,7 @@ fn model_dir(dir: &Path) -> PathBuf {
         samples: 320,
         epoch: 0,
         structure_hash: spec.structure_hash(),
-        weights_sha256: plec_config::artifact::checkpoint::weights_sha256(&ckpt.join(WEIGHTS_FILE)).unwrap(),
+        weights_sha256: plec_spec::artifact::checkpoint::weights_sha256(&ckpt.join(WEIGHTS_FILE)).unwrap(),
         golden_sha256: None,
         optimizer_state: None,
         plec_version: "test".into(),

@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plec_config::spec::Norm;
-use plec_config::test_dir::TestDir;
 use plec_data::datagen::census::{census_configs, read_census, write_census, CONTINUOUS, FIELDS};
 use plec_data::datagen::synthetic::SyntheticShape;
 use plec_data::datagen::write_configs;
+use plec_spec::test_dir::TestDir;
+use plec_spec::Norm;
 use plec_trainer::experiment::census::{self, CensusExperiment};
 use plec_trainer::experiment::synthetic::{self, SyntheticExperiment};
 use plec_trainer::experiment::{Overrides, RunSettings, Split};

@@ -48,7 +48,7 @@ fn trained() -> &'static PathBuf {
 }
 
 fn checkpoint() -> PathBuf {
-    plec_config::artifact::checkpoint::latest_checkpoint(&trained().join("model")).ok().flatten().unwrap_or_default()
+    plec_spec::artifact::checkpoint::latest_checkpoint(&trained().join("model")).ok().flatten().unwrap_or_default()
 }
 
 #[test]

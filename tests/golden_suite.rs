@@ -10,10 +10,10 @@
 use std::path::{Path, PathBuf};
 
 use plec_compiler::{compile, dump, CompileOptions, Int8Options, Layout, NormInit, Precision, Weights};
-use plec_config::artifact::golden::{compare, compare_at, GoldenSet};
-use plec_config::test_dir::TestDir;
 use plec_data::{edge_case_batch, random_batch};
 use plec_runtime::{Model, OptimizationLevel, RawInputs, RunOptions};
+use plec_spec::artifact::golden::{compare, compare_at, GoldenSet};
+use plec_spec::test_dir::TestDir;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const CASES: &[&str] =
@@ -38,7 +38,7 @@ fn run_golden(
     model_path: &Path,
     golden: &GoldenSet,
     level: OptimizationLevel,
-) -> Vec<plec_config::artifact::tensor::RawTensor> {
+) -> Vec<plec_spec::artifact::tensor::RawTensor> {
     let options = RunOptions { optimization_level: level, ..RunOptions::default() };
     let model = Model::load(model_path, &options).unwrap_or_else(|e| panic!("{e}"));
     let mut inputs = RawInputs::new();
@@ -142,7 +142,7 @@ fn int8_tolerance_reports_a_moved_probability() {
     let signature = spec.signature().outputs;
     let probs = golden.outputs.iter().position(|t| t.name.starts_with("probs")).unwrap_or_else(|| panic!("no probs"));
     let mut moved = golden.outputs.clone();
-    if let plec_config::artifact::tensor::RawData::Float(values) = &mut moved[probs].data {
+    if let plec_spec::artifact::tensor::RawData::Float(values) = &mut moved[probs].data {
         values[5] += 3e-2;
     }
     assert!(compare_at(&golden.outputs, &golden.outputs, &signature, Precision::Int8).passed());
@@ -157,7 +157,7 @@ fn a_moved_golden_output_is_reported() {
     let dir = case_dir("single_task");
     let mut golden = GoldenSet::read(&dir).unwrap_or_else(|e| panic!("{e}"));
     let fresh = golden.clone();
-    if let plec_config::artifact::tensor::RawData::Float(values) = &mut golden.outputs[0].data {
+    if let plec_spec::artifact::tensor::RawData::Float(values) = &mut golden.outputs[0].data {
         values[3] += 1e-3;
     }
     let spec = plec_config::load_file(Path::new(ROOT).join("tests/configs/single_task.config"))

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use plec_compiler::{compile, CompileOptions, Tensor, Weights};
-use plec_config::test_dir::TestDir;
 use plec_runtime::{Model, RawInputs, RunOptions};
+use plec_spec::test_dir::TestDir;
 
 const CONFIG: &str = r#"
 train_input_path: "unused.csv"

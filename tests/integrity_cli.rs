@@ -65,7 +65,7 @@ fn dir() -> &'static PathBuf {
 }
 
 fn checkpoint() -> PathBuf {
-    plec_config::artifact::checkpoint::latest_checkpoint(&dir().join("model")).ok().flatten().unwrap_or_default()
+    plec_spec::artifact::checkpoint::latest_checkpoint(&dir().join("model")).ok().flatten().unwrap_or_default()
 }
 
 /// A copy of the trained checkpoint folder (with its config) under `name`, for damaging.

@@ -7,12 +7,12 @@
 use std::path::{Path, PathBuf};
 
 use plec_compiler::{compile, CompileOptions, Layout, NormInit, Weights};
-use plec_config::artifact::tolerance::Tolerance;
-use plec_config::spec::OutputKind;
-use plec_config::test_dir::TestDir;
-use plec_config::testing::catalog;
 use plec_runtime::synthetic::synthetic_inputs;
 use plec_runtime::{tensor, Model, OutputTensor, Outputs, RawData, RawInputs, RunOptions};
+use plec_spec::artifact::tolerance::Tolerance;
+use plec_spec::test_dir::TestDir;
+use plec_spec::testing::catalog;
+use plec_spec::OutputKind;
 
 fn compiled(dir: &Path, layout: Layout) -> PathBuf {
     let (_, spec) = catalog().into_iter().find(|(name, _)| *name == "sequences").expect("catalog has sequences");

@@ -73,7 +73,7 @@ fn sigint_stops_training_at_a_complete_checkpoint_that_a_rerun_resumes() {
 
     let model_dir = dir.join("model");
     let latest =
-        plec_config::artifact::checkpoint::latest_checkpoint(&model_dir).expect("model dir").expect("a checkpoint");
+        plec_spec::artifact::checkpoint::latest_checkpoint(&model_dir).expect("model dir").expect("a checkpoint");
     let step: u64 = latest
         .file_name()
         .and_then(|n| n.to_str())

@@ -8,9 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use plec_config::artifact::tolerance::Tolerance;
-use plec_config::spec::OutputKind;
-use plec_config::test_dir::TestDir;
+use plec_spec::artifact::tolerance::Tolerance;
+use plec_spec::test_dir::TestDir;
+use plec_spec::OutputKind;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

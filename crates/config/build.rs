@@ -3,12 +3,10 @@
 fn main() {
     let proto_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../proto");
     println!("cargo:rerun-if-changed={proto_dir}/tzrec.proto");
-    println!("cargo:rerun-if-changed={proto_dir}/onnx_tensor.proto");
     protobuf_codegen::Codegen::new()
         .pure()
         .include(proto_dir)
         .input(format!("{proto_dir}/tzrec.proto"))
-        .input(format!("{proto_dir}/onnx_tensor.proto"))
         .cargo_out_dir("proto")
         .run_from_script();
 }

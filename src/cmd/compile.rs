@@ -15,9 +15,9 @@ use plec_compiler::{
     check_writable, compile_owned, dump, CompileOptions, HashCheck, Int8Options, Layout, Precision, TableScale,
     Weights, MIN_INT8_TABLE_ELEMENTS, MIN_INT8_WEIGHTS,
 };
-use plec_config::artifact::checkpoint;
-use plec_config::artifact::golden::GoldenSet;
-use plec_config::artifact::integrity::GOLDEN_SHA256_KEY;
+use plec_spec::artifact::checkpoint;
+use plec_spec::artifact::golden::GoldenSet;
+use plec_spec::artifact::integrity::GOLDEN_SHA256_KEY;
 
 mod eval;
 
@@ -183,7 +183,7 @@ fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
         }
         compiled.set_metadata(GOLDEN_SHA256_KEY, set.content_sha256());
         if let Some(text) = set.to_metadata() {
-            compiled.set_metadata(plec_config::artifact::golden::METADATA_KEY, text);
+            compiled.set_metadata(plec_spec::artifact::golden::METADATA_KEY, text);
         }
     }
     let written = compiled.write(&args.output, args.external_data)?;
@@ -264,12 +264,12 @@ fn golden_source(args: &Args, checkpoint: &Path) -> anyhow::Result<Option<PathBu
     }
     let folder = if checkpoint.is_file() {
         checkpoint.parent().map(Path::to_path_buf)
-    } else if checkpoint.join(plec_config::artifact::checkpoint::META_FILE).is_file() {
+    } else if checkpoint.join(plec_spec::artifact::checkpoint::META_FILE).is_file() {
         Some(checkpoint.to_path_buf())
     } else {
-        plec_config::artifact::checkpoint::latest_checkpoint(checkpoint)?
+        plec_spec::artifact::checkpoint::latest_checkpoint(checkpoint)?
     };
-    Ok(folder.map(|f| f.join(plec_config::artifact::checkpoint::GOLDEN_DIR)).filter(|g| g.is_dir()))
+    Ok(folder.map(|f| f.join(plec_spec::artifact::checkpoint::GOLDEN_DIR)).filter(|g| g.is_dir()))
 }
 
 /// Checks the written model against the trainer's golden outputs and copies the set to `<output>.golden`; a model

@@ -29,10 +29,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut spec = loaded.spec;
     set_up_torch(0, args.threads);
     let device = parse_device(&args.device)?;
-    let checkpoint = if args.checkpoint.join(plec_config::artifact::checkpoint::META_FILE).is_file() {
+    let checkpoint = if args.checkpoint.join(plec_spec::artifact::checkpoint::META_FILE).is_file() {
         args.checkpoint.clone()
     } else {
-        plec_config::artifact::checkpoint::latest_checkpoint(&args.checkpoint)?
+        plec_spec::artifact::checkpoint::latest_checkpoint(&args.checkpoint)?
             .with_context(|| format!("{}: no checkpoint found", args.checkpoint.display()))?
     };
     let input = match args.eval_input {

@@ -23,7 +23,7 @@ pub use without_trainer::{evaluate, experiment, import, train};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use plec_config::artifact::checkpoint::CONFIG_FILE;
+use plec_spec::artifact::checkpoint::CONFIG_FILE;
 
 /// The config to use: the explicit one, or the `pipeline.config` in `near` or up to `levels - 1` folders above it.
 pub fn config_near(explicit: Option<&Path>, near: &Path, levels: usize) -> anyhow::Result<PathBuf> {

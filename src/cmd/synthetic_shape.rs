@@ -1,8 +1,8 @@
 //! The synthetic models' layer sizes, shared by `plec datagen synthetic --write-configs` and
 //! `plec experiment synthetic`.
 
-use plec_config::spec::Norm;
 use plec_data::datagen::synthetic::SyntheticShape;
+use plec_spec::Norm;
 
 #[derive(clap::Args, Debug)]
 pub struct ShapeArgs {

@@ -1,15 +1,15 @@
 //! `plec verify MODEL.onnx [--golden DIR] [--device D]`: run the golden inputs carried with a model through ONNX
-//! Runtime and compare with the trainer's outputs (tolerances: `plec_config::artifact::tolerance`), after checking the
-//! model's content hashes (`plec_config::artifact::integrity`): the graph, its external data and its golden set.
+//! Runtime and compare with the trainer's outputs (tolerances: `plec_spec::artifact::tolerance`), after checking the
+//! model's content hashes (`plec_spec::artifact::integrity`): the graph, its external data and its golden set.
 //! Every check is reported; any failure fails the command.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use plec_config::artifact::golden::{compare_at, Comparison, GoldenSet, METADATA_KEY};
-use plec_config::artifact::integrity::{self, GOLDEN_SHA256_KEY, MODEL_REMEDY};
-use plec_config::artifact::precision::{self, Precision};
 use plec_runtime::{IntegrityCheck, Model, RawInputs, RunOptions};
+use plec_spec::artifact::golden::{compare_at, Comparison, GoldenSet, METADATA_KEY};
+use plec_spec::artifact::integrity::{self, GOLDEN_SHA256_KEY, MODEL_REMEDY};
+use plec_spec::artifact::precision::{self, Precision};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

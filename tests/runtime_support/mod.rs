@@ -8,9 +8,9 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use plec_compiler::{compile, CompileOptions, Int8Options, Precision, Weights};
-use plec_config::artifact::signature::Signature;
-pub use plec_config::test_dir::TestDir;
 use plec_runtime::{RawData, RawInputs};
+use plec_spec::artifact::signature::Signature;
+pub use plec_spec::test_dir::TestDir;
 
 pub fn project_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

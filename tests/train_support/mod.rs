@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-pub use plec_config::test_dir::TestDir;
+pub use plec_spec::test_dir::TestDir;
 use plec_trainer::testing::write_synthetic_csv;
 
 pub fn plec(args: &[&str], dir: &Path) -> Output {

@@ -49,7 +49,7 @@ pub enum WeightsError {
         source: serde_json::Error,
     },
     #[error(transparent)]
-    Integrity(#[from] plec_config::artifact::integrity::IntegrityError),
+    Integrity(#[from] plec_spec::artifact::integrity::IntegrityError),
     #[error("no checkpoint (ckpt-<step>/ with meta.json) in {0}")]
     NoCheckpoint(PathBuf),
     #[error("weights {path} do not fit the config ({} problem{}):{}", problems.len(),
@@ -85,7 +85,7 @@ pub enum CompileError {
     #[error("feature `{feature}`: {message}")]
     Feature { feature: String, message: String },
     #[error(transparent)]
-    InvalidSpec(#[from] plec_config::SpecError),
+    InvalidSpec(#[from] plec_spec::SpecError),
     /// A parameter `--precision int8` cannot store as int8.
     #[error("cannot quantize `{tensor}` to int8: {message}")]
     Quantize { tensor: String, message: String },

@@ -20,6 +20,6 @@ pub use lower::{compile, compile_owned, gate_output_name, meta, GRAPH_NAME, PROD
 pub use model::{check_writable, read_model, CompiledModel, WriteSummary};
 pub use onnx_protobuf;
 pub use options::{CompileOptions, Layout, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, SEQUENCE_MIN_OPSET};
-pub use plec_config::artifact::precision::Precision;
+pub use plec_spec::artifact::precision::Precision;
 pub use quantize::{Int8Options, TableScale, MIN_INT8_TABLE_ELEMENTS, MIN_INT8_WEIGHTS};
 pub use weights::{HashCheck, NormInit, Tensor, Weights};

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use onnx_protobuf::tensor_proto::DataLocation;
 use onnx_protobuf::{Message, ModelProto, StringStringEntryProto};
-use plec_config::artifact::integrity::{self, Sha256Writer};
+use plec_spec::artifact::integrity::{self, Sha256Writer};
 
 use crate::error::CompileError;
 
@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn unwritable_outputs_are_caught_and_nothing_is_left_behind() {
-        let dir = plec_config::test_dir::TestDir::new("check-writable");
+        let dir = plec_spec::test_dir::TestDir::new("check-writable");
         let fresh = dir.join("m.onnx");
         assert!(check_writable(&fresh).is_ok());
         assert!(!fresh.exists());

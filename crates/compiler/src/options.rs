@@ -1,7 +1,7 @@
 //! What `compile` can be asked to do.
 
-use plec_config::artifact::precision::Precision;
-use plec_config::ModelSpec;
+use plec_spec::artifact::precision::Precision;
+use plec_spec::ModelSpec;
 
 use crate::quantize::Int8Options;
 
@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn sequence_features_need_opset_20_and_default_to_it() {
-        let spec = |name: &str| plec_config::testing::catalog().into_iter().find(|(n, _)| *n == name).unwrap().1;
+        let spec = |name: &str| plec_spec::testing::catalog().into_iter().find(|(n, _)| *n == name).unwrap().1;
         let (plain, sequences) = (spec("mmoe"), spec("sequences"));
         let default = CompileOptions::default();
         assert_eq!(default.opset_for(&plain).unwrap(), 17);

@@ -38,8 +38,8 @@ use std::collections::BTreeSet;
 
 use onnx_protobuf::tensor_proto::DataType;
 use onnx_protobuf::{NodeProto, TensorProto};
-use plec_config::artifact::names::{self, fc, shared_expert, task_expert, tower as tower_module};
-use plec_config::spec::{Encoding, Mlp, ModelSpec, SequenceEncoding};
+use plec_spec::artifact::names::{self, fc, shared_expert, task_expert, tower as tower_module};
+use plec_spec::{Encoding, Mlp, ModelSpec, SequenceEncoding};
 
 use crate::error::CompileError;
 use crate::lower::graph::{attr_int, Graph, MS_DOMAIN};

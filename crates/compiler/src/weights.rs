@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use plec_config::artifact::checkpoint::{self, CheckpointMeta};
-pub(crate) use plec_config::artifact::integrity::hex;
-use plec_config::artifact::names::ParamKind;
-use plec_config::splitmix::SplitMix64;
-use plec_config::ModelSpec;
+use plec_spec::artifact::checkpoint::{self, CheckpointMeta};
+pub(crate) use plec_spec::artifact::integrity::hex;
+use plec_spec::artifact::names::ParamKind;
+use plec_spec::splitmix::SplitMix64;
+use plec_spec::ModelSpec;
 use sha2::{Digest, Sha256};
 
 use crate::error::{WeightProblem, WeightsError};
@@ -186,7 +186,7 @@ impl Weights {
         problems
     }
 
-    /// Deterministic PyTorch-default-like initialisation (see `plec_config::artifact::names::ParamKind`).
+    /// Deterministic PyTorch-default-like initialisation (see `plec_spec::artifact::names::ParamKind`).
     pub fn random(spec: &ModelSpec, seed: u64) -> Weights {
         Weights::random_with(spec, seed, NormInit::Default)
     }

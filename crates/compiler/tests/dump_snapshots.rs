@@ -4,7 +4,7 @@
 
 use plec_compiler::dump::dump;
 use plec_compiler::{compile, CompileOptions, Layout, Weights};
-use plec_config::testing::catalog;
+use plec_spec::testing::catalog;
 
 #[test]
 fn catalog_dumps() {

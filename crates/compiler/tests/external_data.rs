@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 use plec_compiler::{compile, CompileOptions, Weights};
-use plec_config::test_dir::TestDir;
-use plec_config::testing::catalog;
+use plec_spec::test_dir::TestDir;
+use plec_spec::testing::catalog;
 
 #[test]
 fn external_data_model_runs_like_the_inline_one() {

@@ -1,15 +1,15 @@
 //! Hostile weights and ONNX files: `read_safetensors`, the trainer's safetensors validation and `read_model` are
 //! fuzzed from the repository's golden
-//! weights and a compiled model (plec_config::fuzz: deterministic cases, a counting allocator that refuses to pass
+//! weights and a compiled model (plec_spec::fuzz: deterministic cases, a counting allocator that refuses to pass
 //! a bound), and crafted safetensors headers are refused before anything is allocated.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 
 use plec_compiler::{compile, read_model, CompileOptions, Weights};
-use plec_config::fuzz::{self, CountingAllocator, Target};
-use plec_config::test_dir::TestDir;
-use plec_config::testing::catalog;
+use plec_spec::fuzz::{self, CountingAllocator, Target};
+use plec_spec::test_dir::TestDir;
+use plec_spec::testing::catalog;
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use plec_compiler::{compile, CompileOptions, Layout, NormInit, Weights};
-use plec_config::test_dir::TestDir;
-use plec_config::testing::catalog;
-use plec_config::ModelSpec;
+use plec_spec::test_dir::TestDir;
+use plec_spec::testing::catalog;
+use plec_spec::ModelSpec;
 
 fn python() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.native/venv/bin/python")

@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use plec_compiler::{compile, CompileOptions, Tensor, Weights};
-use plec_config::artifact::checkpoint::{checkpoint_dir, weights_sha256, CheckpointMeta, META_FILE, WEIGHTS_FILE};
-use plec_config::test_dir::TestDir;
-use plec_config::testing::catalog;
-use plec_config::ModelSpec;
+use plec_spec::artifact::checkpoint::{checkpoint_dir, weights_sha256, CheckpointMeta, META_FILE, WEIGHTS_FILE};
+use plec_spec::test_dir::TestDir;
+use plec_spec::testing::catalog;
+use plec_spec::ModelSpec;
 
 fn spec(name: &str) -> ModelSpec {
     catalog().into_iter().find(|(n, _)| *n == name).unwrap().1

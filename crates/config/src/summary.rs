@@ -4,11 +4,11 @@ use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
-use crate::spec::{
+use crate::{Diagnostic, LoadedConfig};
+use plec_spec::{
     Activation, EncoderKind, Encoding, Mlp, ModelSpec, Norm, SequenceEncoder, SequenceEncoding, SequenceFeature,
     Transform,
 };
-use crate::{Diagnostic, LoadedConfig};
 
 #[derive(Debug, Serialize)]
 pub struct Summary {
@@ -172,8 +172,8 @@ impl Summary {
 
 fn feature_row(
     spec: &ModelSpec,
-    feature: &crate::spec::Feature,
-    input: &crate::artifact::signature::InputSignature,
+    feature: &plec_spec::Feature,
+    input: &plec_spec::artifact::signature::InputSignature,
 ) -> FeatureRow {
     let shape: Vec<String> =
         input.shape.iter().map(|d| d.as_str().map_or_else(|| d.to_string(), str::to_string)).collect();

@@ -1,7 +1,7 @@
 //! The bundled example config (TorchEasyRec's own ple_taobao.config) loads and has the figures.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use plec_config::spec::{Encoding, Transform};
+use plec_spec::{Encoding, Transform};
 
 fn example() -> plec_config::LoadedConfig {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ple_taobao.config");

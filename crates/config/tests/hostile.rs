@@ -1,14 +1,14 @@
 //! Hostile configs, golden sets and model metadata: every reader of them is fuzzed from the repository's own
-//! files (plec_config::fuzz: deterministic cases, a counting allocator that refuses to pass a bound), and crafted
+//! files (plec_spec::fuzz: deterministic cases, a counting allocator that refuses to pass a bound), and crafted
 //! inputs are refused with a clear error and bounded memory.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 
-use plec_config::artifact::golden::{from_proto, parse_tensor, GoldenSet};
-use plec_config::artifact::signature::Signature;
-use plec_config::fuzz::{self, CountingAllocator, Target};
-use plec_config::proto::onnx_tensor::TensorProto;
+use plec_spec::artifact::golden::{from_proto, parse_tensor, GoldenSet};
+use plec_spec::artifact::signature::Signature;
+use plec_spec::fuzz::{self, CountingAllocator, Target};
+use plec_spec::proto::onnx_tensor::TensorProto;
 use protobuf::Message;
 
 #[global_allocator]

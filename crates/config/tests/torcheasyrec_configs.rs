@@ -1,7 +1,7 @@
 //! TorchEasyRec's own benchmark PLE configs (`tzrec/benchmark/configs/`, copied unchanged into
 //! `tests/configs/torcheasyrec/`): what `plec check` makes of them.
 
-use plec_config::spec::{EncoderKind, Encoding, FgMode, Pooling, Transform};
+use plec_spec::{EncoderKind, Encoding, FgMode, Pooling, Transform};
 
 fn path(name: &str) -> String {
     format!("{}/../../tests/configs/torcheasyrec/{name}.config", env!("CARGO_MANIFEST_DIR"))

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use super::column::{Column, ColumnBatch, StringColumn};
 use super::error::{BadCell, DataError, RowRef};
 use super::limits::MAX_RECORD_BYTES;
-use plec_config::spec::DataSettings;
+use plec_spec::DataSettings;
 
 /// CSV settings (`data_config`): Parquet files ignore them.
 #[derive(Debug, Clone, PartialEq, Eq)]

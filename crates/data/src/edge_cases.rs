@@ -11,8 +11,8 @@ use super::column::{Column, ColumnBatch, StringColumn};
 use super::edge_sequences::{group_cases, length_sets, random_group};
 use super::encode::DENSE_SEPARATOR;
 use super::reader::{feature_column, required_columns};
-use plec_config::spec::{Encoding, Feature, ModelSpec, Transform};
-use plec_config::splitmix::{self, SplitMix64};
+use plec_spec::splitmix::{self, SplitMix64};
+use plec_spec::{Encoding, Feature, ModelSpec, Transform};
 
 /// Text cells (`None` = missing) covering `feature`'s edge cases.
 fn feature_cases(feature: &Feature) -> Vec<Option<String>> {

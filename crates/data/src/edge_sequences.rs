@@ -3,7 +3,7 @@
 //! group get cells of equal length in every row, as valid input requires; groups that share a sequence column are
 //! generated together, so every group they form stays equal in length.
 
-use plec_config::spec::{ModelSpec, SequenceEncoding, SequenceFeature, Transform};
+use plec_spec::{ModelSpec, SequenceEncoding, SequenceFeature, Transform};
 
 /// The sequence features of the spec in sets whose lengths must agree: the features of one group, merged with every
 /// other group sharing a column with it (each feature once, in order of first appearance).

@@ -9,8 +9,8 @@ use super::limits::{parts, too_many_values};
 use super::reader::feature_column;
 use super::sequence::encode_sequence_groups;
 use super::weighted::split_pair;
-use plec_config::spec::{Encoding, Feature, Loss, Metric, ModelSpec, Pooling, Transform};
-use plec_config::transform::{bucketize, Lookup};
+use plec_spec::transform::{bucketize, Lookup};
+use plec_spec::{Encoding, Feature, Loss, Metric, ModelSpec, Pooling, Transform};
 
 /// Separator of the values of a dense feature with `value_dim > 1` in a text cell (tzrec's default separator).
 pub const DENSE_SEPARATOR: &str = "\x1d";

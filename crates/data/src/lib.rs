@@ -1,5 +1,5 @@
 //! plec's data: CSV / Parquet files -> [`ColumnBatch`]es -> model inputs, and the data-set generators
-//! ([`datagen`]). Its parquet, arrow, csv, glob and flate2 dependencies stay out of plec-config, so the front end
+//! ([`datagen`]). Its parquet, arrow, csv, glob and flate2 dependencies stay out of plec-spec, so the config reader
 //! and the compiler build without them.
 //!
 //! ```text

@@ -1,5 +1,5 @@
 //! A batch of raw rows -> the compiled graph's raw inputs, as its feature signature describes them
-//! (`plec_config::artifact::signature`): the graph itself hashes, bucketizes and looks up.
+//! (`plec_spec::artifact::signature`): the graph itself hashes, bucketizes and looks up.
 
 use super::column::{Cell, ColumnBatch};
 use super::encode::DENSE_SEPARATOR;
@@ -7,10 +7,10 @@ use super::error::{BadCell, DataError};
 use super::limits::{padding_problem, parts, too_many_values};
 use super::sequence::{kept, position_number, position_row, sequence_column, split_positions};
 use super::weighted::split_pair;
-use plec_config::artifact::signature::{InputSignature, SequenceSignature, Signature, INT64_MISSING, STRING_MISSING};
-use plec_config::spec::ValueType;
+use plec_spec::artifact::signature::{InputSignature, SequenceSignature, Signature, INT64_MISSING, STRING_MISSING};
+use plec_spec::ValueType;
 
-pub use plec_config::artifact::tensor::{RawData, RawTensor};
+pub use plec_spec::artifact::tensor::{RawData, RawTensor};
 
 /// The second dimension of an input, from its signature shape.
 enum Layout {

@@ -8,8 +8,8 @@ use super::column::ColumnBatch;
 use super::csv_reader::{CsvFileReader, CsvOptions};
 use super::error::DataError;
 use super::parquet_reader::ParquetFileReader;
-use plec_config::artifact::signature::Signature;
-use plec_config::spec::{DataSettings, DatasetKind, Feature, Metric, ModelSpec};
+use plec_spec::artifact::signature::Signature;
+use plec_spec::{DataSettings, DatasetKind, Feature, Metric, ModelSpec};
 
 /// How a file is read: `.parquet` / `.pq` files and files starting with Parquet's magic `PAR1` are Parquet;
 /// everything else is CSV (gzip-compressed when the name ends in `.gz`).

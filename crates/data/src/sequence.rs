@@ -7,8 +7,8 @@ use super::column::{Cell, Column, ColumnBatch};
 use super::encode::{encode_feature, EncodedSequence, EncodedSequenceGroup, SequenceValues};
 use super::error::DataError;
 use super::limits::too_many_values;
-use plec_config::spec::{ModelSpec, SequenceEncoding, SequenceFeature, SequenceGroup, Transform};
-use plec_config::transform::Lookup;
+use plec_spec::transform::Lookup;
+use plec_spec::{ModelSpec, SequenceEncoding, SequenceFeature, SequenceGroup, Transform};
 
 /// The table row of a position without one (a zero vector).
 pub const NO_ROW: i64 = -1;

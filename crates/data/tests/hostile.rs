@@ -1,16 +1,16 @@
 //! Hostile data files: a multi-value cell of a million values, a sequence of a million positions, a CSV record
 //! longer than the limit and a Parquet page that claims a huge size are refused with a clear error and bounded
 //! memory; CSV and Parquet reading (through encoding and the raw model inputs) is fuzzed from generated files
-//! (plec_config::fuzz: deterministic cases, a counting allocator that refuses to pass a bound).
+//! (plec_spec::fuzz: deterministic cases, a counting allocator that refuses to pass a bound).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 
-use plec_config::fuzz::{self, CountingAllocator, Target};
-use plec_config::spec::{Encoding, ModelSpec};
-use plec_config::test_dir::TestDir;
 use plec_data::datagen::{ChunkWriter, OutputFormat};
 use plec_data::{check_raw, encode, random_batch, raw_inputs, BatchReader, DataError, EncodeOptions, ReadOptions};
+use plec_spec::fuzz::{self, CountingAllocator, Target};
+use plec_spec::test_dir::TestDir;
+use plec_spec::{Encoding, ModelSpec};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;

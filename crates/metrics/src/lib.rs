@@ -10,7 +10,7 @@ pub mod auc;
 
 use std::collections::BTreeMap;
 
-use plec_config::spec::{Loss, Metric, Tower};
+use plec_spec::{Loss, Metric, Tower};
 
 /// What one tower's metrics read, gathered over an evaluation.
 #[derive(Default, Clone)]

@@ -1,10 +1,10 @@
 //! Metrics (section 7) vs exact pairwise computations, hand-derived and published values.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use plec_config::spec::{Loss, Metric};
-use plec_config::testing::head_tower;
 use plec_metrics::auc::{binned_auc, exact_auc, grouped_auc};
 use plec_metrics::{auc_legend, compute, TowerValues};
+use plec_spec::testing::head_tower;
+use plec_spec::{Loss, Metric};
 
 /// P(score of a random positive > that of a random negative) + 0.5 P(tie), over all pairs.
 fn pairwise_auc(scores: &[f32], labels: &[f32]) -> f64 {

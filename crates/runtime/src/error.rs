@@ -25,14 +25,14 @@ pub enum RuntimeError {
     #[error("model {path}: {message}")]
     Metadata { path: PathBuf, message: String },
     #[error(transparent)]
-    Integrity(#[from] plec_config::artifact::integrity::IntegrityError),
+    Integrity(#[from] plec_spec::artifact::integrity::IntegrityError),
     #[error("model {path}: cannot read metadata: {source}")]
     MetadataRead {
         path: PathBuf,
         #[source]
         source: ort::Error,
     },
-    #[error("model {path}: `{}` is not a valid signature: {source}", plec_config::artifact::signature::SIGNATURE_KEY)]
+    #[error("model {path}: `{}` is not a valid signature: {source}", plec_spec::artifact::signature::SIGNATURE_KEY)]
     Signature {
         path: PathBuf,
         #[source]

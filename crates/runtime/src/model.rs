@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use ort::session::builder::SessionBuilder;
 use ort::session::{Session, SessionInputValue};
 use ort::value::{Tensor, TensorElementType, TensorRef, ValueType as OrtValueType};
-use plec_config::artifact::integrity::{self, ModelIntegrity};
-use plec_config::artifact::signature::{OutputSignature, Signature, SIGNATURE_KEY};
-use plec_config::spec::ValueType;
+use plec_spec::artifact::integrity::{self, ModelIntegrity};
+use plec_spec::artifact::signature::{OutputSignature, Signature, SIGNATURE_KEY};
+use plec_spec::ValueType;
 
 use crate::device::{self, Device, DeviceReport};
 use crate::dylib;

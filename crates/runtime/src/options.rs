@@ -41,7 +41,7 @@ impl OptimizationLevel {
     }
 }
 
-/// Whether [`crate::Model::load`] checks the model's content hashes (`plec_config::artifact::integrity`) first.
+/// Whether [`crate::Model::load`] checks the model's content hashes (`plec_spec::artifact::integrity`) first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IntegrityCheck {
     /// Refuse a model whose graph or external data differs from the sha256 its metadata records.

@@ -2,9 +2,9 @@
 //! the boundaries, some missing values; deterministic for a seed. Sequence inputs hold valid positions joined by
 //! their delimiter, 0 to `max_length` of them; the sequences of one group have equal lengths in every row.
 
-use plec_config::artifact::signature::{InputSignature, SequenceSignature, Signature, INT64_MISSING};
-use plec_config::spec::{Transform, ValueType};
-use plec_config::splitmix::SplitMix64;
+use plec_spec::artifact::signature::{InputSignature, SequenceSignature, Signature, INT64_MISSING};
+use plec_spec::splitmix::SplitMix64;
+use plec_spec::{Transform, ValueType};
 
 use crate::tensor::{self, RawData, RawInputs, RawTensor};
 
@@ -144,7 +144,7 @@ fn synthetic_tensor(input: &InputSignature, batch: usize, rng: &mut Rng) -> RawT
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use plec_config::testing::catalog;
+    use plec_spec::testing::catalog;
 
     #[test]
     fn sequence_inputs_hold_valid_positions_of_equal_lengths_per_group() {

@@ -1,8 +1,8 @@
 //! Named, typed tensors going into and coming out of a model, independent of ONNX Runtime's types.
 
-use plec_config::spec::ValueType;
+use plec_spec::ValueType;
 
-pub use plec_config::artifact::tensor::{RawData, RawTensor};
+pub use plec_spec::artifact::tensor::{RawData, RawTensor};
 
 /// The element type of raw data.
 pub fn dtype(data: &RawData) -> ValueType {
@@ -108,7 +108,7 @@ impl Outputs {
         self.tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t)
     }
 
-    /// As plec-config's artifact tensors (float data), e.g. for `plec_config::artifact::golden::compare`.
+    /// As plec-spec artifact tensors (float data), e.g. for `plec_spec::artifact::golden::compare`.
     pub fn to_raw_tensors(&self) -> Vec<RawTensor> {
         self.tensors
             .iter()

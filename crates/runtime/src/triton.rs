@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use plec_config::artifact::signature::Signature;
-use plec_config::spec::ValueType;
+use plec_spec::artifact::signature::Signature;
+use plec_spec::ValueType;
 
 /// Default `max_batch_size` of exported models.
 pub const DEFAULT_MAX_BATCH_SIZE: u32 = 1024;

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use plec_config::artifact::signature::{InputSignature, Signature, INT64_MISSING};
-use plec_config::spec::ValueType;
+use plec_spec::artifact::signature::{InputSignature, Signature, INT64_MISSING};
+use plec_spec::ValueType;
 
 use crate::tensor::{self, RawData, RawInputs, RawTensor};
 

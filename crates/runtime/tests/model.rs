@@ -4,9 +4,9 @@
 mod common;
 
 use common::*;
-use plec_config::artifact::signature::{InputSignature, OutputSignature, INT64_MISSING};
-use plec_config::spec::{OutputKind, Pooling, Transform, ValueType};
 use plec_runtime::{tensor, Device, IntegrityCheck, Model, RawInputs, RunOptions, RuntimeError};
+use plec_spec::artifact::signature::{InputSignature, OutputSignature, INT64_MISSING};
+use plec_spec::{OutputKind, Pooling, Transform, ValueType};
 
 #[test]
 fn reads_the_signature_and_metadata() {

@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
-use plec_config::spec::{Encoding, Feature, ModelSpec, Pooling, SequenceEncoding};
 use plec_data::{EncodedFeature, EncodedSequence, EncodedSequenceGroup, SequenceValues};
+use plec_spec::{Encoding, Feature, ModelSpec, Pooling, SequenceEncoding};
 use plec_trainer::data::Batch;
 use plec_trainer::model::{ModelInput, Targets};
 use plec_trainer::optim::{DenseOpt, SparseOpt};

@@ -1,4 +1,4 @@
-//! Writing and reading checkpoints in `plec_config::artifact::checkpoint`'s layout. A checkpoint is written into a hidden
+//! Writing and reading checkpoints in `plec_spec::artifact::checkpoint`'s layout. A checkpoint is written into a hidden
 //! temporary folder, every file fsynced, then renamed into place, so a crash never leaves a partial `ckpt-<step>`.
 
 use std::collections::BTreeMap;
@@ -6,9 +6,9 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use plec_config::artifact::checkpoint::{self as layout, CheckpointMeta};
-use plec_config::artifact::golden::GoldenSet;
-use plec_config::spec::ModelSpec;
+use plec_spec::artifact::checkpoint::{self as layout, CheckpointMeta};
+use plec_spec::artifact::golden::GoldenSet;
+use plec_spec::ModelSpec;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 

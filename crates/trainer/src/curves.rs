@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use plec_config::artifact::checkpoint::EVAL_RESULT_FILE;
+use plec_spec::artifact::checkpoint::EVAL_RESULT_FILE;
 
 use crate::error::Result;
 use crate::loss_log::LOSS_LOG_FILE;

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use plec_config::spec::ModelSpec;
 use plec_data::{encode, resolve_inputs, BatchReader, EncodeOptions, EncodedBatch, ReadOptions};
+use plec_spec::ModelSpec;
 use tch::Device;
 
 use crate::error::{Result, TrainError};

@@ -25,7 +25,7 @@ pub enum TrainError {
     Golden {
         path: PathBuf,
         #[source]
-        source: plec_config::artifact::golden::GoldenError,
+        source: plec_spec::artifact::golden::GoldenError,
     },
     /// A chart that cannot be encoded as PNG.
     #[error("{path}: {source}")]
@@ -35,7 +35,7 @@ pub enum TrainError {
         source: png::EncodingError,
     },
     #[error(transparent)]
-    InvalidSpec(#[from] plec_config::SpecError),
+    InvalidSpec(#[from] plec_spec::SpecError),
     #[error("libtorch: {}", torch_message(.0))]
     Torch(#[from] tch::TchError),
     /// libtorch failed (out of memory, most often) while doing `during`.

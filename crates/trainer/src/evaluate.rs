@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use plec_config::artifact::checkpoint::EVAL_RESULT_FILE;
-use plec_config::spec::{Metric, ModelSpec, OutputKind};
+use plec_spec::artifact::checkpoint::EVAL_RESULT_FILE;
+use plec_spec::{Metric, ModelSpec, OutputKind};
 use tch::Kind;
 
 use crate::data::{self, DataPlan, Message};
@@ -59,7 +59,7 @@ pub fn evaluate_files(model: &PleModel, files: Vec<PathBuf>, batch_size: usize) 
 }
 
 fn collect(
-    tower: &plec_config::spec::Tower,
+    tower: &plec_spec::Tower,
     logits: &tch::Tensor,
     outputs: &BTreeMap<String, tch::Tensor>,
     batch: &data::Batch,

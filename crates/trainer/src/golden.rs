@@ -1,18 +1,18 @@
 //! Golden sets written with every checkpoint: raw inputs (eval rows plus edge cases) and this model's own
-//! eval-mode outputs for them, in the ONNX backend-test layout (`plec_config::artifact::golden`). The training loop
+//! eval-mode outputs for them, in the ONNX backend-test layout (`plec_spec::artifact::golden`). The training loop
 //! builds one per checkpoint and `checkpoint::save` writes it; `plec compile` copies it beside the model and checks
 //! the compiled graph against it; `plec verify` re-checks anywhere.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use plec_config::artifact::golden::GoldenSet;
-use plec_config::artifact::tensor::{RawData, RawTensor};
-use plec_config::spec::ModelSpec;
 use plec_data::{
     edge_case_batch, encode, raw_inputs, required_columns, BatchReader, Column, ColumnBatch, CsvOptions, EncodeOptions,
     ReadOptions, StringColumn,
 };
+use plec_spec::artifact::golden::GoldenSet;
+use plec_spec::artifact::tensor::{RawData, RawTensor};
+use plec_spec::ModelSpec;
 
 use crate::error::{Result, TrainError};
 use crate::model::PleModel;

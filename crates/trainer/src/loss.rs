@@ -1,7 +1,7 @@
 //! Losses and their weights (section 6). Each tower's loss is the sum of its losses; the training loss is the plain
 //! sum over towers.
 
-use plec_config::spec::{Loss, LossWeighting, Tower};
+use plec_spec::{Loss, LossWeighting, Tower};
 use tch::{Kind, Reduction, Tensor};
 
 use crate::error::{Result, TrainError};

@@ -3,13 +3,13 @@
 
 use std::path::Path;
 
-use plec_config::test_dir::TestDir;
+use plec_spec::test_dir::TestDir;
 
 use crate::data::{self, injected};
 use crate::testing::{small_config, write_synthetic_csv};
 use crate::train::{train, TrainOptions};
 
-fn setup(name: &str) -> (TestDir, plec_config::ModelSpec, String) {
+fn setup(name: &str) -> (TestDir, plec_spec::ModelSpec, String) {
     let dir = TestDir::new(&format!("reader-panic-{name}"));
     write_synthetic_csv(&dir.join("train.csv"), 600, 1, 2).expect("train csv");
     write_synthetic_csv(&dir.join("eval.csv"), 300, 1, 3).expect("eval csv");
@@ -49,7 +49,7 @@ fn a_reader_panic_fails_training_and_writes_no_checkpoint() {
     injected::panic_on(&dir.join("train.csv"));
     let error = train(&spec, &options(&dir, &text)).expect_err("a panicked reader must fail training");
     assert_names_the_panic(&error.to_string());
-    let latest = plec_config::artifact::checkpoint::latest_checkpoint(&dir.join("model")).expect("model dir");
+    let latest = plec_spec::artifact::checkpoint::latest_checkpoint(&dir.join("model")).expect("model dir");
     assert_eq!(latest, None, "no checkpoint may present the cut-short run as complete");
 }
 

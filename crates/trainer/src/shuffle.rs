@@ -333,7 +333,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use plec_config::spec::Pooling;
+    use plec_spec::Pooling;
 
     /// Rows `ids[i]` with a bag of `ids[i] % 3` values (`10 * id + k`), a weighted bag of `(id + 1) % 3` values
     /// (`100 + id` weighing `id + k / 4`), a dense pair `(id, -id)`, label `id / 100` and grouping key `"g<id>"`.

@@ -1,7 +1,7 @@
 //! Training test data (here and in the root package's `tests/`): a small two-task config and synthetic rows for it.
-//! Hand-built specs come from `plec_config::testing`.
+//! Hand-built specs come from `plec_spec::testing`.
 
-use plec_config::splitmix::SplitMix64;
+use plec_spec::splitmix::SplitMix64;
 
 /// A small two-task config over the columns of [`write_synthetic_csv`]; paths are filled in by callers.
 pub fn small_config(train: &str, eval: &str, model_dir: &str, extra_train: &str) -> String {

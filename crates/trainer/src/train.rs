@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use plec_config::artifact::checkpoint::{latest_checkpoint, CONFIG_FILE};
-use plec_config::spec::ModelSpec;
 use plec_data::ColumnBatch;
+use plec_spec::artifact::checkpoint::{latest_checkpoint, CONFIG_FILE};
+use plec_spec::ModelSpec;
 use tch::{Device, Kind, Tensor};
 
 use crate::checkpoint::{self, TrainState};
@@ -367,7 +367,7 @@ fn finish(mut run: Run, mut end: StepsEnd, spec: &ModelSpec, options: &TrainOpti
     if let Some(means) = end.progress_window.take_means(&run.towers) {
         end.last_losses = means;
     }
-    let last_dir = plec_config::artifact::checkpoint::checkpoint_dir(model_dir, run.state.step);
+    let last_dir = plec_spec::artifact::checkpoint::checkpoint_dir(model_dir, run.state.step);
     let checkpoint = match end.last_saved.filter(|p| p == &last_dir) {
         Some(path) => path,
         None => run.save_checkpoint(spec, options)?,
@@ -399,7 +399,7 @@ fn finish(mut run: Run, mut end: StepsEnd, spec: &ModelSpec, options: &TrainOpti
 
 /// `fine_tune_checkpoint` may name a checkpoint folder or a model_dir (its latest checkpoint).
 fn fine_tune_dir(path: &Path) -> Result<PathBuf> {
-    if path.join(plec_config::artifact::checkpoint::META_FILE).is_file() {
+    if path.join(plec_spec::artifact::checkpoint::META_FILE).is_file() {
         return Ok(path.to_path_buf());
     }
     latest_checkpoint(path).map_err(|e| io_err(path, e))?.ok_or_else(|| TrainError::Checkpoint {

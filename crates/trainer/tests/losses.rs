@@ -6,8 +6,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::STEP_TOL;
-use plec_config::spec::{Loss, LossWeighting, TaskSpace, Tower};
-use plec_config::testing::head_tower;
+use plec_spec::testing::head_tower;
+use plec_spec::{Loss, LossWeighting, TaskSpace, Tower};
 use plec_trainer::loss::tower_loss;
 use plec_trainer::model::Targets;
 use tch::{Device, Tensor};

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use common::reference::{self, Sample};
 use common::{assert_close, named, to_vec, FORWARD_TOL};
-use plec_config::artifact::names::{self, leaf};
-use plec_config::spec::{Activation, ModelSpec, Norm, Pooling};
-use plec_config::testing::{
+use plec_spec::artifact::names::{self, leaf};
+use plec_spec::testing::{
     build, dense, id, layer, mlp_layer as layer_with, plain_layer, tower, FeatureDef, Head, LayerDef,
 };
+use plec_spec::{Activation, ModelSpec, Norm, Pooling};
 use plec_trainer::model::{ModelInput, RawFeature};
 use plec_trainer::PleModel;
 use tch::{Device, Kind, Tensor};
@@ -76,7 +76,7 @@ fn raw_features(spec: &ModelSpec, samples: &[Sample]) -> Vec<RawFeature> {
         .iter()
         .enumerate()
         .map(|(f, feature)| match &feature.encoding {
-            plec_config::spec::Encoding::Embedding { table, multi, .. } => {
+            plec_spec::Encoding::Embedding { table, multi, .. } => {
                 let mut indices = Vec::new();
                 let mut offsets = Vec::new();
                 let mut weights = Vec::new();
@@ -90,7 +90,7 @@ fn raw_features(spec: &ModelSpec, samples: &[Sample]) -> Vec<RawFeature> {
                 let weights = feature.is_weighted().then_some(weights);
                 RawFeature::Ids { table: *table, indices, offsets, pooling, weights }
             }
-            plec_config::spec::Encoding::Dense { value_dim, .. } => RawFeature::Dense {
+            plec_spec::Encoding::Dense { value_dim, .. } => RawFeature::Dense {
                 width: *value_dim,
                 values: samples.iter().flat_map(|s| s.dense[f].iter().map(|&v| v as f32)).collect(),
             },

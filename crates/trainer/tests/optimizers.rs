@@ -4,7 +4,7 @@
 mod common;
 
 use common::{assert_close, to_vec, STEP_TOL};
-use plec_config::spec::{DenseOptimizer, GradClipping, SparseOptimizer};
+use plec_spec::{DenseOptimizer, GradClipping, SparseOptimizer};
 use plec_trainer::optim::{clip::clip, DenseOpt, SparseOpt};
 use tch::{Device, Kind, Tensor};
 

@@ -8,11 +8,11 @@ mod common;
 use common::reference::{self, Sample};
 use common::sequence_reference::{encoder_outputs, Position, QueryValue, SeqGroupSample, SeqSample};
 use common::{assert_close, named, to_vec, FORWARD_TOL};
-use plec_config::spec::{Activation, ModelSpec, Norm, Pooling};
-use plec_config::testing::{
+use plec_data::{EncodedFeature, EncodedSequence, EncodedSequenceGroup, SequenceValues};
+use plec_spec::testing::{
     build_with_sequences, dense, id, layer, mlp, seq_dense, seq_group, seq_hash, seq_id, tower, Head,
 };
-use plec_data::{EncodedFeature, EncodedSequence, EncodedSequenceGroup, SequenceValues};
+use plec_spec::{Activation, ModelSpec, Norm, Pooling};
 use plec_trainer::model::{ModelInput, RawFeature};
 use plec_trainer::PleModel;
 use tch::Device;

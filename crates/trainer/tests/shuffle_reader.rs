@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use plec_config::spec::{Metric, ModelSpec, Pooling};
-use plec_config::test_dir::TestDir;
-use plec_config::testing::{build, dense, id, tower, Head};
+use plec_spec::test_dir::TestDir;
+use plec_spec::testing::{build, dense, id, tower, Head};
+use plec_spec::{Metric, ModelSpec, Pooling};
 use plec_trainer::data::{self, DataPlan, Message};
 use plec_trainer::model::FeatureInput;
 use plec_trainer::shuffle::ShufflePlan;

@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use plec_config::artifact::tolerance::Tolerance;
-use plec_config::spec::{Activation, MlpLayer, ModelSpec, Norm, Pooling};
-use plec_config::testing::{build, dense, id, layer, mlp_layer, tower, Head};
+use plec_spec::artifact::tolerance::Tolerance;
+use plec_spec::testing::{build, dense, id, layer, mlp_layer, tower, Head};
+use plec_spec::{Activation, MlpLayer, ModelSpec, Norm, Pooling};
 use plec_trainer::data::Batch;
 use plec_trainer::model::{ModelInput, RawFeature, Targets};
 use plec_trainer::optim::{DenseOpt, SparseOpt};

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use plec_config::test_dir::TestDir;
+use plec_spec::test_dir::TestDir;
 use plec_trainer::testing::{small_config, write_synthetic_csv};
 use plec_trainer::train::{train, TrainOptions};
 use tch::Device;
@@ -27,7 +27,7 @@ fn options(dir: &Path, text: &str, num_steps: Option<u64>, eval: bool) -> TrainO
     }
 }
 
-fn setup(dir: &Path, extra: &str) -> (plec_config::ModelSpec, String) {
+fn setup(dir: &Path, extra: &str) -> (plec_spec::ModelSpec, String) {
     std::fs::create_dir_all(dir).expect("dir");
     write_synthetic_csv(&dir.join("train.csv"), 3000, 1, 2).expect("train csv");
     write_synthetic_csv(&dir.join("eval.csv"), 1000, 1, 3).expect("eval csv");
@@ -127,7 +127,7 @@ fn keeps_at_most_keep_checkpoint_max() {
     let dir = temp("keep");
     let (spec, text) = setup(&dir, "save_checkpoints_steps: 5\n  keep_checkpoint_max: 2");
     train(&spec, &options(&dir, &text, Some(17), false)).expect("train");
-    let steps: Vec<u64> = plec_config::artifact::checkpoint::list_checkpoints(&dir.join("model"))
+    let steps: Vec<u64> = plec_spec::artifact::checkpoint::list_checkpoints(&dir.join("model"))
         .expect("list")
         .into_iter()
         .map(|(s, _)| s)
@@ -152,13 +152,8 @@ fn a_diverging_loss_names_the_step_and_task() {
     let dir = temp("nan");
     let (mut spec, text) = setup(&dir, "num_epochs: 1");
     // A learning rate this large blows the dense weights up to inf within a few steps.
-    spec.train.dense_optimizer = plec_config::spec::DenseOptimizer::Sgd {
-        lr: 1e30,
-        momentum: 0.0,
-        weight_decay: 0.0,
-        dampening: 0.0,
-        nesterov: false,
-    };
+    spec.train.dense_optimizer =
+        plec_spec::DenseOptimizer::Sgd { lr: 1e30, momentum: 0.0, weight_decay: 0.0, dampening: 0.0, nesterov: false };
     let err = train(&spec, &options(&dir, &text, Some(50), false)).expect_err("an error");
     let message = err.to_string();
     assert!(message.starts_with("training diverged at step ") && message.contains("loss of task `"), "{message}");

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plec_config::spec::ModelSpec;
+use plec_spec::ModelSpec;
 
 use crate::dcp::{Checkpoint, Item, METADATA_FILE};
 use crate::error::{ImportError, NameProblem};

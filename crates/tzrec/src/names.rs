@@ -21,8 +21,8 @@
 
 use std::collections::BTreeMap;
 
-use plec_config::artifact::names::{self as plec, leaf};
-use plec_config::spec::{EncoderKind, Mlp, ModelSpec, Norm, TableCollection};
+use plec_spec::artifact::names::{self as plec, leaf};
+use plec_spec::{EncoderKind, Mlp, ModelSpec, Norm, TableCollection};
 
 /// What `TrainWrapper` (TorchEasyRec's training entry point) puts before every key.
 pub const MODEL_PREFIX: &str = "model.";

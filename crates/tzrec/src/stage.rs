@@ -1,12 +1,12 @@
-//! Writing imported weights as a plec checkpoint (`plec_config::artifact::checkpoint`'s layout) in two steps, so
+//! Writing imported weights as a plec checkpoint (`plec_spec::artifact::checkpoint`'s layout) in two steps, so
 //! the caller can add the golden set that plec's trainer computes from the staged weights before the checkpoint
 //! becomes visible: [`stage`] writes `model.safetensors` into a hidden folder, [`Staged::finish`] writes `meta.json`
 //! and renames the folder into place.
 
 use std::path::{Path, PathBuf};
 
-use plec_config::artifact::checkpoint::{self as layout, CheckpointMeta};
-use plec_config::spec::ModelSpec;
+use plec_spec::artifact::checkpoint::{self as layout, CheckpointMeta};
+use plec_spec::ModelSpec;
 use safetensors::{Dtype, View};
 
 use crate::error::ImportError;
@@ -102,7 +102,7 @@ impl Staged {
     }
 
     /// Records the golden set written into [`Staged::golden_dir`] (its content hash goes into `meta.json`).
-    pub fn set_golden(&mut self, set: &plec_config::artifact::golden::GoldenSet) {
+    pub fn set_golden(&mut self, set: &plec_spec::artifact::golden::GoldenSet) {
         self.meta.golden_sha256 = Some(set.content_sha256());
     }
 

@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use plec_config::spec::ModelSpec;
-use plec_config::test_dir::TestDir;
+use plec_spec::test_dir::TestDir;
+use plec_spec::ModelSpec;
 use plec_tzrec::dcp::{Checkpoint, Item};
 use plec_tzrec::names::tzrec_keys;
 use plec_tzrec::{import, locate, ImportError, NameProblem};

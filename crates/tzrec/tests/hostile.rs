@@ -1,12 +1,12 @@
 //! Hostile checkpoints: the pickle bomb of issue 30 and crafted files are refused fast with bounded memory, and
 //! every reader of checkpoint bytes (pickle, zip, `torch.save` archive, DCP directory) is fuzzed from the
-//! committed fixtures (plec_config::fuzz: deterministic cases, a counting allocator that refuses to pass a bound).
+//! committed fixtures (plec_spec::fuzz: deterministic cases, a counting allocator that refuses to pass a bound).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 
-use plec_config::fuzz::{self, CountingAllocator, Target};
-use plec_config::test_dir::TestDir;
+use plec_spec::fuzz::{self, CountingAllocator, Target};
+use plec_spec::test_dir::TestDir;
 use plec_tzrec::dcp::{Checkpoint, Item, METADATA_FILE};
 use plec_tzrec::pickle::{self, Value};
 use plec_tzrec::{torch_save, zip};

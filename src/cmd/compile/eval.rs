@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use plec_compiler::CompiledModel;
-use plec_config::spec::{OutputKind, Tower};
-use plec_config::ModelSpec;
 use plec_data::{encode, raw_inputs, BatchReader, EncodeOptions, ReadOptions};
 use plec_metrics::auc::exact_auc;
 use plec_runtime::{Model, RawInputs, RunOptions};
+use plec_spec::ModelSpec;
+use plec_spec::{OutputKind, Tower};
 
 /// Rows per model call.
 const BATCH: usize = 8192;

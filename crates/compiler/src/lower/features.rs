@@ -1,5 +1,5 @@
 //! Raw feature values -> the group input (docs/semantics.md sections 1 and 2), in ONNX ops that agree with
-//! `plec_config::transform` exactly.
+//! `plec_spec::transform` exactly.
 //!
 //! Every embedding feature computes a table row (`idx`, int64) and, where some values give no row, a validity
 //! mask; it then gathers `table[where(valid, idx, 0)]` and multiplies by the mask, so invalid values are zero
@@ -20,9 +20,9 @@
 //! Dense features: NaN -> `default_value`, `[batch]` becomes `[batch, 1]`.
 
 use onnx_protobuf::tensor_proto::DataType;
-use plec_config::artifact::signature::{weight_input, INT64_MISSING};
-use plec_config::spec::{Encoding, Feature, ModelSpec, MultiValue, Pooling, Transform, ValueType};
-use plec_config::transform::Lookup;
+use plec_spec::artifact::signature::{weight_input, INT64_MISSING};
+use plec_spec::transform::Lookup;
+use plec_spec::{Encoding, Feature, ModelSpec, MultiValue, Pooling, Transform, ValueType};
 
 use super::graph::{attr_int, attr_ints, attr_strings, f32_tensor, string_tensor, Dim, Graph, ML_DOMAIN, MS_DOMAIN};
 use crate::error::CompileError;

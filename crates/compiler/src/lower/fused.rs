@@ -15,8 +15,8 @@
 //! Expert, embedding and tower initializers keep the parameter names; the concatenated gate weights are new
 //! tensors named after their node (`<node>.weight`, `<node>.bias`).
 
-use plec_config::artifact::names::{self, shared_expert, shared_gate, task_expert, task_gate};
-use plec_config::spec::{ExtractionLayer, ModelSpec};
+use plec_spec::artifact::names::{self, shared_expert, shared_gate, task_expert, task_gate};
+use plec_spec::{ExtractionLayer, ModelSpec};
 
 use super::gate::gate_output_name;
 use super::graph::{attr_int, f32_tensor, value_info, Dim, Graph};

@@ -4,7 +4,7 @@
 //! (softmax as [batch, experts, 1]), `<gate>.mul`, `<gate>.sum` (the mixed output, [batch, units]).
 
 use onnx_protobuf::tensor_proto::DataType;
-use plec_config::artifact::names;
+use plec_spec::artifact::names;
 
 use super::graph::{attr_int, value_info, Dim, Graph};
 use crate::error::CompileError;

@@ -1,8 +1,8 @@
 //! One extraction layer (CGC) in the explicit layout (docs/semantics.md section 4): every expert its own MLP
 //! chain, every gate its own Gemm -> Softmax -> weighted sum.
 
-use plec_config::artifact::names::{shared_expert, shared_gate, task_expert, task_gate};
-use plec_config::spec::{ExtractionLayer, ModelSpec};
+use plec_spec::artifact::names::{shared_expert, shared_gate, task_expert, task_gate};
+use plec_spec::{ExtractionLayer, ModelSpec};
 
 use super::gate::{expert_slot, lower_gate};
 use super::graph::Graph;

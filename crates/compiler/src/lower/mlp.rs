@@ -5,8 +5,8 @@
 //! output row) and its bias `beta - running_mean * s` (plus `b * s` if the Linear had a bias). The folded tensors
 //! keep the Linear's names, `<fc>.weight` and `<fc>.bias`; the `<fc>.bn.*` tensors do not appear in the model.
 
-use plec_config::artifact::names::{self, fc, leaf};
-use plec_config::spec::{Activation, Mlp, MlpLayer, Norm, NORM_EPS};
+use plec_spec::artifact::names::{self, fc, leaf};
+use plec_spec::{Activation, Mlp, MlpLayer, Norm, NORM_EPS};
 
 use super::graph::{attr_float, attr_int, Graph};
 use crate::error::CompileError;

@@ -15,8 +15,8 @@ mod tower;
 mod wide;
 
 use onnx_protobuf::{GraphProto, ModelProto, OperatorSetIdProto, StringStringEntryProto};
-use plec_config::artifact::precision::Precision;
-use plec_config::ModelSpec;
+use plec_spec::artifact::precision::Precision;
+use plec_spec::ModelSpec;
 
 pub use gate::gate_output_name;
 use graph::{Graph, ML_DOMAIN, MS_DOMAIN};
@@ -30,13 +30,13 @@ use crate::weights::Weights;
 pub mod meta {
     pub const VERSION: &str = "plec.version";
     pub const CONFIG: &str = "plec.config";
-    pub const SIGNATURE: &str = plec_config::artifact::signature::SIGNATURE_KEY;
+    pub const SIGNATURE: &str = plec_spec::artifact::signature::SIGNATURE_KEY;
     pub const OUTPUTS: &str = "plec.outputs";
     pub const LAYOUT: &str = "plec.layout";
     pub const WEIGHTS_SHA256: &str = "plec.weights_sha256";
     pub const OPSET: &str = "plec.opset";
     /// Only in int8 models (absent: float32).
-    pub const PRECISION: &str = plec_config::artifact::precision::METADATA_KEY;
+    pub const PRECISION: &str = plec_spec::artifact::precision::METADATA_KEY;
 }
 
 pub const PRODUCER: &str = "plec";
@@ -176,7 +176,7 @@ fn json_err(what: &'static str) -> impl FnOnce(serde_json::Error) -> CompileErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plec_config::testing::catalog;
+    use plec_spec::testing::catalog;
 
     #[test]
     fn opsets_outside_the_supported_range_are_refused() {

@@ -18,8 +18,8 @@
 //! Masked scores are [`MASKED_SCORE`], so an empty row (all positions masked, all zero) gives a zero vector.
 
 use onnx_protobuf::tensor_proto::DataType;
-use plec_config::artifact::names::{self, seq_encoder, seq_encoder_output};
-use plec_config::spec::{
+use plec_spec::artifact::names::{self, seq_encoder, seq_encoder_output};
+use plec_spec::{
     EncoderKind, ModelSpec, Pooling, SequenceEncoder, SequenceEncoding, SequenceFeature, SequenceGroup, Transform,
     MASKED_SCORE,
 };

@@ -3,8 +3,8 @@
 //! Identity), `probs_<t>` (Sigmoid or Softmax), `probs1_<t>` (column 1 of a 2-class softmax), `y_<t>` (Squeeze).
 
 use onnx_protobuf::tensor_proto::DataType;
-use plec_config::artifact::names::{self, tower as tower_module, tower_output};
-use plec_config::spec::{OutputKind, Tower};
+use plec_spec::artifact::names::{self, tower as tower_module, tower_output};
+use plec_spec::{OutputKind, Tower};
 
 use super::graph::{attr_int, Dim, Graph};
 use super::mlp::lower_mlp;

@@ -19,8 +19,8 @@
 //! `Graph::wide` records each wide Gemm with its expert count, for `crate::quantize`: one int8 matmul per wide
 //! Gemm, whose input is quantized once.
 
-use plec_config::artifact::names::{self, fc, leaf, shared_expert, task_expert};
-use plec_config::spec::{ExtractionLayer, Mlp, MlpLayer, ModelSpec, Norm, NORM_EPS};
+use plec_spec::artifact::names::{self, fc, leaf, shared_expert, task_expert};
+use plec_spec::{ExtractionLayer, Mlp, MlpLayer, ModelSpec, Norm, NORM_EPS};
 
 use super::fused::{mix_gates, LayerInputs};
 use super::graph::{attr_float, attr_int, Graph};

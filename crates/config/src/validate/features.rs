@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use crate::proto::tzrec::feature_config::Feature as FeatureKind;
 use crate::proto::tzrec::seq_feature_config::Feature as SubFeatureKind;
 use crate::proto::tzrec::{EasyRecConfig, IdFeature, RawFeature, SequenceFeature as SequenceFeatureConfig};
-use crate::spec::{
-    EmbeddingTable, Encoding, Feature, FgMode, MultiValue, Pooling, SequenceEncoding, TableCollection, Transform,
-};
+use plec_spec::placement::TableClaim;
+pub(super) use plec_spec::placement::Tables;
+use plec_spec::{Encoding, Feature, FgMode, MultiValue, Pooling, SequenceEncoding, TableCollection, Transform};
 
 use super::audit::Policy;
 use super::model::Group;
@@ -542,112 +542,81 @@ fn other_kind(kind: &FeatureKind) -> (&'static str, String) {
     }
 }
 
-/// The tables of both collections as features claim them, with the first feature of each (for errors).
-#[derive(Default)]
-pub(super) struct Tables {
-    pub tables: Vec<EmbeddingTable>,
-    owner: Vec<String>,
+/// Claims a table through the one placement rule ([`Tables::claim`]); a conflict is an error at `path`.
+fn claim(v: &mut Validator, tables: &mut Tables, claim: TableClaim<'_>, feature: &str, path: &str) -> Option<usize> {
+    tables.claim(claim, feature).map_err(|conflict| v.error(path, conflict.to_string())).ok()
 }
 
-impl Tables {
-    /// The index of table `name` in `collection`, created `rows x dim` on first use; a later user must agree.
-    fn claim(
-        &mut self,
-        v: &mut Validator,
-        (collection, name, rows, dim): (TableCollection, &str, u64, usize),
-        feature: &str,
-        path: &str,
-    ) -> usize {
-        match self.tables.iter().position(|t| t.name == name && t.collection == collection) {
-            Some(index) => {
-                let existing = &self.tables[index];
-                if existing.dim != dim || existing.rows != rows {
-                    v.error(
-                        path,
-                        format!(
-                            "feature `{feature}` shares table `{name}` with `{}` but needs {rows} rows of {dim}, not {} rows of {}",
-                            self.owner[index], existing.rows, existing.dim
-                        ),
-                    );
-                }
-                // A query or sequence feature in two sequence groups reads its table once per group; list it once.
-                if !self.tables[index].features.iter().any(|f| f == feature) {
-                    self.tables[index].features.push(feature.to_string());
-                }
-                index
-            }
-            None => {
-                self.tables.push(EmbeddingTable {
-                    name: name.to_string(),
-                    rows,
-                    dim,
-                    features: vec![feature.to_string()],
-                    collection,
-                });
-                self.owner.push(feature.to_string());
-                self.tables.len() - 1
-            }
-        }
-    }
-
-    /// The encoding and width of the non-sequence feature `def`, its table placed in `collection`.
-    pub(super) fn place(
-        &mut self,
-        v: &mut Validator,
-        def: &Defined,
-        name: &str,
-        collection: TableCollection,
-    ) -> Option<(Encoding, usize)> {
-        match &def.kind {
-            DefinedKind::Unsupported { kind } => {
-                v.error(
-                    &def.path,
-                    format!(
-                        "not supported yet: {kind} `{name}` (plec supports id_feature, raw_feature and the sequence \
+/// The encoding and width of the non-sequence feature `def`, its table placed in `collection`.
+pub(super) fn place(
+    tables: &mut Tables,
+    v: &mut Validator,
+    def: &Defined,
+    name: &str,
+    collection: TableCollection,
+) -> Option<(Encoding, usize)> {
+    match &def.kind {
+        DefinedKind::Unsupported { kind } => {
+            v.error(
+                &def.path,
+                format!(
+                    "not supported yet: {kind} `{name}` (plec supports id_feature, raw_feature and the sequence \
                          kinds sequence_feature, sequence_id_feature, sequence_raw_feature)"
-                    ),
-                );
-                None
-            }
-            DefinedKind::Invalid => None,
-            DefinedKind::Sequence { .. } => None,
-            DefinedKind::Dense { value_dim, default_value } => {
-                Some((Encoding::Dense { value_dim: *value_dim, default_value: *default_value }, *value_dim))
-            }
-            DefinedKind::Embedding { table, dim, transform, multi, default_value } => {
-                let index = self.claim(v, (collection, table, transform.rows(), *dim), name, &def.path);
-                let encoding = Encoding::Embedding {
-                    table: index,
-                    transform: transform.clone(),
-                    multi: multi.clone(),
-                    default_value: default_value.clone(),
-                };
-                Some((encoding, *dim))
-            }
+                ),
+            );
+            None
+        }
+        DefinedKind::Invalid => None,
+        DefinedKind::Sequence { .. } => None,
+        DefinedKind::Dense { value_dim, default_value } => {
+            Some((Encoding::Dense { value_dim: *value_dim, default_value: *default_value }, *value_dim))
+        }
+        DefinedKind::Embedding { table, dim, transform, multi, default_value } => {
+            let index = claim(
+                v,
+                tables,
+                TableClaim { collection, name: table, rows: transform.rows(), dim: *dim },
+                name,
+                &def.path,
+            )?;
+            let encoding = Encoding::Embedding {
+                table: index,
+                transform: transform.clone(),
+                multi: multi.clone(),
+                default_value: default_value.clone(),
+            };
+            Some((encoding, *dim))
         }
     }
+}
 
-    /// The sequence feature `def` (a `DefinedKind::Sequence`), its table among the sequence tables; `None` for
-    /// other kinds.
-    pub(super) fn place_sequence(
-        &mut self,
-        v: &mut Validator,
-        def: &Defined,
-        name: &str,
-    ) -> Option<(String, usize, SequenceEncoding, usize)> {
-        let DefinedKind::Sequence { delimiter, max_length, element } = &def.kind else {
-            return None;
-        };
-        let (encoding, width) = match &**element {
-            DefinedKind::Embedding { table, dim, transform, .. } => {
-                let index = self.claim(v, (TableCollection::Sequence, table, transform.rows(), *dim), name, &def.path);
-                (SequenceEncoding::Embedding { table: index, transform: transform.clone() }, *dim)
-            }
-            DefinedKind::Dense { default_value, .. } => (SequenceEncoding::Dense { default_value: *default_value }, 1),
-            _ => return None,
-        };
-        Some((delimiter.clone(), *max_length, encoding, width))
-    }
+/// The sequence feature `def` (a `DefinedKind::Sequence`), its table among the sequence tables; `None` for
+/// other kinds.
+pub(super) fn place_sequence(
+    tables: &mut Tables,
+    v: &mut Validator,
+    def: &Defined,
+    name: &str,
+) -> Option<(String, usize, SequenceEncoding, usize)> {
+    let DefinedKind::Sequence { delimiter, max_length, element } = &def.kind else {
+        return None;
+    };
+    let (encoding, width) = match &**element {
+        DefinedKind::Embedding { table, dim, transform, .. } => {
+            let collection = TableCollection::Sequence;
+            let index = claim(
+                v,
+                tables,
+                TableClaim { collection, name: table, rows: transform.rows(), dim: *dim },
+                name,
+                &def.path,
+            )?;
+            (SequenceEncoding::Embedding { table: index, transform: transform.clone() }, *dim)
+        }
+        DefinedKind::Dense { default_value, .. } => (SequenceEncoding::Dense { default_value: *default_value }, 1),
+        _ => return None,
+    };
+    Some((delimiter.clone(), *max_length, encoding, width))
 }
 
 /// Places the group's features: offsets, widths, shared tables. Returns (features, tables, width of the features).
@@ -673,7 +642,7 @@ pub(crate) fn assemble(
             );
             continue;
         }
-        let Some((encoding, width)) = tables.place(v, def, name, TableCollection::Bag) else {
+        let Some((encoding, width)) = place(&mut tables, v, def, name, TableCollection::Bag) else {
             continue;
         };
         features.push(Feature { name: name.clone(), encoding, width, offset });

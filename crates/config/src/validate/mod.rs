@@ -8,8 +8,8 @@ mod settings;
 
 use crate::diagnostics::{ConfigError, Diagnostic};
 use crate::proto::tzrec::EasyRecConfig;
-use crate::spec::{FgMode, ModelSpec, Paths};
 use audit::Policy;
+use plec_spec::{FgMode, ModelSpec, Paths};
 
 /// What validation found besides the spec.
 #[derive(Debug, Default)]
@@ -87,7 +87,7 @@ pub(crate) fn validate(config: &EasyRecConfig) -> Result<(ModelSpec, Findings), 
         let spec = ModelSpec {
             group_name: group.name,
             features,
-            tables: tables.tables,
+            tables: tables.into_tables(),
             input_width,
             sequence_groups,
             encoders,

@@ -4,7 +4,7 @@ use crate::proto::tzrec::loss_config::Loss as LossKind;
 use crate::proto::tzrec::metric_config::Metric as MetricKind;
 use crate::proto::tzrec::model_config::Model;
 use crate::proto::tzrec::{EasyRecConfig, FeatureGroupType, SeqEncoderConfig, SeqGroupConfig, TaskTower, MLP};
-use crate::spec::{
+use plec_spec::{
     head_outputs, Activation, DataSettings, ExtractionLayer, Loss, LossWeighting, Metric, Mlp, MlpLayer, Norm,
     TaskSpace, Tower,
 };

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use crate::proto::tzrec::seq_encoder_config::Seq_module as EncoderConfig;
-use crate::spec::{EncoderKind, Pooling, SequenceEncoder, SequenceFeature, SequenceGroup, TableCollection};
+use plec_spec::{EncoderKind, Pooling, SequenceEncoder, SequenceFeature, SequenceGroup, TableCollection};
 
 use super::audit::Policy;
-use super::features::{lookup, Defined, DefinedKind, Tables};
+use super::features::{lookup, place, place_sequence, Defined, DefinedKind, Tables};
 use super::model::{mlp, Group};
 use super::Validator;
 
@@ -233,7 +233,7 @@ fn sequence_group(
             continue;
         }
         if let DefinedKind::Sequence { .. } = def.kind {
-            let Some((delimiter, max_length, encoding, width)) = tables.place_sequence(v, def, feature) else {
+            let Some((delimiter, max_length, encoding, width)) = place_sequence(tables, v, def, feature) else {
                 whole = false;
                 continue;
             };
@@ -267,12 +267,12 @@ fn sequence_group(
                 );
                 continue;
             }
-            let Some((encoding, width)) = tables.place(v, def, feature, TableCollection::Sequence) else {
+            let Some((encoding, width)) = place(tables, v, def, feature, TableCollection::Sequence) else {
                 whole = false;
                 continue;
             };
             let offset = group.query_width;
-            group.query.push(crate::spec::Feature { name: feature.clone(), encoding, width, offset });
+            group.query.push(plec_spec::Feature { name: feature.clone(), encoding, width, offset });
             group.query_width += width;
         }
     }

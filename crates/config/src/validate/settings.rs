@@ -3,7 +3,7 @@
 use crate::proto::tzrec::dense_optimizer::Optimizer as DenseOpt;
 use crate::proto::tzrec::sparse_optimizer::Optimizer as SparseOpt;
 use crate::proto::tzrec::{DatasetType, EasyRecConfig, ExponentialDecayLR, FgMode, ManualStepLR, WeightDecayMode};
-use crate::spec::{
+use plec_spec::{
     self, DataSettings, DatasetKind, DenseOptimizer, GradClipping, LrSchedule, SparseOptimizer, TrainSettings,
 };
 
@@ -123,12 +123,12 @@ pub(crate) fn data(v: &mut Validator, config: &EasyRecConfig) -> Option<DataSett
         DatasetType::KafkaDataset => DatasetKind::Kafka,
     };
     let fg_mode = match d.fg_mode() {
-        FgMode::FG_NONE => spec::FgMode::None,
-        FgMode::FG_DAG => spec::FgMode::Dag,
-        FgMode::FG_NORMAL => spec::FgMode::Normal,
+        FgMode::FG_NONE => plec_spec::FgMode::None,
+        FgMode::FG_DAG => plec_spec::FgMode::Dag,
+        FgMode::FG_NORMAL => plec_spec::FgMode::Normal,
         FgMode::FG_BUCKETIZE => {
             v.error("data_config.fg_mode", "not supported yet: FG_BUCKETIZE (plec reads raw feature values)");
-            spec::FgMode::None
+            plec_spec::FgMode::None
         }
     };
     if d.label_fields.is_empty() {

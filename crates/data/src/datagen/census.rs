@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use super::configs::{quote, Architecture, ConfigText, TaskText};
 use super::write::{Chunk, ChunkWriter, OutputFormat};
 use crate::{BadCell, Column, DataError, RowRef, StringColumn};
-use plec_config::spec::Norm;
+use plec_spec::Norm;
 
 /// The file's 42 fields, in order (the last is the income label).
 pub const FIELDS: [&str; 42] = [

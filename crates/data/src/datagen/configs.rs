@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::DataError;
-use plec_config::spec::Norm;
+use plec_spec::Norm;
 
 /// Which multi-task shape a config describes (PLE paper, section 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! A small deterministic PRNG (xoshiro256**, seeded by SplitMix64) and stateless hashes, so generated data
 //! depends on the seed only, never on a library's version.
 
-pub use plec_config::splitmix::mix64;
-use plec_config::splitmix::SplitMix64;
+pub use plec_spec::splitmix::mix64;
+use plec_spec::splitmix::SplitMix64;
 
 /// A stateless hash of a seed, a tag (which property) and a key (which id).
 pub fn hash3(seed: u64, tag: u64, key: u64) -> u64 {

@@ -19,7 +19,7 @@ use super::schema_sequences::SequencePlan;
 use super::write::{write_in_chunks, Chunk, SplitOptions};
 use crate::encode::DENSE_SEPARATOR;
 use crate::{Column, DataError, StringColumn};
-use plec_config::spec::{Encoding, Feature, Loss, ModelSpec, Transform};
+use plec_spec::{Encoding, Feature, Loss, ModelSpec, Transform};
 
 /// Keys a feature draws from at most: ids beyond this would each appear too rarely to learn.
 pub const MAX_KEYS: u64 = 5000;

@@ -11,7 +11,7 @@
 
 use super::rng::{Rng, Zipf};
 use super::schema::{key_text, transform_keys, ZIPF_EXPONENT};
-use plec_config::spec::{Feature, SequenceEncoding, SequenceGroup, Transform};
+use plec_spec::{Feature, SequenceEncoding, SequenceGroup, Transform};
 
 const RELATED_WITH_INTEREST: f64 = 0.6;
 const RELATED_WITHOUT: f64 = 0.1;
@@ -70,7 +70,7 @@ impl SequencePlan {
                     SequenceEncoding::Embedding { transform, .. } => {
                         let suffix = feature.name.rsplit("__").next().unwrap_or(&feature.name);
                         let same_kind = |q: &&Feature| match &q.encoding {
-                            plec_config::spec::Encoding::Embedding { transform: t, .. } => {
+                            plec_spec::Encoding::Embedding { transform: t, .. } => {
                                 t.kind_name() == transform.kind_name()
                             }
                             _ => false,

@@ -2,9 +2,9 @@ use super::schema::*;
 use super::write::OutputFormat;
 use crate::tests::fixtures::TestDir;
 use crate::{encode, BatchReader, EncodeOptions, EncodedFeature, ReadOptions};
-use plec_config::testing::catalog;
+use plec_spec::testing::catalog;
 
-fn spec(name: &str) -> plec_config::spec::ModelSpec {
+fn spec(name: &str) -> plec_spec::ModelSpec {
     catalog().into_iter().find(|(n, _)| *n == name).map(|(_, s)| s).expect("catalog spec")
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use super::rng::{mix64, Rng};
 use super::write::{Chunk, ChunkWriter, OutputFormat};
 use crate::{Column, DataError};
-use plec_config::spec::Norm;
+use plec_spec::Norm;
 
 /// Standard deviation of the label noise (variance 0.01).
 pub const NOISE_SD: f64 = 0.1;

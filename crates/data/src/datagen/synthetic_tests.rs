@@ -123,7 +123,7 @@ fn validation_rows_continue_the_test_rows_stream() {
 
 #[test]
 fn model_shape_sets_every_models_experts_and_towers() {
-    use plec_config::spec::Norm;
+    use plec_spec::Norm;
     let shape = SyntheticShape { expert_hidden: vec![12, 6], tower_hidden: vec![32], tower_norm: Norm::Batch };
     let configs = synthetic_model_configs(4, &shape);
     assert_eq!(configs.iter().map(|(n, _)| *n).collect::<Vec<_>>(), ["single_task1", "single_task2", "mmoe", "ple"]);

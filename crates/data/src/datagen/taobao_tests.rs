@@ -61,10 +61,10 @@ fn written_files_fit_the_example_config() {
     spec.data.with_header = true;
     // The generator's buckets and boundaries are the config's.
     for feature in &spec.features {
-        let plec_config::spec::Encoding::Embedding { transform, .. } = &feature.encoding else { panic!() };
+        let plec_spec::Encoding::Embedding { transform, .. } = &feature.encoding else { panic!() };
         let expected = match transform {
-            plec_config::spec::Transform::NumBuckets(n) => *n,
-            plec_config::spec::Transform::Boundaries(b) => {
+            plec_spec::Transform::NumBuckets(n) => *n,
+            plec_spec::Transform::Boundaries(b) => {
                 let ours: Vec<f32> = PRICE_BOUNDARIES.iter().map(|&p| p as f32).collect();
                 assert_eq!(b, &ours);
                 continue;
@@ -107,7 +107,7 @@ fn the_tiny_config_reads_generated_data() {
     let spec = loaded.spec;
     let full =
         plec_config::load_file(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ple_taobao.config")).unwrap().spec;
-    let names = |s: &plec_config::ModelSpec| s.features.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+    let names = |s: &plec_spec::ModelSpec| s.features.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
     assert_eq!(names(&spec), names(&full));
     assert_eq!(spec.data.label_fields, full.data.label_fields);
     let dir = TestDir::new("data-taobao-tiny");

@@ -2,11 +2,11 @@
 //! paths, and the edge cases hold every shape of sequence section 2b names.
 
 use crate::{check_raw, edge_case_batch, encode, random_batch, raw_inputs, EncodeOptions, SequenceValues};
-use plec_config::spec::ModelSpec;
-use plec_config::testing::{
+use plec_spec::testing::{
     build_with_sequences, catalog, id, seq_bounds, seq_dense, seq_dict, seq_group, seq_hash, seq_id, seq_vocab, tower,
     vocab, Head,
 };
+use plec_spec::ModelSpec;
 
 /// Every kind of sequence feature; "b" keeps every position and uses another delimiter.
 fn specs() -> Vec<ModelSpec> {

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use super::fixtures::*;
 use crate::{encode, BatchReader, ColumnBatch, CsvOptions, EncodeOptions, EncodedFeature, ReadOptions};
-use plec_config::spec::{ModelSpec, Pooling};
-use plec_config::testing::{bounds, build, dense as dense_feature, hash, id, tower, vocab, Head};
+use plec_spec::testing::{bounds, build, dense as dense_feature, hash, id, tower, vocab, Head};
+use plec_spec::{ModelSpec, Pooling};
 
 fn test_spec() -> ModelSpec {
     build(

@@ -1,5 +1,5 @@
-//! Files for the data tests in temporary folders (`plec_config::test_dir`; hand-built specs come from
-//! `plec_config::testing`).
+//! Files for the data tests in temporary folders (`plec_spec::test_dir`; hand-built specs come from
+//! `plec_spec::testing`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch};
 use parquet::arrow::ArrowWriter;
 
-pub use plec_config::test_dir::TestDir;
+pub use plec_spec::test_dir::TestDir;
 
 /// Parquet files in a test folder.
 pub trait ParquetFile {

@@ -3,8 +3,8 @@ use crate::{
     check_raw, raw_inputs, BatchReader, ColumnBatch, CsvOptions, OutOfRangeId, RawData, RawProblem, RawTensor,
     ReadOptions,
 };
-use plec_config::spec::{ModelSpec, Pooling};
-use plec_config::testing::{bounds, build, dense, hash, id, tower, vocab, Head};
+use plec_spec::testing::{bounds, build, dense, hash, id, tower, vocab, Head};
+use plec_spec::{ModelSpec, Pooling};
 
 fn raw_spec() -> ModelSpec {
     build(

@@ -141,7 +141,7 @@ fn errors_name_file_row_and_column() {
 
 #[test]
 fn multi_byte_delimiter_is_a_settings_error() {
-    let mut data = plec_config::testing::settings(vec![]).0;
+    let mut data = plec_spec::testing::settings(vec![]).0;
     data.delimiter = ", ".into();
     let error = CsvOptions::from_settings(&data).unwrap_err();
     insta::assert_snapshot!("delimiter_error", error.to_string());
@@ -150,9 +150,9 @@ fn multi_byte_delimiter_is_a_settings_error() {
 #[test]
 fn a_files_format_sets_the_dataset_kind_and_the_csv_header_rule() {
     use crate::FileFormat;
-    use plec_config::spec::{DataSettings, DatasetKind};
+    use plec_spec::{DataSettings, DatasetKind};
     let settings = |dataset: DatasetKind, with_header: bool, input_fields: &[&str]| -> DataSettings {
-        let mut data = plec_config::testing::settings(vec![]).0;
+        let mut data = plec_spec::testing::settings(vec![]).0;
         data.dataset = dataset;
         data.with_header = with_header;
         data.input_fields = input_fields.iter().map(|f| f.to_string()).collect();

@@ -10,11 +10,11 @@ use crate::{
     check_raw, encode, raw_inputs, BadPosition, BatchReader, ColumnBatch, EncodeOptions, EncodedBatch, EncodedFeature,
     EncodedSequence, RawData, RawProblem, ReadOptions, SequenceValues,
 };
-use plec_config::spec::ModelSpec;
-use plec_config::testing::{
+use plec_spec::testing::{
     build_with_sequences, id, seq_bounds, seq_dense, seq_dict, seq_group, seq_hash, seq_id, seq_vocab, tower, vocab,
     Head,
 };
+use plec_spec::ModelSpec;
 
 /// Group "clicks" keeps 3 positions and has a query that is also a group feature (`uid`) and one that is not
 /// (`shop`); group "views" keeps every position and mixes delimiters.

@@ -4,8 +4,8 @@
 
 use super::fixtures::*;
 use crate::{encode, raw_inputs, BatchReader, ColumnBatch, EncodeOptions, EncodedFeature, RawData, ReadOptions};
-use plec_config::spec::ModelSpec;
-use plec_config::testing::{build, hash, id, tower, Head};
+use plec_spec::testing::{build, hash, id, tower, Head};
+use plec_spec::ModelSpec;
 
 fn spec() -> ModelSpec {
     build(

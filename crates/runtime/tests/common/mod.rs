@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-pub use plec_config::test_dir::TestDir;
 use plec_runtime::{tensor, Model, RawInputs, RunOptions};
+pub use plec_spec::test_dir::TestDir;
 
 pub fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -59,10 +59,10 @@ pub fn valid_inputs() -> RawInputs {
         .with(tensor::float("vec", vec![3, 2], vec![1.0, 2.0, 3.0, 4.0, 0.5, -0.25]))
 }
 
-/// The fixture's logit for one row, computed in f64 from the formula (murmur3 from plec-config).
+/// The fixture's logit for one row, computed in f64 from the formula (murmur3 from plec-spec).
 pub fn expected_logit(user_id: i64, tags: &[i64], city: &str, price: f32, vec: [f32; 2]) -> f64 {
     let tag_sum: i64 = tags.iter().map(|&t| t.max(0)).sum();
-    let city_bucket = plec_config::transform::murmur3_x86_32(city.as_bytes(), 0) % 7;
+    let city_bucket = plec_spec::transform::murmur3_x86_32(city.as_bytes(), 0) % 7;
     0.01 * user_id as f64 + 0.001 * tag_sum as f64 + 0.1 * city_bucket as f64 + 0.5 * price as f64 + vec[0] as f64
         - 2.0 * vec[1] as f64
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plec_config::spec::{Metric, Tower};
+use plec_spec::{Metric, Tower};
 
 use super::chart::{census_chart, census_description, ChartTitle};
 use super::paired::{paired_table, Paired};

@@ -19,7 +19,7 @@ pub mod synthetic;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plec_config::spec::{DenseOptimizer, ModelSpec};
+use plec_spec::{DenseOptimizer, ModelSpec};
 use tch::Device;
 
 use crate::error::{Result, TrainError};
@@ -161,7 +161,7 @@ pub fn run_arm(arm: &Arm, settings: &RunSettings, runs_dir: &Path) -> Result<Vec
 /// An existing run folder trained from another config (other model shape or overrides) would otherwise be
 /// resumed, or only evaluated, as if it were this one.
 fn refuse_other_settings(model_dir: &Path, config_text: &str) -> Result<()> {
-    let path = model_dir.join(plec_config::artifact::checkpoint::CONFIG_FILE);
+    let path = model_dir.join(plec_spec::artifact::checkpoint::CONFIG_FILE);
     match std::fs::read_to_string(&path) {
         Ok(existing) if existing != config_text => Err(TrainError::Config(format!(
             "{}: this run was started with other settings (model shape, epochs, steps, batch size or learning \

@@ -146,9 +146,9 @@ pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
         shape.expert_hidden,
         shape.tower_hidden,
         match shape.tower_norm {
-            plec_config::spec::Norm::None => "",
-            plec_config::spec::Norm::Batch => " with BatchNorm",
-            plec_config::spec::Norm::Layer => " with LayerNorm",
+            plec_spec::Norm::None => "",
+            plec_spec::Norm::Batch => " with BatchNorm",
+            plec_spec::Norm::Layer => " with LayerNorm",
         },
     ));
     md.push_str(&settings_line(settings, &out.join("data")));

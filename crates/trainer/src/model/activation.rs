@@ -1,6 +1,6 @@
-//! Activations of `plec_config::spec::Activation`, with PyTorch's definitions.
+//! Activations of `plec_spec::Activation`, with PyTorch's definitions.
 
-use plec_config::spec::Activation;
+use plec_spec::Activation;
 use tch::{TchError, Tensor};
 
 pub fn apply(activation: Activation, x: &Tensor) -> Result<Tensor, TchError> {

@@ -1,7 +1,7 @@
 //! Embedding tables and the group input (section 1): each feature's pooled embedding or dense values,
 //! concatenated in feature order.
 
-use plec_config::spec::{ModelSpec, Pooling};
+use plec_spec::{ModelSpec, Pooling};
 use tch::Tensor;
 
 use super::input::{FeatureInput, ModelInput};

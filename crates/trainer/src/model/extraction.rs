@@ -1,8 +1,8 @@
 //! One extraction layer (CGC, section 4): task and shared experts, softmax task gates over [own..., shared...], and
 //! (except at the last layer) a shared gate over [task 0's..., task 1's..., ..., shared...].
 
-use plec_config::artifact::names;
-use plec_config::spec::ExtractionLayer;
+use plec_spec::artifact::names;
+use plec_spec::ExtractionLayer;
 use tch::{TchError, Tensor};
 
 use super::mlp::{BankInput, MlpBank};

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use plec_config::spec::{Encoding, Feature, ModelSpec, Pooling, SequenceEncoding, SequenceGroup};
 use plec_data::{EncodedBatch, EncodedSequenceGroup, SequenceValues};
+use plec_spec::{Encoding, Feature, ModelSpec, Pooling, SequenceEncoding, SequenceGroup};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{During, Result, TrainError};

@@ -2,8 +2,8 @@
 //! matmul over `[experts, batch, in]`, BatchNorm/LayerNorm are per expert, activation after every layer, dropout in
 //! training only.
 
-use plec_config::artifact::names::{self, leaf};
-use plec_config::spec::{Activation, Mlp, Norm, NORM_EPS};
+use plec_spec::artifact::names::{self, leaf};
+use plec_spec::{Activation, Mlp, Norm, NORM_EPS};
 use tch::{TchError, Tensor};
 
 use super::activation;
@@ -188,7 +188,7 @@ fn batch_norm(
         let mean = h.f_mean_dim(1, true, None)?;
         let var = h.f_var_dim(1, false, true)?;
         tch::no_grad(|| -> Result<(), TchError> {
-            let m = plec_config::spec::BN_MOMENTUM;
+            let m = plec_spec::BN_MOMENTUM;
             let unbiased = var.f_squeeze_dim(1)?.f_mul_scalar(batch as f64 / (batch - 1) as f64)?;
             let mut rm = running_mean.shallow_clone();
             let mut rv = running_var.shallow_clone();

@@ -11,7 +11,7 @@ pub mod tower;
 
 use std::collections::BTreeMap;
 
-use plec_config::spec::{ModelSpec, OutputKind};
+use plec_spec::{ModelSpec, OutputKind};
 use tch::{nn, Device, Tensor};
 
 use crate::error::{During, Result, TrainError};
@@ -119,7 +119,7 @@ impl PleModel {
         out
     }
 
-    /// Every parameter and buffer by its `plec_config::artifact::names` name (views into banks where banked).
+    /// Every parameter and buffer by its `plec_spec::artifact::names` name (views into banks where banked).
     pub fn named_tensors(&self) -> BTreeMap<String, Tensor> {
         self.vs.variables().into_iter().collect()
     }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use plec_config::artifact::names::{Param, ParamKind};
+use plec_spec::artifact::names::{Param, ParamKind};
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::error::{alloc_err, Result, TrainError};
@@ -93,7 +93,7 @@ impl ParamFactory {
     }
 }
 
-/// Initialisation per `ParamKind` (see `plec_config::artifact::names`): PyTorch's Linear default, torchrec's embedding
+/// Initialisation per `ParamKind` (see `plec_spec::artifact::names`): PyTorch's Linear default, torchrec's embedding
 /// default, norms at identity.
 fn init(tensor: &Tensor, param: &Param) -> Result<Tensor, tch::TchError> {
     let mut t = tensor.shallow_clone();

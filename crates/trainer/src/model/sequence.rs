@@ -2,8 +2,8 @@
 //! sequence `[batch, T, Ds]` from the gathered sequence-table rows, then DIN, simple attention or pooling per
 //! encoder, as TorchEasyRec's `tzrec/modules/sequence.py` computes them.
 
-use plec_config::artifact::names;
-use plec_config::spec::{EncoderKind, ModelSpec, Pooling, MASKED_SCORE};
+use plec_spec::artifact::names;
+use plec_spec::{EncoderKind, ModelSpec, Pooling, MASKED_SCORE};
 use tch::{Kind, TchError, Tensor};
 
 use super::embedding::feature_tensor;

@@ -1,8 +1,8 @@
 //! Towers (section 5): an optional MLP per task, then Linear(num_class). When every tower has the same MLP they
 //! run as one bank.
 
-use plec_config::artifact::names;
-use plec_config::spec::Tower;
+use plec_spec::artifact::names;
+use plec_spec::Tower;
 use tch::Tensor;
 
 use super::mlp::{BankInput, MlpBank};

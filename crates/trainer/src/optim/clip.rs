@@ -1,7 +1,7 @@
 //! Gradient clipping of the dense gradients (`grad_clipping`), as `torch.nn.utils.clip_grad_norm_` /
 //! `clip_grad_value_`.
 
-use plec_config::spec::GradClipping;
+use plec_spec::GradClipping;
 use tch::{TchError, Tensor};
 
 pub fn clip(params: &[Tensor], clipping: &GradClipping) -> Result<(), TchError> {

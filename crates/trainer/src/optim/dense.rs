@@ -1,7 +1,7 @@
 //! Optimizers for dense parameters with PyTorch's semantics (`torch.optim` single-tensor code paths). Banked
 //! expert tensors are stepped as a whole, which is the same arithmetic as stepping each expert's slice.
 
-use plec_config::spec::DenseOptimizer;
+use plec_spec::DenseOptimizer;
 use tch::{TchError, Tensor};
 
 use crate::error::{alloc_err, Result};

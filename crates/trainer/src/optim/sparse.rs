@@ -2,7 +2,7 @@
 //! gradients are those of the gathered rows, already summed over duplicate ids), never the whole table.
 //! Semantics follow fbgemm's TBE optimizers (eps 1e-8).
 
-use plec_config::spec::SparseOptimizer;
+use plec_spec::SparseOptimizer;
 use tch::{Kind, TchError, Tensor};
 
 use crate::error::{alloc_err, Result};

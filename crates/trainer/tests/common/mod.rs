@@ -1,5 +1,5 @@
 //! Shared test helpers: an independent plain-Rust (f64, loops) PLE forward pass that reads the parameters by their
-//! `plec_config::artifact::names` names, and tolerances.
+//! `plec_spec::artifact::names` names, and tolerances.
 
 #![allow(dead_code)]
 

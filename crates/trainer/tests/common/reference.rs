@@ -1,7 +1,7 @@
 //! Reference PLE forward pass (semantics sections 1-5) over named parameters, one sample at a time.
 
-use plec_config::artifact::names::{self, leaf};
-use plec_config::spec::{Activation, Encoding, Mlp, ModelSpec, Norm, OutputKind, Pooling};
+use plec_spec::artifact::names::{self, leaf};
+use plec_spec::{Activation, Encoding, Mlp, ModelSpec, Norm, OutputKind, Pooling};
 
 use super::Named;
 

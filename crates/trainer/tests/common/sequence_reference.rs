@@ -2,8 +2,8 @@
 //! encoders' outputs that follow the features in the group input.
 #![allow(dead_code)]
 
-use plec_config::artifact::names;
-use plec_config::spec::{EncoderKind, ModelSpec, Pooling, SequenceEncoding};
+use plec_spec::artifact::names;
+use plec_spec::{EncoderKind, ModelSpec, Pooling, SequenceEncoding};
 
 use super::reference::{get, linear, mlp, softmax};
 use super::Named;
@@ -53,7 +53,7 @@ pub fn encoder_outputs(spec: &ModelSpec, p: &Named, samples: &[SeqSample], train
                 let mut q = Vec::new();
                 for (feature, value) in group.query.iter().zip(&s.groups[g].query) {
                     match (&feature.encoding, value) {
-                        (plec_config::spec::Encoding::Embedding { table, .. }, QueryValue::Id(r)) => {
+                        (plec_spec::Encoding::Embedding { table, .. }, QueryValue::Id(r)) => {
                             q.extend(row(p, spec, *table, *r))
                         }
                         (_, QueryValue::Dense(v)) => q.extend(v),

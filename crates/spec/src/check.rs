@@ -12,7 +12,7 @@
 //! - there is a tower, every layer has an expert, and every layer but the last has a shared gate;
 //! - each tower's outputs are the ones its losses and class count produce ([`head_outputs`]).
 
-use crate::spec::{head_outputs, EncoderKind, Encoding, Feature, Mlp, ModelSpec, SequenceEncoding, TableCollection};
+use crate::{head_outputs, EncoderKind, Encoding, Feature, Mlp, ModelSpec, SequenceEncoding, TableCollection};
 
 /// A broken invariant of a [`ModelSpec`], naming where in the spec (`layers[1].task_expert.input_width`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -219,7 +219,7 @@ impl ModelSpec {
             }
             let expected = head_outputs(&tower.name, tower.num_class, &tower.losses);
             if expected != tower.outputs {
-                let names = |outputs: &[crate::spec::Output]| outputs.iter().map(|o| o.name.clone()).collect();
+                let names = |outputs: &[crate::Output]| outputs.iter().map(|o| o.name.clone()).collect();
                 let problem = SpecProblem::Outputs {
                     expected: names(&expected),
                     found: names(&tower.outputs),
@@ -234,8 +234,8 @@ impl ModelSpec {
 
 #[cfg(test)]
 mod tests {
-    use crate::spec::{Loss, ModelSpec, Transform};
     use crate::testing::{build, dense, id, layer, tower, Head};
+    use crate::{Loss, ModelSpec, Transform};
 
     use super::{SpecError, SpecProblem};
 
@@ -285,7 +285,7 @@ mod tests {
     #[test]
     fn a_table_index_past_the_tables() {
         let error = broken(|s| {
-            if let crate::spec::Encoding::Embedding { table, .. } = &mut s.features[2].encoding {
+            if let crate::Encoding::Embedding { table, .. } = &mut s.features[2].encoding {
                 *table = 5;
             }
         });
@@ -295,7 +295,7 @@ mod tests {
     #[test]
     fn a_table_that_does_not_fit_its_feature() {
         let error = broken(|s| {
-            if let crate::spec::Encoding::Embedding { transform, .. } = &mut s.features[2].encoding {
+            if let crate::Encoding::Embedding { transform, .. } = &mut s.features[2].encoding {
                 *transform = Transform::NumBuckets(12);
             }
         });

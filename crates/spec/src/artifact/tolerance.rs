@@ -10,7 +10,7 @@
 //! fault-injection tests).
 
 use crate::artifact::precision::Precision;
-use crate::spec::OutputKind;
+use crate::OutputKind;
 
 /// |got - expected| <= atol + rtol * |expected|.
 #[derive(Debug, Clone, Copy, PartialEq)]

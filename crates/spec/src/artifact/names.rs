@@ -22,7 +22,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{EncoderKind, Mlp, ModelSpec, Norm, TableCollection};
+use crate::{EncoderKind, Mlp, ModelSpec, Norm, TableCollection};
 
 /// What a parameter is, which decides its optimizer and initialisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,7 +270,7 @@ impl ModelSpec {
 
     /// The most positions an encoder reads: its `max_seq_length`, else its group's `sequence_length` (1 when
     /// neither bounds it, so FLOPs count one position).
-    pub fn encoder_positions(&self, encoder: &crate::spec::SequenceEncoder) -> usize {
+    pub fn encoder_positions(&self, encoder: &crate::SequenceEncoder) -> usize {
         let group_length =
             self.sequence_groups.get(encoder.input).and_then(|g| g.sequence.first()).map_or(0, |s| s.max_length);
         match (encoder.max_seq_length, group_length) {

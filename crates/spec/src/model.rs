@@ -1,7 +1,7 @@
 //! The validated model description that the trainer, the compiler and the runtime share.
 //!
 //! Plain Rust: no protobuf types and no `Option`s standing for "unset" — every default has been applied by
-//! validation (`crate::validate`), so consumers never re-interpret the config. What each field computes is
+//! the config reader (plec-config), so consumers never re-interpret the config. What each field computes is
 //! `docs/semantics.md`; the section numbers below refer to it.
 
 use serde::{Deserialize, Serialize};

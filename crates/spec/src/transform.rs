@@ -1,7 +1,7 @@
 //! Raw feature value -> embedding-table row (section 2 of the semantics), for the trainer's data path and for
 //! checking inputs; the compiled graph computes the same in ONNX ops.
 
-use crate::spec::Transform;
+use crate::Transform;
 
 /// Where a raw value lands in its table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

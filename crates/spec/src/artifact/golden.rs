@@ -13,7 +13,7 @@ use crate::artifact::signature::OutputSignature;
 use crate::artifact::tensor::{RawData, RawTensor};
 use crate::artifact::tolerance::Tolerance;
 use crate::proto::onnx_tensor::TensorProto;
-use crate::spec::OutputKind;
+use crate::OutputKind;
 
 /// The folder holding one golden set inside a golden directory.
 pub const DATA_SET_DIR: &str = "test_data_set_0";

@@ -61,7 +61,7 @@ pub struct Summary {
 /// Runs `target`: `read` returns whether the input was accepted (`Ok`) or refused with a typed error (`Err`);
 /// a panic fails the run naming the case, an allocation past the bound aborts it naming the case.
 pub fn run<E>(target: &Target<'_>, read: impl Fn(&[u8]) -> Result<(), E>) -> Summary {
-    assert!(counting(), "the fuzz binary must install plec_config::fuzz::CountingAllocator");
+    assert!(counting(), "the fuzz binary must install plec_spec::fuzz::CountingAllocator");
     disarm_on_panic();
     assert!(!target.seeds.is_empty(), "fuzz target {} has no seed files", target.name);
     let seed = env_u64("PLEC_FUZZ_SEED").unwrap_or(DEFAULT_SEED);

@@ -3,7 +3,8 @@
 //! tower's outputs from its head ([`head_outputs`]), and every spec built passes [`ModelSpec::check`] (the builder
 //! panics naming the broken invariant otherwise). [`catalog`] holds the named specs the compiler's snapshots use.
 
-use crate::spec::*;
+use crate::placement::{TableClaim, Tables};
+use crate::*;
 
 /// A feature under construction; [`build`] fills in tables and offsets.
 #[derive(Debug, Clone)]
@@ -328,12 +329,16 @@ pub fn head_tower(name: &str, label: &str, input_width: usize, loss: Loss, num_c
     def.build(input_width)
 }
 
-/// Tables in order of first use; a feature naming a table that no earlier feature created gets a new one.
-fn place_features(
-    features: &[FeatureDef],
-    tables: &mut Vec<EmbeddingTable>,
-    collection: TableCollection,
-) -> (Vec<Feature>, usize) {
+/// Claims `name`'s table through the reader's rule ([`Tables::claim`]); a conflict is a broken test definition.
+fn claim(tables: &mut Tables, claim: TableClaim<'_>, feature: &str) -> usize {
+    match tables.claim(claim, feature) {
+        Ok(index) => index,
+        Err(conflict) => panic!("the test spec is inconsistent: {conflict}"),
+    }
+}
+
+/// The features' encodings, offsets from 0 and total width; their tables claimed in `collection`.
+fn place_features(features: &[FeatureDef], tables: &mut Tables, collection: TableCollection) -> (Vec<Feature>, usize) {
     let mut placed = Vec::new();
     let mut offset = 0;
     for f in features {
@@ -342,27 +347,13 @@ fn place_features(
                 (Encoding::Dense { value_dim: *value_dim, default_value: *default_value }, *value_dim)
             }
             FeatureKind::Embedded { transform, dim } => {
-                let table_name = f.table.clone().unwrap_or_else(|| format!("{}_emb", f.name));
-                let index = match tables.iter().position(|t| t.name == table_name && t.collection == collection) {
-                    Some(i) => {
-                        tables[i].features.push(f.name.clone());
-                        i
-                    }
-                    None => {
-                        tables.push(EmbeddingTable {
-                            name: table_name,
-                            rows: transform.rows(),
-                            dim: *dim,
-                            features: vec![f.name.clone()],
-                            collection,
-                        });
-                        tables.len() - 1
-                    }
-                };
+                let name = f.table.clone().unwrap_or_else(|| format!("{}_emb", f.name));
+                let table =
+                    claim(tables, TableClaim { collection, name: &name, rows: transform.rows(), dim: *dim }, &f.name);
                 let multi =
                     f.multi.map(|pooling| MultiValue { separator: f.separator.clone(), pooling, weighted: f.weighted });
                 let encoding = Encoding::Embedding {
-                    table: index,
+                    table,
                     transform: transform.clone(),
                     multi,
                     default_value: f.default_value.clone(),
@@ -376,53 +367,45 @@ fn place_features(
     (placed, offset)
 }
 
-/// The sequence groups and encoders of `groups`, their tables added to `tables`, encoders from column `offset`.
+/// One sequence group's sequence features (offsets within the group) and their width.
+fn place_sequence_features(defs: &[SeqDef], tables: &mut Tables) -> (Vec<SequenceFeature>, usize) {
+    let mut sequence = Vec::new();
+    let mut width = 0;
+    for s in defs {
+        let (encoding, w) = match &s.embedded {
+            None => (SequenceEncoding::Dense { default_value: 0.0 }, 1),
+            Some((transform, dim)) => {
+                let name = s.table.clone().unwrap_or_else(|| format!("{}_emb", s.name));
+                let collection = TableCollection::Sequence;
+                let table =
+                    claim(tables, TableClaim { collection, name: &name, rows: transform.rows(), dim: *dim }, &s.name);
+                (SequenceEncoding::Embedding { table, transform: transform.clone() }, *dim)
+            }
+        };
+        sequence.push(SequenceFeature {
+            name: s.name.clone(),
+            delimiter: s.delimiter.clone(),
+            max_length: s.max_length,
+            encoding,
+            width: w,
+            offset: width,
+        });
+        width += w;
+    }
+    (sequence, width)
+}
+
+/// The sequence groups and encoders of `groups`, their tables claimed in `tables`, encoders from column `offset`.
 fn place_sequences(
     groups: &[SeqGroupDef],
-    tables: &mut Vec<EmbeddingTable>,
+    tables: &mut Tables,
     mut offset: usize,
 ) -> (Vec<SequenceGroup>, Vec<SequenceEncoder>, usize) {
     let mut placed = Vec::new();
     let mut encoders = Vec::new();
     for (g, def) in groups.iter().enumerate() {
         let (query, query_width) = place_features(&def.query, tables, TableCollection::Sequence);
-        let mut sequence = Vec::new();
-        let mut width = 0;
-        for s in &def.sequence {
-            let (encoding, w) = match &s.embedded {
-                None => (SequenceEncoding::Dense { default_value: 0.0 }, 1),
-                Some((transform, dim)) => {
-                    let name = s.table.clone().unwrap_or_else(|| format!("{}_emb", s.name));
-                    let found = tables.iter().position(|t| t.name == name && t.collection == TableCollection::Sequence);
-                    let table = match found {
-                        Some(i) => {
-                            tables[i].features.push(s.name.clone());
-                            i
-                        }
-                        None => {
-                            tables.push(EmbeddingTable {
-                                name,
-                                rows: transform.rows(),
-                                dim: *dim,
-                                features: vec![s.name.clone()],
-                                collection: TableCollection::Sequence,
-                            });
-                            tables.len() - 1
-                        }
-                    };
-                    (SequenceEncoding::Embedding { table, transform: transform.clone() }, *dim)
-                }
-            };
-            sequence.push(SequenceFeature {
-                name: s.name.clone(),
-                delimiter: s.delimiter.clone(),
-                max_length: s.max_length,
-                encoding,
-                width: w,
-                offset: width,
-            });
-            width += w;
-        }
+        let (sequence, width) = place_sequence_features(&def.sequence, tables);
         for (kind, max_seq_length) in &def.encoders {
             let kind = match kind {
                 EncoderKind::Din { mlp } => EncoderKind::Din { mlp: Mlp { input_width: 4 * width, ..mlp.clone() } },
@@ -487,9 +470,10 @@ pub fn build_with_sequences(
     layers: &[LayerDef],
     towers: &[TowerDef],
 ) -> ModelSpec {
-    let mut tables = Vec::new();
+    let mut tables = Tables::default();
     let (features, features_width) = place_features(features, &mut tables, TableCollection::Bag);
     let (sequence_groups, encoders, input_width) = place_sequences(sequences, &mut tables, features_width);
+    let tables = tables.into_tables();
     let mut width = input_width;
     let mut built_layers = Vec::new();
     for (i, l) in layers.iter().enumerate() {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{
+use crate::{
     Encoding, Feature, ModelSpec, OutputKind, Pooling, SequenceEncoding, SequenceFeature, Transform, ValueType,
 };
 
