@@ -88,7 +88,16 @@ fn device_cuda_without_a_gpu_fails_clearly() {
         );
     }
     let out = plec(&["train", "--config", "small.config", "--device", "tpu"], &dir);
-    assert_eq!(text(&out.stderr).trim(), "error: unknown device `tpu`: expected cpu, cuda or cuda:N");
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "error: unknown device `tpu`: expected cpu, cuda, cuda:N, tensorrt or tensorrt:N"
+    );
+    // One grammar for every command: a device name the runtime takes is understood, and refused with the reason.
+    let out = plec(&["train", "--config", "small.config", "--device", "tensorrt:0"], &dir);
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "error: --device tensorrt:0: TensorRT runs compiled models (plec predict / bench); training runs on cpu or cuda"
+    );
 }
 
 #[test]

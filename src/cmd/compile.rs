@@ -142,8 +142,8 @@ fn compile_tzrec(args: Args, tzrec: &Path) -> anyhow::Result<()> {
 fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     check_writable(&args.output)?;
-    // A model folder keeps its `pipeline.config`; a `ckpt-<step>` folder or a weights file has it one level up.
-    let config = super::config_near(args.config.as_deref(), checkpoint, 2)?;
+    let resolved = checkpoint::resolve(checkpoint)?;
+    let config = super::checkpoint_config(args.config.as_deref(), &resolved)?;
     let loaded = plec_config::load_file(&config)?;
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
@@ -175,11 +175,11 @@ fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
     };
     let mut compiled = compile_owned(&loaded.spec, weights, &options)?;
     // The checkpoint's golden set travels inside the model (below a size limit) and beside it.
-    let golden = if args.no_verify { None } else { golden_source(args, checkpoint)? };
+    let golden = if args.no_verify { None } else { args.golden.clone().or(resolved.golden) };
     let golden = golden.map(|source| GoldenSet::read(&source).map(|set| (source, set))).transpose()?;
     if let Some((source, set)) = &golden {
         if args.golden.is_none() && hash_check == HashCheck::Check {
-            check_checkpoint_golden(source, set)?;
+            check_checkpoint_golden(resolved.meta.as_deref(), source, set)?;
         }
         compiled.set_metadata(GOLDEN_SHA256_KEY, set.content_sha256());
         if let Some(text) = set.to_metadata() {
@@ -240,13 +240,10 @@ fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
 }
 
 /// A checkpoint's own golden set must have the content hash its `meta.json` records (when it records one).
-fn check_checkpoint_golden(golden_dir: &Path, set: &GoldenSet) -> anyhow::Result<()> {
-    let Some(folder) = golden_dir.parent() else { return Ok(()) };
-    if !folder.join(checkpoint::META_FILE).is_file() {
-        return Ok(());
-    }
-    let meta = checkpoint::read_meta(folder)?;
-    checkpoint::check_golden(&folder.join(checkpoint::META_FILE), &meta, golden_dir, set)?;
+fn check_checkpoint_golden(meta_path: Option<&Path>, golden_dir: &Path, set: &GoldenSet) -> anyhow::Result<()> {
+    let Some(meta_path) = meta_path else { return Ok(()) };
+    let meta = checkpoint::read_meta_file(meta_path)?;
+    checkpoint::check_golden(meta_path, &meta, golden_dir, set)?;
     Ok(())
 }
 
@@ -255,21 +252,6 @@ fn remove_written(written: &plec_compiler::WriteSummary) {
     if let Some((data, _)) = &written.data {
         let _ = std::fs::remove_file(data);
     }
-}
-
-/// The checkpoint's golden set, if it has one: `--golden`, else `golden/` of the checkpoint folder.
-fn golden_source(args: &Args, checkpoint: &Path) -> anyhow::Result<Option<PathBuf>> {
-    if let Some(dir) = &args.golden {
-        return Ok(Some(dir.clone()));
-    }
-    let folder = if checkpoint.is_file() {
-        checkpoint.parent().map(Path::to_path_buf)
-    } else if checkpoint.join(plec_spec::artifact::checkpoint::META_FILE).is_file() {
-        Some(checkpoint.to_path_buf())
-    } else {
-        plec_spec::artifact::checkpoint::latest_checkpoint(checkpoint)?
-    };
-    Ok(folder.map(|f| f.join(plec_spec::artifact::checkpoint::GOLDEN_DIR)).filter(|g| g.is_dir()))
 }
 
 /// Checks the written model against the trainer's golden outputs and copies the set to `<output>.golden`; a model

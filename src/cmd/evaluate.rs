@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use plec_trainer::checkpoint::load_model;
 use plec_trainer::evaluate::{append_result, evaluate_input};
 use plec_trainer::train::{parse_device, set_up_torch};
@@ -29,12 +28,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut spec = loaded.spec;
     set_up_torch(0, args.threads);
     let device = parse_device(&args.device)?;
-    let checkpoint = if args.checkpoint.join(plec_spec::artifact::checkpoint::META_FILE).is_file() {
-        args.checkpoint.clone()
-    } else {
-        plec_spec::artifact::checkpoint::latest_checkpoint(&args.checkpoint)?
-            .with_context(|| format!("{}: no checkpoint found", args.checkpoint.display()))?
-    };
+    let checkpoint = plec_spec::artifact::checkpoint::resolve(&args.checkpoint)?.dir;
     let input = match args.eval_input {
         Some(path) => {
             plec_trainer::data::use_local_dataset(&mut spec, &path)?;

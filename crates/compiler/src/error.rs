@@ -36,22 +36,14 @@ pub enum WeightsError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot read weights {0}: no such file or folder")]
-    NotFound(PathBuf),
-    #[error("cannot read weights {0}: checkpoint has no weights file")]
-    NoWeightsFile(PathBuf),
+    #[error(transparent)]
+    Resolve(#[from] plec_spec::artifact::checkpoint::ResolveError),
     #[error("{path} is not a valid safetensors file: {message}")]
     Format { path: PathBuf, message: String },
-    #[error("{path} is not a checkpoint meta.json: {source}")]
-    Meta {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error(transparent)]
+    Meta(#[from] plec_spec::artifact::checkpoint::MetaError),
     #[error(transparent)]
     Integrity(#[from] plec_spec::artifact::integrity::IntegrityError),
-    #[error("no checkpoint (ckpt-<step>/ with meta.json) in {0}")]
-    NoCheckpoint(PathBuf),
     #[error("weights {path} do not fit the config ({} problem{}):{}", problems.len(),
         if problems.len() == 1 { "" } else { "s" },
         problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use plec_spec::artifact::checkpoint::{self, CheckpointMeta};
 pub(crate) use plec_spec::artifact::integrity::hex;
@@ -81,14 +81,12 @@ impl Weights {
     /// As [`Weights::load`]; `HashCheck::Skip` reads weights whose file differs from the recorded sha256 (for a
     /// user who must, and says so: the caller should warn).
     pub fn load_with(path: &Path, spec: &ModelSpec, hash: HashCheck) -> Result<Weights, WeightsError> {
-        let file = resolve(path)?;
-        if let Some(dir) = file.parent() {
-            let meta_path = dir.join(checkpoint::META_FILE);
-            if meta_path.is_file() {
-                let meta = check_meta(&meta_path, &file, spec)?;
-                if hash == HashCheck::Check {
-                    checkpoint::check_weights(&meta_path, &meta, &file)?;
-                }
+        let resolved = checkpoint::resolve(path)?;
+        let file = resolved.weights;
+        if let Some(meta_path) = &resolved.meta {
+            let meta = check_meta(meta_path, &file, spec)?;
+            if hash == HashCheck::Check {
+                checkpoint::check_weights(meta_path, &meta, &file)?;
             }
         }
         let weights = Weights::read_safetensors(&file)?;
@@ -264,35 +262,9 @@ fn problem_name(p: &WeightProblem) -> &str {
     }
 }
 
-/// A safetensors file, a `ckpt-<step>` folder, or a model folder -> the safetensors file to read.
-fn resolve(path: &Path) -> Result<PathBuf, WeightsError> {
-    if path.is_file() {
-        return Ok(path.to_path_buf());
-    }
-    if !path.is_dir() {
-        return Err(WeightsError::NotFound(path.to_path_buf()));
-    }
-    let direct = path.join(checkpoint::WEIGHTS_FILE);
-    if direct.is_file() {
-        return Ok(direct);
-    }
-    let latest = checkpoint::latest_checkpoint(path)
-        .map_err(|source| WeightsError::Io { path: path.to_path_buf(), source })?
-        .ok_or_else(|| WeightsError::NoCheckpoint(path.to_path_buf()))?;
-    let file = latest.join(checkpoint::WEIGHTS_FILE);
-    if file.is_file() {
-        Ok(file)
-    } else {
-        Err(WeightsError::NoWeightsFile(file))
-    }
-}
-
 /// Refuses a checkpoint whose recorded structure hash is not the config's, saying which parameters differ.
 fn check_meta(meta_path: &Path, weights_file: &Path, spec: &ModelSpec) -> Result<CheckpointMeta, WeightsError> {
-    let text = std::fs::read_to_string(meta_path)
-        .map_err(|source| WeightsError::Io { path: meta_path.to_path_buf(), source })?;
-    let meta: CheckpointMeta =
-        serde_json::from_str(&text).map_err(|source| WeightsError::Meta { path: meta_path.to_path_buf(), source })?;
+    let meta = checkpoint::read_meta_file(meta_path)?;
     let expected = spec.structure_hash();
     if meta.structure_hash == expected {
         return Ok(meta);

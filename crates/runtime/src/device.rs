@@ -3,71 +3,15 @@
 //! be registered is an error saying which and why; falling back to CPU happens only when asked for, and is reported.
 
 use std::fmt;
-use std::str::FromStr;
 
 use ort::session::builder::SessionBuilder;
 
-/// Where a model runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Device {
-    #[default]
-    Cpu,
-    Cuda(u32),
-    TensorRt(u32),
-}
-
-impl Device {
-    /// The cargo feature of this crate that compiles the provider in (`None` for CPU).
-    pub fn cargo_feature(self) -> Option<&'static str> {
-        match self {
-            Device::Cpu => None,
-            Device::Cuda(_) => Some("cuda"),
-            Device::TensorRt(_) => Some("tensorrt"),
-        }
-    }
-
-    /// ONNX Runtime's name for the provider.
-    pub fn provider_name(self) -> &'static str {
-        match self {
-            Device::Cpu => "CPUExecutionProvider",
-            Device::Cuda(_) => "CUDAExecutionProvider",
-            Device::TensorRt(_) => "TensorrtExecutionProvider",
-        }
-    }
-}
-
-impl fmt::Display for Device {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Device::Cpu => write!(f, "cpu"),
-            Device::Cuda(n) => write!(f, "cuda:{n}"),
-            Device::TensorRt(n) => write!(f, "tensorrt:{n}"),
-        }
-    }
-}
-
-impl FromStr for Device {
-    type Err = DeviceError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad = || DeviceError::Parse { text: text.to_string() };
-        let (kind, index) = match text.split_once(':') {
-            Some((kind, index)) => (kind, Some(index.parse::<u32>().map_err(|_| bad())?)),
-            None => (text, None),
-        };
-        match (kind.to_ascii_lowercase().as_str(), index) {
-            ("cpu", None) => Ok(Device::Cpu),
-            ("cuda", index) => Ok(Device::Cuda(index.unwrap_or(0))),
-            ("tensorrt" | "trt", index) => Ok(Device::TensorRt(index.unwrap_or(0))),
-            _ => Err(bad()),
-        }
-    }
-}
+pub use plec_spec::device::Device;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeviceError {
-    #[error("unknown device `{text}`: expected cpu, cuda, cuda:N, tensorrt or tensorrt:N")]
-    Parse { text: String },
+    #[error(transparent)]
+    Parse(#[from] plec_spec::device::UnknownDevice),
     #[error(
         "device {device}: this plec was built without the {provider} (rebuild with cargo feature `{feature}` of \
          plec-runtime, and use the GPU build of ONNX Runtime: PyPI onnxruntime-gpu==1.31.1 via ORT_DYLIB_PATH)"

@@ -7,11 +7,12 @@
 //!   rule the reader and the test builder share).
 //! - [`artifact`]: the formats the trainer, compiler and runtime exchange (parameter names, checkpoint layout and
 //!   resolution, signature, tensors, golden sets, integrity hashes, tolerances).
-//! - [`splitmix`]: the one seeded RNG; `testing`, `test_dir` and `fuzz` (cargo feature `testing`) for every
+//! - [`device`]: the one `--device` grammar; [`splitmix`]: the one seeded RNG; `testing`, `test_dir` and `fuzz` (cargo feature `testing`) for every
 //!   crate's tests.
 
 pub mod artifact;
 mod check;
+pub mod device;
 #[cfg(any(test, feature = "testing"))]
 pub mod fuzz;
 mod model;

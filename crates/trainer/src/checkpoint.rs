@@ -139,10 +139,7 @@ pub fn model_from_weights(spec: &ModelSpec, path: &Path) -> Result<PleModel> {
 
 /// Reads and checks `meta.json` of a checkpoint folder against `model`'s structure.
 pub fn read_meta(dir: &Path, model: &PleModel) -> Result<CheckpointMeta> {
-    let path = dir.join(layout::META_FILE);
-    let text = fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
-    let meta: CheckpointMeta =
-        serde_json::from_str(&text).map_err(|source| TrainError::CheckpointMeta { path: path.clone(), source })?;
+    let meta = layout::read_meta(dir)?;
     if meta.structure_hash != model.spec.structure_hash() {
         return Err(TrainError::Checkpoint {
             path: dir.to_path_buf(),
@@ -156,12 +153,7 @@ pub fn read_meta(dir: &Path, model: &PleModel) -> Result<CheckpointMeta> {
 pub fn load_weights(dir: &Path, model: &PleModel) -> Result<CheckpointMeta> {
     let meta = read_meta(dir, model)?;
     let weights = dir.join(layout::WEIGHTS_FILE);
-    if sha256_file(&weights)? != meta.weights_sha256 {
-        return Err(TrainError::Checkpoint {
-            path: weights,
-            message: "sha256 differs from meta.json (the file is damaged)".into(),
-        });
-    }
+    layout::check_weights(&dir.join(layout::META_FILE), &meta, &weights)?;
     let tensors = read_tensors(&weights)?;
     model.load_named(&tensors, &weights.display().to_string())?;
     Ok(meta)

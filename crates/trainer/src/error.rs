@@ -57,12 +57,11 @@ pub enum TrainError {
         #[source]
         source: tch::TchError,
     },
-    #[error("checkpoint {path}: not a checkpoint meta.json: {source}")]
-    CheckpointMeta {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error("checkpoint {0}")]
+    CheckpointMeta(#[from] plec_spec::artifact::checkpoint::MetaError),
+    /// A checkpoint file whose sha256 is not the one its `meta.json` records.
+    #[error(transparent)]
+    Integrity(#[from] plec_spec::artifact::integrity::IntegrityError),
     /// A checkpoint's training state (step, epoch, optimizer steps) that does not parse.
     #[error("checkpoint {path}: {source}")]
     CheckpointState {

@@ -63,31 +63,29 @@ pub struct TrainReport {
     pub checkpoint: PathBuf,
 }
 
-/// `cpu` or `cuda` / `cuda:N`; CUDA must be usable by libtorch.
+/// `--device` in the one grammar (`plec_spec::device`): `cpu` or `cuda[:N]`; CUDA must be usable by libtorch.
 pub fn parse_device(name: &str) -> Result<Device> {
-    match name {
-        "cpu" => Ok(Device::Cpu),
-        _ if name == "cuda" || name.starts_with("cuda:") => {
-            let index: usize = match name.strip_prefix("cuda:") {
-                Some(i) => {
-                    i.parse().map_err(|_| TrainError::Device(format!("bad device `{name}`: expected cuda:N")))?
-                }
-                None => 0,
-            };
-            if !tch::Cuda::is_available() {
-                return Err(TrainError::Device(format!(
-                    "--device {name}: libtorch sees no CUDA device on this machine (no GPU, no driver, or a CPU-only \
-                     libtorch); use --device cpu"
-                )));
-            }
-            let count = tch::Cuda::device_count() as usize;
-            if index >= count {
-                return Err(TrainError::Device(format!("--device {name}: only {count} CUDA device(s) are visible")));
-            }
-            Ok(Device::Cuda(index))
+    let parsed: plec_spec::device::Device = name.parse().map_err(|e| TrainError::Device(format!("{e}")))?;
+    let index = match parsed {
+        plec_spec::device::Device::Cpu => return Ok(Device::Cpu),
+        plec_spec::device::Device::Cuda(index) => index as usize,
+        plec_spec::device::Device::TensorRt(_) => {
+            return Err(TrainError::Device(format!(
+                "--device {name}: TensorRT runs compiled models (plec predict / bench); training runs on cpu or cuda"
+            )))
         }
-        other => Err(TrainError::Device(format!("unknown device `{other}`: expected cpu, cuda or cuda:N"))),
+    };
+    if !tch::Cuda::is_available() {
+        return Err(TrainError::Device(format!(
+            "--device {name}: libtorch sees no CUDA device on this machine (no GPU, no driver, or a CPU-only \
+             libtorch); use --device cpu"
+        )));
     }
+    let count = tch::Cuda::device_count() as usize;
+    if index >= count {
+        return Err(TrainError::Device(format!("--device {name}: only {count} CUDA device(s) are visible")));
+    }
+    Ok(Device::Cuda(index))
 }
 
 /// Seeds libtorch and sets its thread count (deterministic CPU runs for a given seed).
@@ -397,15 +395,14 @@ fn finish(mut run: Run, mut end: StepsEnd, spec: &ModelSpec, options: &TrainOpti
     })
 }
 
-/// `fine_tune_checkpoint` may name a checkpoint folder or a model_dir (its latest checkpoint).
+/// `fine_tune_checkpoint` names a checkpoint as every command reads one (`checkpoint::resolve`): a checkpoint
+/// folder, its weights file or a model_dir (its latest checkpoint).
 fn fine_tune_dir(path: &Path) -> Result<PathBuf> {
-    if path.join(plec_spec::artifact::checkpoint::META_FILE).is_file() {
-        return Ok(path.to_path_buf());
-    }
-    latest_checkpoint(path).map_err(|e| io_err(path, e))?.ok_or_else(|| TrainError::Checkpoint {
+    let resolved = plec_spec::artifact::checkpoint::resolve(path).map_err(|e| TrainError::Checkpoint {
         path: path.to_path_buf(),
-        message: "fine_tune_checkpoint is neither a checkpoint folder nor a model_dir holding one".into(),
-    })
+        message: format!("train_config.fine_tune_checkpoint names no checkpoint: {e}"),
+    })?;
+    Ok(resolved.dir)
 }
 
 /// One optimisation step; returns each tower's loss.
