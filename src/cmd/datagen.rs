@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use plec_data::datagen::{census, schema, synthetic, taobao, write_configs, OutputFormat, SplitOptions};
+use plec_data::datagen::{census, schema, synthetic, taobao, write_configs, FileFormat, SplitOptions};
 
 use super::synthetic_shape::ShapeArgs;
 
@@ -48,7 +48,7 @@ struct SplitArgs {
     seed: u64,
     /// parquet or csv (CSV files have a header line: set data_config.with_header).
     #[arg(long, default_value = "parquet")]
-    format: OutputFormat,
+    format: FileFormat,
     /// Output folder (train.<format>, eval.<format>).
     #[arg(short, long)]
     output: PathBuf,
@@ -92,7 +92,7 @@ struct SyntheticArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     #[arg(long, default_value = "parquet")]
-    format: OutputFormat,
+    format: FileFormat,
     /// Output folder (train.<format>, eval.<format>, validation.<format>).
     #[arg(short, long)]
     output: PathBuf,

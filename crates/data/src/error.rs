@@ -105,6 +105,12 @@ pub enum DataError {
         #[source]
         source: csv::Error,
     },
+    #[error("{}: cannot write Parquet: {source}", path.display())]
+    ParquetWrite {
+        path: PathBuf,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
     #[error("{}: not a readable Parquet file: {source}", path.display())]
     Parquet {
         path: PathBuf,

@@ -19,6 +19,7 @@ mod edge_cases;
 mod edge_sequences;
 mod encode;
 mod error;
+mod format;
 mod inputs;
 pub mod limits;
 mod parquet_pages;
@@ -26,6 +27,7 @@ mod parquet_reader;
 mod raw;
 mod reader;
 mod sequence;
+pub mod tabular;
 mod weighted;
 
 pub use column::{Cell, Column, ColumnBatch, StringColumn};

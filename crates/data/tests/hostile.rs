@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use plec_data::datagen::{ChunkWriter, OutputFormat};
+use plec_data::datagen::{ChunkWriter, FileFormat};
 use plec_data::{check_raw, encode, random_batch, raw_inputs, BatchReader, DataError, EncodeOptions, ReadOptions};
 use plec_spec::fuzz::{self, CountingAllocator, Target};
 use plec_spec::test_dir::TestDir;
@@ -24,11 +24,11 @@ fn spec(config: &str) -> ModelSpec {
 }
 
 /// `rows` random rows of `spec` written as `format` to `dir/name`.
-fn write_rows(dir: &Path, name: &str, spec: &ModelSpec, rows: usize, seed: u64, format: OutputFormat) -> PathBuf {
+fn write_rows(dir: &Path, name: &str, spec: &ModelSpec, rows: usize, seed: u64, format: FileFormat) -> PathBuf {
     let path = dir.join(format!("{name}.{}", format.extension()));
     let batch = random_batch(spec, rows, seed);
     let chunk: Vec<_> = batch.columns.iter().map(|(n, c)| (n.clone(), c.clone())).collect();
-    let mut writer = ChunkWriter::create(&path, format, &chunk).unwrap();
+    let mut writer = ChunkWriter::create(&path, format).unwrap();
     writer.write(&chunk).unwrap();
     writer.finish().unwrap();
     path
@@ -66,7 +66,7 @@ fn multi_feature(spec: &ModelSpec) -> (String, String) {
 
 /// The CSV text of `rows` random rows with `column`'s cell of row 0 replaced by `cell`.
 fn csv_with_cell(dir: &Path, spec: &ModelSpec, column: &str, cell: &str) -> PathBuf {
-    let path = write_rows(dir, "rows", spec, 200, 7, OutputFormat::Csv);
+    let path = write_rows(dir, "rows", spec, 200, 7, FileFormat::Csv);
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let header: Vec<&str> = lines[0].split(',').collect();
@@ -148,7 +148,7 @@ fn a_csv_record_past_the_limit_is_refused_while_it_is_read() {
 fn a_parquet_page_claiming_a_huge_size_is_refused_before_allocating() {
     let spec = spec("all_feature_kinds.config");
     let dir = TestDir::new("huge-page");
-    let path = write_rows(dir.path(), "rows", &spec, 200, 3, OutputFormat::Parquet);
+    let path = write_rows(dir.path(), "rows", &spec, 200, 3, FileFormat::Parquet);
     let mut bytes = std::fs::read(&path).unwrap();
     // A column chunk's first page header starts with its type (field 1, 0x15 ..), then the uncompressed and
     // compressed sizes as zigzag varints: rewrite the first header to claim 2^31 - 1 bytes uncompressed.
@@ -180,7 +180,7 @@ fn a_parquet_page_claiming_a_huge_size_is_refused_before_allocating() {
     assert!(peak < BOUND, "{peak} bytes");
 }
 
-fn fuzz_format(name: &'static str, format: OutputFormat, cases: u64) {
+fn fuzz_format(name: &'static str, format: FileFormat, cases: u64) {
     let dir = TestDir::new("fuzz-data");
     for config in ["all_feature_kinds.config", "sequences.config"] {
         let spec = spec(config);
@@ -199,10 +199,10 @@ fn fuzz_format(name: &'static str, format: OutputFormat, cases: u64) {
 
 #[test]
 fn fuzz_csv() {
-    fuzz_format("csv", OutputFormat::Csv, 200);
+    fuzz_format("csv", FileFormat::Csv, 200);
 }
 
 #[test]
 fn fuzz_parquet() {
-    fuzz_format("parquet", OutputFormat::Parquet, 200);
+    fuzz_format("parquet", FileFormat::Parquet, 200);
 }

@@ -13,7 +13,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use super::configs::{quote, Architecture, ConfigText, TaskText};
-use super::write::{Chunk, ChunkWriter, OutputFormat};
+use super::write::{Chunk, ChunkWriter};
+use crate::FileFormat;
 use crate::{BadCell, Column, DataError, RowRef, StringColumn};
 use plec_spec::Norm;
 
@@ -184,7 +185,7 @@ pub fn write_census(census: &Census, dir: &Path) -> Result<CensusSummary, DataEr
     let mut summary = Vec::new();
     for (name, chunk) in SPLITS.iter().zip(&census.splits) {
         let path = dir.join(format!("{name}.parquet"));
-        let mut writer = ChunkWriter::create(&path, OutputFormat::Parquet, chunk)?;
+        let mut writer = ChunkWriter::create(&path, FileFormat::Parquet)?;
         writer.write(chunk)?;
         let rows = writer.finish()?;
         let ones = |label: &str| match chunk.iter().find(|(n, _)| n == label) {

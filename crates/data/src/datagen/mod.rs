@@ -17,7 +17,8 @@ pub mod taobao;
 mod write;
 
 pub use configs::{write_configs, Architecture, ConfigText, TaskText};
-pub use write::{Chunk, ChunkWriter, OutputFormat, SplitOptions};
+pub use crate::FileFormat;
+pub use write::{Chunk, ChunkWriter, SplitOptions};
 
 #[cfg(test)]
 mod census_tests;

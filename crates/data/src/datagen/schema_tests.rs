@@ -1,5 +1,5 @@
 use super::schema::*;
-use super::write::OutputFormat;
+use crate::FileFormat;
 use crate::tests::fixtures::TestDir;
 use crate::{encode, BatchReader, EncodeOptions, EncodedFeature, ReadOptions};
 use plec_spec::testing::catalog;
@@ -14,7 +14,7 @@ fn every_row_encodes_and_binary_labels_are_near_a_fifth_positive() {
     for name in ["weighted_ids", "all_features_two_layers", "sequences"] {
         let spec = spec(name);
         let dir = TestDir::new(&format!("schema-{name}"));
-        let options = SchemaOptions { rows: 3000, eval_rows: 500, seed: 4, format: OutputFormat::Csv };
+        let options = SchemaOptions { rows: 3000, eval_rows: 500, seed: 4, format: FileFormat::Csv };
         let summaries = write_schema(&spec, &options, dir.path()).unwrap();
         assert_eq!(summaries.iter().map(|s| s.rows).collect::<Vec<_>>(), [3000, 500]);
         for (label, positives) in &summaries[0].positives {
@@ -42,7 +42,7 @@ fn the_seed_decides_the_rows() {
     let spec = spec("weighted_ids");
     let dir = TestDir::new("schema-seed");
     let write = |seed, sub: &str| {
-        let options = SchemaOptions { rows: 200, eval_rows: 0, seed, format: OutputFormat::Csv };
+        let options = SchemaOptions { rows: 200, eval_rows: 0, seed, format: FileFormat::Csv };
         let out = dir.path().join(sub);
         write_schema(&spec, &options, &out).unwrap();
         std::fs::read_to_string(out.join("train.csv")).unwrap()
@@ -56,7 +56,7 @@ fn the_seed_decides_the_rows() {
 fn sequences_are_spread_and_carry_the_signal() {
     let spec = spec("sequences");
     let dir = TestDir::new("schema-sequences");
-    let options = SchemaOptions { rows: 4000, eval_rows: 0, seed: 9, format: OutputFormat::Csv };
+    let options = SchemaOptions { rows: 4000, eval_rows: 0, seed: 9, format: FileFormat::Csv };
     let summaries = write_schema(&spec, &options, dir.path()).unwrap();
     let mut read = ReadOptions::for_spec(&spec, 4000).unwrap();
     read.csv.with_header = true;

@@ -11,7 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use super::rng::{mix64, Rng};
-use super::write::{Chunk, ChunkWriter, OutputFormat};
+use super::write::{Chunk, ChunkWriter};
+use crate::FileFormat;
 use crate::{Column, DataError};
 use plec_spec::Norm;
 
@@ -38,7 +39,7 @@ pub struct SyntheticOptions {
     /// `m`, the number of sine terms.
     pub sines: usize,
     pub seed: u64,
-    pub format: OutputFormat,
+    pub format: FileFormat,
 }
 
 impl SyntheticOptions {
@@ -53,7 +54,7 @@ impl SyntheticOptions {
             scale: 1.0,
             sines: 10,
             seed,
-            format: OutputFormat::Parquet,
+            format: FileFormat::Parquet,
         }
     }
 }
@@ -192,10 +193,13 @@ fn write_rows(
     rng: &mut Rng,
     rows: u64,
     path: &Path,
-    format: OutputFormat,
+    format: FileFormat,
 ) -> Result<(Option<u64>, Pearson), DataError> {
     let mut pearson = Pearson::default();
-    let mut writer: Option<ChunkWriter> = None;
+    if rows == 0 {
+        return Ok((None, pearson));
+    }
+    let mut writer = ChunkWriter::create(path, format)?;
     let mut left = rows;
     while left > 0 {
         let size = left.min(CHUNK_ROWS as u64) as usize;
@@ -203,15 +207,10 @@ fn write_rows(
         if let [.., (_, Column::Float64(y1)), (_, Column::Float64(y2))] = chunk.as_slice() {
             y1.iter().zip(y2).for_each(|(a, b)| pearson.add(a.unwrap_or(0.0), b.unwrap_or(0.0)));
         }
-        let out = match writer.as_mut() {
-            Some(out) => out,
-            None => writer.insert(ChunkWriter::create(path, format, &chunk)?),
-        };
-        out.write(&chunk)?;
+        writer.write(&chunk)?;
         left -= size as u64;
     }
-    let written = writer.map(ChunkWriter::finish).transpose()?;
-    Ok((written, pearson))
+    Ok((Some(writer.finish()?), pearson))
 }
 
 /// The configs of `examples/synthetic/` (at the default shape): `(file name, text)` for MMoE and PLE over `dim`

@@ -104,7 +104,7 @@ fn validation_rows_continue_the_test_rows_stream() {
     let (whole, split) = (TestDir::new("data-synthetic-whole"), TestDir::new("data-synthetic-split"));
     let mut options = SyntheticOptions::new(40, 0.9, 4);
     options.dim = 3;
-    options.format = super::write::OutputFormat::Csv;
+    options.format = crate::FileFormat::Csv;
     options.eval_rows = 60;
     write_synthetic(&options, whole.path()).unwrap();
     options.eval_rows = 25;

@@ -1,6 +1,6 @@
 use super::rng::Rng;
 use super::taobao::*;
-use super::write::OutputFormat;
+use crate::FileFormat;
 use crate::tests::fixtures::TestDir;
 use crate::{encode, resolve_inputs, BatchReader, Column, EncodeOptions, EncodedFeature, ReadOptions};
 
@@ -79,7 +79,7 @@ fn written_files_fit_the_example_config() {
             .map(|(_, n)| n);
         assert_eq!(ours, Some(expected), "{}", feature.name);
     }
-    for format in [OutputFormat::Parquet, OutputFormat::Csv] {
+    for format in [FileFormat::Parquet, FileFormat::Csv] {
         let dir = TestDir::new("data-taobao");
         let options = TaobaoOptions { rows: 3000, eval_rows: 1000, seed: 3, format };
         let summaries = write_taobao(&options, dir.path()).unwrap();
@@ -111,7 +111,7 @@ fn the_tiny_config_reads_generated_data() {
     assert_eq!(names(&spec), names(&full));
     assert_eq!(spec.data.label_fields, full.data.label_fields);
     let dir = TestDir::new("data-taobao-tiny");
-    let options = TaobaoOptions { rows: 2000, eval_rows: 0, seed: 4, format: OutputFormat::Parquet };
+    let options = TaobaoOptions { rows: 2000, eval_rows: 0, seed: 4, format: FileFormat::Parquet };
     write_taobao(&options, dir.path()).unwrap();
     let files = vec![dir.join("train.parquet")];
     let mut rows = 0;

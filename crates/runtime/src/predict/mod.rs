@@ -17,7 +17,7 @@ use crate::model::Model;
 use crate::tensor::RawInputs;
 use crate::validate;
 pub use rows::BadRowsFile;
-pub use writer::{OutputFormat, ValueColumn};
+pub use writer::{output_format, ValueColumn};
 use writer::{OutputWriter, ScoredBatch};
 
 /// Bad rows listed in an error before the rest are only counted.

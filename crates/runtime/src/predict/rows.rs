@@ -76,7 +76,7 @@ fn field(text: &str) -> String {
 
 impl BadRowsFile {
     pub fn create(path: &Path) -> Result<BadRowsFile, PredictError> {
-        let partial = super::writer::partial_path(path);
+        let partial = plec_data::tabular::partial_path(path);
         let error = |e: std::io::Error| PredictError::Output { path: partial.clone(), message: e.to_string() };
         let mut out = BufWriter::new(File::create(&partial).map_err(error)?);
         writeln!(out, "output_row,file,data_row,line,column,reason").map_err(error)?;

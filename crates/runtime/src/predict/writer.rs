@@ -2,17 +2,13 @@
 //! column per output value (`probs_ctr`, or `probs_cls_0`, `probs_cls_1`, ... for `[batch, C]` outputs). Rows that
 //! could not be scored have empty (CSV) / null (Parquet) outputs.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
-use plec_data::{Column, ColumnBatch};
+use plec_data::tabular::TableWriter;
+use plec_data::{Column, ColumnBatch, FileFormat};
 
 use super::PredictError;
 
@@ -40,169 +36,63 @@ impl ScoredBatch<'_> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFormat {
-    Csv,
-    Parquet,
+/// The output's format, from its file name.
+pub fn output_format(path: &Path) -> Result<FileFormat, PredictError> {
+    FileFormat::of_output(path).ok_or_else(|| {
+        PredictError::Usage(format!("output {}: name it .csv or .parquet (that picks the format)", path.display()))
+    })
 }
 
-impl OutputFormat {
-    pub fn of(path: &Path) -> Result<OutputFormat, PredictError> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-            Some("csv") => Ok(OutputFormat::Csv),
-            Some("parquet" | "pq") => Ok(OutputFormat::Parquet),
-            _ => Err(PredictError::Usage(format!(
-                "output {}: name it .csv or .parquet (that picks the format)",
-                path.display()
-            ))),
-        }
-    }
-}
-
-enum Sink {
-    Csv(BufWriter<File>),
-    Parquet { writer: Option<Box<ArrowWriter<File>>>, file: Option<File>, keep_types: Vec<DataType> },
-}
-
-/// Writes to `<output>.partial` and renames to `<output>` on [`OutputWriter::finish`], so a failed run never leaves
-/// a file that looks complete.
+/// The predictions file: scored batches as record batches through the one tabular writer (which writes to
+/// `<output>.partial` and renames on [`OutputWriter::finish`], so a failed run never leaves a file that looks
+/// complete).
 pub struct OutputWriter {
-    path: PathBuf,
-    partial: PathBuf,
+    table: TableWriter,
+    format: FileFormat,
     keep: Vec<String>,
+    /// Parquet: the kept columns' types, fixed by the first batch (one type per column in a file).
+    keep_types: Option<Vec<DataType>>,
     values: Vec<ValueColumn>,
-    sink: Sink,
-}
-
-fn io_error(path: &Path) -> impl Fn(std::io::Error) -> PredictError + '_ {
-    move |e| PredictError::Output { path: path.to_path_buf(), message: e.to_string() }
 }
 
 impl OutputWriter {
     pub fn create(path: &Path, keep: Vec<String>, values: Vec<ValueColumn>) -> Result<OutputWriter, PredictError> {
-        let format = OutputFormat::of(path)?;
-        let partial = partial_path(path);
-        let file = File::create(&partial).map_err(io_error(&partial))?;
-        let sink = match format {
-            OutputFormat::Csv => {
-                let mut out = BufWriter::new(file);
-                let header: Vec<String> = keep
-                    .iter()
-                    .map(String::as_str)
-                    .chain(values.iter().map(|v| v.name.as_str()))
-                    .map(csv_field)
-                    .collect();
-                writeln!(out, "{}", header.join(",")).map_err(io_error(&partial))?;
-                Sink::Csv(out)
-            }
-            OutputFormat::Parquet => Sink::Parquet { writer: None, file: Some(file), keep_types: Vec::new() },
-        };
-        Ok(OutputWriter { path: path.to_path_buf(), partial, keep, values, sink })
+        let format = output_format(path)?;
+        let table = TableWriter::create(path, format).map_err(PredictError::Data)?;
+        Ok(OutputWriter { table, format, keep, keep_types: None, values })
     }
 
     pub fn write(&mut self, scored: &ScoredBatch<'_>) -> Result<(), PredictError> {
-        match &mut self.sink {
-            Sink::Csv(out) => write_csv(out, &self.partial, &self.keep, &self.values, scored),
-            Sink::Parquet { writer, file, keep_types } => {
-                if writer.is_none() {
-                    *keep_types = self
-                        .keep
-                        .iter()
-                        .map(|name| scored.batch.column(name).map(arrow_type))
-                        .collect::<Result<_, _>>()
-                        .map_err(PredictError::Data)?;
-                    let schema = schema(&self.keep, keep_types, &self.values);
-                    let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-                    let Some(file) = file.take() else { unreachable!("the file is taken once, with the writer") };
-                    let created = ArrowWriter::try_new(file, schema, Some(properties))
-                        .map_err(|e| PredictError::Output { path: self.partial.clone(), message: e.to_string() })?;
-                    *writer = Some(Box::new(created));
-                }
-                let batch = record_batch(&self.keep, keep_types, &self.values, scored)?;
-                let Some(writer) = writer.as_mut() else { unreachable!("created above") };
-                writer
-                    .write(&batch)
-                    .map_err(|e| PredictError::Output { path: self.partial.clone(), message: e.to_string() })
-            }
-        }
+        let types: Vec<DataType> = self
+            .keep
+            .iter()
+            .map(|name| scored.batch.column(name).map(arrow_type))
+            .collect::<Result<_, _>>()
+            .map_err(PredictError::Data)?;
+        // CSV has no schema: each batch keeps its own types. Parquet keeps the first batch's.
+        let types = match self.format {
+            FileFormat::Csv => types,
+            FileFormat::Parquet => self.keep_types.get_or_insert(types).clone(),
+        };
+        let batch = record_batch(&self.keep, &types, &self.values, scored)?;
+        self.table.write(&batch).map_err(PredictError::Data)
     }
 
-    /// Flushes, closes and moves the file into place.
-    pub fn finish(self) -> Result<(), PredictError> {
-        let output_error = |message: String| PredictError::Output { path: self.partial.clone(), message };
-        match self.sink {
-            Sink::Csv(mut out) => out.flush().map_err(|e| output_error(e.to_string()))?,
-            Sink::Parquet { writer: Some(writer), .. } => {
-                writer.close().map_err(|e| output_error(e.to_string()))?;
-            }
-            Sink::Parquet { writer: None, file, .. } => {
-                // No rows at all: an empty file with the output columns (kept columns as strings).
-                let types = vec![DataType::Utf8; self.keep.len()];
-                let schema = schema(&self.keep, &types, &self.values);
-                let Some(file) = file else { unreachable!("the file is taken only with the writer") };
-                ArrowWriter::try_new(file, schema, None)
-                    .and_then(ArrowWriter::close)
-                    .map_err(|e| output_error(e.to_string()))?;
-            }
+    /// Flushes, closes and moves the file into place. No rows at all: a file with only the columns (kept columns
+    /// as strings).
+    pub fn finish(mut self) -> Result<(), PredictError> {
+        if self.table.is_empty() {
+            let types = vec![DataType::Utf8; self.keep.len()];
+            let empty = RecordBatch::new_empty(schema(&self.keep, &types, &self.values));
+            self.table.write(&empty).map_err(PredictError::Data)?;
         }
-        std::fs::rename(&self.partial, &self.path).map_err(io_error(&self.path))
+        self.table.finish().map(|_| ()).map_err(PredictError::Data)
     }
 
     /// Removes the partial file after a failure.
     pub fn abandon(self) {
-        drop(self.sink);
-        let _ = std::fs::remove_file(&self.partial);
+        self.table.abandon();
     }
-}
-
-/// `<path>.partial`: where an output file is written before it is complete.
-pub(super) fn partial_path(path: &Path) -> PathBuf {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    PathBuf::from(partial)
-}
-
-/// Quotes a CSV field when it needs it (RFC 4180).
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
-fn write_csv(
-    out: &mut BufWriter<File>,
-    path: &Path,
-    keep: &[String],
-    values: &[ValueColumn],
-    scored: &ScoredBatch<'_>,
-) -> Result<(), PredictError> {
-    let columns: Vec<&Column> = keep.iter().map(|n| scored.batch.column(n)).collect::<Result<_, _>>()?;
-    let mut line = String::new();
-    for row in 0..scored.batch.num_rows {
-        line.clear();
-        for (i, column) in columns.iter().enumerate() {
-            if i > 0 {
-                line.push(',');
-            }
-            if let Some(text) = column.cell(row).text() {
-                line.push_str(&csv_field(&text));
-            }
-        }
-        for (i, column) in values.iter().enumerate() {
-            if i > 0 || !columns.is_empty() {
-                line.push(',');
-            }
-            if let Some(value) = scored.value(row, column) {
-                // Rust prints the shortest text that reads back as the same f32.
-                line.push_str(&value.to_string());
-            }
-        }
-        line.push('\n');
-        out.write_all(line.as_bytes()).map_err(io_error(path))?;
-    }
-    Ok(())
 }
 
 fn arrow_type(column: &Column) -> DataType {
