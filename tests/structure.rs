@@ -72,7 +72,10 @@ fn paths_in(code: &str) -> Vec<Vec<String>> {
     let mut i = 0;
     while i < bytes.len() {
         let starts_path = is_ident(bytes[i]) && (i == 0 || !(is_ident(bytes[i - 1]) || bytes[i - 1] == b':'));
-        let is_path = starts_path && code[i..].find(|c: char| !(c.is_alphanumeric() || c == '_')).is_some_and(|end| code[i + end..].starts_with("::"));
+        let is_path = starts_path
+            && code[i..]
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .is_some_and(|end| code[i + end..].starts_with("::"));
         if !is_path {
             i += 1;
             continue;
@@ -212,10 +215,7 @@ fn circles(root: &Path) -> Vec<Vec<String>> {
         .into_iter()
         .filter(|component| component.len() > 1)
         .map(|component| {
-            component
-                .iter()
-                .map(|m| module_file[m].strip_prefix(root).unwrap().display().to_string())
-                .collect()
+            component.iter().map(|m| module_file[m].strip_prefix(root).unwrap().display().to_string()).collect()
         })
         .collect()
 }
@@ -290,7 +290,8 @@ fn long_functions(text: &str) -> Vec<(usize, String, usize)> {
         let indent = line.len() - trimmed.len();
         // The signature may span lines; the body ends at the first `}` line at the signature's indentation.
         let closing = " ".repeat(indent) + "}";
-        let Some(end) = lines[i + 1..].iter().position(|l| *l == closing || l.starts_with(&(closing.clone() + " "))) else {
+        let Some(end) = lines[i + 1..].iter().position(|l| *l == closing || l.starts_with(&(closing.clone() + " ")))
+        else {
             continue;
         };
         let length = end + 2;

@@ -22,8 +22,14 @@ const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 enum Sink {
     /// Parquet needs the first batch's schema, so its writer is made by the first `write`.
-    Parquet { file: Option<File>, writer: Option<Box<ArrowWriter<File>>> },
-    Csv { out: BufWriter<File>, header_written: bool },
+    Parquet {
+        file: Option<File>,
+        writer: Option<Box<ArrowWriter<File>>>,
+    },
+    Csv {
+        out: BufWriter<File>,
+        header_written: bool,
+    },
 }
 
 /// Writes record batches with one schema to one file.
@@ -68,7 +74,8 @@ impl TableWriter {
                         .set_compression(Compression::SNAPPY)
                         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
                         .build();
-                    let created = ArrowWriter::try_new(file, batch.schema(), Some(properties)).map_err(parquet_error)?;
+                    let created =
+                        ArrowWriter::try_new(file, batch.schema(), Some(properties)).map_err(parquet_error)?;
                     *writer = Some(Box::new(created));
                 }
                 let Some(writer) = writer.as_mut() else { unreachable!("created above") };

@@ -5,7 +5,7 @@
 use protobuf::reflect::ReflectFieldRef;
 use protobuf::MessageDyn;
 
-use super::Validator;
+use super::validator::Validator;
 
 /// How plec treats the fields of one message type.
 pub(crate) struct Policy {
@@ -45,7 +45,8 @@ impl Validator {
         // One note per field path pattern (indices stripped), so 16 features do not give 16 notes.
         let pattern = strip_indices(path);
         if !self.ignored.iter().any(|d| d.location == pattern) {
-            self.ignored.push(crate::Diagnostic::new(pattern, format!("accepted, no effect in plec: {why}")));
+            self.ignored
+                .push(crate::diagnostics::Diagnostic::new(pattern, format!("accepted, no effect in plec: {why}")));
         }
     }
 }

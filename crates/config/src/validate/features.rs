@@ -11,7 +11,7 @@ use plec_spec::{Encoding, Feature, FgMode, MultiValue, Pooling, SequenceEncoding
 
 use super::audit::Policy;
 use super::model::Group;
-use super::Validator;
+use super::validator::Validator;
 
 /// A feature as defined in `feature_configs`, before the group places it.
 pub(crate) struct Defined {

@@ -5,48 +5,14 @@ mod features;
 mod model;
 mod sequence;
 mod settings;
+mod validator;
 
 use crate::diagnostics::{ConfigError, Diagnostic};
 use crate::proto::tzrec::EasyRecConfig;
 use audit::Policy;
 use plec_spec::{FgMode, ModelSpec, Paths};
-
-/// What validation found besides the spec.
-#[derive(Debug, Default)]
-pub(crate) struct Findings {
-    pub warnings: Vec<Diagnostic>,
-    /// Fields accepted without effect in plec.
-    pub ignored: Vec<Diagnostic>,
-}
-
-#[derive(Default)]
-pub(crate) struct Validator {
-    errors: Vec<Diagnostic>,
-    warnings: Vec<Diagnostic>,
-    ignored: Vec<Diagnostic>,
-}
-
-impl Validator {
-    pub(crate) fn error(&mut self, path: &str, message: impl Into<String>) {
-        self.errors.push(Diagnostic::new(path, message));
-    }
-
-    pub(crate) fn warn(&mut self, path: &str, message: impl Into<String>) {
-        self.warnings.push(Diagnostic::new(path, message));
-    }
-
-    /// Names used in parameter paths must be non-empty and free of dots (the scheme in `names.rs`).
-    pub(crate) fn check_name(&mut self, path: &str, what: &str, name: &str) {
-        if name.is_empty() {
-            self.error(path, format!("{what} must not be empty"));
-        } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            self.error(
-                path,
-                format!("{what} `{name}` may only contain letters, digits, `_` and `-` (it names parameters)"),
-            );
-        }
-    }
-}
+pub(crate) use validator::Findings;
+use validator::Validator;
 
 const ROOT: Policy = Policy {
     used: &[

@@ -10,7 +10,7 @@ use plec_spec::{
 };
 
 use super::audit::Policy;
-use super::Validator;
+use super::validator::Validator;
 
 /// The feature group the model reads.
 pub(crate) struct Group {

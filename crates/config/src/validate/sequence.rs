@@ -11,7 +11,7 @@ use plec_spec::{EncoderKind, Pooling, SequenceEncoder, SequenceFeature, Sequence
 use super::audit::Policy;
 use super::features::{lookup, place, place_sequence, Defined, DefinedKind, Tables};
 use super::model::{mlp, Group};
-use super::Validator;
+use super::validator::Validator;
 
 const SEQ_GROUP: Policy = Policy { used: &["group_name", "feature_names"], inert: &[] };
 const DIN: Policy = Policy { used: &["name", "input", "attn_mlp", "max_seq_length"], inert: &[] };

@@ -8,7 +8,7 @@ use plec_spec::{
 };
 
 use super::audit::Policy;
-use super::Validator;
+use super::validator::Validator;
 
 const DATA_CONFIG: Policy = Policy {
     used: &[

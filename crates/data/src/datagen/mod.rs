@@ -16,8 +16,8 @@ pub mod synthetic;
 pub mod taobao;
 mod write;
 
-pub use configs::{write_configs, Architecture, ConfigText, TaskText};
 pub use crate::FileFormat;
+pub use configs::{write_configs, Architecture, ConfigText, TaskText};
 pub use write::{Chunk, ChunkWriter, SplitOptions};
 
 #[cfg(test)]

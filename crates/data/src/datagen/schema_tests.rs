@@ -1,6 +1,6 @@
 use super::schema::*;
-use crate::FileFormat;
 use crate::tests::fixtures::TestDir;
+use crate::FileFormat;
 use crate::{encode, BatchReader, EncodeOptions, EncodedFeature, ReadOptions};
 use plec_spec::testing::catalog;
 

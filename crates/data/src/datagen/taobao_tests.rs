@@ -1,7 +1,7 @@
 use super::rng::Rng;
 use super::taobao::*;
-use crate::FileFormat;
 use crate::tests::fixtures::TestDir;
+use crate::FileFormat;
 use crate::{encode, resolve_inputs, BatchReader, Column, EncodeOptions, EncodedFeature, ReadOptions};
 
 fn int_column<'a>(chunk: &'a super::Chunk, name: &str) -> &'a [Option<i64>] {

@@ -2,6 +2,7 @@
 //! cannot be scored (unparsable cells, ids outside their range, ...) fail the run with file, row and column, or,
 //! with a bad-rows file, are written there with the reason, counted, and left empty in the output.
 
+mod error;
 mod rows;
 mod writer;
 
@@ -16,43 +17,13 @@ use crate::error::RuntimeError;
 use crate::model::Model;
 use crate::tensor::RawInputs;
 use crate::validate;
+pub use error::PredictError;
 pub use rows::BadRowsFile;
 pub use writer::{output_format, ValueColumn};
 use writer::{OutputWriter, ScoredBatch};
 
-/// Bad rows listed in an error before the rest are only counted.
-const BAD_ROWS_SHOWN: usize = 10;
 /// Batches read ahead of the model.
 const READ_AHEAD: usize = 2;
-
-#[derive(Debug, thiserror::Error)]
-pub enum PredictError {
-    #[error(transparent)]
-    Data(#[from] DataError),
-    #[error(transparent)]
-    Runtime(#[from] RuntimeError),
-    #[error("{}", bad_rows_message(.cells, *.rows))]
-    BadRows { cells: Vec<BadCell>, rows: usize },
-    #[error("{}: {message}", path.display())]
-    Output { path: PathBuf, message: String },
-    #[error("{0}")]
-    Usage(String),
-    /// Stopped by [`PredictOptions::interrupt`]; the partial output was removed.
-    #[error("interrupted after {rows} rows: nothing was written to {}", output.display())]
-    Interrupted { rows: u64, output: PathBuf },
-}
-
-fn bad_rows_message(cells: &[BadCell], rows: usize) -> String {
-    let mut text = format!("{rows} bad row{} (nothing was written):", if rows == 1 { "" } else { "s" });
-    for cell in cells.iter().take(BAD_ROWS_SHOWN) {
-        text.push_str(&format!("\n  {cell}"));
-    }
-    if cells.len() > BAD_ROWS_SHOWN {
-        text.push_str(&format!("\n  ... and {} more bad values", cells.len() - BAD_ROWS_SHOWN));
-    }
-    text.push_str("\nuse --bad-rows FILE to write bad rows there and score the others");
-    text
-}
 
 #[derive(Debug, Clone)]
 pub struct PredictOptions {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use plec_data::{BadCell, Column, ColumnBatch, RawData, RawTensor, StringColumn};
 
-use super::PredictError;
+use super::error::PredictError;
 use crate::tensor::RawInputs;
 
 /// Rows of `batch` that no cell of `cells` is in, in order.

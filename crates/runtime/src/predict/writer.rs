@@ -10,7 +10,7 @@ use arrow_schema::{DataType, Field, Schema};
 use plec_data::tabular::TableWriter;
 use plec_data::{Column, ColumnBatch, FileFormat};
 
-use super::PredictError;
+use super::error::PredictError;
 
 /// One output value column: an output's name and, for `[batch, C]` outputs, the index.
 #[derive(Debug, Clone)]

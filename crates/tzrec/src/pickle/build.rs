@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::machine::{Id, Made, Node};
-use super::{PickleError, Value, MAX_DEPTH};
+use super::value::{PickleError, Value, MAX_DEPTH};
 
 enum State {
     Unbuilt,

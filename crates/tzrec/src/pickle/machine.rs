@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{PickleError, Value};
+use super::opcodes as op;
+use super::value::{PickleError, Value};
 
 pub(super) type Id = usize;
 
@@ -220,206 +221,212 @@ impl<'a> Machine<'a> {
         loop {
             self.at = self.pos;
             let opcode = self.u8()?;
-            match opcode {
-                0x80 => {
-                    let protocol = self.u8()?;
-                    if protocol > 5 {
-                        return Err(self.error(format!("pickle protocol {protocol} is newer than 5")));
-                    }
-                }
-                0x95 => {
-                    self.take(8)?; // FRAME: a length hint only
-                }
-                b'.' => return self.pop(),
-                b'(' => self.stack.push(Slot::Mark),
-                b'N' => self.push_leaf(Value::None),
-                0x88 => self.push_leaf(Value::Bool(true)),
-                0x89 => self.push_leaf(Value::Bool(false)),
-                b'K' => {
-                    let v = self.u8()?;
-                    self.push_leaf(Value::Int(i64::from(v)))
-                }
-                b'M' => {
-                    let v = self.le(2)?;
-                    self.push_leaf(Value::Int(v as i64))
-                }
-                b'J' => {
-                    let v = self.le(4)? as u32 as i32;
-                    self.push_leaf(Value::Int(i64::from(v)))
-                }
-                0x8a => {
-                    let n = self.len(1)?;
-                    let v = self.long(n)?;
-                    self.push_leaf(v)
-                }
-                0x8b => {
-                    let n = self.len(4)?;
-                    let v = self.long(n)?;
-                    self.push_leaf(v)
-                }
-                b'G' => {
-                    let raw = self.take(8)?;
-                    let mut be = [0u8; 8];
-                    be.copy_from_slice(raw);
-                    self.push_leaf(Value::Float(f64::from_be_bytes(be)))
-                }
-                b'X' => {
-                    let n = self.len(4)?;
-                    let v = self.text(n)?;
-                    self.push_leaf(v)
-                }
-                0x8c => {
-                    let n = self.len(1)?;
-                    let v = self.text(n)?;
-                    self.push_leaf(v)
-                }
-                0x8d => {
-                    let n = self.len(8)?;
-                    let v = self.text(n)?;
-                    self.push_leaf(v)
-                }
-                b'C' => {
-                    let n = self.len(1)?;
-                    let v = self.take(n)?.into();
-                    self.push_leaf(Value::Bytes(v))
-                }
-                b'B' => {
-                    let n = self.len(4)?;
-                    let v = self.take(n)?.into();
-                    self.push_leaf(Value::Bytes(v))
-                }
-                0x8e => {
-                    let n = self.len(8)?;
-                    let v = self.take(n)?.into();
-                    self.push_leaf(Value::Bytes(v))
-                }
-                b')' => self.push(Node::Tuple(Vec::new())),
-                b't' => {
-                    let items = self.pop_mark()?;
-                    self.push(Node::Tuple(items))
-                }
-                0x85..=0x87 => {
-                    let n = usize::from(opcode - 0x84);
-                    let mut items = (0..n).map(|_| self.pop()).collect::<Result<Vec<_>, _>>()?;
-                    items.reverse();
-                    self.push(Node::Tuple(items))
-                }
-                b']' => self.push(Node::List(Vec::new())),
-                b'l' => {
-                    let items = self.pop_mark()?;
-                    self.push(Node::List(items))
-                }
-                b'}' => self.push(Node::Dict { entries: Vec::new(), index: HashMap::new() }),
-                b'd' => {
-                    let items = self.pop_mark()?;
-                    self.push(Node::Dict { entries: Vec::new(), index: HashMap::new() });
-                    self.set_items(items)?
-                }
-                0x8f => self.push(Node::List(Vec::new())), // EMPTY_SET: a list is enough here
-                0x90 => {
-                    let items = self.pop_mark()?;
-                    self.append(items)?
-                }
-                0x91 => {
-                    let items = self.pop_mark()?;
-                    self.push(Node::List(items))
-                }
-                b'a' => {
-                    let item = self.pop()?;
-                    self.append(vec![item])?
-                }
-                b'e' => {
-                    let items = self.pop_mark()?;
-                    self.append(items)?
-                }
-                b's' => {
-                    let value = self.pop()?;
-                    let key = self.pop()?;
-                    self.set_items(vec![key, value])?
-                }
-                b'u' => {
-                    let items = self.pop_mark()?;
-                    self.set_items(items)?
-                }
-                b'c' => {
-                    let module = self.line()?.into();
-                    let name = self.line()?.into();
-                    self.push_leaf(Value::Global { module, name })
-                }
-                0x93 => {
-                    let name = self.pop()?;
-                    let module = self.pop()?;
-                    match (self.leaf(module), self.leaf(name)) {
-                        (Some(Value::Str(module)), Some(Value::Str(name))) => {
-                            let global = Value::Global { module: module.clone(), name: name.clone() };
-                            self.push_leaf(global)
-                        }
-                        _ => return Err(self.error("STACK_GLOBAL needs two strings")),
-                    }
-                }
-                b'R' => {
-                    let args = self.pop()?;
-                    let callable = self.pop()?;
-                    self.object(callable, args, "REDUCE")?
-                }
-                0x81 => {
-                    let args = self.pop()?;
-                    let class = self.pop()?;
-                    self.object(class, args, "NEWOBJ")?
-                }
-                0x92 => {
-                    let _kwargs = self.pop()?;
-                    let args = self.pop()?;
-                    let class = self.pop()?;
-                    self.object(class, args, "NEWOBJ_EX")?
-                }
-                b'b' => {
-                    let new_state = self.pop()?;
-                    let target = self.top()?;
-                    match &mut self.arena[target].node {
-                        Node::Object { state, .. } => *state = Some(new_state),
-                        _ => return Err(self.error("BUILD on a non-object")),
-                    }
-                }
-                b'Q' => {
-                    let id = self.pop()?;
-                    self.push(Node::PersistentId(id))
-                }
-                b'P' => {
-                    let id = self.line()?;
-                    let id = self.make(Node::Leaf(Value::Str(id.into())));
-                    self.push(Node::PersistentId(id))
-                }
-                b'q' => {
-                    let key = u64::from(self.u8()?);
-                    self.memo_put(key)?
-                }
-                b'r' => {
-                    let key = self.le(4)?;
-                    self.memo_put(key)?
-                }
-                0x94 => {
-                    let key = self.memo.len() as u64;
-                    self.memo_put(key)?
-                }
-                b'h' => {
-                    let key = u64::from(self.u8()?);
-                    self.memo_get(key)?
-                }
-                b'j' => {
-                    let key = self.le(4)?;
-                    self.memo_get(key)?
-                }
-                b'0' => {
-                    self.pop()?;
-                }
-                b'2' => {
-                    let top = self.top()?;
-                    self.stack.push(Slot::Node(top))
-                }
-                other => return Err(self.error(format!("unsupported pickle opcode 0x{other:02x}"))),
+            if opcode == op::STOP {
+                return self.pop();
+            }
+            let known = self.framing(opcode)?
+                || self.scalar(opcode)?
+                || self.container(opcode)?
+                || self.object_opcode(opcode)?
+                || self.memo_opcode(opcode)?;
+            if !known {
+                return Err(self.error(format!("unsupported pickle opcode 0x{opcode:02x}")));
             }
         }
+    }
+
+    /// Protocol, framing and stack bookkeeping; `false` for any other opcode.
+    fn framing(&mut self, opcode: u8) -> Result<bool, PickleError> {
+        match opcode {
+            op::PROTO => {
+                let protocol = self.u8()?;
+                if protocol > 5 {
+                    return Err(self.error(format!("pickle protocol {protocol} is newer than 5")));
+                }
+            }
+            op::FRAME => {
+                self.take(8)?; // a length hint only
+            }
+            op::MARK => self.stack.push(Slot::Mark),
+            op::POP => {
+                self.pop()?;
+            }
+            op::DUP => {
+                let top = self.top()?;
+                self.stack.push(Slot::Node(top))
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// None, bools, integers, floats, strings and bytes; `false` for any other opcode.
+    fn scalar(&mut self, opcode: u8) -> Result<bool, PickleError> {
+        let value = match opcode {
+            op::NONE => Value::None,
+            op::NEWTRUE => Value::Bool(true),
+            op::NEWFALSE => Value::Bool(false),
+            op::BININT1 => Value::Int(i64::from(self.u8()?)),
+            op::BININT2 => Value::Int(self.le(2)? as i64),
+            op::BININT => Value::Int(i64::from(self.le(4)? as u32 as i32)),
+            op::LONG1 => {
+                let n = self.len(1)?;
+                self.long(n)?
+            }
+            op::LONG4 => {
+                let n = self.len(4)?;
+                self.long(n)?
+            }
+            op::BINFLOAT => {
+                let mut be = [0u8; 8];
+                be.copy_from_slice(self.take(8)?);
+                Value::Float(f64::from_be_bytes(be))
+            }
+            op::SHORT_BINUNICODE | op::BINUNICODE | op::BINUNICODE8 => {
+                let n = self.len(length_bytes(opcode))?;
+                self.text(n)?
+            }
+            op::SHORT_BINBYTES | op::BINBYTES | op::BINBYTES8 => {
+                let n = self.len(length_bytes(opcode))?;
+                Value::Bytes(self.take(n)?.into())
+            }
+            _ => return Ok(false),
+        };
+        self.push_leaf(value);
+        Ok(true)
+    }
+
+    /// Tuples, lists, sets (read as lists) and dicts, and filling them; `false` for any other opcode.
+    fn container(&mut self, opcode: u8) -> Result<bool, PickleError> {
+        match opcode {
+            op::EMPTY_TUPLE => self.push(Node::Tuple(Vec::new())),
+            op::TUPLE => {
+                let items = self.pop_mark()?;
+                self.push(Node::Tuple(items))
+            }
+            op::TUPLE1..=op::TUPLE3 => {
+                let n = usize::from(opcode - op::TUPLE1 + 1);
+                let mut items = (0..n).map(|_| self.pop()).collect::<Result<Vec<_>, _>>()?;
+                items.reverse();
+                self.push(Node::Tuple(items))
+            }
+            // A set is read as a list: enough for what checkpoints hold.
+            op::EMPTY_LIST | op::EMPTY_SET => self.push(Node::List(Vec::new())),
+            op::LIST | op::FROZENSET => {
+                let items = self.pop_mark()?;
+                self.push(Node::List(items))
+            }
+            op::EMPTY_DICT => self.push(Node::Dict { entries: Vec::new(), index: HashMap::new() }),
+            op::DICT => {
+                let items = self.pop_mark()?;
+                self.push(Node::Dict { entries: Vec::new(), index: HashMap::new() });
+                self.set_items(items)?
+            }
+            op::APPEND => {
+                let item = self.pop()?;
+                self.append(vec![item])?
+            }
+            op::APPENDS | op::ADDITEMS => {
+                let items = self.pop_mark()?;
+                self.append(items)?
+            }
+            op::SETITEM => {
+                let value = self.pop()?;
+                let key = self.pop()?;
+                self.set_items(vec![key, value])?
+            }
+            op::SETITEMS => {
+                let items = self.pop_mark()?;
+                self.set_items(items)?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Globals, calls, object state and persistent ids (kept, never executed); `false` for any other opcode.
+    fn object_opcode(&mut self, opcode: u8) -> Result<bool, PickleError> {
+        match opcode {
+            op::GLOBAL => {
+                let module = self.line()?.into();
+                let name = self.line()?.into();
+                self.push_leaf(Value::Global { module, name })
+            }
+            op::STACK_GLOBAL => {
+                let name = self.pop()?;
+                let module = self.pop()?;
+                match (self.leaf(module), self.leaf(name)) {
+                    (Some(Value::Str(module)), Some(Value::Str(name))) => {
+                        let global = Value::Global { module: module.clone(), name: name.clone() };
+                        self.push_leaf(global)
+                    }
+                    _ => return Err(self.error("STACK_GLOBAL needs two strings")),
+                }
+            }
+            op::REDUCE => {
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                self.object(callable, args, "REDUCE")?
+            }
+            op::NEWOBJ => {
+                let args = self.pop()?;
+                let class = self.pop()?;
+                self.object(class, args, "NEWOBJ")?
+            }
+            op::NEWOBJ_EX => {
+                let _kwargs = self.pop()?;
+                let args = self.pop()?;
+                let class = self.pop()?;
+                self.object(class, args, "NEWOBJ_EX")?
+            }
+            op::BUILD => {
+                let new_state = self.pop()?;
+                let target = self.top()?;
+                match &mut self.arena[target].node {
+                    Node::Object { state, .. } => *state = Some(new_state),
+                    _ => return Err(self.error("BUILD on a non-object")),
+                }
+            }
+            op::BINPERSID => {
+                let id = self.pop()?;
+                self.push(Node::PersistentId(id))
+            }
+            op::PERSID => {
+                let id = self.line()?;
+                let id = self.make(Node::Leaf(Value::Str(id.into())));
+                self.push(Node::PersistentId(id))
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Memo puts and gets; `false` for any other opcode.
+    fn memo_opcode(&mut self, opcode: u8) -> Result<bool, PickleError> {
+        match opcode {
+            op::BINPUT => {
+                let key = u64::from(self.u8()?);
+                self.memo_put(key)?
+            }
+            op::LONG_BINPUT => {
+                let key = self.le(4)?;
+                self.memo_put(key)?
+            }
+            op::MEMOIZE => {
+                let key = self.memo.len() as u64;
+                self.memo_put(key)?
+            }
+            op::BINGET => {
+                let key = u64::from(self.u8()?);
+                self.memo_get(key)?
+            }
+            op::LONG_BINGET => {
+                let key = self.le(4)?;
+                self.memo_get(key)?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 
     /// LONG1 / LONG4: a little-endian two's-complement integer of `n` bytes.
@@ -436,5 +443,14 @@ impl<'a> Machine<'a> {
             value -= 1i64 << (8 * n);
         }
         Ok(Value::Int(value))
+    }
+}
+
+/// The byte count of the length field of a string or bytes opcode.
+fn length_bytes(opcode: u8) -> usize {
+    match opcode {
+        op::SHORT_BINUNICODE | op::SHORT_BINBYTES => 1,
+        op::BINUNICODE8 | op::BINBYTES8 => 8,
+        _ => 4,
     }
 }
