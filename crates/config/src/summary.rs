@@ -341,6 +341,23 @@ fn grouped(n: u64) -> String {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
+        self.write_header(&mut out)?;
+        self.write_features(&mut out)?;
+        self.write_model(&mut out)?;
+        self.write_findings(&mut out)?;
+        f.write_str(&out)
+    }
+}
+
+/// Column widths shared by the group's features and the sequence groups' rows.
+struct Widths {
+    name: usize,
+    transform: usize,
+    table: usize,
+}
+
+impl Summary {
+    fn write_header(&self, out: &mut String) -> fmt::Result {
         let towers: Vec<&str> = self.towers.iter().map(|t| t.name.as_str()).collect();
         writeln!(
             out,
@@ -357,13 +374,22 @@ impl fmt::Display for Summary {
             self.features.len(),
             self.input_width
         )?;
-        writeln!(out, "  input columns (fg_mode {}): named by {}", self.fg_mode, self.input_columns)?;
-        // One column layout for the group's features and the sequence groups' rows.
+        writeln!(out, "  input columns (fg_mode {}): named by {}", self.fg_mode, self.input_columns)
+    }
+
+    fn widths(&self) -> Widths {
         let all_rows =
             || self.features.iter().chain(self.sequence_groups.iter().flat_map(|g| g.query.iter().chain(&g.sequence)));
-        let name_w = all_rows().map(|r| r.name.len()).max().unwrap_or(0).max(7);
-        let transform_w = all_rows().map(|r| r.transform.len()).max().unwrap_or(0).max(9);
-        let table_w = all_rows().map(|r| r.table.as_deref().map_or(1, str::len)).max().unwrap_or(0).max(5);
+        Widths {
+            name: all_rows().map(|r| r.name.len()).max().unwrap_or(0).max(7),
+            transform: all_rows().map(|r| r.transform.len()).max().unwrap_or(0).max(9),
+            table: all_rows().map(|r| r.table.as_deref().map_or(1, str::len)).max().unwrap_or(0).max(5),
+        }
+    }
+
+    /// The features, the sequence groups and their encoders, and the embedding tables.
+    fn write_features(&self, out: &mut String) -> fmt::Result {
+        let Widths { name: name_w, transform: transform_w, table: table_w } = self.widths();
         writeln!(
             out,
             "  {:<name_w$}  {:<11}  {:<transform_w$}  {:<table_w$}  {:>9}  {:>5}  input",
@@ -418,7 +444,11 @@ impl fmt::Display for Summary {
             grouped(self.embedding_rows),
             grouped(self.embedding_params),
             if shared.is_empty() { String::new() } else { format!("; shared: {}", shared.join(", ")) }
-        )?;
+        )
+    }
+
+    /// Extraction layers, towers, parameter and FLOP counts.
+    fn write_model(&self, out: &mut String) -> fmt::Result {
         writeln!(out, "\nextraction layers:")?;
         for l in &self.layers {
             write!(
@@ -452,7 +482,10 @@ impl fmt::Display for Summary {
             )?;
         }
         writeln!(out, "\ndense parameters: {}", grouped(self.dense_params as u64))?;
-        writeln!(out, "dense FLOPs per sample: {} (2 per multiply-add)", grouped(self.flops_per_sample))?;
+        writeln!(out, "dense FLOPs per sample: {} (2 per multiply-add)", grouped(self.flops_per_sample))
+    }
+
+    fn write_findings(&self, out: &mut String) -> fmt::Result {
         if self.warnings.is_empty() {
             writeln!(out, "warnings: none")?;
         } else {
@@ -467,6 +500,6 @@ impl fmt::Display for Summary {
                 writeln!(out, "  {i}")?;
             }
         }
-        f.write_str(&out)
+        Ok(())
     }
 }

@@ -513,30 +513,34 @@ pub fn build_with_sequences(
     spec
 }
 
+/// Every feature kind the catalog's first spec reads: ids, hashes, vocabularies, boundaries, dense values, shared
+/// tables, multi-values and defaults.
+fn catalog_features() -> Vec<FeatureDef> {
+    vec![
+        id("user_id", 50, 4),
+        id("item_id", 30, 4).default_value("7"),
+        hash("pid", 13, 3),
+        hash("city", 11, 3).default_value("beijing"),
+        vocab("gender", &["m", "f", "u"], 2),
+        vocab("color", &["red", "green"], 2).default_value("green"),
+        dict("brand", &[("nike", 3), ("adidas", 0), ("puma", 5)], 3),
+        bounds("price", &[1.0, 2.5, 10.0, 100.0], 3),
+        bounds("age", &[18.0, 30.0, 50.0], 2).default_value("25"),
+        dense("score", 1, 0.5),
+        dense("vec3", 3, -1.0),
+        id("clicks", 50, 4).table("user_id_emb").multi(Pooling::Mean),
+        id("tags", 20, 3).multi(Pooling::Sum),
+        hash("words", 17, 3).multi(Pooling::Mean),
+        vocab("langs", &["en", "zh", "fr"], 2).multi(Pooling::Sum).default_value("en"),
+        dict("cats", &[("a", 1), ("b", 2), ("c", 4)], 2).multi(Pooling::Mean),
+        vocab("moods", &["calm", "busy"], 2).multi(Pooling::Sum),
+    ]
+}
+
 /// Named test specs covering every feature kind, norms, depths and heads.
 pub fn catalog() -> Vec<(&'static str, ModelSpec)> {
     use Head::*;
-    let all_features = || {
-        vec![
-            id("user_id", 50, 4),
-            id("item_id", 30, 4).default_value("7"),
-            hash("pid", 13, 3),
-            hash("city", 11, 3).default_value("beijing"),
-            vocab("gender", &["m", "f", "u"], 2),
-            vocab("color", &["red", "green"], 2).default_value("green"),
-            dict("brand", &[("nike", 3), ("adidas", 0), ("puma", 5)], 3),
-            bounds("price", &[1.0, 2.5, 10.0, 100.0], 3),
-            bounds("age", &[18.0, 30.0, 50.0], 2).default_value("25"),
-            dense("score", 1, 0.5),
-            dense("vec3", 3, -1.0),
-            id("clicks", 50, 4).table("user_id_emb").multi(Pooling::Mean),
-            id("tags", 20, 3).multi(Pooling::Sum),
-            hash("words", 17, 3).multi(Pooling::Mean),
-            vocab("langs", &["en", "zh", "fr"], 2).multi(Pooling::Sum).default_value("en"),
-            dict("cats", &[("a", 1), ("b", 2), ("c", 4)], 2).multi(Pooling::Mean),
-            vocab("moods", &["calm", "busy"], 2).multi(Pooling::Sum),
-        ]
-    };
+    let all_features = catalog_features;
     let simple = || vec![id("user_id", 10, 4), dense("score", 1, 0.0), hash("pid", 7, 3)];
     vec![
         (

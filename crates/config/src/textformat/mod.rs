@@ -172,32 +172,7 @@ impl<'a> Parser<'a> {
         };
         let field_path = join(path, &name);
         if field.is_singular() {
-            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-                return Err(self.error(
-                    pos,
-                    format!(
-                        "field `{name}` of {} is set twice (first at line {}); it is not repeated",
-                        descriptor.name(),
-                        first.line
-                    ),
-                ));
-            }
-            if let Some(oneof) = field.containing_oneof() {
-                for sibling in oneof.fields() {
-                    if sibling.name() != name && sibling.has_field(message) {
-                        self.warnings.push(Diagnostic::new(
-                            location(self.source, pos),
-                            format!(
-                                "`{name}` replaces `{}` set earlier: both are members of oneof `{}` in {}",
-                                sibling.name(),
-                                oneof.name(),
-                                descriptor.name()
-                            ),
-                        ));
-                    }
-                }
-            }
-            seen.push((name.clone(), pos));
+            self.note_singular(message, &field, descriptor, (&name, pos), seen)?;
         }
         match field.runtime_field_type() {
             RuntimeFieldType::Singular(RuntimeType::Message(sub)) => {
@@ -218,34 +193,7 @@ impl<'a> Parser<'a> {
                 field.set_singular_field(message, value);
                 Ok(())
             }
-            RuntimeFieldType::Repeated(ty) => {
-                let is_message = matches!(ty, RuntimeType::Message(_));
-                let had_colon = self.eat_punct(':')?;
-                if !had_colon && !is_message {
-                    return Err(self.error(self.current.pos, format!("expected `:` after field `{name}`")));
-                }
-                let mut index = field.get_repeated(message).len();
-                if self.eat_punct('[')? {
-                    if self.eat_punct(']')? {
-                        return Ok(());
-                    }
-                    loop {
-                        let value =
-                            self.repeated_element(&ty, &field, descriptor, &format!("{field_path}[{index}]"))?;
-                        field.mut_repeated(message).push(value);
-                        index += 1;
-                        if self.eat_punct(']')? {
-                            break;
-                        }
-                        self.expect_punct(',', &format!("or `]` in the list of `{name}`"))?;
-                    }
-                    Ok(())
-                } else {
-                    let value = self.repeated_element(&ty, &field, descriptor, &format!("{field_path}[{index}]"))?;
-                    field.mut_repeated(message).push(value);
-                    Ok(())
-                }
-            }
+            RuntimeFieldType::Repeated(ty) => self.repeated_field(message, &field, descriptor, &ty, &field_path),
             RuntimeFieldType::Map(key_type, value_type) => {
                 self.eat_punct(':')?;
                 let entries = self.eat_punct('[')?;
@@ -265,6 +213,81 @@ impl<'a> Parser<'a> {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// A singular field may be set once; setting a member of a oneof replaces its sibling, with a warning.
+    fn note_singular(
+        &mut self,
+        message: &dyn MessageDyn,
+        field: &FieldDescriptor,
+        descriptor: &MessageDescriptor,
+        (name, pos): (&str, Pos),
+        seen: &mut Vec<(String, Pos)>,
+    ) -> ParseResult<()> {
+        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+            return Err(self.error(
+                pos,
+                format!(
+                    "field `{name}` of {} is set twice (first at line {}); it is not repeated",
+                    descriptor.name(),
+                    first.line
+                ),
+            ));
+        }
+        if let Some(oneof) = field.containing_oneof() {
+            for sibling in oneof.fields() {
+                if sibling.name() != name && sibling.has_field(message) {
+                    self.warnings.push(Diagnostic::new(
+                        location(self.source, pos),
+                        format!(
+                            "`{name}` replaces `{}` set earlier: both are members of oneof `{}` in {}",
+                            sibling.name(),
+                            oneof.name(),
+                            descriptor.name()
+                        ),
+                    ));
+                }
+            }
+        }
+        seen.push((name.to_string(), pos));
+        Ok(())
+    }
+
+    /// A repeated field's value: one element, or a `[...]` list of them, appended to what is there.
+    fn repeated_field(
+        &mut self,
+        message: &mut dyn MessageDyn,
+        field: &FieldDescriptor,
+        descriptor: &MessageDescriptor,
+        ty: &RuntimeType,
+        field_path: &str,
+    ) -> ParseResult<()> {
+        let name = field.name();
+        let is_message = matches!(ty, RuntimeType::Message(_));
+        let had_colon = self.eat_punct(':')?;
+        if !had_colon && !is_message {
+            return Err(self.error(self.current.pos, format!("expected `:` after field `{name}`")));
+        }
+        let mut index = field.get_repeated(message).len();
+        if self.eat_punct('[')? {
+            if self.eat_punct(']')? {
+                return Ok(());
+            }
+            loop {
+                let value = self.repeated_element(ty, field, descriptor, &format!("{field_path}[{index}]"))?;
+                field.mut_repeated(message).push(value);
+                index += 1;
+                if self.eat_punct(']')? {
+                    break;
+                }
+                self.expect_punct(',', &format!("or `]` in the list of `{name}`"))?;
+            }
+            Ok(())
+        } else {
+            let value = self.repeated_element(ty, field, descriptor, &format!("{field_path}[{index}]"))?;
+            field.mut_repeated(message).push(value);
+            Ok(())
         }
     }
 

@@ -290,32 +290,8 @@ fn activation(v: &mut Validator, text: &str, path: &str) -> Activation {
     }
 }
 
-fn task_tower(
-    v: &mut Validator,
-    tower: &TaskTower,
-    path: &str,
-    input_width: usize,
-    labels: &[String],
-    sample_weights: &[String],
-) -> Tower {
-    v.audit(tower, path, &TASK_TOWER);
-    let name = tower.tower_name().to_string();
-    v.check_name(&format!("{path}.tower_name"), "tower_name", &name);
-    if name == "shared" {
-        v.error(&format!("{path}.tower_name"), "tower_name `shared` is reserved (it names the shared gate)");
-    }
-    let label = tower.label_name().to_string();
-    if !labels.contains(&label) {
-        v.error(
-            &format!("{path}.label_name"),
-            format!("label `{label}` is not in data_config.label_fields [{}]", labels.join(", ")),
-        );
-    }
-    let num_class = tower.num_class() as usize;
-    if num_class == 0 {
-        v.error(&format!("{path}.num_class"), "num_class must be at least 1");
-    }
-    let mlp_spec = tower.mlp.as_ref().map(|m| mlp(v, m, &format!("{path}.mlp"), input_width));
+/// The tower's losses, each checked against its `num_class`.
+fn tower_losses(v: &mut Validator, tower: &TaskTower, path: &str, name: &str, num_class: usize) -> Vec<Loss> {
     let mut losses = Vec::new();
     if tower.losses.is_empty() {
         v.error(&format!("{path}.losses"), format!("tower `{name}` has no loss"));
@@ -351,6 +327,11 @@ fn task_tower(
         }
         losses.push(spec);
     }
+    losses
+}
+
+/// The tower's metrics, each checked against its `num_class`.
+fn tower_metrics(v: &mut Validator, tower: &TaskTower, path: &str, name: &str, num_class: usize) -> Vec<Metric> {
     let mut metrics = Vec::new();
     for (k, metric) in tower.metrics.iter().enumerate() {
         let metric_path = format!("{path}.metrics[{k}]");
@@ -394,6 +375,17 @@ fn task_tower(
         }
         metrics.push(spec);
     }
+    metrics
+}
+
+/// Sample weights, a task weight and task-space weighting, when the tower asks for any.
+fn loss_weighting(
+    v: &mut Validator,
+    tower: &TaskTower,
+    path: &str,
+    labels: &[String],
+    sample_weights: &[String],
+) -> Option<LossWeighting> {
     let weighted = tower.has_sample_weight_name() || tower.has_weight() || tower.has_task_space_indicator_label();
     let weighting = weighted.then(|| {
         let sample_weight = tower.has_sample_weight_name().then(|| tower.sample_weight_name().to_string());
@@ -421,6 +413,38 @@ fn task_tower(
         });
         LossWeighting { sample_weight, task_space, weight: tower.weight() }
     });
+    weighting
+}
+
+fn task_tower(
+    v: &mut Validator,
+    tower: &TaskTower,
+    path: &str,
+    input_width: usize,
+    labels: &[String],
+    sample_weights: &[String],
+) -> Tower {
+    v.audit(tower, path, &TASK_TOWER);
+    let name = tower.tower_name().to_string();
+    v.check_name(&format!("{path}.tower_name"), "tower_name", &name);
+    if name == "shared" {
+        v.error(&format!("{path}.tower_name"), "tower_name `shared` is reserved (it names the shared gate)");
+    }
+    let label = tower.label_name().to_string();
+    if !labels.contains(&label) {
+        v.error(
+            &format!("{path}.label_name"),
+            format!("label `{label}` is not in data_config.label_fields [{}]", labels.join(", ")),
+        );
+    }
+    let num_class = tower.num_class() as usize;
+    if num_class == 0 {
+        v.error(&format!("{path}.num_class"), "num_class must be at least 1");
+    }
+    let mlp_spec = tower.mlp.as_ref().map(|m| mlp(v, m, &format!("{path}.mlp"), input_width));
+    let losses = tower_losses(v, tower, path, &name, num_class);
+    let metrics = tower_metrics(v, tower, path, &name, num_class);
+    let weighting = loss_weighting(v, tower, path, labels, sample_weights);
     let outputs = head_outputs(&name, num_class, &losses);
     Tower { name, label, input_width, mlp: mlp_spec, num_class, losses, metrics, weighting, outputs }
 }
