@@ -10,9 +10,15 @@
 //! - widths chain: group input -> layer 1 -> ... -> last layer -> every tower (and its MLP) -> head;
 //! - a layer's experts all output the layer's `output_width` (gates mix them side by side);
 //! - there is a tower, every layer has an expert, and every layer but the last has a shared gate;
-//! - each tower's outputs are the ones its losses and class count produce ([`head_outputs`]).
+//! - each tower's outputs are the ones its losses and class count produce ([`head_outputs`]);
+//! - the model kind fits its parts: PLE has no bottom MLP, MMoE module or relation; MMoE is one MMoE layer; DBMTL
+//!   has at most one; an MMoE layer has shared experts only and no shared gate; only MMoE layers have gate MLPs;
+//!   a relation MLP reads its tower's task output and the relation outputs of earlier towers.
 
-use crate::{head_outputs, EncoderKind, Encoding, Feature, Mlp, ModelSpec, SequenceEncoding, TableCollection};
+use crate::{
+    head_outputs, EncoderKind, Encoding, Feature, LayerModule, Mlp, ModelKind, ModelSpec, SequenceEncoding,
+    TableCollection,
+};
 
 /// A broken invariant of a [`ModelSpec`], naming where in the spec (`layers[1].task_expert.input_width`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -48,6 +54,10 @@ pub enum SpecProblem {
     NoTowers,
     #[error("has no experts: a layer needs at least one task or shared expert")]
     NoExperts,
+    #[error("does not fit a {kind:?} model: {why}")]
+    Kind { kind: ModelKind, why: &'static str },
+    #[error("names tower {found}, expected an earlier tower than {tower}")]
+    Relation { tower: usize, found: usize },
 }
 
 fn fail<T>(path: impl Into<String>, problem: SpecProblem) -> Result<T, SpecError> {
@@ -70,8 +80,42 @@ impl ModelSpec {
     /// Checks the spec's invariants (see the module documentation); the first broken one is the error.
     pub fn check(&self) -> Result<(), SpecError> {
         self.check_features()?;
+        self.check_kind()?;
         let width_after_layers = self.check_layers()?;
         self.check_towers(width_after_layers)
+    }
+
+    fn check_kind(&self) -> Result<(), SpecError> {
+        let kind = self.kind;
+        let bad = |path: String, why| fail(path, SpecProblem::Kind { kind, why });
+        let mmoe_layers = self.layers.iter().filter(|l| l.module == LayerModule::Mmoe).count();
+        match kind {
+            ModelKind::Ple if self.bottom_mlp.is_some() => return bad("bottom_mlp".into(), "PLE has no bottom MLP"),
+            ModelKind::Ple if mmoe_layers > 0 => return bad("layers".into(), "PLE layers are extraction networks"),
+            ModelKind::Mmoe if self.layers.len() != 1 || mmoe_layers != 1 => {
+                return bad("layers".into(), "MMoE is one MMoE module")
+            }
+            ModelKind::Mmoe if self.bottom_mlp.is_some() => return bad("bottom_mlp".into(), "MMoE has no bottom MLP"),
+            ModelKind::Dbmtl if self.layers.len() > 1 || mmoe_layers != self.layers.len() => {
+                return bad("layers".into(), "DBMTL has at most one MMoE module")
+            }
+            _ => {}
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            let path = format!("layers[{i}]");
+            if layer.module == LayerModule::Mmoe && (layer.experts_per_task > 0 || layer.has_shared_gate) {
+                return bad(path, "an MMoE module has shared experts only and no shared gate");
+            }
+            if layer.module == LayerModule::Ple && layer.gate_mlp.is_some() {
+                return bad(format!("{path}.gate_mlp"), "only MMoE gates have an MLP");
+            }
+        }
+        if kind != ModelKind::Dbmtl {
+            if let Some(i) = self.towers.iter().position(|t| t.relation.is_some()) {
+                return bad(format!("towers[{i}].relation"), "only DBMTL towers have relation MLPs");
+            }
+        }
+        Ok(())
     }
 
     fn check_features(&self) -> Result<(), SpecError> {
@@ -175,9 +219,16 @@ impl ModelSpec {
     /// Returns the width the towers read.
     fn check_layers(&self) -> Result<usize, SpecError> {
         let mut input = self.input_width;
+        if let Some(bottom) = &self.bottom_mlp {
+            check_mlp("bottom_mlp", bottom, input)?;
+            input = bottom.output_width();
+        }
         for (i, layer) in self.layers.iter().enumerate() {
             let path = format!("layers[{i}]");
             width(format!("{path}.input_width"), input, layer.input_width)?;
+            if let Some(gate_mlp) = &layer.gate_mlp {
+                check_mlp(&format!("{path}.gate_mlp"), gate_mlp, input)?;
+            }
             if layer.experts_per_task + layer.shared_experts == 0 {
                 return fail(path, SpecProblem::NoExperts);
             }
@@ -213,6 +264,20 @@ impl ModelSpec {
             width(format!("{path}.input_width"), input, tower.input_width)?;
             if let Some(mlp) = &tower.mlp {
                 check_mlp(&format!("{path}.mlp"), mlp, input)?;
+            }
+            if let Some(relation) = &tower.relation {
+                let mut reads = tower.task_output_width();
+                for &other in &relation.towers {
+                    if other >= i {
+                        return fail(
+                            format!("{path}.relation.towers"),
+                            SpecProblem::Relation { tower: i, found: other },
+                        );
+                    }
+                    // An earlier tower's relation output is what its own head reads.
+                    reads += self.towers[other].head_input_width();
+                }
+                check_mlp(&format!("{path}.relation.mlp"), &relation.mlp, reads)?;
             }
             if tower.losses.is_empty() {
                 return fail(format!("{path}.losses"), SpecProblem::NoLoss);
@@ -369,5 +434,37 @@ mod tests {
     fn the_message_names_the_path_and_what_was_expected() {
         let error = broken(|s| s.layers[1].input_width = 7);
         assert_eq!(error.to_string(), "model spec layers[1].input_width: is 7, expected 6");
+    }
+
+    fn catalog_spec(name: &str) -> ModelSpec {
+        crate::testing::catalog().into_iter().find(|(n, _)| *n == name).map(|(_, s)| s).expect("a catalog spec")
+    }
+
+    #[test]
+    fn dbmtl_parameters_by_hand() {
+        // Input 4 + 1 + 3 = 8; bottom [10]: 90; two experts [6]: 2 x 66; three gates 10 -> 2: 3 x 22;
+        // ctr: MLP [4] on 6 (28) + head 5; cvr: MLP [3] (21), relation on 3 + ctr's 4 -> 5 (40), head 6;
+        // ltv: relation on its 6 + ctr's 4 + cvr's relation 5 -> 3 (48), head 4.
+        let spec = catalog_spec("dbmtl");
+        assert_eq!(spec.dense_param_count(), 90 + 132 + 66 + 28 + 5 + 21 + 40 + 6 + 48 + 4);
+        // MMoE: 3 experts [8, 4] on 8 (72 + 36 each), gate MLPs [6] (54 each) and gates 6 -> 3 (21 each).
+        let spec = catalog_spec("mmoe_gate_mlp");
+        assert_eq!(spec.dense_param_count(), 3 * 108 + 2 * (54 + 21) + (20 + 5) + 5);
+    }
+
+    #[test]
+    fn a_relation_to_a_later_tower_or_outside_dbmtl() {
+        let mut spec = catalog_spec("dbmtl");
+        if let Some(relation) = spec.towers[1].relation.as_mut() {
+            relation.towers = vec![2];
+        }
+        assert_eq!(spec.check(), Err(at("towers[1].relation.towers", SpecProblem::Relation { tower: 1, found: 2 })));
+        let mut spec = catalog_spec("dbmtl");
+        spec.kind = crate::ModelKind::Ple;
+        let error = spec.check().expect_err("a PLE with a bottom MLP passed");
+        assert_eq!(error.to_string(), "model spec bottom_mlp: does not fit a Ple model: PLE has no bottom MLP");
+        let mut spec = catalog_spec("mmoe_gate_mlp");
+        spec.layers[0].experts_per_task = 1;
+        assert_eq!(spec.check().map_err(|e| e.path), Err("layers[0]".to_string()));
     }
 }

@@ -6,14 +6,19 @@
 
 use serde::{Deserialize, Serialize};
 
+mod family;
 mod sequence;
+pub use family::{LayerModule, ModelKind, Relation};
 pub use sequence::{
     EncoderKind, SequenceEncoder, SequenceEncoding, SequenceFeature, SequenceGroup, TableCollection, MASKED_SCORE,
 };
 
-/// A whole PLE pipeline: features, model, data and training settings.
+/// A whole multi-task pipeline (PLE, MMoE or DBMTL): features, model, data and training settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {
+    /// Which model (decides the module tree and the parameter names); left out of the JSON for PLE.
+    #[serde(default, skip_serializing_if = "ModelKind::is_ple")]
+    pub kind: ModelKind,
     /// The feature group the model reads (the first one, section 1).
     pub group_name: String,
     /// The group's features in `feature_names` order; their outputs are concatenated in this order.
@@ -28,7 +33,10 @@ pub struct ModelSpec {
     /// The group's `sequence_encoders`, in config order; their outputs follow `features` in the group input.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub encoders: Vec<SequenceEncoder>,
-    /// Extraction layers (CGC), first to last (section 4).
+    /// DBMTL's `bottom_mlp`, applied to the group input before the layers (section 4b).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bottom_mlp: Option<Mlp>,
+    /// Extraction layers (CGC), first to last (section 4); MMoE's module is one such layer.
     pub layers: Vec<ExtractionLayer>,
     /// One tower per task, in config order (section 5).
     pub towers: Vec<Tower>,
@@ -197,6 +205,13 @@ pub struct ExtractionLayer {
     pub has_shared_gate: bool,
     /// Width of each `y_t` (the experts' last hidden width).
     pub output_width: usize,
+    /// MMoE's `gate_mlp`: each task gate has its own MLP of this shape and its Linear reads that MLP's output
+    /// instead of the layer input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_mlp: Option<Mlp>,
+    /// Whose module this is (decides the names); left out of the JSON for PLE.
+    #[serde(default, skip_serializing_if = "LayerModule::is_ple")]
+    pub module: LayerModule,
 }
 
 impl ExtractionLayer {
@@ -208,6 +223,11 @@ impl ExtractionLayer {
     /// Experts the shared gate mixes: every task's, in task order, then the shared ones.
     pub fn shared_gate_width(&self, tasks: usize) -> usize {
         tasks * self.experts_per_task + self.shared_experts
+    }
+
+    /// Width a task gate's final Linear reads: the gate MLP's output, or the layer input.
+    pub fn gate_input_width(&self) -> usize {
+        self.gate_mlp.as_ref().map_or(self.input_width, Mlp::output_width)
     }
 }
 
@@ -294,12 +314,23 @@ pub struct Tower {
     /// `Some` when the tower is weighted (section 6).
     pub weighting: Option<LossWeighting>,
     pub outputs: Vec<Output>,
+    /// DBMTL's Bayesian relation MLP (section 4b), between the tower MLP and the final Linear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relation: Option<Relation>,
 }
 
 impl Tower {
+    /// Width of the tower's task output (its MLP's output, or its input): what relation MLPs read first.
+    pub fn task_output_width(&self) -> usize {
+        self.mlp.as_ref().map_or(self.input_width, Mlp::output_width)
+    }
+
     /// Width of the final Linear's input.
     pub fn head_input_width(&self) -> usize {
-        self.mlp.as_ref().map_or(self.input_width, Mlp::output_width)
+        match &self.relation {
+            Some(relation) => relation.mlp.output_width(),
+            None => self.task_output_width(),
+        }
     }
 }
 

@@ -6,6 +6,9 @@
 use crate::placement::{TableClaim, Tables};
 use crate::*;
 
+mod family;
+pub use family::{dbmtl, mmoe, mmoe_module, relation, MmoeDef, RelationDef};
+
 /// A feature under construction; [`build`] fills in tables and offsets.
 #[derive(Debug, Clone)]
 pub struct FeatureDef {
@@ -319,6 +322,7 @@ impl TowerDef {
             losses,
             metrics,
             weighting: None,
+            relation: None,
         }
     }
 }
@@ -490,11 +494,15 @@ pub fn build_with_sequences(
             shared_expert,
             has_shared_gate: i + 1 < layers.len(),
             output_width,
+            gate_mlp: None,
+            module: crate::LayerModule::Ple,
         });
         width = output_width;
     }
     let (data, train) = settings(towers.iter().map(|t| t.label.clone()).collect());
     let spec = ModelSpec {
+        kind: crate::ModelKind::Ple,
+        bottom_mlp: None,
         group_name: "all".into(),
         features,
         tables,
@@ -632,6 +640,34 @@ pub fn catalog() -> Vec<(&'static str, ModelSpec)> {
                 ],
                 &[layer("l1", 1, 1, &[6])],
                 &[tower("ctr", &[], Binary), tower("cvr", &[], Binary)],
+            ),
+        ),
+        (
+            "mmoe_gate_mlp",
+            mmoe(
+                &simple(),
+                mmoe_module(3, &[8, 4], Some(&[6])),
+                &[tower("ctr", &[4], Binary), tower("cvr", &[], Binary)],
+            ),
+        ),
+        (
+            "dbmtl",
+            dbmtl(
+                &simple(),
+                Some(&[10]),
+                Some(mmoe_module(2, &[6], None)),
+                &[tower("ctr", &[4], Binary), tower("cvr", &[3], Binary), tower("ltv", &[], Regression)],
+                &[relation("cvr", &["ctr"], &[5]), relation("ltv", &["ctr", "cvr"], &[3])],
+            ),
+        ),
+        (
+            "dbmtl_bottom_only",
+            dbmtl(
+                &simple(),
+                Some(&[8, 6]),
+                None,
+                &[tower("ctr", &[4], Softmax(2)), tower("cvr", &[4], Softmax(2))],
+                &[relation("cvr", &["ctr"], &[4])],
             ),
         ),
     ]

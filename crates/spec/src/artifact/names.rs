@@ -13,8 +13,17 @@
 //! ple.<layer>.shared.expert_<e>.fc_<j>...          (shared experts, same shapes)
 //! ple.<layer>.gate_<tower>.{weight,bias}           [task experts + shared experts, in], [...]
 //! ple.<layer>.gate_shared.{weight,bias}            (every layer but the last)
-//! tower.<tower>.fc_<j>...                          (tower MLP)
+//! tower.<tower>.fc_<j>...                          (tower MLP; DBMTL's task MLP)
+//! tower.<tower>.relation.fc_<j>...                 (DBMTL's relation MLP)
 //! tower.<tower>.output.{weight,bias}               [num_class, in], [num_class]
+//! ```
+//! MMoE and DBMTL (`ModelKind`) name their parts after their TorchEasyRec modules; their one MMoE module is a layer
+//! of shared experts only (`LayerModule::Mmoe`):
+//! ```text
+//! bottom_mlp.fc_<j>...                             (DBMTL's shared bottom MLP)
+//! mmoe.expert_<e>.fc_<j>...                        (MMoE experts, as PLE's shared experts)
+//! mmoe.gate_<tower>.fc_<j>...                      (the task's gate MLP, with gate_mlp)
+//! mmoe.gate_<tower>.{weight,bias}                  [experts, gate input], [experts]
 //! ```
 //! `<layer>` is `network_name`, `<tower>` is `tower_name`, `<table>` is the table name, `<group>` the feature
 //! group's name; validation guarantees that
@@ -22,7 +31,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{EncoderKind, Mlp, ModelSpec, Norm, TableCollection};
+use crate::{EncoderKind, ExtractionLayer, LayerModule, Mlp, ModelSpec, Norm, TableCollection};
 
 /// What a parameter is, which decides its optimizer and initialisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +141,43 @@ pub fn tower(tower: &str) -> String {
     format!("tower.{tower}")
 }
 
+/// DBMTL's relation MLP of `tower`.
+pub fn relation(tower: &str) -> String {
+    format!("tower.{tower}.relation")
+}
+
+/// DBMTL's shared bottom MLP.
+pub const BOTTOM_MLP: &str = "bottom_mlp";
+
+/// The MMoE module's prefix (TorchEasyRec's `self.mmoe`).
+const MMOE: &str = "mmoe";
+
+/// The module names of a layer's experts and gates, by whose module it is.
+impl ExtractionLayer {
+    pub fn task_expert_module(&self, tower: &str, expert: usize) -> String {
+        task_expert(&self.name, tower, expert)
+    }
+
+    pub fn shared_expert_module(&self, expert: usize) -> String {
+        match self.module {
+            LayerModule::Ple => shared_expert(&self.name, expert),
+            LayerModule::Mmoe => format!("{MMOE}.expert_{expert}"),
+        }
+    }
+
+    /// The task gate's final Linear (and, with a gate MLP, the MLP's module).
+    pub fn task_gate_module(&self, tower: &str) -> String {
+        match self.module {
+            LayerModule::Ple => task_gate(&self.name, tower),
+            LayerModule::Mmoe => format!("{MMOE}.gate_{tower}"),
+        }
+    }
+
+    pub fn shared_gate_module(&self) -> String {
+        shared_gate(&self.name)
+    }
+}
+
 pub fn tower_output(tower: &str) -> String {
     format!("tower.{tower}.output")
 }
@@ -188,37 +234,44 @@ impl ModelSpec {
                 linear(&mut out, &seq_encoder_output(&self.group_name, i), attention.output_width(), 1, true);
             }
         }
-        let tasks = self.towers.len();
+        if let Some(bottom) = &self.bottom_mlp {
+            mlp(&mut out, BOTTOM_MLP, bottom);
+        }
         for layer in &self.layers {
-            for tower in &self.towers {
-                for e in 0..layer.experts_per_task {
-                    mlp(&mut out, &task_expert(&layer.name, &tower.name, e), &layer.task_expert);
-                }
-            }
-            for e in 0..layer.shared_experts {
-                mlp(&mut out, &shared_expert(&layer.name, e), &layer.shared_expert);
-            }
-            for tower in &self.towers {
-                linear(
-                    &mut out,
-                    &task_gate(&layer.name, &tower.name),
-                    layer.input_width,
-                    layer.task_gate_width(),
-                    true,
-                );
-            }
-            if layer.has_shared_gate {
-                let width = layer.shared_gate_width(tasks);
-                linear(&mut out, &shared_gate(&layer.name), layer.input_width, width, true);
-            }
+            self.layer_params(&mut out, layer);
         }
         for tower in &self.towers {
             if let Some(tower_mlp) = &tower.mlp {
                 mlp(&mut out, &self::tower(&tower.name), tower_mlp);
             }
+            if let Some(rel) = &tower.relation {
+                mlp(&mut out, &relation(&tower.name), &rel.mlp);
+            }
             linear(&mut out, &tower_output(&tower.name), tower.head_input_width(), tower.num_class, true);
         }
         out
+    }
+
+    fn layer_params(&self, out: &mut Vec<Param>, layer: &ExtractionLayer) {
+        for tower in &self.towers {
+            for e in 0..layer.experts_per_task {
+                mlp(out, &layer.task_expert_module(&tower.name, e), &layer.task_expert);
+            }
+        }
+        for e in 0..layer.shared_experts {
+            mlp(out, &layer.shared_expert_module(e), &layer.shared_expert);
+        }
+        for tower in &self.towers {
+            let gate = layer.task_gate_module(&tower.name);
+            if let Some(gate_mlp) = &layer.gate_mlp {
+                mlp(out, &gate, gate_mlp);
+            }
+            linear(out, &gate, layer.gate_input_width(), layer.task_gate_width(), true);
+        }
+        if layer.has_shared_gate {
+            let width = layer.shared_gate_width(self.towers.len());
+            linear(out, &layer.shared_gate_module(), layer.input_width, width, true);
+        }
     }
 
     /// Trainable dense parameters (everything but embeddings and BatchNorm running statistics).
@@ -290,10 +343,21 @@ impl ModelSpec {
             "features": self.features,
             "tables": self.tables,
             "layers": self.layers,
-            "towers": self.towers.iter().map(|t| serde_json::json!({
-                "name": t.name, "mlp": t.mlp, "num_class": t.num_class, "outputs": t.outputs,
-            })).collect::<Vec<_>>(),
+            "towers": self.towers.iter().map(|t| {
+                let mut tower = serde_json::json!({
+                    "name": t.name, "mlp": t.mlp, "num_class": t.num_class, "outputs": t.outputs,
+                });
+                if let Some(relation) = &t.relation {
+                    tower["relation"] = serde_json::json!(relation);
+                }
+                tower
+            }).collect::<Vec<_>>(),
         });
+        // Only for MMoE and DBMTL, so PLE specs keep their hash.
+        if !self.kind.is_ple() {
+            structure["kind"] = serde_json::json!(self.kind);
+            structure["bottom_mlp"] = serde_json::json!(self.bottom_mlp);
+        }
         // Only when present, so models without sequences keep their hash.
         if !self.sequence_groups.is_empty() {
             structure["sequence_groups"] = serde_json::json!(self.sequence_groups);
