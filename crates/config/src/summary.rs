@@ -6,13 +6,19 @@ use serde::Serialize;
 
 use crate::{Diagnostic, LoadedConfig};
 use plec_spec::{
-    Activation, EncoderKind, Encoding, Mlp, ModelSpec, Norm, SequenceEncoder, SequenceEncoding, SequenceFeature,
-    Transform,
+    Activation, EncoderKind, Encoding, LayerModule, Mlp, ModelKind, ModelSpec, Norm, SequenceEncoder, SequenceEncoding,
+    SequenceFeature, Tower, Transform,
 };
 
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub source: String,
+    /// `ple`, `mmoe` or `dbmtl` (left out for PLE).
+    #[serde(skip_serializing_if = "ModelKind::is_ple")]
+    pub model: ModelKind,
+    /// DBMTL's bottom MLP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bottom_mlp: Option<String>,
     pub group: String,
     pub input_width: usize,
     /// `fg_mode` and where each feature's input column name comes from under it.
@@ -82,6 +88,11 @@ pub struct LayerRow {
     pub task_gate_width: usize,
     pub shared_gate_width: Option<usize>,
     pub output_width: usize,
+    /// An MMoE module's per-task gate MLP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate_mlp: Option<String>,
+    #[serde(skip_serializing_if = "LayerModule::is_ple")]
+    pub module: LayerModule,
 }
 
 #[derive(Debug, Serialize)]
@@ -94,6 +105,21 @@ pub struct TowerRow {
     pub metrics: Vec<String>,
     pub weighted: bool,
     pub outputs: Vec<String>,
+    /// DBMTL: the towers whose outputs the relation MLP reads after the tower's own, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relation: Option<RelationRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RelationRow {
+    pub reads: Vec<String>,
+    pub mlp: String,
+}
+
+fn relation_row(spec: &ModelSpec, tower: &Tower) -> Option<RelationRow> {
+    let relation = tower.relation.as_ref()?;
+    let reads = relation.towers.iter().filter_map(|&r| spec.towers.get(r)).map(|t| t.name.clone()).collect();
+    Some(RelationRow { reads, mlp: describe_mlp(&relation.mlp) })
 }
 
 impl Summary {
@@ -102,6 +128,8 @@ impl Summary {
         let tasks = spec.towers.len();
         Summary {
             source: loaded.source.display().to_string(),
+            model: spec.kind,
+            bottom_mlp: spec.bottom_mlp.as_ref().map(describe_mlp),
             group: spec.group_name.clone(),
             input_width: spec.input_width,
             fg_mode: spec.data.fg_mode.name(),
@@ -144,6 +172,8 @@ impl Summary {
                     task_gate_width: l.task_gate_width(),
                     shared_gate_width: l.has_shared_gate.then(|| l.shared_gate_width(tasks)),
                     output_width: l.output_width,
+                    gate_mlp: l.gate_mlp.as_ref().map(describe_mlp),
+                    module: l.module,
                 })
                 .collect(),
             towers: spec
@@ -158,6 +188,7 @@ impl Summary {
                     metrics: t.metrics.iter().map(|m| format!("{}_{}", m.name(), t.name)).collect(),
                     weighted: t.weighting.is_some(),
                     outputs: t.outputs.iter().map(|o| o.name.clone()).collect(),
+                    relation: relation_row(spec, t),
                 })
                 .collect(),
             embedding_rows: spec.embedding_rows(),
@@ -325,6 +356,19 @@ fn activation_name(activation: Activation) -> String {
     }
 }
 
+/// An MMoE module: its experts, one softmax gate per task over them (after the task's gate MLP, if any).
+fn write_mmoe(out: &mut String, l: &LayerRow) -> fmt::Result {
+    write!(
+        out,
+        "\nmmoe: input {}, {} experts {}; one gate per task over {}",
+        l.input_width, l.shared_experts, l.shared_expert, l.task_gate_width
+    )?;
+    if let Some(gate) = &l.gate_mlp {
+        write!(out, " after a gate mlp {gate}")?;
+    }
+    writeln!(out, "; output {}", l.output_width)
+}
+
 /// Thousands separators, for counts people read.
 fn grouped(n: u64) -> String {
     let digits = n.to_string();
@@ -359,14 +403,20 @@ struct Widths {
 impl Summary {
     fn write_header(&self, out: &mut String) -> fmt::Result {
         let towers: Vec<&str> = self.towers.iter().map(|t| t.name.as_str()).collect();
-        writeln!(
-            out,
-            "{}: PLE, {} extraction layer(s), {} task(s): {}",
-            self.source,
-            self.layers.len(),
-            towers.len(),
-            towers.join(", ")
-        )?;
+        let model = match self.model {
+            ModelKind::Ple => format!("PLE, {} extraction layer(s)", self.layers.len()),
+            ModelKind::Mmoe => "MMoE".to_string(),
+            ModelKind::Dbmtl => {
+                let parts = [self.bottom_mlp.as_ref().map(|_| "bottom MLP"), self.layers.first().map(|_| "MMoE")];
+                let parts: Vec<&str> = parts.into_iter().flatten().collect();
+                if parts.is_empty() {
+                    "DBMTL".to_string()
+                } else {
+                    format!("DBMTL with {}", parts.join(" and "))
+                }
+            }
+        };
+        writeln!(out, "{}: {model}, {} task(s): {}", self.source, towers.len(), towers.join(", "))?;
         writeln!(
             out,
             "\nfeature group `{}`: {} features, input width {}",
@@ -449,8 +499,17 @@ impl Summary {
 
     /// Extraction layers, towers, parameter and FLOP counts.
     fn write_model(&self, out: &mut String) -> fmt::Result {
-        writeln!(out, "\nextraction layers:")?;
+        if let Some(bottom) = &self.bottom_mlp {
+            writeln!(out, "\nbottom mlp: {bottom} on {}", self.input_width)?;
+        }
+        if self.model.is_ple() {
+            writeln!(out, "\nextraction layers:")?;
+        }
         for l in &self.layers {
+            if l.module == LayerModule::Mmoe {
+                write_mmoe(out, l)?;
+                continue;
+            }
             write!(
                 out,
                 "  {}: input {}, task experts {} per task {}, shared experts {}",
@@ -480,6 +539,14 @@ impl Summary {
                 if t.metrics.is_empty() { "-".to_string() } else { t.metrics.join(", ") },
                 t.outputs.join(", ")
             )?;
+        }
+        let relations: Vec<(&TowerRow, &RelationRow)> =
+            self.towers.iter().filter_map(|t| t.relation.as_ref().map(|r| (t, r))).collect();
+        if !relations.is_empty() {
+            writeln!(out, "\nrelation towers (each reads its own output, then the named towers' in order):")?;
+            for (t, r) in relations {
+                writeln!(out, "  {} <- {}: relation mlp {}", t.name, r.reads.join(", "), r.mlp)?;
+            }
         }
         writeln!(out, "\ndense parameters: {}", grouped(self.dense_params as u64))?;
         writeln!(out, "dense FLOPs per sample: {} (2 per multiply-add)", grouped(self.flops_per_sample))

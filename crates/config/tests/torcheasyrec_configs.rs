@@ -1,7 +1,7 @@
 //! TorchEasyRec's own benchmark PLE configs (`tzrec/benchmark/configs/`, copied unchanged into
 //! `tests/configs/torcheasyrec/`): what `plec check` makes of them.
 
-use plec_spec::{EncoderKind, Encoding, FgMode, Pooling, Transform};
+use plec_spec::{EncoderKind, Encoding, FgMode, ModelKind, Pooling, Transform};
 
 fn path(name: &str) -> String {
     format!("{}/../../tests/configs/torcheasyrec/{name}.config", env!("CARGO_MANIFEST_DIR"))
@@ -130,4 +130,73 @@ fn weighted_ids_refuse_mean_pooling_and_default_values() {
       feature_configs[18].id_feature.pooling: a weighted id_feature pools by sum only (TorchEasyRec's EmbeddingBag takes per-sample weights only with sum)
       feature_configs[18].id_feature.default_value: not supported yet: default_value on a weighted id_feature (a missing value is an empty bag)
     ");
+}
+
+/// `examples/mmoe_taobao.config`: three experts [512, 256, 128] on the 256-wide group, a gate per task over them,
+/// towers [256, 128, 64] on the experts' 128.
+#[test]
+fn mmoe_taobao_parameters_and_flops_by_hand() {
+    let loaded = plec_config::load_file(path("examples_mmoe_taobao")).unwrap_or_else(|e| panic!("{e}"));
+    let spec = &loaded.spec;
+    assert_eq!(spec.kind, ModelKind::Mmoe);
+    // Expert: 256*512+512 + 512*256+256 + 256*128+128 = 295,808; gate 256*3+3 = 771; tower 128*256+256 +
+    // 256*128+128 + 128*64+64 = 74,176 plus its head 65.
+    assert_eq!(spec.dense_param_count(), 3 * 295_808 + 2 * 771 + 2 * (74_176 + 65));
+    // Weights only, two FLOPs each: experts 294,912, gates 768, towers 73,728 + 64.
+    assert_eq!(spec.flops_per_sample(), 2 * (3 * 294_912 + 2 * 768 + 2 * (73_728 + 64)));
+    let names: Vec<String> = spec.params().iter().map(|p| p.name.clone()).filter(|n| n.starts_with("mmoe.")).collect();
+    assert_eq!(names.len(), 3 * 6 + 2 * 2);
+    assert!(names.contains(&"mmoe.expert_2.fc_2.weight".to_string()), "{names:?}");
+    assert!(names.contains(&"mmoe.gate_cvr.bias".to_string()), "{names:?}");
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+/// `examples/dbmtl_taobao.config`: bottom MLP [512], no MMoE, task MLPs [256, 128, 64], and `cvr`'s relation MLP
+/// [64] reading its own 64 then `ctr`'s 64.
+#[test]
+fn dbmtl_taobao_parameters_and_flops_by_hand() {
+    let loaded = plec_config::load_file(path("examples_dbmtl_taobao")).unwrap_or_else(|e| panic!("{e}"));
+    let spec = &loaded.spec;
+    assert_eq!(spec.kind, ModelKind::Dbmtl);
+    assert!(spec.layers.is_empty());
+    let relation = spec.towers[1].relation.as_ref().expect("cvr's relation");
+    assert_eq!((relation.towers.clone(), relation.mlp.input_width), (vec![0], 128));
+    // Bottom 256*512+512; each task MLP 512*256+256 + 256*128+128 + 128*64+64 = 172,480; relation 128*64+64;
+    // heads 65 each.
+    assert_eq!(spec.dense_param_count(), 131_584 + 2 * 172_480 + 8_256 + 2 * 65);
+    assert_eq!(spec.flops_per_sample(), 2 * (131_072 + 2 * 172_032 + 8_192 + 2 * 64));
+}
+
+/// The other benchmark and example MMoE/DBMTL configs load as written; the two `jrc_loss` ones are refused naming
+/// the loss.
+#[test]
+fn every_mmoe_and_dbmtl_config_loads_or_names_what_plec_lacks() {
+    for name in [
+        "taobao_mmoe",
+        "taobao_mmoe_has_sequence",
+        "taobao_dbmtl",
+        "taobao_dbmtl_has_sequence",
+        "taobao_ccp_mmoe",
+        "taobao_ccp_dbmtl",
+        "examples_dbmtl_taobao_seq",
+    ] {
+        let loaded = plec_config::load_file(path(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!loaded.spec.kind.is_ple(), "{name}");
+    }
+    for name in ["taobao_dbmtl_jrc", "examples_dbmtl_taobao_jrc"] {
+        let err = plec_config::load_file(path(name)).map(|_| ()).unwrap_err().to_string();
+        assert!(err.contains("task_towers[0].losses[0].jrc_loss: not supported yet: `jrc_loss`"), "{name}: {err}");
+    }
+}
+
+/// A DBMTL `mask_net` and a relation to a later tower are refused with the field and the reason.
+#[test]
+fn dbmtl_mask_net_and_forward_relations_are_refused() {
+    let text = std::fs::read_to_string(path("examples_dbmtl_taobao")).expect("read config");
+    let broken = text
+        .replacen("bottom_mlp {", "mask_net { n_mask_blocks: 2 mask_block { hidden_dim: 8 } }\n bottom_mlp {", 1)
+        .replacen("relation_tower_names: \"ctr\"", "relation_tower_names: \"cvr\"", 1);
+    assert_ne!(broken, text, "the edit applies");
+    let err = plec_config::load_str(&broken, "dbmtl.config").map(|_| ()).unwrap_err().to_string();
+    insta::assert_snapshot!(err);
 }

@@ -41,7 +41,7 @@ impl Validator {
         }
     }
 
-    fn note_ignored(&mut self, path: &str, why: &str) {
+    pub(crate) fn note_ignored(&mut self, path: &str, why: &str) {
         // One note per field path pattern (indices stripped), so 16 features do not give 16 notes.
         let pattern = strip_indices(path);
         if !self.ignored.iter().any(|d| d.location == pattern) {

@@ -1,6 +1,7 @@
 //! EasyRecConfig -> ModelSpec: every rule of the semantics page, all errors collected with field paths.
 
 mod audit;
+mod family;
 mod features;
 mod model;
 mod sequence;
@@ -45,20 +46,22 @@ pub(crate) fn validate(config: &EasyRecConfig) -> Result<(ModelSpec, Findings), 
     let (features, mut tables, features_width) = features::assemble(&mut v, &defined, &group);
     let (sequence_groups, encoders, input_width) =
         sequence::sequences(&mut v, &defined, &group, &mut tables, features_width);
-    let (layers, towers) = model::ple(&mut v, config, input_width, &data);
+    let network = model::network(&mut v, config, input_width, &data);
     if v.errors.is_empty() {
         let (Some(data), Some(train)) = (data, train) else {
             return Err(ConfigError::Invalid(vec![Diagnostic::new("", "internal: settings missing without error")]));
         };
         let spec = ModelSpec {
+            kind: network.kind,
+            bottom_mlp: network.bottom_mlp,
             group_name: group.name,
             features,
             tables: tables.into_tables(),
             input_width,
             sequence_groups,
             encoders,
-            layers,
-            towers,
+            layers: network.layers,
+            towers: network.towers,
             data,
             train,
             paths: Paths {

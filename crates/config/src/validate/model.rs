@@ -3,10 +3,13 @@
 use crate::proto::tzrec::loss_config::Loss as LossKind;
 use crate::proto::tzrec::metric_config::Metric as MetricKind;
 use crate::proto::tzrec::model_config::Model;
-use crate::proto::tzrec::{EasyRecConfig, FeatureGroupType, SeqEncoderConfig, SeqGroupConfig, TaskTower, MLP};
+use crate::proto::tzrec::{
+    BayesTaskTower, EasyRecConfig, FeatureGroupType, LossConfig, MetricConfig, SeqEncoderConfig, SeqGroupConfig,
+    TaskTower, MLP,
+};
 use plec_spec::{
-    head_outputs, Activation, DataSettings, ExtractionLayer, Loss, LossWeighting, Metric, Mlp, MlpLayer, Norm,
-    TaskSpace, Tower,
+    head_outputs, Activation, DataSettings, ExtractionLayer, LayerModule, Loss, LossWeighting, Metric, Mlp, MlpLayer,
+    ModelKind, Norm, TaskSpace, Tower,
 };
 
 use super::audit::Policy;
@@ -29,7 +32,7 @@ impl Group {
 }
 
 const MODEL_CONFIG: Policy = Policy {
-    used: &["feature_groups", "ple"],
+    used: &["feature_groups", "ple", "mmoe", "dbmtl"],
     inert: &[("kernel", "plec runs its own kernels (libtorch on CPU/CUDA, ONNX Runtime)")],
 };
 const FEATURE_GROUP: Policy =
@@ -41,7 +44,7 @@ const EXTRACTION_NETWORK: Policy = Policy {
 };
 const MLP_POLICY: Policy =
     Policy { used: &["hidden_units", "dropout_ratio", "activation", "use_bn", "bias", "use_ln"], inert: &[] };
-const TASK_TOWER: Policy = Policy {
+pub(super) const TASK_TOWER: Policy = Policy {
     used: &[
         "tower_name",
         "label_name",
@@ -108,16 +111,53 @@ pub(crate) fn feature_group(v: &mut Validator, config: &EasyRecConfig) -> Group 
     }
 }
 
-pub(crate) fn ple(
+/// The model part of a spec: its kind, bottom MLP, layers and towers.
+pub(crate) struct Network {
+    pub kind: ModelKind,
+    pub bottom_mlp: Option<Mlp>,
+    pub layers: Vec<ExtractionLayer>,
+    pub towers: Vec<Tower>,
+}
+
+/// The `oneof model` block plec reads: `ple`, `mmoe` or `dbmtl`.
+pub(crate) fn network(
     v: &mut Validator,
     config: &EasyRecConfig,
     input_width: usize,
     data: &Option<DataSettings>,
+) -> Network {
+    let labels: &[String] = data.as_ref().map_or(&[], |d| &d.label_fields);
+    let sample_weights: &[String] = data.as_ref().map_or(&[], |d| &d.sample_weight_fields);
+    let columns = Columns { labels, sample_weights };
+    match &config.model_config.model {
+        Some(Model::Ple(ple_config)) => {
+            let (layers, towers) = ple(v, ple_config, input_width, &columns);
+            Network { kind: ModelKind::Ple, bottom_mlp: None, layers, towers }
+        }
+        Some(Model::Mmoe(mmoe)) => super::family::mmoe(v, mmoe, input_width, &columns),
+        Some(Model::Dbmtl(dbmtl)) => super::family::dbmtl(v, dbmtl, input_width, &columns),
+        None => {
+            v.error(
+                "model_config",
+                "model_config has no model block: plec compiles `ple`, `mmoe` and `dbmtl` models (TorchEasyRec's PLE, MMoE and DBMTL)",
+            );
+            Network { kind: ModelKind::Ple, bottom_mlp: None, layers: Vec::new(), towers: Vec::new() }
+        }
+    }
+}
+
+/// The label and sample-weight columns towers may name.
+pub(super) struct Columns<'a> {
+    pub labels: &'a [String],
+    pub sample_weights: &'a [String],
+}
+
+fn ple(
+    v: &mut Validator,
+    ple: &crate::proto::tzrec::PLE,
+    input_width: usize,
+    columns: &Columns,
 ) -> (Vec<ExtractionLayer>, Vec<Tower>) {
-    let Some(Model::Ple(ple)) = &config.model_config.model else {
-        v.error("model_config", "model_config has no `ple { ... }` block: plec compiles PLE models");
-        return (Vec::new(), Vec::new());
-    };
     let base = "model_config.ple";
     v.audit(ple, base, &PLE);
     let tasks = ple.task_towers.len();
@@ -191,22 +231,87 @@ pub(crate) fn ple(
             shared_expert,
             has_shared_gate: i + 1 < count,
             output_width,
+            gate_mlp: None,
+            module: LayerModule::Ple,
         });
         width = output_width;
     }
-    let labels: &[String] = data.as_ref().map_or(&[], |d| &d.label_fields);
-    let sample_weights: &[String] = data.as_ref().map_or(&[], |d| &d.sample_weight_fields);
+    let towers = task_towers(v, &ple.task_towers, base, width, columns, &TASK_TOWER);
+    (layers, towers)
+}
+
+/// Every tower of `configs` reading `width` columns, names checked for duplicates.
+pub(super) fn task_towers<T: TowerConfig + protobuf::MessageDyn>(
+    v: &mut Validator,
+    configs: &[T],
+    base: &str,
+    width: usize,
+    columns: &Columns,
+    policy: &Policy,
+) -> Vec<Tower> {
     let mut towers: Vec<Tower> = Vec::new();
-    for (i, tower) in ple.task_towers.iter().enumerate() {
+    for (i, tower) in configs.iter().enumerate() {
         let path = format!("{base}.task_towers[{i}]");
-        let t = task_tower(v, tower, &path, width, labels, sample_weights);
+        let t = task_tower(v, tower, &path, width, columns, policy);
         if towers.iter().any(|other| other.name == t.name) {
             v.error(&format!("{path}.tower_name"), format!("duplicate tower_name `{}`", t.name));
         }
         towers.push(t);
     }
-    (layers, towers)
+    towers
 }
+
+/// The fields TorchEasyRec's `TaskTower` and DBMTL's `BayesTaskTower` share.
+pub(super) trait TowerConfig {
+    fn name(&self) -> &str;
+    fn label(&self) -> &str;
+    fn metric_configs(&self) -> &[MetricConfig];
+    fn loss_configs(&self) -> &[LossConfig];
+    fn classes(&self) -> u32;
+    fn tower_mlp(&self) -> Option<&MLP>;
+    fn task_weight(&self) -> Option<f32>;
+    fn sample_weight(&self) -> Option<&str>;
+    /// `(task_space_indicator_label, in_task_space_weight, out_task_space_weight)`.
+    fn task_space(&self) -> Option<(&str, f32, f32)>;
+}
+
+macro_rules! tower_config {
+    ($t:ty) => {
+        impl TowerConfig for $t {
+            fn name(&self) -> &str {
+                self.tower_name()
+            }
+            fn label(&self) -> &str {
+                self.label_name()
+            }
+            fn metric_configs(&self) -> &[MetricConfig] {
+                &self.metrics
+            }
+            fn loss_configs(&self) -> &[LossConfig] {
+                &self.losses
+            }
+            fn classes(&self) -> u32 {
+                self.num_class()
+            }
+            fn tower_mlp(&self) -> Option<&MLP> {
+                self.mlp.as_ref()
+            }
+            fn task_weight(&self) -> Option<f32> {
+                self.has_weight().then(|| self.weight())
+            }
+            fn sample_weight(&self) -> Option<&str> {
+                self.has_sample_weight_name().then(|| self.sample_weight_name())
+            }
+            fn task_space(&self) -> Option<(&str, f32, f32)> {
+                self.has_task_space_indicator_label().then(|| {
+                    (self.task_space_indicator_label(), self.in_task_space_weight(), self.out_task_space_weight())
+                })
+            }
+        }
+    };
+}
+tower_config!(TaskTower);
+tower_config!(BayesTaskTower);
 
 pub(super) fn mlp(v: &mut Validator, config: &MLP, path: &str, input_width: usize) -> Mlp {
     v.audit(config, path, &MLP_POLICY);
@@ -291,12 +396,12 @@ fn activation(v: &mut Validator, text: &str, path: &str) -> Activation {
 }
 
 /// The tower's losses, each checked against its `num_class`.
-fn tower_losses(v: &mut Validator, tower: &TaskTower, path: &str, name: &str, num_class: usize) -> Vec<Loss> {
+fn tower_losses(v: &mut Validator, tower: &dyn TowerConfig, path: &str, name: &str, num_class: usize) -> Vec<Loss> {
     let mut losses = Vec::new();
-    if tower.losses.is_empty() {
+    if tower.loss_configs().is_empty() {
         v.error(&format!("{path}.losses"), format!("tower `{name}` has no loss"));
     }
-    for (k, loss) in tower.losses.iter().enumerate() {
+    for (k, loss) in tower.loss_configs().iter().enumerate() {
         let loss_path = format!("{path}.losses[{k}]");
         v.audit(loss, &loss_path, &LOSS);
         let spec = match &loss.loss {
@@ -331,9 +436,9 @@ fn tower_losses(v: &mut Validator, tower: &TaskTower, path: &str, name: &str, nu
 }
 
 /// The tower's metrics, each checked against its `num_class`.
-fn tower_metrics(v: &mut Validator, tower: &TaskTower, path: &str, name: &str, num_class: usize) -> Vec<Metric> {
+fn tower_metrics(v: &mut Validator, tower: &dyn TowerConfig, path: &str, name: &str, num_class: usize) -> Vec<Metric> {
     let mut metrics = Vec::new();
-    for (k, metric) in tower.metrics.iter().enumerate() {
+    for (k, metric) in tower.metric_configs().iter().enumerate() {
         let metric_path = format!("{path}.metrics[{k}]");
         v.audit(metric, &metric_path, &METRIC);
         let spec = match &metric.metric {
@@ -379,16 +484,11 @@ fn tower_metrics(v: &mut Validator, tower: &TaskTower, path: &str, name: &str, n
 }
 
 /// Sample weights, a task weight and task-space weighting, when the tower asks for any.
-fn loss_weighting(
-    v: &mut Validator,
-    tower: &TaskTower,
-    path: &str,
-    labels: &[String],
-    sample_weights: &[String],
-) -> Option<LossWeighting> {
-    let weighted = tower.has_sample_weight_name() || tower.has_weight() || tower.has_task_space_indicator_label();
+fn loss_weighting(v: &mut Validator, tower: &dyn TowerConfig, path: &str, columns: &Columns) -> Option<LossWeighting> {
+    let (labels, sample_weights) = (columns.labels, columns.sample_weights);
+    let weighted = tower.sample_weight().is_some() || tower.task_weight().is_some() || tower.task_space().is_some();
     let weighting = weighted.then(|| {
-        let sample_weight = tower.has_sample_weight_name().then(|| tower.sample_weight_name().to_string());
+        let sample_weight = tower.sample_weight().map(str::to_string);
         if let Some(column) = &sample_weight {
             if !sample_weights.contains(column) {
                 v.error(
@@ -397,54 +497,51 @@ fn loss_weighting(
                 );
             }
         }
-        let task_space = tower.has_task_space_indicator_label().then(|| {
-            let indicator = tower.task_space_indicator_label().to_string();
+        let task_space = tower.task_space().map(|(indicator, in_weight, out_weight)| {
+            let indicator = indicator.to_string();
             if !labels.contains(&indicator) {
                 v.error(
                     &format!("{path}.task_space_indicator_label"),
                     format!("indicator `{indicator}` is not in data_config.label_fields [{}]", labels.join(", ")),
                 );
             }
-            TaskSpace {
-                indicator_label: indicator,
-                in_weight: tower.in_task_space_weight(),
-                out_weight: tower.out_task_space_weight(),
-            }
+            TaskSpace { indicator_label: indicator, in_weight, out_weight }
         });
-        LossWeighting { sample_weight, task_space, weight: tower.weight() }
+        LossWeighting { sample_weight, task_space, weight: tower.task_weight().unwrap_or(1.0) }
     });
     weighting
 }
 
-fn task_tower(
+fn task_tower<T: TowerConfig + protobuf::MessageDyn>(
     v: &mut Validator,
-    tower: &TaskTower,
+    tower: &T,
     path: &str,
     input_width: usize,
-    labels: &[String],
-    sample_weights: &[String],
+    columns: &Columns,
+    policy: &Policy,
 ) -> Tower {
-    v.audit(tower, path, &TASK_TOWER);
-    let name = tower.tower_name().to_string();
+    v.audit(tower, path, policy);
+    let name = tower.name().to_string();
     v.check_name(&format!("{path}.tower_name"), "tower_name", &name);
     if name == "shared" {
         v.error(&format!("{path}.tower_name"), "tower_name `shared` is reserved (it names the shared gate)");
     }
-    let label = tower.label_name().to_string();
+    let labels = columns.labels;
+    let label = tower.label().to_string();
     if !labels.contains(&label) {
         v.error(
             &format!("{path}.label_name"),
             format!("label `{label}` is not in data_config.label_fields [{}]", labels.join(", ")),
         );
     }
-    let num_class = tower.num_class() as usize;
+    let num_class = tower.classes() as usize;
     if num_class == 0 {
         v.error(&format!("{path}.num_class"), "num_class must be at least 1");
     }
-    let mlp_spec = tower.mlp.as_ref().map(|m| mlp(v, m, &format!("{path}.mlp"), input_width));
+    let mlp_spec = tower.tower_mlp().map(|m| mlp(v, m, &format!("{path}.mlp"), input_width));
     let losses = tower_losses(v, tower, path, &name, num_class);
     let metrics = tower_metrics(v, tower, path, &name, num_class);
-    let weighting = loss_weighting(v, tower, path, labels, sample_weights);
+    let weighting = loss_weighting(v, tower, path, columns);
     let outputs = head_outputs(&name, num_class, &losses);
-    Tower { name, label, input_width, mlp: mlp_spec, num_class, losses, metrics, weighting, outputs }
+    Tower { name, label, input_width, mlp: mlp_spec, num_class, losses, metrics, weighting, outputs, relation: None }
 }
