@@ -61,7 +61,7 @@ fn bad_config_errors() {
             "feature_configs { combo_feature { feature_name: \"price\" expression: [\"a\", \"b\"] hash_bucket_size: 5 } }\nfeature_configs { raw_feature { feature_name: \"unused_price\" expression: \"x\" } }\n#",
         ),
         ("sequence_group", "group_type: DEEP", "group_type: SEQUENCE"),
-        ("other_model_kind", "ple {", "dbmtl {"),
+        ("other_model_kind", "ple {", "dc2vr {"),
         ("unknown_group_feature", "feature_names: [\"user\", \"price\"]", "feature_names: [\"user\", \"prcie\"]"),
         ("empty_group", "feature_names: [\"user\", \"price\"]", "feature_names: []"),
         ("label_not_in_label_fields", "label_name: \"buy\"", "label_name: \"purchase\""),

@@ -144,6 +144,42 @@ fn eval_forward_matches_reference_with_mixed_towers() {
     check_outputs(&mixed_tower_spec(), false);
 }
 
+/// MMoE with BatchNorm experts and gate MLPs; DBMTL with a bottom MLP, an MMoE and relation towers (one reading a
+/// tower that has a relation itself), and DBMTL without an MMoE.
+fn family_specs() -> Vec<ModelSpec> {
+    use plec_spec::testing::{dbmtl, mmoe, mmoe_module, relation};
+    let towers = [tower("ctr", &[3], Head::Binary).label("clk"), tower("cvr", &[], Head::Binary).label("buy")];
+    let three = [
+        tower("ctr", &[3], Head::Binary).label("clk"),
+        tower("cvr", &[2], Head::Binary).label("buy"),
+        tower("two", &[], Head::Softmax(2)).label("pair"),
+    ];
+    let relations = [relation("cvr", &["ctr"], &[4]), relation("two", &["cvr", "ctr"], &[3])];
+    vec![
+        mmoe(&features(), mmoe_module(3, &[6, 4], Some(&[5])).norm(Norm::Batch), &towers),
+        dbmtl(&features(), Some(&[7]), Some(mmoe_module(2, &[5], Some(&[4]))), &three, &relations),
+        dbmtl(&features(), Some(&[6]), None, &three, &relations[..1]),
+    ]
+}
+
+#[test]
+fn mmoe_and_dbmtl_forward_matches_reference() {
+    for spec in family_specs() {
+        check_outputs(&spec, false);
+        check_outputs(&spec, true);
+    }
+}
+
+#[test]
+fn mmoe_and_dbmtl_parameters_are_named_exactly_as_the_spec() {
+    for spec in family_specs() {
+        let model = PleModel::new(&spec, Device::Cpu).expect("model");
+        let mine: Vec<String> = model.named_tensors().into_keys().collect();
+        let want: std::collections::BTreeSet<String> = spec.params().into_iter().map(|p| p.name).collect();
+        assert_eq!(mine, want.into_iter().collect::<Vec<_>>());
+    }
+}
+
 #[test]
 fn train_forward_uses_batch_statistics() {
     check_outputs(&two_tower_spec(), true);

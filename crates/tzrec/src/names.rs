@@ -14,6 +14,18 @@
 //! tower.<T>.fc_<j>.*              _task_tower.<t>.tower_mlp.mlp.<j>.perceptron.*
 //! tower.<T>.output.*              _task_tower.<t>.linear.*
 //! ```
+//! MMoE (`models/mmoe.py`, `modules/mmoe.py`) and DBMTL (`models/dbmtl.py`):
+//! ```text
+//! mmoe.expert_<e>.fc_<j>.*         mmoe.expert_mlps.<e>.mlp.<j>.perceptron.*
+//! mmoe.gate_<T>.fc_<j>.*           mmoe.gate_mlps.<t>.mlp.<j>.perceptron.*
+//! mmoe.gate_<T>.*                  mmoe.gate_finals.<t>.*
+//! tower.<T>.fc_<j>.*               _task_tower.<t>.tower_mlp.mlp.<j>.perceptron.*   (MMoE, as PLE)
+//! tower.<T>.output.*               _task_tower.<t>.linear.*                         (MMoE, as PLE)
+//! bottom_mlp.fc_<j>.*              bottom_mlp.mlp.<j>.perceptron.*                  (DBMTL)
+//! tower.<T>.fc_<j>.*               task_mlps.<T>.mlp.<j>.perceptron.*               (DBMTL: keyed by name)
+//! tower.<T>.relation.fc_<j>.*      relation_mlps.<T>.mlp.<j>.perceptron.*           (DBMTL: keyed by name)
+//! tower.<T>.output.*               task_outputs.<t>.*                               (DBMTL)
+//! ```
 //! `<l>`, `<t>` are the layer's and tower's positions in the config. Inside a Perceptron, `perceptron.0` is the
 //! Linear, then BatchNorm1d (`perceptron.1`; `perceptron.2` in a DIN's attention MLP, which transposes around it)
 //! or LayerNorm (`perceptron.1`). Distributed training wraps the model in `TrainWrapper`, so a checkpoint's keys
@@ -22,7 +34,7 @@
 use std::collections::BTreeMap;
 
 use plec_spec::artifact::names::{self as plec, leaf};
-use plec_spec::{EncoderKind, Mlp, ModelSpec, Norm, TableCollection};
+use plec_spec::{EncoderKind, ExtractionLayer, LayerModule, Mlp, ModelKind, ModelSpec, Norm, TableCollection};
 
 /// What `TrainWrapper` (TorchEasyRec's training entry point) puts before every key.
 pub const MODEL_PREFIX: &str = "model.";
@@ -68,43 +80,67 @@ pub fn tzrec_keys(spec: &ModelSpec) -> BTreeMap<String, String> {
             linear(&mut out, &plec::seq_encoder_output(&spec.group_name, i), &format!("{module}.linear"), true);
         }
     }
+    if let Some(bottom) = &spec.bottom_mlp {
+        mlp(&mut out, plec::BOTTOM_MLP, "bottom_mlp", bottom, PerceptronInput::Flat);
+    }
     for (l, layer) in spec.layers.iter().enumerate() {
-        let net = format!("_extraction_nets.{l}");
-        for (t, tower) in spec.towers.iter().enumerate() {
-            for e in 0..layer.experts_per_task {
-                let plec_name = plec::task_expert(&layer.name, &tower.name, e);
-                mlp(
-                    &mut out,
-                    &plec_name,
-                    &format!("{net}._task_layers.{t}.{e}"),
-                    &layer.task_expert,
-                    PerceptronInput::Flat,
-                );
-            }
-            linear(&mut out, &plec::task_gate(&layer.name, &tower.name), &format!("{net}._task_gates.{t}"), true);
-        }
-        for e in 0..layer.shared_experts {
-            let plec_name = plec::shared_expert(&layer.name, e);
-            mlp(
-                &mut out,
-                &plec_name,
-                &format!("{net}._shared_layers.{e}"),
-                &layer.shared_expert,
-                PerceptronInput::Flat,
-            );
-        }
-        if layer.has_shared_gate {
-            linear(&mut out, &plec::shared_gate(&layer.name), &format!("{net}._shared_gate"), true);
+        match layer.module {
+            LayerModule::Ple => extraction_net(&mut out, spec, l, layer),
+            LayerModule::Mmoe => mmoe_module(&mut out, spec, layer),
         }
     }
     for (t, tower) in spec.towers.iter().enumerate() {
-        if let Some(tower_mlp) = &tower.mlp {
-            let module = format!("_task_tower.{t}.tower_mlp");
-            mlp(&mut out, &plec::tower(&tower.name), &module, tower_mlp, PerceptronInput::Flat);
+        let (tower_mlp, head) = match spec.kind {
+            ModelKind::Ple | ModelKind::Mmoe => {
+                (format!("_task_tower.{t}.tower_mlp"), format!("_task_tower.{t}.linear"))
+            }
+            ModelKind::Dbmtl => (format!("task_mlps.{}", tower.name), format!("task_outputs.{t}")),
+        };
+        if let Some(m) = &tower.mlp {
+            mlp(&mut out, &plec::tower(&tower.name), &tower_mlp, m, PerceptronInput::Flat);
         }
-        linear(&mut out, &plec::tower_output(&tower.name), &format!("_task_tower.{t}.linear"), true);
+        if let Some(relation) = &tower.relation {
+            let module = format!("relation_mlps.{}", tower.name);
+            mlp(&mut out, &plec::relation(&tower.name), &module, &relation.mlp, PerceptronInput::Flat);
+        }
+        linear(&mut out, &plec::tower_output(&tower.name), &head, true);
     }
     out
+}
+
+/// PLE's `ExtractionNet` number `l`.
+fn extraction_net(out: &mut BTreeMap<String, String>, spec: &ModelSpec, l: usize, layer: &ExtractionLayer) {
+    let net = format!("_extraction_nets.{l}");
+    for (t, tower) in spec.towers.iter().enumerate() {
+        for e in 0..layer.experts_per_task {
+            let plec_name = layer.task_expert_module(&tower.name, e);
+            let module = format!("{net}._task_layers.{t}.{e}");
+            mlp(out, &plec_name, &module, &layer.task_expert, PerceptronInput::Flat);
+        }
+        linear(out, &layer.task_gate_module(&tower.name), &format!("{net}._task_gates.{t}"), true);
+    }
+    for e in 0..layer.shared_experts {
+        let module = format!("{net}._shared_layers.{e}");
+        mlp(out, &layer.shared_expert_module(e), &module, &layer.shared_expert, PerceptronInput::Flat);
+    }
+    if layer.has_shared_gate {
+        linear(out, &layer.shared_gate_module(), &format!("{net}._shared_gate"), true);
+    }
+}
+
+/// `modules/mmoe.py`'s `MMoE` as `self.mmoe`: `expert_mlps`, `gate_mlps` and `gate_finals` ModuleLists.
+fn mmoe_module(out: &mut BTreeMap<String, String>, spec: &ModelSpec, layer: &ExtractionLayer) {
+    for e in 0..layer.shared_experts {
+        let module = format!("mmoe.expert_mlps.{e}");
+        mlp(out, &layer.shared_expert_module(e), &module, &layer.shared_expert, PerceptronInput::Flat);
+    }
+    for (t, tower) in spec.towers.iter().enumerate() {
+        let gate = layer.task_gate_module(&tower.name);
+        if let Some(gate_mlp) = &layer.gate_mlp {
+            mlp(out, &gate, &format!("mmoe.gate_mlps.{t}"), gate_mlp, PerceptronInput::Flat);
+        }
+        linear(out, &gate, &format!("mmoe.gate_finals.{t}"), true);
+    }
 }
 
 fn linear(out: &mut BTreeMap<String, String>, plec_prefix: &str, tzrec_prefix: &str, bias: bool) {

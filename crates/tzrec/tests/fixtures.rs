@@ -109,11 +109,26 @@ fn sharded_tables_assemble_to_the_tensors_one_rank_saved() {
 
 #[test]
 fn every_plec_parameter_has_one_tzrec_key() {
-    let configs =
-        ["tzrec_ple.config", "tzrec_ple_din.config", "sequences.config", "mmoe.config", "weighted_ids.config"];
+    let configs = [
+        "tzrec_ple.config",
+        "tzrec_ple_din.config",
+        "sequences.config",
+        "mmoe.config",
+        "weighted_ids.config",
+        "mmoe_gate.config",
+        "dbmtl.config",
+    ];
     // TorchEasyRec's own benchmark configs, unchanged.
-    let benchmark = ["taobao_ple.config", "taobao_ple_has_sequence.config", "taobao_ccp_ple.config"]
-        .map(|c| format!("torcheasyrec/{c}"));
+    let benchmark = [
+        "taobao_ple.config",
+        "taobao_ple_has_sequence.config",
+        "taobao_ccp_ple.config",
+        "taobao_mmoe_has_sequence.config",
+        "taobao_ccp_mmoe.config",
+        "taobao_dbmtl_has_sequence.config",
+        "taobao_ccp_dbmtl.config",
+    ]
+    .map(|c| format!("torcheasyrec/{c}"));
     for config in configs.iter().map(|c| c.to_string()).chain(benchmark) {
         let config = config.as_str();
         let spec = spec(config);
@@ -130,6 +145,17 @@ fn the_name_mapping_of_the_din_config() {
     let keys = tzrec_keys(&spec("tzrec_ple_din.config"));
     let text: String = keys.iter().map(|(plec, tzrec)| format!("{plec:<48} {tzrec}\n")).collect();
     insta::assert_snapshot!(text);
+}
+
+/// MMoE's and DBMTL's keys follow `models/mmoe.py`, `modules/mmoe.py` and `models/dbmtl.py` (task and relation MLPs
+/// keyed by tower name, outputs by position).
+#[test]
+fn the_name_mapping_of_mmoe_and_dbmtl() {
+    for config in ["mmoe_gate.config", "dbmtl.config"] {
+        let keys = tzrec_keys(&spec(config));
+        let text: String = keys.iter().map(|(plec, tzrec)| format!("{plec:<40} {tzrec}\n")).collect();
+        insta::assert_snapshot!(config.replace('.', "_"), text);
+    }
 }
 
 #[test]

@@ -30,8 +30,6 @@ const OTHER_MODEL_KINDS: &[&str] = &[
     "xdeepfm",
     "wukong",
     "simple_multi_task",
-    "mmoe",
-    "dbmtl",
     "dc2vr",
     "dlrm_hstu",
     "pepnet",
@@ -295,7 +293,7 @@ impl<'a> Parser<'a> {
         if descriptor.full_name() == "tzrec.protos.ModelConfig" && OTHER_MODEL_KINDS.contains(&name) {
             return self.error(
                 pos,
-                format!("this config describes a `{name}` model; plec compiles `ple` models (ModelConfig.ple)"),
+                format!("this config describes a `{name}` model; plec compiles `ple`, `mmoe` and `dbmtl` models"),
             );
         }
         let names: Vec<String> = descriptor.fields().map(|f| f.name().to_string()).collect();

@@ -94,7 +94,7 @@ fn errors_name_position_type_and_field() {
     insta::assert_snapshot!(parse_err::<DataConfig>("dataset_type: CsvDataSet"), @"t.config:1:15: unknown value `CsvDataSet` for enum DatasetType (field `dataset_type` of DataConfig); did you mean `CsvDataset`?; expected one of: OdpsDataset, ParquetDataset, CsvDataset, OdpsDatasetV1, KafkaDataset");
     insta::assert_snapshot!(parse_err::<RawFeature>("feature_name: \"abc"), @"t.config:1:15: unterminated string literal");
     insta::assert_snapshot!(parse_err::<RawFeature>("expression: \"\\q\""), @r#"t.config:1:14: invalid escape sequence: `\q`"#);
-    insta::assert_snapshot!(parse_err::<EasyRecConfig>("model_config { mmoe { } }"), @"t.config:1:16: this config describes a `mmoe` model; plec compiles `ple` models (ModelConfig.ple)");
+    insta::assert_snapshot!(parse_err::<EasyRecConfig>("model_config { dc2vr { } }"), @"t.config:1:16: this config describes a `dc2vr` model; plec compiles `ple`, `mmoe` and `dbmtl` models");
     insta::assert_snapshot!(parse_err::<EasyRecConfig>("data_config { batch_size: 3 "), @"t.config:1:29: end of file inside DataConfig `data_config`: missing `}`");
     insta::assert_snapshot!(parse_err::<DataConfig>("with_header: yes"), @"t.config:1:14: expected `true` or `false` for field `with_header` of DataConfig, found `yes`");
     insta::assert_snapshot!(parse_err::<DataConfig>("batch_size: 99999999999"), @"t.config:1:13: expected an unsigned 32-bit integer for field `batch_size` of DataConfig, found `99999999999`");

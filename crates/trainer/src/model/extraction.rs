@@ -1,8 +1,9 @@
 //! One extraction layer (CGC, section 4): task and shared experts, softmax task gates over [own..., shared...], and
-//! (except at the last layer) a shared gate over [task 0's..., task 1's..., ..., shared...].
+//! (except at the last layer) a shared gate over [task 0's..., task 1's..., ..., shared...]. An MMoE module
+//! (section 4b) is such a layer with shared experts only, no shared gate and optionally a gate MLP per task.
 
 use plec_spec::artifact::names;
-use plec_spec::ExtractionLayer;
+use plec_spec::{ExtractionLayer, Mlp};
 use tch::{TchError, Tensor};
 
 use super::mlp::{BankInput, MlpBank};
@@ -17,21 +18,34 @@ enum Experts {
 }
 
 struct Gate {
+    /// MMoE's gate MLP, read before the final Linear.
+    mlp: Option<MlpBank>,
     weight: Tensor,
     bias: Tensor,
 }
 
 impl Gate {
-    fn new(factory: &mut ParamFactory, prefix: &str) -> Result<Self> {
-        Ok(Gate { weight: factory.single(&names::weight(prefix))?, bias: factory.single(&names::bias(prefix))? })
+    fn new(factory: &mut ParamFactory, prefix: &str, mlp: Option<&Mlp>) -> Result<Self> {
+        let mlp = match mlp {
+            Some(mlp) => Some(MlpBank::new(factory, &[prefix.to_string()], mlp)?),
+            None => None,
+        };
+        Ok(Gate { mlp, weight: factory.single(&names::weight(prefix))?, bias: factory.single(&names::bias(prefix))? })
     }
 
-    /// `softmax(x W^T + b)`, `[batch, experts]`.
-    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
-        self.bias.f_unsqueeze(0)?.f_addmm(x, &self.weight.f_transpose(0, 1)?)?.f_softmax(-1, None)
+    /// `softmax(mlp(x) W^T + b)` (or of `x` without a gate MLP), `[batch, experts]`.
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let hidden = match &self.mlp {
+            Some(bank) => bank.forward(&BankInput { groups: vec![(x, 1)] }, train)?.f_select(0, 0)?,
+            None => x.shallow_clone(),
+        };
+        Ok(self.bias.f_unsqueeze(0)?.f_addmm(&hidden, &self.weight.f_transpose(0, 1)?)?.f_softmax(-1, None)?)
     }
 
     fn trainable(&self, out: &mut Vec<Tensor>) {
+        if let Some(bank) = &self.mlp {
+            bank.trainable(out);
+        }
         out.push(self.weight.shallow_clone());
         out.push(self.bias.shallow_clone());
     }
@@ -56,10 +70,9 @@ impl CgcLayer {
     pub fn new(factory: &mut ParamFactory, layer: &ExtractionLayer, towers: &[String]) -> Result<Self> {
         let task_modules: Vec<String> = towers
             .iter()
-            .flat_map(|t| (0..layer.experts_per_task).map(move |e| names::task_expert(&layer.name, t, e)))
+            .flat_map(|t| (0..layer.experts_per_task).map(move |e| layer.task_expert_module(t, e)))
             .collect();
-        let shared_modules: Vec<String> =
-            (0..layer.shared_experts).map(|e| names::shared_expert(&layer.name, e)).collect();
+        let shared_modules: Vec<String> = (0..layer.shared_experts).map(|e| layer.shared_expert_module(e)).collect();
         // Parameters are created in spec order (task experts, shared experts, gates) whichever way they are banked.
         let experts =
             if layer.task_expert == layer.shared_expert && !task_modules.is_empty() && !shared_modules.is_empty() {
@@ -78,10 +91,12 @@ impl CgcLayer {
                 };
                 Experts::Split { task, shared }
             };
-        let task_gates =
-            towers.iter().map(|t| Gate::new(factory, &names::task_gate(&layer.name, t))).collect::<Result<_>>()?;
+        let task_gates = towers
+            .iter()
+            .map(|t| Gate::new(factory, &layer.task_gate_module(t), layer.gate_mlp.as_ref()))
+            .collect::<Result<_>>()?;
         let shared_gate =
-            if layer.has_shared_gate { Some(Gate::new(factory, &names::shared_gate(&layer.name))?) } else { None };
+            if layer.has_shared_gate { Some(Gate::new(factory, &layer.shared_gate_module(), None)?) } else { None };
         Ok(CgcLayer {
             tasks: towers.len(),
             per_task: layer.experts_per_task,
@@ -137,7 +152,7 @@ impl CgcLayer {
         let shared_start = (self.tasks * self.per_task) as i64;
         let mut ys = Vec::with_capacity(self.tasks);
         for (t, (x, gate)) in tasks.iter().zip(&self.task_gates).enumerate() {
-            let g = gate.forward(x)?;
+            let g = gate.forward(x, train)?;
             let (own, shared_n) = (self.per_task as i64, self.shared as i64);
             // Own experts and shared experts mixed separately: no copy of the selected expert outputs.
             let mut y: Option<Tensor> = None;
@@ -154,7 +169,7 @@ impl CgcLayer {
             ys.push(y.ok_or_else(|| crate::error::TrainError::Config("an extraction layer without experts".into()))?);
         }
         let shared_next = match &self.shared_gate {
-            Some(gate) => Some(mix(&outputs, &gate.forward(shared)?)?),
+            Some(gate) => Some(mix(&outputs, &gate.forward(shared, train)?)?),
             None => None,
         };
         Ok(LayerOutput { tasks: ys, shared: shared_next })

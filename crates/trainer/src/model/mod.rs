@@ -1,4 +1,4 @@
-//! The PLE model (sections 1-5 of the semantics) on libtorch.
+//! The PLE, MMoE and DBMTL models (sections 1-5 of the semantics) on libtorch.
 
 pub mod activation;
 pub mod embedding;
@@ -11,6 +11,7 @@ pub mod tower;
 
 use std::collections::BTreeMap;
 
+use plec_spec::artifact::names;
 use plec_spec::{ModelSpec, OutputKind};
 use tch::{nn, Device, Tensor};
 
@@ -29,6 +30,8 @@ pub struct PleModel {
     vs: nn::VarStore,
     embeddings: Embeddings,
     encoders: SequenceEncoders,
+    /// DBMTL's bottom MLP (a bank of one).
+    bottom: Option<mlp::MlpBank>,
     layers: Vec<CgcLayer>,
     towers: Towers,
 }
@@ -49,12 +52,16 @@ impl PleModel {
         let mut factory = ParamFactory::new(spec.params(), device);
         let embeddings = Embeddings::new(&mut factory, spec)?;
         let encoders = SequenceEncoders::new(&mut factory, spec)?;
+        let bottom = match &spec.bottom_mlp {
+            Some(bottom) => Some(mlp::MlpBank::new(&mut factory, &[names::BOTTOM_MLP.to_string()], bottom)?),
+            None => None,
+        };
         let tower_names: Vec<String> = spec.towers.iter().map(|t| t.name.clone()).collect();
         let layers =
             spec.layers.iter().map(|layer| CgcLayer::new(&mut factory, layer, &tower_names)).collect::<Result<_>>()?;
         let towers = Towers::new(&mut factory, &spec.towers)?;
         let vs = factory.finish()?;
-        Ok(PleModel { spec: spec.clone(), device, vs, embeddings, encoders, layers, towers })
+        Ok(PleModel { spec: spec.clone(), device, vs, embeddings, encoders, bottom, layers, towers })
     }
 
     pub fn device(&self) -> Device {
@@ -70,6 +77,10 @@ impl PleModel {
             let mut parts = vec![features];
             parts.extend(self.encoders.forward(input, &gathered.rows, train)?);
             Tensor::f_cat(&parts, 1)?
+        };
+        let group = match &self.bottom {
+            Some(bank) => bank.forward(&mlp::BankInput { groups: vec![(&group, 1)] }, train)?.f_select(0, 0)?,
+            None => group,
         };
         let tasks = self.spec.towers.len();
         let mut xs: Vec<Tensor> = (0..tasks).map(|_| group.shallow_clone()).collect();
@@ -112,6 +123,9 @@ impl PleModel {
     pub fn dense_trainable(&self) -> Vec<Tensor> {
         let mut out = Vec::new();
         self.encoders.trainable(&mut out);
+        if let Some(bank) = &self.bottom {
+            bank.trainable(&mut out);
+        }
         for layer in &self.layers {
             layer.trainable(&mut out);
         }

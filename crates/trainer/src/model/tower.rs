@@ -1,5 +1,5 @@
 //! Towers (section 5): an optional MLP per task, then Linear(num_class). When every tower has the same MLP they
-//! run as one bank.
+//! run as one bank. DBMTL's relation MLPs (section 4b) sit between the two.
 
 use plec_spec::artifact::names;
 use plec_spec::Tower;
@@ -17,8 +17,15 @@ enum TowerMlps {
     Each(Vec<Option<MlpBank>>),
 }
 
+/// A DBMTL relation MLP and the towers whose relation outputs it reads after the tower's own task output.
+struct RelationMlp {
+    related: Vec<usize>,
+    bank: MlpBank,
+}
+
 pub struct Towers {
     mlps: TowerMlps,
+    relations: Vec<Option<RelationMlp>>,
     heads: Vec<(Tensor, Tensor)>,
 }
 
@@ -41,6 +48,16 @@ impl Towers {
                     .collect::<Result<_>>()?,
             )
         };
+        let relations = towers
+            .iter()
+            .map(|t| match &t.relation {
+                Some(r) => Ok(Some(RelationMlp {
+                    related: r.towers.clone(),
+                    bank: MlpBank::new(factory, &[names::relation(&t.name)], &r.mlp)?,
+                })),
+                None => Ok(None),
+            })
+            .collect::<Result<_>>()?;
         let heads = towers
             .iter()
             .map(|t| {
@@ -48,7 +65,7 @@ impl Towers {
                 Ok((factory.single(&names::weight(&prefix))?, factory.single(&names::bias(&prefix))?))
             })
             .collect::<Result<_>>()?;
-        Ok(Towers { mlps, heads })
+        Ok(Towers { mlps, relations, heads })
     }
 
     pub fn trainable(&self, out: &mut Vec<Tensor>) {
@@ -56,6 +73,9 @@ impl Towers {
             TowerMlps::None => {}
             TowerMlps::Together(bank) => bank.trainable(out),
             TowerMlps::Each(banks) => banks.iter().flatten().for_each(|b| b.trainable(out)),
+        }
+        for relation in self.relations.iter().flatten() {
+            relation.bank.trainable(out);
         }
         for (w, b) in &self.heads {
             out.push(w.shallow_clone());
@@ -80,11 +100,34 @@ impl Towers {
                 })
                 .collect::<Result<_>>()?,
         };
+        let hidden = self.relate(hidden, train)?;
         let logits = hidden
             .iter()
             .zip(&self.heads)
             .map(|(h, (w, b))| b.f_unsqueeze(0)?.f_addmm(h, &w.f_transpose(0, 1)?))
             .collect::<Result<_, _>>()?;
         Ok(logits)
+    }
+
+    /// Each tower's relation output in tower order: its relation MLP over `[own task output, related towers'
+    /// relation outputs...]` (TorchEasyRec's `torch.cat(..., dim=1)`), or its task output without one.
+    fn relate(&self, task: Vec<Tensor>, train: bool) -> Result<Vec<Tensor>> {
+        let mut out: Vec<Tensor> = Vec::with_capacity(task.len());
+        for (own, relation) in task.into_iter().zip(&self.relations) {
+            let Some(relation) = relation else {
+                out.push(own);
+                continue;
+            };
+            let mut parts = vec![own];
+            for &r in &relation.related {
+                let earlier = out.get(r).ok_or_else(|| {
+                    crate::error::TrainError::Config(format!("a relation reads tower {r}, which is not an earlier one"))
+                })?;
+                parts.push(earlier.shallow_clone());
+            }
+            let input = Tensor::f_cat(&parts, 1)?;
+            out.push(relation.bank.forward(&BankInput { groups: vec![(&input, 1)] }, train)?.f_select(0, 0)?);
+        }
+        Ok(out)
     }
 }

@@ -175,6 +175,11 @@ pub fn forward_from(
     train: bool,
 ) -> std::collections::BTreeMap<String, Vec<Vec<f64>>> {
     let tasks = spec.towers.len();
+    // DBMTL: `net = self.bottom_mlp(net)` before the MMoE.
+    let input = match &spec.bottom_mlp {
+        Some(bottom) => mlp(p, names::BOTTOM_MLP, bottom, &input, train),
+        None => input,
+    };
     let mut xs: Vec<Vec<Vec<f64>>> = vec![input.clone(); tasks];
     let mut shared = input;
     for layer in &spec.layers {
@@ -182,20 +187,21 @@ pub fn forward_from(
         let mut experts = Vec::new();
         for (t, tower) in spec.towers.iter().enumerate() {
             for e in 0..layer.experts_per_task {
-                experts.push(mlp(
-                    p,
-                    &names::task_expert(&layer.name, &tower.name, e),
-                    &layer.task_expert,
-                    &xs[t],
-                    train,
-                ));
+                experts.push(mlp(p, &layer.task_expert_module(&tower.name, e), &layer.task_expert, &xs[t], train));
             }
         }
         for e in 0..layer.shared_experts {
-            experts.push(mlp(p, &names::shared_expert(&layer.name, e), &layer.shared_expert, &shared, train));
+            experts.push(mlp(p, &layer.shared_expert_module(e), &layer.shared_expert, &shared, train));
         }
         let mix = |sel: &[usize], gate_prefix: &str, inputs: &[Vec<f64>]| -> Vec<Vec<f64>> {
-            inputs
+            // MMoE: `gate = self.gate_mlps[i](input)` before `gate_finals[i]`.
+            let gate_inputs = match &layer.gate_mlp {
+                Some(gate_mlp) if gate_prefix != layer.shared_gate_module() => {
+                    mlp(p, gate_prefix, gate_mlp, inputs, train)
+                }
+                _ => inputs.to_vec(),
+            };
+            gate_inputs
                 .iter()
                 .enumerate()
                 .map(|(b, x)| {
@@ -210,20 +216,38 @@ pub fn forward_from(
         for (t, tower) in spec.towers.iter().enumerate() {
             let mut sel: Vec<usize> = (t * layer.experts_per_task..(t + 1) * layer.experts_per_task).collect();
             sel.extend(&shared_ids);
-            next.push(mix(&sel, &names::task_gate(&layer.name, &tower.name), &xs[t]));
+            next.push(mix(&sel, &layer.task_gate_module(&tower.name), &xs[t]));
         }
         if layer.has_shared_gate {
             let all: Vec<usize> = (0..experts.len()).collect();
-            shared = mix(&all, &names::shared_gate(&layer.name), &shared);
+            shared = mix(&all, &layer.shared_gate_module(), &shared);
         }
         xs = next;
     }
     let mut out = std::collections::BTreeMap::new();
+    // DBMTL: `relation_net[t] = relation_mlps[t](cat([task_net[t]] + [relation_net[r] for r in relations]))`.
+    let mut relation_net: Vec<Vec<Vec<f64>>> = Vec::new();
     for (t, tower) in spec.towers.iter().enumerate() {
-        let hidden = match &tower.mlp {
+        let task_net = match &tower.mlp {
             Some(m) => mlp(p, &names::tower(&tower.name), m, &xs[t], train),
             None => xs[t].clone(),
         };
+        let hidden = match &tower.relation {
+            Some(relation) => {
+                let joined: Vec<Vec<f64>> = (0..task_net.len())
+                    .map(|b| {
+                        let mut row = task_net[b].clone();
+                        for &r in &relation.towers {
+                            row.extend(&relation_net[r][b]);
+                        }
+                        row
+                    })
+                    .collect();
+                mlp(p, &names::relation(&tower.name), &relation.mlp, &joined, train)
+            }
+            None => task_net,
+        };
+        relation_net.push(hidden.clone());
         let logits: Vec<Vec<f64>> = hidden.iter().map(|h| linear(p, &names::tower_output(&tower.name), h)).collect();
         for output in &tower.outputs {
             let values = logits
