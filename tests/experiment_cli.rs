@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use plec_data::datagen::census::{census_configs, read_census, write_census, CONTINUOUS, FIELDS};
 use plec_data::datagen::synthetic::SyntheticShape;
 use plec_data::datagen::write_configs;
+use plec_experiment::census::{self, CensusExperiment};
+use plec_experiment::synthetic::{self, SyntheticExperiment};
+use plec_experiment::{Overrides, RunSettings, Split};
 use plec_spec::test_dir::TestDir;
 use plec_spec::Norm;
-use plec_trainer::experiment::census::{self, CensusExperiment};
-use plec_trainer::experiment::synthetic::{self, SyntheticExperiment};
-use plec_trainer::experiment::{Overrides, RunSettings, Split};
 
 /// Rounding of the 4-decimal table against the 6-decimal per-run values and the gains recomputed from them.
 const TABLE_ROUNDING: f64 = 1e-4;
@@ -70,7 +70,7 @@ fn assert_png(path: &Path) {
 
 /// The runs `results_file::parse` reads back, as (run, seed) -> metric -> cell text like the tables have.
 fn parsed_runs(text: &str) -> Vec<BTreeMap<String, String>> {
-    let file = plec_trainer::experiment::results_file::parse(text, Path::new("results.md")).unwrap();
+    let file = plec_experiment::results_file::parse(text, Path::new("results.md")).unwrap();
     let mut out = Vec::new();
     for (_, runs) in &file.sections {
         for run in runs.values().flatten() {
@@ -206,7 +206,7 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
     }
 
     // The same runs scored on the validation split: its own heading, every run again, other rows.
-    experiment.settings.split = plec_trainer::experiment::Split::Validation;
+    experiment.settings.split = plec_experiment::Split::Validation;
     let on_validation = census::run(&experiment).unwrap().markdown;
     assert!(on_validation.starts_with("# Census-Income (KDD): validation AUC"), "{on_validation}");
     let validation_runs = runs(&on_validation);

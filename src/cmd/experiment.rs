@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use plec_trainer::experiment::census::{self, CensusExperiment, ExperimentReport};
-use plec_trainer::experiment::synthetic::{self, SyntheticExperiment};
-use plec_trainer::experiment::{Overrides, RunSettings, Split};
+use plec_experiment::census::{self, CensusExperiment, ExperimentReport};
+use plec_experiment::synthetic::{self, SyntheticExperiment};
+use plec_experiment::{Overrides, RunSettings, Split};
 use plec_trainer::train::parse_device;
 
 use super::synthetic_shape::ShapeArgs;
@@ -143,7 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             settings: settings(a.common)?,
         })?,
         Kind::Chart(a) => {
-            plec_trainer::experiment::results_file::redraw_chart(&a.results, &a.output)?;
+            plec_experiment::results_file::redraw_chart(&a.results, &a.output)?;
             println!("wrote {}", a.output.display());
             return Ok(());
         }

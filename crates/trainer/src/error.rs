@@ -80,20 +80,6 @@ pub enum TrainError {
     Device(String),
     #[error("{0}")]
     Config(String),
-    /// An experiment arm's config (`path`: where it came from) that does not load.
-    #[error("{path}: {source}")]
-    ArmConfig {
-        path: PathBuf,
-        #[source]
-        source: plec_config::ConfigError,
-    },
-    /// A config generated from the synthetic experiment's model shape options that does not load.
-    #[error("{arm}.config, generated from the model shape options: {source}")]
-    GeneratedConfig {
-        arm: String,
-        #[source]
-        source: plec_config::ConfigError,
-    },
     #[error("data: {0}")]
     Data(#[from] plec_data::DataError),
     /// Data that reads fine but cannot be used (no rows, no files, no evaluation to compare).

@@ -10,7 +10,6 @@ pub mod curves;
 pub mod data;
 pub mod device;
 pub mod evaluate;
-pub mod experiment;
 pub mod golden;
 pub mod loss;
 pub mod loss_log;

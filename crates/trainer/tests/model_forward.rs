@@ -12,7 +12,7 @@ use plec_spec::testing::{
     build, dense, id, layer, mlp_layer as layer_with, plain_layer, tower, FeatureDef, Head, LayerDef,
 };
 use plec_spec::{Activation, ModelSpec, Norm, Pooling};
-use plec_trainer::model::{ModelInput, RawFeature};
+use plec_trainer::model::{EncodedFeature, ModelInput};
 use plec_trainer::PleModel;
 use tch::{Device, Kind, Tensor};
 
@@ -71,7 +71,7 @@ fn samples() -> Vec<Sample> {
     ]
 }
 
-fn raw_features(spec: &ModelSpec, samples: &[Sample]) -> Vec<RawFeature> {
+fn encoded_features(spec: &ModelSpec, samples: &[Sample]) -> Vec<EncodedFeature> {
     spec.features
         .iter()
         .enumerate()
@@ -88,9 +88,9 @@ fn raw_features(spec: &ModelSpec, samples: &[Sample]) -> Vec<RawFeature> {
                 offsets.push(indices.len() as i64);
                 let pooling = multi.as_ref().map_or(Pooling::Sum, |m| m.pooling);
                 let weights = feature.is_weighted().then_some(weights);
-                RawFeature::Ids { table: *table, indices, offsets, pooling, weights }
+                EncodedFeature::Ids { table: *table, indices, offsets, pooling, weights }
             }
-            plec_spec::Encoding::Dense { value_dim, .. } => RawFeature::Dense {
+            plec_spec::Encoding::Dense { value_dim, .. } => EncodedFeature::Dense {
                 width: *value_dim,
                 values: samples.iter().flat_map(|s| s.dense[f].iter().map(|&v| v as f32)).collect(),
             },
@@ -124,7 +124,7 @@ fn check_outputs(spec: &ModelSpec, train: bool) {
     let samples = samples();
     let params = named(&model);
     let expected = reference::forward(spec, &params, &samples, train);
-    let input = ModelInput::build(spec, samples.len(), &raw_features(spec, &samples), Device::Cpu).expect("input");
+    let input = ModelInput::build(spec, samples.len(), &encoded_features(spec, &samples), Device::Cpu).expect("input");
     let forward = model.forward(&input, train).expect("forward");
     let outputs = model.outputs(&forward.logits).expect("outputs");
     assert_eq!(outputs.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
@@ -193,7 +193,8 @@ fn batchnorm_running_statistics_update_with_momentum() {
     let model = PleModel::new(&spec, Device::Cpu).expect("model");
     let samples = samples();
     let before = named(&model);
-    let input = ModelInput::build(&spec, samples.len(), &raw_features(&spec, &samples), Device::Cpu).expect("input");
+    let input =
+        ModelInput::build(&spec, samples.len(), &encoded_features(&spec, &samples), Device::Cpu).expect("input");
     model.forward(&input, true).expect("forward");
     let after = named(&model);
     let prefix = "ple.layer1.shared.expert_0.fc_0";
@@ -228,7 +229,7 @@ fn bad_ids_are_reported_with_feature_and_row() {
     let spec = two_tower_spec();
     let mut samples = samples();
     samples[3].ids[2] = vec![3, 9];
-    let Err(err) = ModelInput::build(&spec, samples.len(), &raw_features(&spec, &samples), Device::Cpu) else {
+    let Err(err) = ModelInput::build(&spec, samples.len(), &encoded_features(&spec, &samples), Device::Cpu) else {
         panic!("an out-of-range id was accepted");
     };
     assert_eq!(err.to_string(), "bad input: feature `items`, row 3: table row 9 is outside 0..5");

@@ -13,7 +13,7 @@ use plec_spec::testing::{
     build_with_sequences, dense, id, layer, mlp, seq_dense, seq_group, seq_hash, seq_id, tower, Head,
 };
 use plec_spec::{Activation, ModelSpec, Norm, Pooling};
-use plec_trainer::model::{ModelInput, RawFeature};
+use plec_trainer::model::ModelInput;
 use plec_trainer::PleModel;
 use tch::Device;
 
@@ -49,7 +49,7 @@ fn rows() -> Vec<Row> {
     ]
 }
 
-fn encoded(rows: &[Row]) -> (Vec<RawFeature>, Vec<EncodedSequenceGroup>) {
+fn encoded(rows: &[Row]) -> (Vec<EncodedFeature>, Vec<EncodedSequenceGroup>) {
     let bag = |table: usize, ids: Vec<Option<u64>>| {
         let mut indices = Vec::new();
         let mut offsets = vec![0i64];

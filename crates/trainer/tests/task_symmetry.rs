@@ -14,7 +14,7 @@ use plec_spec::artifact::tolerance::Tolerance;
 use plec_spec::testing::{build, dense, id, layer, mlp_layer, tower, Head};
 use plec_spec::{Activation, MlpLayer, ModelSpec, Norm, Pooling};
 use plec_trainer::data::Batch;
-use plec_trainer::model::{ModelInput, RawFeature, Targets};
+use plec_trainer::model::{EncodedFeature, ModelInput, Targets};
 use plec_trainer::optim::{DenseOpt, SparseOpt};
 use plec_trainer::train::{set_up_torch, train_step};
 use plec_trainer::PleModel;
@@ -58,15 +58,15 @@ fn batch(spec: &ModelSpec, same_labels: bool) -> Batch {
     }
     let prices: Vec<f32> = (0..ROWS).map(|r| (r as f32 * 0.37).sin()).collect();
     let features = vec![
-        RawFeature::Ids {
+        EncodedFeature::Ids {
             table: 0,
             indices: users,
             offsets: (0..=ROWS as i64).collect(),
             pooling: Pooling::Sum,
             weights: None,
         },
-        RawFeature::Ids { table: 1, indices: tags, offsets, pooling: Pooling::Mean, weights: None },
-        RawFeature::Dense { width: 1, values: prices.clone() },
+        EncodedFeature::Ids { table: 1, indices: tags, offsets, pooling: Pooling::Mean, weights: None },
+        EncodedFeature::Dense { width: 1, values: prices.clone() },
     ];
     let input = ModelInput::build(spec, ROWS, &features, Device::Cpu).expect("input");
     let y1: Vec<f32> = prices.iter().enumerate().map(|(r, p)| 2.0 * p + (r % 4) as f32 * 0.25).collect();

@@ -8,14 +8,13 @@ use anyhow::Context;
 use plec_compiler::CompiledModel;
 use plec_data::{encode, raw_inputs, BatchReader, EncodeOptions, ReadOptions};
 use plec_metrics::auc::exact_auc;
+use plec_metrics::logloss;
 use plec_runtime::{Model, RawInputs, RunOptions};
 use plec_spec::ModelSpec;
 use plec_spec::{OutputKind, Tower};
 
 /// Rows per model call.
 const BATCH: usize = 8192;
-/// Probabilities are clamped to [EPS, 1 - EPS] in the logloss (as torchmetrics / sklearn do).
-const EPS: f64 = 1e-7;
 
 /// One task's metrics for both models.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,23 +97,6 @@ fn binary_output(tower: &Tower) -> Option<&str> {
         .map(|o| o.name.as_str())
 }
 
-pub fn logloss(scores: &[f32], labels: &[f32]) -> f64 {
-    let n = scores.len().max(1) as f64;
-    let total: f64 = scores
-        .iter()
-        .zip(labels)
-        .map(|(&p, &y)| {
-            let p = (p as f64).clamp(EPS, 1.0 - EPS);
-            if y > 0.5 {
-                -p.ln()
-            } else {
-                -(1.0 - p).ln()
-            }
-        })
-        .sum();
-    total / n
-}
-
 /// Scores every row of `files` with `reference` (the float32 model, in memory) and the int8 model at `int8`.
 pub fn check(spec: &ModelSpec, reference: &CompiledModel, int8: &Path, files: &[PathBuf]) -> anyhow::Result<Report> {
     let options = RunOptions::default();
@@ -193,14 +175,5 @@ mod tests {
             "int8 loses accuracy on the eval data:\n  task `ctr`: AUC 0.748500 with int8 against 0.750000 with \
              float32, a drop of 0.001500 (more than --max-auc-drop 0.001)"
         );
-    }
-
-    #[test]
-    fn logloss_matches_hand_values() {
-        // -(ln 0.8 + ln(1 - 0.4)) / 2 = (0.2231436 + 0.5108256) / 2
-        let l = logloss(&[0.8, 0.4], &[1.0, 0.0]);
-        assert!((l - 0.3669846).abs() < 1e-6, "{l}");
-        // A certain, wrong prediction is clamped, not infinite: -ln(1e-7).
-        assert!((logloss(&[0.0], &[1.0]) - 16.118096).abs() < 1e-5);
     }
 }

@@ -10,7 +10,7 @@ use tch::{Device, Kind, Tensor};
 use crate::error::{During, Result, TrainError};
 
 /// One feature of a batch before it becomes tensors: the data module's encoding.
-pub use plec_data::EncodedFeature as RawFeature;
+pub use plec_data::EncodedFeature;
 
 /// One feature, ready for the model.
 pub enum FeatureInput {
@@ -66,14 +66,14 @@ impl ModelInput {
 
     /// Checks `features` against the spec (count, kinds, tables, widths, row ranges, offsets) and builds tensors on
     /// `device`. Errors name the feature and what was expected. For specs without sequence groups.
-    pub fn build(spec: &ModelSpec, num_rows: usize, features: &[RawFeature], device: Device) -> Result<Self> {
+    pub fn build(spec: &ModelSpec, num_rows: usize, features: &[EncodedFeature], device: Device) -> Result<Self> {
         Self::build_with_sequences(spec, num_rows, features, &[], device)
     }
 
     pub fn build_with_sequences(
         spec: &ModelSpec,
         num_rows: usize,
-        features: &[RawFeature],
+        features: &[EncodedFeature],
         sequences: &[EncodedSequenceGroup],
         device: Device,
     ) -> Result<Self> {
@@ -123,7 +123,7 @@ fn check_features(
     spec: &ModelSpec,
     num_rows: usize,
     specs: &[Feature],
-    features: &[RawFeature],
+    features: &[EncodedFeature],
     touched: &mut [Vec<i64>],
 ) -> Result<()> {
     if specs.len() != features.len() {
@@ -132,7 +132,10 @@ fn check_features(
     {
         for (feature, raw) in specs.iter().zip(features) {
             match (&feature.encoding, raw) {
-                (Encoding::Embedding { table, .. }, RawFeature::Ids { table: t, indices, offsets, weights, .. }) => {
+                (
+                    Encoding::Embedding { table, .. },
+                    EncodedFeature::Ids { table: t, indices, offsets, weights, .. },
+                ) => {
                     if table != t {
                         return Err(TrainError::Input(format!(
                             "feature `{}` reads table {table}, the batch gives table {t}",
@@ -160,7 +163,7 @@ fn check_features(
                     check_bags(&feature.name, num_rows, indices, offsets, spec.tables[*table].rows)?;
                     touched[*table].extend_from_slice(indices);
                 }
-                (Encoding::Dense { value_dim, .. }, RawFeature::Dense { width, values }) => {
+                (Encoding::Dense { value_dim, .. }, EncodedFeature::Dense { width, values }) => {
                     if width != value_dim || values.len() != num_rows * width {
                         return Err(TrainError::Input(format!(
                             "dense feature `{}` expects {value_dim} value(s) per row for {num_rows} rows, the batch \
@@ -298,7 +301,7 @@ fn sequence_group_tensors(
 }
 
 fn feature_tensors(
-    features: &[RawFeature],
+    features: &[EncodedFeature],
     touched: &[Vec<i64>],
     num_rows: usize,
     device: Device,
@@ -306,7 +309,7 @@ fn feature_tensors(
     let mut out = Vec::with_capacity(features.len());
     for raw in features {
         out.push(match raw {
-            RawFeature::Ids { table, indices, offsets, pooling, weights } => {
+            EncodedFeature::Ids { table, indices, offsets, pooling, weights } => {
                 let rows = &touched[*table];
                 // Position of each row among the table's distinct rows (present by construction).
                 let local: Vec<i64> = indices.iter().map(|r| rows.binary_search(r).map_or(0, |i| i as i64)).collect();
@@ -322,7 +325,7 @@ fn feature_tensors(
                     },
                 }
             }
-            RawFeature::Dense { width, values } => FeatureInput::Dense(
+            EncodedFeature::Dense { width, values } => FeatureInput::Dense(
                 Tensor::f_from_slice(values)?.f_reshape([num_rows as i64, *width as i64])?.f_to_device(device)?,
             ),
         });

@@ -19,7 +19,7 @@ use crate::error::{During, Result, TrainError};
 use embedding::Embeddings;
 pub use embedding::GatheredRows;
 use extraction::CgcLayer;
-pub use input::{FeatureInput, ModelInput, RawFeature, Targets};
+pub use input::{EncodedFeature, FeatureInput, ModelInput, Targets};
 use params::ParamFactory;
 use sequence::SequenceEncoders;
 use tower::Towers;

@@ -6,11 +6,12 @@
 //! - [`synthetic`]: the MMoE paper's two regression tasks at several correlations (test MSE).
 //! - [`results_file`]: an experiment's results file read back, to redraw its chart.
 //!
-//! A run whose model_dir already holds a finished checkpoint is resumed by [`crate::train::train`], which then only
+//! A run whose model_dir already holds a finished checkpoint is resumed by [`plec_trainer::train::train`], which then only
 //! evaluates: an interrupted experiment continues where it stopped.
 
 pub mod census;
 pub mod chart;
+mod error;
 pub mod paired;
 pub mod results_file;
 pub mod summary;
@@ -20,11 +21,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use plec_spec::{DenseOptimizer, ModelSpec};
-use tch::Device;
 
-use crate::error::{Result, TrainError};
-use crate::evaluate::MetricValues;
-use crate::train::{train, TrainOptions};
+pub use error::{ExperimentError, Result};
+use plec_trainer::device::Device;
+use plec_trainer::evaluate::MetricValues;
+use plec_trainer::train::{train, TrainOptions};
 
 /// Settings that replace the configs' own for every run of an experiment (so one command states them all).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -120,9 +121,9 @@ pub struct RunResult {
 /// Loads an arm's config with the experiment's data and overrides.
 pub fn arm_spec(arm: &Arm, overrides: &Overrides) -> Result<ModelSpec> {
     let loaded = plec_config::load_str(&arm.config_text, &arm.config_source)
-        .map_err(|source| TrainError::ArmConfig { path: arm.config_source.clone(), source })?;
+        .map_err(|source| ExperimentError::ArmConfig { path: arm.config_source.clone(), source })?;
     let mut spec = loaded.spec;
-    crate::data::use_local_dataset(&mut spec, &arm.train_input)?;
+    plec_trainer::data::use_local_dataset(&mut spec, &arm.train_input)?;
     overrides.apply(&mut spec);
     Ok(spec)
 }
@@ -152,7 +153,8 @@ pub fn run_arm(arm: &Arm, settings: &RunSettings, runs_dir: &Path) -> Result<Vec
             interrupt: None,
         };
         let report = train(&spec, &options)?;
-        let metrics = report.eval.ok_or_else(|| TrainError::Unusable(format!("{}: no test evaluation", arm.name)))?;
+        let metrics =
+            report.eval.ok_or_else(|| ExperimentError::Unusable(format!("{}: no test evaluation", arm.name)))?;
         results.push(RunResult { arm: arm.name.clone(), seed, metrics });
     }
     Ok(results)
@@ -163,7 +165,7 @@ pub fn run_arm(arm: &Arm, settings: &RunSettings, runs_dir: &Path) -> Result<Vec
 fn refuse_other_settings(model_dir: &Path, config_text: &str) -> Result<()> {
     let path = model_dir.join(plec_spec::artifact::checkpoint::CONFIG_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(existing) if existing != config_text => Err(TrainError::Config(format!(
+        Ok(existing) if existing != config_text => Err(ExperimentError::Config(format!(
             "{}: this run was started with other settings (model shape, epochs, steps, batch size or learning \
              rate) than this experiment's; use a fresh output folder (-o) for different settings",
             path.display()

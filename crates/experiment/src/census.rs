@@ -11,8 +11,8 @@ use super::chart::{census_chart, census_description, ChartTitle};
 use super::paired::{paired_table, Paired};
 use super::summary::{cells, headers, markdown_table, rows, runs_table, Gain, TaskColumn};
 use super::{arm_spec, run_arms, Arm, RunResult, RunSettings};
-use crate::error::{file_err, io_err, Result, TrainError};
-use crate::metrics::exact_auc_name;
+use crate::error::{file_err, io_err, ExperimentError, Result};
+use plec_trainer::metrics::exact_auc_name;
 
 /// The multi-task models, in table order: (config file stem, display name).
 pub const MULTI_TASK: [(&str, &str); 3] = [("mmoe", "MMoE"), ("cgc", "CGC"), ("ple", "PLE")];
@@ -64,7 +64,7 @@ struct AucColumns {
 
 fn auc_columns(tower: &Tower) -> Result<AucColumns> {
     let Some(Metric::Auc { thresholds }) = tower.metrics.first() else {
-        return Err(TrainError::Config(format!(
+        return Err(ExperimentError::Config(format!(
             "tower `{}`: the census experiment compares AUC, so its first metric must be `auc`",
             tower.name
         )));

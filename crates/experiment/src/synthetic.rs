@@ -11,7 +11,7 @@ use super::census::{settings_line, ExperimentReport, CHART_FILE, RESULTS_FILE};
 use super::chart::{synthetic_chart, synthetic_description, ChartTitle};
 use super::summary::{cells, correlation_runs, headers, markdown_table, rows, Gain, Row, TaskColumn};
 use super::{run_arms, Arm, RunResult, RunSettings, Split};
-use crate::error::{io_err, Result, TrainError};
+use crate::error::{io_err, ExperimentError, Result};
 
 /// The multi-task models, in table order: (arm, display name).
 pub const MULTI_TASK: [(&str, &str); 2] = [("mmoe", "MMoE"), ("ple", "PLE")];
@@ -92,13 +92,13 @@ pub fn run(experiment: &SyntheticExperiment) -> Result<ExperimentReport> {
     let settings = &experiment.settings;
     let out = &settings.out_dir;
     if experiment.correlations.is_empty() {
-        return Err(TrainError::Config("--correlations: give at least one correlation".into()));
+        return Err(ExperimentError::Config("--correlations: give at least one correlation".into()));
     }
     // Checked before any data is generated, so a bad shape fails at once.
     let model_configs = configs(experiment.dim, &experiment.shape);
     for (arm, text) in &model_configs {
         plec_config::load_str(text, arm)
-            .map_err(|source| TrainError::GeneratedConfig { arm: arm.to_string(), source })?;
+            .map_err(|source| ExperimentError::GeneratedConfig { arm: arm.to_string(), source })?;
     }
     let tasks: Vec<TaskColumn> = TASKS
         .iter()

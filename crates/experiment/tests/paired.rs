@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use plec_trainer::experiment::paired::{paired_table, student_t_two_sided_p, Paired};
-use plec_trainer::experiment::RunResult;
+use plec_experiment::paired::{paired_table, student_t_two_sided_p, Paired};
+use plec_experiment::RunResult;
 
 #[test]
 fn two_sided_p_values_match_the_t_table() {

@@ -30,7 +30,7 @@ pub struct ResultsFile {
     pub sections: Vec<Section>,
 }
 
-fn bad(path: &Path, line: usize, message: impl std::fmt::Display) -> crate::TrainError {
+fn bad(path: &Path, line: usize, message: impl std::fmt::Display) -> crate::ExperimentError {
     file_err(path, format!("line {line}: {message}"))
 }
 
@@ -134,7 +134,7 @@ pub fn redraw_chart(results: &Path, chart: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::summary::{correlation_runs, runs_table};
+    use crate::summary::{correlation_runs, runs_table};
 
     fn run(arm: &str, seed: u64, metrics: &[(&str, Option<f64>)]) -> RunResult {
         let metrics = metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect();

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::summary::{rows, Gain, Row, TaskColumn};
 use super::RunResult;
 use crate::error::Result;
-use crate::plot::{draw, Figure, Legend, Panel, Point, Series, XTicks};
+use plec_trainer::plot::{draw, Figure, Legend, Panel, Point, Series, XTicks};
 
 /// Horizontal distance between the models' points at one correlation, in correlation units, so their error
 /// bars do not hide each other.
@@ -106,7 +106,7 @@ pub fn census_chart(
         columns: 2,
         panel_size: (640, 460),
     };
-    draw(path, &figure)
+    Ok(draw(path, &figure)?)
 }
 
 fn stat_point(x: f64, stat: &super::summary::Stat) -> Point {
@@ -190,7 +190,7 @@ pub fn synthetic_chart(
         columns: columns_count,
         panel_size: (640, 460),
     };
-    draw(path, &figure)
+    Ok(draw(path, &figure)?)
 }
 
 /// The census chart, in a sentence for the results file.
