@@ -38,7 +38,7 @@ use std::collections::BTreeSet;
 
 use onnx_protobuf::tensor_proto::DataType;
 use onnx_protobuf::{NodeProto, TensorProto};
-use plec_spec::artifact::names::{self, fc, shared_expert, task_expert, tower as tower_module};
+use plec_spec::artifact::names::{self, fc, tower as tower_module};
 use plec_spec::{Encoding, Mlp, ModelSpec, SequenceEncoding};
 
 use crate::error::CompileError;
@@ -166,19 +166,25 @@ fn dense_layers(spec: &ModelSpec) -> BTreeSet<String> {
             out.insert(fc(module, j));
         }
     };
+    if let Some(bottom) = &spec.bottom_mlp {
+        add(names::BOTTOM_MLP, bottom);
+    }
     for layer in &spec.layers {
         for tower in &spec.towers {
             for e in 0..layer.experts_per_task {
-                add(&task_expert(&layer.name, &tower.name, e), &layer.task_expert);
+                add(&layer.task_expert_module(&tower.name, e), &layer.task_expert);
             }
         }
         for e in 0..layer.shared_experts {
-            add(&shared_expert(&layer.name, e), &layer.shared_expert);
+            add(&layer.shared_expert_module(e), &layer.shared_expert);
         }
     }
     for tower in &spec.towers {
         if let Some(mlp) = &tower.mlp {
             add(&tower_module(&tower.name), mlp);
+        }
+        if let Some(relation) = &tower.relation {
+            add(&names::relation(&tower.name), &relation.mlp);
         }
     }
     out

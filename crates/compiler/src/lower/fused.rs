@@ -15,7 +15,7 @@
 //! Expert, embedding and tower initializers keep the parameter names; the concatenated gate weights are new
 //! tensors named after their node (`<node>.weight`, `<node>.bias`).
 
-use plec_spec::artifact::names::{self, shared_expert, shared_gate, task_expert, task_gate};
+use plec_spec::artifact::names;
 use plec_spec::{ExtractionLayer, ModelSpec};
 
 use super::gate::gate_output_name;
@@ -41,17 +41,17 @@ pub(crate) fn lower_layer(
     s: &str,
     expose_gates: bool,
 ) -> Result<(Vec<String>, Option<String>), CompileError> {
-    let l = &layer.name;
+    let l = layer.node_prefix();
     let inputs = LayerInputs::new(xs, s);
     // Experts in the shared gate's order: task 0's, task 1's, ..., shared.
     let mut expert_outputs = Vec::new();
     for (tower, x) in spec.towers.iter().zip(xs) {
         for e in 0..layer.experts_per_task {
-            expert_outputs.push(lower_mlp(g, &task_expert(l, &tower.name, e), &layer.task_expert, x)?);
+            expert_outputs.push(lower_mlp(g, &layer.task_expert_module(&tower.name, e), &layer.task_expert, x)?);
         }
     }
     for e in 0..layer.shared_experts {
-        expert_outputs.push(lower_mlp(g, &shared_expert(l, e), &layer.shared_expert, s)?);
+        expert_outputs.push(lower_mlp(g, &layer.shared_expert_module(e), &layer.shared_expert, s)?);
     }
     let total = expert_outputs.len();
     // The stacked experts are `[batch, experts, output_width]` (`ModelSpec::check`: every expert produces it).
@@ -60,10 +60,10 @@ pub(crate) fn lower_layer(
     let side_by_side = if refs.len() == 1 {
         refs[0].to_string()
     } else {
-        g.node("Concat", &format!("ple.{l}.fused.experts.concat"), &refs, vec![attr_int("axis", 1)])
+        g.node("Concat", &format!("{l}.fused.experts.concat"), &refs, vec![attr_int("axis", 1)])
     };
     let shape = g.ints(&[0, total as i64, units as i64]);
-    let experts_beu = g.node("Reshape", &format!("ple.{l}.fused.experts"), &[&side_by_side, &shape], vec![]);
+    let experts_beu = g.node("Reshape", &format!("{l}.fused.experts"), &[&side_by_side, &shape], vec![]);
     let position: Vec<usize> = (0..total).collect();
     mix_gates(g, spec, layer, "fused", &inputs, &position, &experts_beu, expose_gates)
 }
@@ -109,26 +109,36 @@ pub(crate) fn mix_gates(
     expose_gates: bool,
 ) -> Result<(Vec<String>, Option<String>), CompileError> {
     let tasks = spec.towers.len();
-    let l = &layer.name;
+    let l = layer.node_prefix();
     let total = position.len();
     let task_count = tasks * layer.experts_per_task;
+    // MMoE's gate MLPs: each task gate reads its own MLP's output, a tensor of its own.
+    let mut gate_inputs = inputs.names.clone();
+    let mut task_inputs = inputs.task.clone();
+    if let Some(gate_mlp) = &layer.gate_mlp {
+        for (t, tower) in spec.towers.iter().enumerate() {
+            let x = inputs.names[inputs.task[t]].clone();
+            gate_inputs.push(lower_mlp(g, &layer.task_gate_module(&tower.name), gate_mlp, &x)?);
+            task_inputs[t] = gate_inputs.len() - 1;
+        }
+    }
     let mut gates = Vec::new();
     for (t, tower) in spec.towers.iter().enumerate() {
         let own = (t * layer.experts_per_task..(t + 1) * layer.experts_per_task).chain(task_count..total);
-        gates.push(Gate { name: task_gate(l, &tower.name), input: inputs.task[t], experts: own.collect() });
+        gates.push(Gate { name: layer.task_gate_module(&tower.name), input: task_inputs[t], experts: own.collect() });
     }
     if layer.has_shared_gate {
-        gates.push(Gate { name: shared_gate(l), input: inputs.shared, experts: (0..total).collect() });
+        gates.push(Gate { name: layer.shared_gate_module(), input: inputs.shared, experts: (0..total).collect() });
     }
 
     // Gates: one Gemm per input, a softmax per gate, scattered onto all experts, one mixing MatMul.
     let mut scattered = Vec::new();
-    for (k, input) in inputs.names.iter().enumerate() {
+    for (k, input) in gate_inputs.iter().enumerate() {
         let readers: Vec<&Gate> = gates.iter().filter(|gate| gate.input == k).collect();
         if readers.is_empty() {
             continue;
         }
-        let node = format!("ple.{l}.{tag}.gates_{k}");
+        let node = format!("{l}.{tag}.gates_{k}");
         let mut weight = Vec::new();
         let mut bias = Vec::new();
         let mut in_width = 0;
@@ -178,22 +188,23 @@ pub(crate) fn mix_gates(
     let stacked = if ordered.len() == 1 {
         ordered[0].to_string()
     } else {
-        g.node("Concat", &format!("ple.{l}.{tag}.gates"), &ordered, vec![attr_int("axis", 1)])
+        g.node("Concat", &format!("{l}.{tag}.gates"), &ordered, vec![attr_int("axis", 1)])
     };
-    let mixed = g.node("MatMul", &format!("ple.{l}.{tag}.mix"), &[&stacked, experts_beu], vec![]);
+    let mixed = g.node("MatMul", &format!("{l}.{tag}.mix"), &[&stacked, experts_beu], vec![]);
     let mut ys = Vec::new();
     for (t, tower) in spec.towers.iter().enumerate() {
         let idx = g.scalar_i64(t as i64);
         ys.push(g.node(
             "Gather",
-            &format!("{}.sum", task_gate(l, &tower.name)),
+            &format!("{}.sum", layer.task_gate_module(&tower.name)),
             &[&mixed, &idx],
             vec![attr_int("axis", 1)],
         ));
     }
     let next = if layer.has_shared_gate {
         let idx = g.scalar_i64(tasks as i64);
-        Some(g.node("Gather", &format!("{}.sum", shared_gate(l)), &[&mixed, &idx], vec![attr_int("axis", 1)]))
+        let name = format!("{}.sum", layer.shared_gate_module());
+        Some(g.node("Gather", &name, &[&mixed, &idx], vec![attr_int("axis", 1)]))
     } else {
         None
     };

@@ -1,7 +1,6 @@
 //! One extraction layer (CGC) in the explicit layout (docs/semantics.md section 4): every expert its own MLP
 //! chain, every gate its own Gemm -> Softmax -> weighted sum.
 
-use plec_spec::artifact::names::{shared_expert, shared_gate, task_expert, task_gate};
 use plec_spec::{ExtractionLayer, ModelSpec};
 
 use super::gate::{expert_slot, lower_gate};
@@ -23,7 +22,7 @@ pub(crate) fn lower_layer(
     for (tower, x) in spec.towers.iter().zip(xs) {
         let mut slots = Vec::new();
         for e in 0..layer.experts_per_task {
-            let module = task_expert(&layer.name, &tower.name, e);
+            let module = layer.task_expert_module(&tower.name, e);
             let out = lower_mlp(g, &module, &layer.task_expert, x)?;
             slots.push(expert_slot(g, &out, &module));
         }
@@ -31,18 +30,24 @@ pub(crate) fn lower_layer(
     }
     let mut shared_slots = Vec::new();
     for e in 0..layer.shared_experts {
-        let module = shared_expert(&layer.name, e);
+        let module = layer.shared_expert_module(e);
         let out = lower_mlp(g, &module, &layer.shared_expert, s)?;
         shared_slots.push(expert_slot(g, &out, &module));
     }
     let mut ys = Vec::new();
     for ((tower, x), own) in spec.towers.iter().zip(xs).zip(&task_slots) {
         let slots: Vec<String> = own.iter().chain(&shared_slots).cloned().collect();
-        ys.push(lower_gate(g, &task_gate(&layer.name, &tower.name), x, &slots, expose_gates)?);
+        let gate = layer.task_gate_module(&tower.name);
+        // MMoE's gate MLP, under the gate's name, before its Linear.
+        let gate_input = match &layer.gate_mlp {
+            Some(gate_mlp) => lower_mlp(g, &gate, gate_mlp, x)?,
+            None => x.clone(),
+        };
+        ys.push(lower_gate(g, &gate, &gate_input, &slots, expose_gates)?);
     }
     let next_shared = if layer.has_shared_gate {
         let slots: Vec<String> = task_slots.iter().flatten().chain(&shared_slots).cloned().collect();
-        Some(lower_gate(g, &shared_gate(&layer.name), s, &slots, expose_gates)?)
+        Some(lower_gate(g, &layer.shared_gate_module(), s, &slots, expose_gates)?)
     } else {
         None
     };

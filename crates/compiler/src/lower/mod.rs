@@ -1,7 +1,8 @@
 //! `ModelSpec` + `Weights` -> ONNX `ModelProto`.
 //!
 //! ```text
-//! raw feature inputs --features--> group input --layers (explicit | fused | wide)--> y_t --towers--> outputs
+//! raw feature inputs --features--> group input [--bottom_mlp] --layers (explicit | fused | wide)--> y_t
+//!     --towers (MLP [, relation MLP]) --> outputs
 //! ```
 
 mod features;
@@ -73,11 +74,12 @@ pub fn compile_owned(
     }
     let weights_sha256 = weights.content_sha256();
     let mut g = Graph::new(weights, opset);
-    let input = features::lower_features(&mut g, spec)?;
-    let ys = lower_layers(&mut g, spec, &input, options.layout, options.expose_gates)?;
-    for (tower, y) in spec.towers.iter().zip(&ys) {
-        tower::lower_tower(&mut g, tower, y)?;
+    let mut input = features::lower_features(&mut g, spec)?;
+    if let Some(bottom) = &spec.bottom_mlp {
+        input = mlp::lower_mlp(&mut g, plec_spec::artifact::names::BOTTOM_MLP, bottom, &input)?;
     }
+    let ys = lower_layers(&mut g, spec, &input, options.layout, options.expose_gates)?;
+    tower::lower_towers(&mut g, spec, &ys)?;
     if options.precision == Precision::Int8 {
         crate::quantize::quantize(&mut g, spec, &options.int8)?;
     }

@@ -1,24 +1,50 @@
 //! Towers and named outputs (docs/semantics.md section 5): optional MLP, the output Gemm `tower.<t>.output`
 //! `[batch, num_class]`, then per output kind: `logits_<t>` (Squeeze to [batch] when num_class is 1, else
 //! Identity), `probs_<t>` (Sigmoid or Softmax), `probs1_<t>` (column 1 of a 2-class softmax), `y_<t>` (Squeeze).
+//! A DBMTL relation MLP (`tower.<t>.relation`, semantics section 4b) sits between the tower MLP and the output
+//! Gemm, reading `tower.<t>.relation.concat`: the tower's own MLP output, then the related towers' relation
+//! outputs.
 
 use onnx_protobuf::tensor_proto::DataType;
 use plec_spec::artifact::names::{self, tower as tower_module, tower_output};
-use plec_spec::{OutputKind, Tower};
+use plec_spec::{ModelSpec, OutputKind, Tower};
 
 use super::graph::{attr_int, Dim, Graph};
 use super::mlp::lower_mlp;
 use crate::error::CompileError;
 
-pub(crate) fn lower_tower(g: &mut Graph, tower: &Tower, input: &str) -> Result<(), CompileError> {
-    let mut x = input.to_string();
-    if let Some(mlp) = &tower.mlp {
-        x = lower_mlp(g, &tower_module(&tower.name), mlp, &x)?;
+/// Every tower on its input `ys[t]`, in tower order (a relation reads earlier towers' relation outputs).
+pub(crate) fn lower_towers(g: &mut Graph, spec: &ModelSpec, ys: &[String]) -> Result<(), CompileError> {
+    let mut relation_outputs: Vec<String> = Vec::with_capacity(ys.len());
+    for (tower, y) in spec.towers.iter().zip(ys) {
+        let mut x = y.clone();
+        if let Some(mlp) = &tower.mlp {
+            x = lower_mlp(g, &tower_module(&tower.name), mlp, &x)?;
+        }
+        if let Some(relation) = &tower.relation {
+            let module = names::relation(&tower.name);
+            let mut parts = vec![x.as_str()];
+            for &r in &relation.towers {
+                let earlier = relation_outputs.get(r).ok_or_else(|| {
+                    CompileError::Internal(format!("tower `{}` relates to a later tower", tower.name))
+                })?;
+                parts.push(earlier);
+            }
+            let joined = g.node("Concat", &format!("{module}.concat"), &parts, vec![attr_int("axis", 1)]);
+            x = lower_mlp(g, &module, &relation.mlp, &joined)?;
+        }
+        lower_head(g, tower, &x)?;
+        relation_outputs.push(x);
     }
+    Ok(())
+}
+
+/// The output Gemm and the named outputs of `tower`, reading `x`.
+fn lower_head(g: &mut Graph, tower: &Tower, x: &str) -> Result<(), CompileError> {
     let head = tower_output(&tower.name);
     let w = g.param(&names::weight(&head))?;
     let b = g.param(&names::bias(&head))?;
-    let out2d = g.node("Gemm", &head, &[&x, &w, &b], vec![attr_int("transB", 1)]);
+    let out2d = g.node("Gemm", &head, &[x, &w, &b], vec![attr_int("transB", 1)]);
     let named = |kind: OutputKind| tower.outputs.iter().find(|o| o.kind == kind).map(|o| o.name.clone());
     let squeezed = |g: &mut Graph, name: &str| {
         let axes = g.ints(&[1]);

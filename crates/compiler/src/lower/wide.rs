@@ -19,7 +19,7 @@
 //! `Graph::wide` records each wide Gemm with its expert count, for `crate::quantize`: one int8 matmul per wide
 //! Gemm, whose input is quantized once.
 
-use plec_spec::artifact::names::{self, fc, leaf, shared_expert, task_expert};
+use plec_spec::artifact::names::{self, fc, leaf};
 use plec_spec::{ExtractionLayer, Mlp, MlpLayer, ModelSpec, Norm, NORM_EPS};
 
 use super::fused::{mix_gates, LayerInputs};
@@ -44,18 +44,18 @@ pub(crate) fn lower_layer(
     s: &str,
     expose_gates: bool,
 ) -> Result<(Vec<String>, Option<String>), CompileError> {
-    let l = &layer.name;
+    let l = layer.node_prefix();
     let inputs = LayerInputs::new(xs, s);
     // Experts in the shared gate's order: task 0's, task 1's, ..., shared.
     let mut experts = Vec::new();
     for (t, tower) in spec.towers.iter().enumerate() {
         for e in 0..layer.experts_per_task {
-            let module = task_expert(l, &tower.name, e);
+            let module = layer.task_expert_module(&tower.name, e);
             experts.push(Expert { module, mlp: &layer.task_expert, input: inputs.task[t] });
         }
     }
     for e in 0..layer.shared_experts {
-        experts.push(Expert { module: shared_expert(l, e), mlp: &layer.shared_expert, input: inputs.shared });
+        experts.push(Expert { module: layer.shared_expert_module(e), mlp: &layer.shared_expert, input: inputs.shared });
     }
     // Stacks of experts with the same blocks, in order of first appearance.
     let mut stacks: Vec<Vec<usize>> = Vec::new();
@@ -75,13 +75,13 @@ pub(crate) fn lower_layer(
             position[i] = column;
             column += 1;
         }
-        stacked.push(lower_stack(g, &format!("ple.{l}.experts_{k}"), &experts, &members, &inputs.names)?);
+        stacked.push(lower_stack(g, &format!("{l}.experts_{k}"), &experts, &members, &inputs.names)?);
     }
     let refs: Vec<&str> = stacked.iter().map(String::as_str).collect();
     let experts_beu = if refs.len() == 1 {
         refs[0].to_string()
     } else {
-        g.node("Concat", &format!("ple.{l}.wide.experts"), &refs, vec![attr_int("axis", 1)])
+        g.node("Concat", &format!("{l}.wide.experts"), &refs, vec![attr_int("axis", 1)])
     };
     mix_gates(g, spec, layer, "wide", &inputs, &position, &experts_beu, expose_gates)
 }

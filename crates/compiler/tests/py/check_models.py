@@ -321,10 +321,23 @@ def forward(spec, W, inputs):
         parts.append(encode(spec, W, i, encoder, query, rows))
     x = np.concatenate(parts, axis=1)
     towers = spec["towers"]
+    # DBMTL (tzrec/models/dbmtl.py): net = bottom_mlp(net) before the MMoE.
+    if spec.get("bottom_mlp") is not None:
+        x = mlp(W, "bottom_mlp", spec["bottom_mlp"], x)
     xs = [x] * len(towers)
     s = x
     gates = {}
     for L in spec["layers"]:
+        if L.get("module") == "mmoe":
+            # tzrec/modules/mmoe.py: experts stacked on dim 1, gate = softmax(gate_finals[i](gate_mlps[i](x) or x)).
+            experts = [mlp(W, "mmoe.expert_%d" % e, L["shared_expert"], s) for e in range(L["shared_experts"])]
+            ys = []
+            for i, t in enumerate(towers):
+                name = "mmoe.gate_%s" % t["name"]
+                h = xs[i] if L.get("gate_mlp") is None else mlp(W, name, L["gate_mlp"], xs[i])
+                ys.append(gate(W, name, h, experts, gates))
+            xs = ys
+            continue
         ln = L["name"]
         task = [
             [mlp(W, "ple.%s.task_%s.expert_%d" % (ln, t["name"], e), L["task_expert"], xs[i]) for e in range(L["experts_per_task"])]
@@ -336,8 +349,14 @@ def forward(spec, W, inputs):
             s = gate(W, "ple.%s.gate_shared" % ln, s, [e for es in task for e in es] + shared, gates)
         xs = ys
     outs = {}
+    relation_net = []
     for t, y in zip(towers, xs):
         h = y if t["mlp"] is None else mlp(W, "tower.%s" % t["name"], t["mlp"], y)
+        rel = t.get("relation")
+        if rel is not None:
+            # DBMTL: cat([task_net[t]] + [relation_net[r] for r in relation_tower_names], dim=1) -> relation_mlp.
+            h = mlp(W, "tower.%s.relation" % t["name"], rel["mlp"], np.concatenate([h] + [relation_net[r] for r in rel["towers"]], axis=1))
+        relation_net.append(h)
         z = h @ W["tower.%s.output.weight" % t["name"]].T + W["tower.%s.output.bias" % t["name"]]
         for o in t["outputs"]:
             kind = o["kind"]

@@ -176,6 +176,14 @@ impl ExtractionLayer {
     pub fn shared_gate_module(&self) -> String {
         shared_gate(&self.name)
     }
+
+    /// Prefix of the nodes a layout adds for the layer as a whole (`ple.<layer>`, or `mmoe`).
+    pub fn node_prefix(&self) -> String {
+        match self.module {
+            LayerModule::Ple => format!("ple.{}", self.name),
+            LayerModule::Mmoe => MMOE.to_string(),
+        }
+    }
 }
 
 pub fn tower_output(tower: &str) -> String {
