@@ -16,15 +16,24 @@ use plec_spec::artifact::golden::{compare, compare_at, GoldenSet};
 use plec_spec::test_dir::TestDir;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const CASES: &[&str] =
-    &["all_feature_kinds", "mmoe", "multiclass", "sequences", "shared_sequences", "single_task", "weighted_ids"];
+const CASES: &[&str] = &[
+    "all_feature_kinds",
+    "dbmtl",
+    "mmoe",
+    "mmoe_gate",
+    "multiclass",
+    "sequences",
+    "shared_sequences",
+    "single_task",
+    "weighted_ids",
+];
 const WEIGHT_SEED: u64 = 7;
 const RANDOM_ROWS: usize = 48;
 /// Cases also compiled with every expert and tower layer int8 whatever its width (`min_weights: 0`), so the suite
 /// runs the int8 Gemm: the default width threshold keeps the small cases' dense layers float32. Only cases whose
 /// inputs are all embeddings and whose random weights keep logits in a trained model's range (weighted_ids's reach
 /// 5,600, where int8's 0.1% moves probabilities by 7e-3).
-const INT8_DENSE_CASES: &[&str] = &["mmoe"];
+const INT8_DENSE_CASES: &[&str] = &["mmoe", "mmoe_gate", "dbmtl"];
 
 fn updating() -> bool {
     std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1")

@@ -643,14 +643,6 @@ pub fn catalog() -> Vec<(&'static str, ModelSpec)> {
             ),
         ),
         (
-            "mmoe_gate_mlp",
-            mmoe(
-                &simple(),
-                mmoe_module(3, &[8, 4], Some(&[6])),
-                &[tower("ctr", &[4], Binary), tower("cvr", &[], Binary)],
-            ),
-        ),
-        (
             "dbmtl",
             dbmtl(
                 &simple(),
@@ -658,6 +650,14 @@ pub fn catalog() -> Vec<(&'static str, ModelSpec)> {
                 Some(mmoe_module(2, &[6], None)),
                 &[tower("ctr", &[4], Binary), tower("cvr", &[3], Binary), tower("ltv", &[], Regression)],
                 &[relation("cvr", &["ctr"], &[5]), relation("ltv", &["ctr", "cvr"], &[3])],
+            ),
+        ),
+        (
+            "mmoe_gate_mlp",
+            mmoe(
+                &simple(),
+                mmoe_module(3, &[8, 4], Some(&[6])),
+                &[tower("ctr", &[4], Binary), tower("cvr", &[], Binary)],
             ),
         ),
         (

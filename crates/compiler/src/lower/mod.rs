@@ -205,4 +205,18 @@ mod tests {
             "model spec layers[0].has_shared_gate: is true, expected false: every layer but the last has a shared gate"
         );
     }
+
+    #[test]
+    fn exposed_mmoe_gates_are_named_after_their_task_in_every_layout() {
+        let (_, spec) = catalog().into_iter().find(|(name, _)| *name == "mmoe_gate_mlp").unwrap();
+        let weights = Weights::random(&spec, 0);
+        for layout in [Layout::Explicit, Layout::Fused, Layout::Wide] {
+            let options = CompileOptions { layout, expose_gates: true, ..Default::default() };
+            let compiled = compile(&spec, &weights, &options).unwrap();
+            let graph = compiled.model.graph.as_ref().unwrap();
+            let gates: Vec<&str> =
+                graph.output.iter().map(|o| o.name.as_str()).filter(|n| n.ends_with(".softmax")).collect();
+            assert_eq!(gates, ["mmoe.gate_ctr.softmax", "mmoe.gate_cvr.softmax"], "{layout:?}");
+        }
+    }
 }
