@@ -4,6 +4,7 @@ mod audit;
 mod family;
 mod features;
 mod model;
+mod network;
 mod sequence;
 mod settings;
 mod validator;
@@ -46,7 +47,7 @@ pub(crate) fn validate(config: &EasyRecConfig) -> Result<(ModelSpec, Findings), 
     let (features, mut tables, features_width) = features::assemble(&mut v, &defined, &group);
     let (sequence_groups, encoders, input_width) =
         sequence::sequences(&mut v, &defined, &group, &mut tables, features_width);
-    let network = model::network(&mut v, config, input_width, &data);
+    let network = network::network(&mut v, config, input_width, &data);
     if v.errors.is_empty() {
         let (Some(data), Some(train)) = (data, train) else {
             return Err(ConfigError::Invalid(vec![Diagnostic::new("", "internal: settings missing without error")]));

@@ -2,14 +2,13 @@
 
 use crate::proto::tzrec::loss_config::Loss as LossKind;
 use crate::proto::tzrec::metric_config::Metric as MetricKind;
-use crate::proto::tzrec::model_config::Model;
 use crate::proto::tzrec::{
     BayesTaskTower, EasyRecConfig, FeatureGroupType, LossConfig, MetricConfig, SeqEncoderConfig, SeqGroupConfig,
     TaskTower, MLP,
 };
 use plec_spec::{
-    head_outputs, Activation, DataSettings, ExtractionLayer, LayerModule, Loss, LossWeighting, Metric, Mlp, MlpLayer,
-    ModelKind, Norm, TaskSpace, Tower,
+    head_outputs, Activation, ExtractionLayer, LayerModule, Loss, LossWeighting, Metric, Mlp, MlpLayer, ModelKind,
+    Norm, TaskSpace, Tower,
 };
 
 use super::audit::Policy;
@@ -112,38 +111,11 @@ pub(crate) fn feature_group(v: &mut Validator, config: &EasyRecConfig) -> Group 
 }
 
 /// The model part of a spec: its kind, bottom MLP, layers and towers.
-pub(crate) struct Network {
+pub(super) struct Network {
     pub kind: ModelKind,
     pub bottom_mlp: Option<Mlp>,
     pub layers: Vec<ExtractionLayer>,
     pub towers: Vec<Tower>,
-}
-
-/// The `oneof model` block plec reads: `ple`, `mmoe` or `dbmtl`.
-pub(crate) fn network(
-    v: &mut Validator,
-    config: &EasyRecConfig,
-    input_width: usize,
-    data: &Option<DataSettings>,
-) -> Network {
-    let labels: &[String] = data.as_ref().map_or(&[], |d| &d.label_fields);
-    let sample_weights: &[String] = data.as_ref().map_or(&[], |d| &d.sample_weight_fields);
-    let columns = Columns { labels, sample_weights };
-    match &config.model_config.model {
-        Some(Model::Ple(ple_config)) => {
-            let (layers, towers) = ple(v, ple_config, input_width, &columns);
-            Network { kind: ModelKind::Ple, bottom_mlp: None, layers, towers }
-        }
-        Some(Model::Mmoe(mmoe)) => super::family::mmoe(v, mmoe, input_width, &columns),
-        Some(Model::Dbmtl(dbmtl)) => super::family::dbmtl(v, dbmtl, input_width, &columns),
-        None => {
-            v.error(
-                "model_config",
-                "model_config has no model block: plec compiles `ple`, `mmoe` and `dbmtl` models (TorchEasyRec's PLE, MMoE and DBMTL)",
-            );
-            Network { kind: ModelKind::Ple, bottom_mlp: None, layers: Vec::new(), towers: Vec::new() }
-        }
-    }
 }
 
 /// The label and sample-weight columns towers may name.
@@ -152,7 +124,7 @@ pub(super) struct Columns<'a> {
     pub sample_weights: &'a [String],
 }
 
-fn ple(
+pub(super) fn ple(
     v: &mut Validator,
     ple: &crate::proto::tzrec::PLE,
     input_width: usize,
