@@ -7,7 +7,7 @@ use crate::placement::{TableClaim, Tables};
 use crate::*;
 
 mod family;
-pub use family::{dbmtl, mmoe, mmoe_module, relation, MmoeDef, RelationDef};
+pub use family::{dbmtl, family_catalog, mmoe, mmoe_module, relation, MmoeDef, RelationDef};
 
 /// A feature under construction; [`build`] fills in tables and offsets.
 #[derive(Debug, Clone)]
@@ -642,33 +642,8 @@ pub fn catalog() -> Vec<(&'static str, ModelSpec)> {
                 &[tower("ctr", &[], Binary), tower("cvr", &[], Binary)],
             ),
         ),
-        (
-            "dbmtl",
-            dbmtl(
-                &simple(),
-                Some(&[10]),
-                Some(mmoe_module(2, &[6], None)),
-                &[tower("ctr", &[4], Binary), tower("cvr", &[3], Binary), tower("ltv", &[], Regression)],
-                &[relation("cvr", &["ctr"], &[5]), relation("ltv", &["ctr", "cvr"], &[3])],
-            ),
-        ),
-        (
-            "mmoe_gate_mlp",
-            mmoe(
-                &simple(),
-                mmoe_module(3, &[8, 4], Some(&[6])),
-                &[tower("ctr", &[4], Binary), tower("cvr", &[], Binary)],
-            ),
-        ),
-        (
-            "dbmtl_bottom_only",
-            dbmtl(
-                &simple(),
-                Some(&[8, 6]),
-                None,
-                &[tower("ctr", &[4], Softmax(2)), tower("cvr", &[4], Softmax(2))],
-                &[relation("cvr", &["ctr"], &[4])],
-            ),
-        ),
     ]
+    .into_iter()
+    .chain(family_catalog())
+    .collect()
 }

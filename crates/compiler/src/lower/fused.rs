@@ -92,6 +92,26 @@ impl LayerInputs {
     }
 }
 
+/// The tensors the gates read and which of them each task gate reads: the layer's inputs, and with MMoE's gate MLPs
+/// each task's gate MLP output, a tensor of its own.
+fn gate_inputs(
+    g: &mut Graph,
+    spec: &ModelSpec,
+    layer: &ExtractionLayer,
+    inputs: &LayerInputs,
+) -> Result<(Vec<String>, Vec<usize>), CompileError> {
+    let mut names = inputs.names.clone();
+    let mut task = inputs.task.clone();
+    if let Some(gate_mlp) = &layer.gate_mlp {
+        for (t, tower) in spec.towers.iter().enumerate() {
+            let x = inputs.names[inputs.task[t]].clone();
+            names.push(lower_mlp(g, &layer.task_gate_module(&tower.name), gate_mlp, &x)?);
+            task[t] = names.len() - 1;
+        }
+    }
+    Ok((names, task))
+}
+
 /// The gating of a layer whose experts are stacked in `experts_beu` `[batch, experts, units]`, expert `e` (in the
 /// shared gate's order: task 0's, ..., shared) at column `position[e]`: all gates reading the same input are one
 /// Gemm (`ple.<layer>.<tag>.gates_<k>`), sliced per gate into its softmax (`<gate>.softmax`, as in the explicit
@@ -112,16 +132,7 @@ pub(crate) fn mix_gates(
     let l = layer.node_prefix();
     let total = position.len();
     let task_count = tasks * layer.experts_per_task;
-    // MMoE's gate MLPs: each task gate reads its own MLP's output, a tensor of its own.
-    let mut gate_inputs = inputs.names.clone();
-    let mut task_inputs = inputs.task.clone();
-    if let Some(gate_mlp) = &layer.gate_mlp {
-        for (t, tower) in spec.towers.iter().enumerate() {
-            let x = inputs.names[inputs.task[t]].clone();
-            gate_inputs.push(lower_mlp(g, &layer.task_gate_module(&tower.name), gate_mlp, &x)?);
-            task_inputs[t] = gate_inputs.len() - 1;
-        }
-    }
+    let (gate_inputs, task_inputs) = gate_inputs(g, spec, layer, inputs)?;
     let mut gates = Vec::new();
     for (t, tower) in spec.towers.iter().enumerate() {
         let own = (t * layer.experts_per_task..(t + 1) * layer.experts_per_task).chain(task_count..total);

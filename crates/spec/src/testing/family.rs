@@ -1,7 +1,7 @@
 //! Test specs of the MMoE and DBMTL kinds (semantics section 4b), built on [`super::build`]'s features and
 //! towers.
 
-use super::{build, layer, mlp, FeatureDef, TowerDef};
+use super::{build, dense, hash, id, layer, mlp, tower, FeatureDef, Head, TowerDef};
 use crate::{Activation, LayerModule, ModelKind, ModelSpec, Norm, Relation};
 
 /// MMoE's module: `experts` experts of `units` and, optionally, a gate MLP of `gate_units` per task.
@@ -100,4 +100,40 @@ fn dbmtl_like(
         panic!("the test spec is inconsistent: {error}");
     }
     spec
+}
+
+/// The catalog's MMoE and DBMTL specs (after [`super::catalog`]'s PLE ones).
+pub fn family_catalog() -> Vec<(&'static str, ModelSpec)> {
+    use Head::*;
+    let simple = || vec![id("user_id", 10, 4), dense("score", 1, 0.0), hash("pid", 7, 3)];
+    vec![
+        (
+            "dbmtl",
+            dbmtl(
+                &simple(),
+                Some(&[10]),
+                Some(mmoe_module(2, &[6], None)),
+                &[tower("ctr", &[4], Binary), tower("cvr", &[3], Binary), tower("ltv", &[], Regression)],
+                &[relation("cvr", &["ctr"], &[5]), relation("ltv", &["ctr", "cvr"], &[3])],
+            ),
+        ),
+        (
+            "mmoe_gate_mlp",
+            mmoe(
+                &simple(),
+                mmoe_module(3, &[8, 4], Some(&[6])),
+                &[tower("ctr", &[4], Binary), tower("cvr", &[], Binary)],
+            ),
+        ),
+        (
+            "dbmtl_bottom_only",
+            dbmtl(
+                &simple(),
+                Some(&[8, 6]),
+                None,
+                &[tower("ctr", &[4], Softmax(2)), tower("cvr", &[4], Softmax(2))],
+                &[relation("cvr", &["ctr"], &[4])],
+            ),
+        ),
+    ]
 }
