@@ -547,6 +547,11 @@ fn catalog_features() -> Vec<FeatureDef> {
 
 /// Named test specs covering every feature kind, norms, depths and heads.
 pub fn catalog() -> Vec<(&'static str, ModelSpec)> {
+    [ple_catalog(), family_catalog()].concat()
+}
+
+/// The catalog's PLE specs.
+fn ple_catalog() -> Vec<(&'static str, ModelSpec)> {
     use Head::*;
     let all_features = catalog_features;
     let simple = || vec![id("user_id", 10, 4), dense("score", 1, 0.0), hash("pid", 7, 3)];
@@ -643,7 +648,4 @@ pub fn catalog() -> Vec<(&'static str, ModelSpec)> {
             ),
         ),
     ]
-    .into_iter()
-    .chain(family_catalog())
-    .collect()
 }

@@ -202,22 +202,12 @@ pub(crate) fn mix_gates(
         g.node("Concat", &format!("{l}.{tag}.gates"), &ordered, vec![attr_int("axis", 1)])
     };
     let mixed = g.node("MatMul", &format!("{l}.{tag}.mix"), &[&stacked, experts_beu], vec![]);
-    let mut ys = Vec::new();
-    for (t, tower) in spec.towers.iter().enumerate() {
-        let idx = g.scalar_i64(t as i64);
-        ys.push(g.node(
-            "Gather",
-            &format!("{}.sum", layer.task_gate_module(&tower.name)),
-            &[&mixed, &idx],
-            vec![attr_int("axis", 1)],
-        ));
-    }
-    let next = if layer.has_shared_gate {
-        let idx = g.scalar_i64(tasks as i64);
-        let name = format!("{}.sum", layer.shared_gate_module());
-        Some(g.node("Gather", &name, &[&mixed, &idx], vec![attr_int("axis", 1)]))
-    } else {
-        None
+    // Gate i's mixed output is row i of `mixed`.
+    let mut gather = |gate: String, i: usize| {
+        let idx = g.scalar_i64(i as i64);
+        g.node("Gather", &format!("{gate}.sum"), &[&mixed, &idx], vec![attr_int("axis", 1)])
     };
+    let ys = spec.towers.iter().enumerate().map(|(t, tower)| gather(layer.task_gate_module(&tower.name), t)).collect();
+    let next = layer.has_shared_gate.then(|| gather(layer.shared_gate_module(), tasks));
     Ok((ys, next))
 }
