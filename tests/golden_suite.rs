@@ -16,8 +16,16 @@ use plec_spec::artifact::golden::{compare, compare_at, GoldenSet};
 use plec_spec::test_dir::TestDir;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const CASES: &[&str] =
-    &["all_feature_kinds", "mmoe", "multiclass", "sequences", "shared_sequences", "single_task", "weighted_ids"];
+const CASES: &[&str] = &[
+    "all_feature_kinds",
+    "fg_encoded",
+    "mmoe",
+    "multiclass",
+    "sequences",
+    "shared_sequences",
+    "single_task",
+    "weighted_ids",
+];
 const WEIGHT_SEED: u64 = 7;
 const RANDOM_ROWS: usize = 48;
 /// Cases also compiled with every expert and tower layer int8 whatever its width (`min_weights: 0`), so the suite

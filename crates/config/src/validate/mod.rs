@@ -2,6 +2,7 @@
 
 mod audit;
 mod features;
+mod fg_encoded;
 mod model;
 mod sequence;
 mod settings;
