@@ -18,10 +18,10 @@ train_config {
     dense_optimizer { adam_optimizer { lr: 0.001 } constant_learning_rate {} }
     num_epochs: 1
 }
-data_config { batch_size: 32 dataset_type: CsvDataset label_fields: "clk" label_fields: "buy" }
-feature_configs { id_feature { feature_name: "user_id" expression: "x:user_id" num_buckets: 100 embedding_dim: 4 } }
-feature_configs { id_feature { feature_name: "pid" expression: "x:pid" hash_bucket_size: 10 embedding_dim: 4 } }
-feature_configs { raw_feature { feature_name: "price" expression: "x:price" boundaries: [1.0, 5.0, 10.0] embedding_dim: 4 } }
+data_config { fg_mode: FG_DAG batch_size: 32 dataset_type: CsvDataset label_fields: "clk" label_fields: "buy" }
+feature_configs { id_feature { feature_name: "user_id" expression: "user:user_id" num_buckets: 100 embedding_dim: 4 } }
+feature_configs { id_feature { feature_name: "pid" expression: "user:pid" hash_bucket_size: 10 embedding_dim: 4 } }
+feature_configs { raw_feature { feature_name: "price" expression: "user:price" boundaries: [1.0, 5.0, 10.0] embedding_dim: 4 } }
 model_config {
     feature_groups {
         group_name: "all"

@@ -19,6 +19,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const CASES: &[&str] = &[
     "all_feature_kinds",
     "dbmtl",
+    "fg_encoded",
     "mmoe",
     "mmoe_gate",
     "multiclass",

@@ -191,3 +191,51 @@ fn a_damaged_tzrec_checkpoint_is_refused_by_its_crc() {
     assert!(stderr.contains("__0_0.distcp") && stderr.contains("the archive records"), "{stderr}");
     assert!(stderr.contains("has CRC-32") && stderr.contains("the file is damaged"), "{stderr}");
 }
+
+/// `(header, rows)` of a CSV of numbers whose header names may be quoted (TorchEasyRec's writer quotes them).
+fn numeric_csv(path: &Path) -> (Vec<String>, Vec<Vec<f32>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().split(',').map(|h| h.trim_matches('"').to_string()).collect();
+    let rows = lines.map(|l| l.split(',').map(|v| v.trim_matches('"').parse().unwrap()).collect()).collect();
+    (header, rows)
+}
+
+/// fg_mode FG_NONE end to end against TorchEasyRec itself: `fg_none/` holds a checkpoint that TorchEasyRec's
+/// `train_eval` trained on FG-encoded rows of `fg_encoded.config` (hash, vocabulary, boundaries, weighted,
+/// multi-valued and sequence features) and what TorchEasyRec's `predict` wrote for `rows.csv`
+/// (`train_fg_none_with_tzrec.sh`). The same rows.csv, compiled and predicted by plec, gives the same
+/// probabilities.
+#[test]
+fn an_fg_none_checkpoint_scores_the_same_file_as_torcheasyrec_predict() {
+    let dir = TestDir::new("tzrec-fg-none");
+    let rows = fixture("fg_none/rows.csv");
+    // The file holds what the rule is about: sequences longer than sequence_length (4 clicks, 3 words; FG_NONE
+    // keeps them whole), missing values, "\x03"-joined multi-values and id:weight pairs.
+    let text = std::fs::read_to_string(&rows).unwrap();
+    let long_clicks = text.lines().skip(1).filter(|l| l.split(',').nth(11).is_some_and(|s| s.split('|').count() > 4));
+    assert!(long_clicks.count() > 50);
+    assert!(text.contains(",,") && text.contains('\x03') && text.contains(':'));
+    let model = dir.path().join("fg_none.onnx");
+    let model = model.to_str().unwrap();
+    let checkpoint = fixture("fg_none/model.ckpt-62");
+    let config = config("fg_encoded.config");
+    plec(&["compile", "--tzrec-checkpoint", &checkpoint, "--config", &config, "--golden-data", &rows, "-o", model]);
+    let predictions = dir.path().join("plec.csv");
+    plec(&["predict", model, "--input", &rows, "--output", predictions.to_str().unwrap()]);
+    let (ours_header, ours) = numeric_csv(&predictions);
+    let (theirs_header, theirs) = numeric_csv(Path::new(&fixture("fg_none/tzrec_predictions.csv")));
+    assert_eq!((ours.len(), theirs.len()), (300, 300));
+    let mut checked = 0;
+    for (column, name) in ours_header.iter().enumerate() {
+        let kind = if name.starts_with("probs_") { OutputKind::Probs } else { OutputKind::Logits };
+        let tolerance = Tolerance::for_output(kind);
+        let theirs_column = theirs_header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no {name}"));
+        for (row, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            let (got, want) = (a[column], b[theirs_column]);
+            assert!((got - want).abs() <= tolerance.allowed(want), "row {row} {name}: plec {got}, TorchEasyRec {want}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 4 * 300, "columns {ours_header:?}");
+}

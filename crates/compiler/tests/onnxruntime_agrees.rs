@@ -29,23 +29,23 @@ train_config {
     dense_optimizer { adam_optimizer { lr: 0.001 } constant_learning_rate {} }
     num_epochs: 1
 }
-data_config { batch_size: 32 dataset_type: CsvDataset label_fields: "clk" label_fields: "cls" label_fields: "val" }
-feature_configs { id_feature { feature_name: "user_id" expression: "x:user_id" num_buckets: 40 embedding_dim: 4 } }
-feature_configs { id_feature { feature_name: "item_id" expression: "x:item_id" num_buckets: 30 embedding_dim: 4 default_value: "3" } }
-feature_configs { id_feature { feature_name: "pid" expression: "x:pid" hash_bucket_size: 10 embedding_dim: 3 } }
-feature_configs { id_feature { feature_name: "gender" expression: "x:gender" vocab_list: ["m", "f"] embedding_dim: 2 } }
+data_config { fg_mode: FG_DAG batch_size: 32 dataset_type: CsvDataset label_fields: "clk" label_fields: "cls" label_fields: "val" }
+feature_configs { id_feature { feature_name: "user_id" expression: "user:user_id" num_buckets: 40 embedding_dim: 4 } }
+feature_configs { id_feature { feature_name: "item_id" expression: "user:item_id" num_buckets: 30 embedding_dim: 4 default_value: "3" } }
+feature_configs { id_feature { feature_name: "pid" expression: "user:pid" hash_bucket_size: 10 embedding_dim: 3 } }
+feature_configs { id_feature { feature_name: "gender" expression: "user:gender" vocab_list: ["m", "f"] embedding_dim: 2 } }
 feature_configs {
     id_feature {
-        feature_name: "brand" expression: "x:brand" embedding_dim: 2
+        feature_name: "brand" expression: "user:brand" embedding_dim: 2
         vocab_dict { key: "nike" value: 2 } vocab_dict { key: "puma" value: 4 }
     }
 }
 feature_configs {
-    id_feature { feature_name: "clicks" expression: "x:clicks" num_buckets: 40 embedding_dim: 4 embedding_name: "user_id_emb" value_dim: 0 pooling: "mean" }
+    id_feature { feature_name: "clicks" expression: "user:clicks" num_buckets: 40 embedding_dim: 4 embedding_name: "user_id_emb" value_dim: 0 pooling: "mean" }
 }
-feature_configs { id_feature { feature_name: "words" expression: "x:words" hash_bucket_size: 9 embedding_dim: 3 value_dim: 0 } }
-feature_configs { raw_feature { feature_name: "price" expression: "x:price" boundaries: [1.0, 5.0, 10.0] embedding_dim: 4 } }
-feature_configs { raw_feature { feature_name: "score" expression: "x:score" } }
+feature_configs { id_feature { feature_name: "words" expression: "user:words" hash_bucket_size: 9 embedding_dim: 3 value_dim: 0 } }
+feature_configs { raw_feature { feature_name: "price" expression: "user:price" boundaries: [1.0, 5.0, 10.0] embedding_dim: 4 } }
+feature_configs { raw_feature { feature_name: "score" expression: "user:score" } }
 model_config {
     feature_groups {
         group_name: "all"

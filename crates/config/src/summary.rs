@@ -24,6 +24,8 @@ pub struct Summary {
     /// `fg_mode` and where each feature's input column name comes from under it.
     pub fg_mode: &'static str,
     pub input_columns: &'static str,
+    /// What those columns hold under `fg_mode`: FG-encoded rows or raw values.
+    pub input_values: &'static str,
     pub features: Vec<FeatureRow>,
     pub tables: Vec<TableRow>,
     pub sequence_groups: Vec<SequenceGroupRow>,
@@ -134,6 +136,7 @@ impl Summary {
             input_width: spec.input_width,
             fg_mode: spec.data.fg_mode.name(),
             input_columns: spec.data.fg_mode.column_rule(),
+            input_values: spec.data.fg_mode.value_rule(),
             features: spec
                 .signature()
                 .inputs
@@ -319,6 +322,7 @@ fn describe_transform(transform: &Transform) -> String {
         Transform::VocabList(v) => format!("vocab_list of {}", v.len()),
         Transform::VocabDict(m) => format!("vocab_dict of {}", m.len()),
         Transform::Boundaries(b) => format!("boundaries ({})", b.len()),
+        Transform::FgEncoded(n) => format!("fg-encoded row < {n}"),
     }
 }
 
@@ -424,7 +428,8 @@ impl Summary {
             self.features.len(),
             self.input_width
         )?;
-        writeln!(out, "  input columns (fg_mode {}): named by {}", self.fg_mode, self.input_columns)
+        writeln!(out, "  input columns (fg_mode {}): named by {}", self.fg_mode, self.input_columns)?;
+        writeln!(out, "  input values: {}", self.input_values)
     }
 
     fn widths(&self) -> Widths {

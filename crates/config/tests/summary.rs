@@ -39,9 +39,10 @@ fn sequence_config_summary() {
     let text = summary_of(&format!("{dir}/taobao_ple_has_sequence.config"));
     // By hand: the DIN output (48) widens layer 1's five experts and three gates (2 task gates over 3 experts, a
     // shared gate over 5); the DIN runs its MLP (192 -> 32 -> 8) and score Linear (8 -> 1) and a 48-wide weighted
-    // sum at each of its 100 positions (sequence_length, no max_seq_length).
+    // sum at each position: under fg_mode FG_NONE every position is kept (sequence_length bounds feature generation
+    // only) and there is no max_seq_length, so the length is the data's and the count is for one position.
     let wider = 2 * 48 * (5 * 1024 + 2 * 3 + 5);
-    let din = 100 * (2 * (192 * 32 + 32 * 8 + 8) + 2 * 48);
+    let din = 2 * (192 * 32 + 32 * 8 + 8) + 2 * 48;
     let flops = plain.flops_per_sample() + wider + din;
     let grouped = |n: u64| {
         let digits = n.to_string();

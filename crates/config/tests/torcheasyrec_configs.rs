@@ -83,7 +83,9 @@ fn the_sequence_config_loads_with_its_din_encoder() {
     assert_eq!(query, ["adgroup_id", "cate_id", "brand"]);
     let sequence: Vec<&str> = group.sequence.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(sequence, ["click_50_seq__adgroup_id", "click_50_seq__cate_id", "click_50_seq__brand"]);
-    assert!(group.sequence.iter().all(|f| f.delimiter == "|" && f.max_length == 100));
+    // fg_mode FG_NONE: every position is kept, as TorchEasyRec's FG-encoded parser keeps it (sequence_length: 100
+    // bounds feature generation only).
+    assert!(group.sequence.iter().all(|f| f.delimiter == "|" && f.max_length == 0));
     assert_eq!((group.query_width, group.sequence_width), (48, 48));
     assert_eq!(spec.encoders.len(), 1);
     let EncoderKind::Din { mlp } = &spec.encoders[0].kind else { panic!("{:?}", spec.encoders[0].kind) };

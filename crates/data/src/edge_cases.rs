@@ -57,7 +57,7 @@ fn feature_cases(feature: &Feature) -> Vec<Option<String>> {
 fn transform_cases(transform: &Transform) -> Vec<Option<String>> {
     let mut out: Vec<Option<String>> = vec![None];
     match transform {
-        Transform::NumBuckets(n) => {
+        Transform::NumBuckets(n) | Transform::FgEncoded(n) => {
             let last = n.saturating_sub(1);
             out.extend([0, last, last / 2, 1.min(last)].iter().map(|v| Some(v.to_string())));
         }
@@ -147,7 +147,7 @@ pub fn random_batch(spec: &ModelSpec, rows: usize, seed: u64) -> ColumnBatch {
                         .collect::<Vec<_>>()
                         .join(DENSE_SEPARATOR),
                     Encoding::Embedding { transform, .. } => match transform {
-                        Transform::NumBuckets(n) => (next() % (*n).max(1)).to_string(),
+                        Transform::NumBuckets(n) | Transform::FgEncoded(n) => (next() % (*n).max(1)).to_string(),
                         Transform::HashBucket(_) => format!("v{}", next() % 1000),
                         Transform::VocabList(v) => {
                             v.get((next() % (v.len() as u64 + 1)) as usize).cloned().unwrap_or_else(|| "unknown".into())

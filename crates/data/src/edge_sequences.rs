@@ -44,7 +44,7 @@ fn positions(feature: &SequenceFeature) -> Positions {
     let (valid, unknown) = match &feature.encoding {
         SequenceEncoding::Dense { .. } => (owned(&["0", "-1.5", "2", "1e6", "0.001", "-3e-4"]), Vec::new()),
         SequenceEncoding::Embedding { transform, .. } => match transform {
-            Transform::NumBuckets(n) => {
+            Transform::NumBuckets(n) | Transform::FgEncoded(n) => {
                 let last = n.saturating_sub(1);
                 ([0, last, last / 2, 1.min(last)].iter().map(u64::to_string).collect(), Vec::new())
             }

@@ -391,7 +391,7 @@ impl IdEncoder<'_> {
 
 fn lookup_int(transform: &Transform, id: i64) -> Lookup {
     match transform {
-        Transform::NumBuckets(n) => {
+        Transform::NumBuckets(n) | Transform::FgEncoded(n) => {
             if id >= 0 && (id as u64) < *n {
                 Lookup::Row(id as u64)
             } else {
@@ -406,8 +406,10 @@ fn lookup_int(transform: &Transform, id: i64) -> Lookup {
 
 fn lookup_float(transform: &Transform, x: f64) -> Lookup {
     match transform {
-        Transform::NumBuckets(_) if x.fract() == 0.0 && x.abs() < 9.0e15 => lookup_int(transform, x as i64),
-        Transform::NumBuckets(_) => Lookup::Unparsable,
+        Transform::NumBuckets(_) | Transform::FgEncoded(_) if x.fract() == 0.0 && x.abs() < 9.0e15 => {
+            lookup_int(transform, x as i64)
+        }
+        Transform::NumBuckets(_) | Transform::FgEncoded(_) => Lookup::Unparsable,
         Transform::Boundaries(b) => Lookup::Row(bucketize(b, x as f32)),
         _ => transform.lookup_text(&x.to_string()),
     }
@@ -428,7 +430,9 @@ fn push_lookup(lookup: Lookup, value: Cell<'_>, transform: &Transform, out: &mut
         Lookup::Unparsable => {
             let shown = value.text().unwrap_or_default();
             Err(match transform {
-                Transform::NumBuckets(_) => format!("cannot parse {shown:?} as an integer id"),
+                Transform::NumBuckets(_) | Transform::FgEncoded(_) => {
+                    format!("cannot parse {shown:?} as an integer id")
+                }
                 _ => format!("cannot parse {shown:?} as a number"),
             })
         }

@@ -173,7 +173,7 @@ pub(crate) fn position_row(transform: &Transform, text: &str) -> Result<i64, Str
         Lookup::Empty => Ok(NO_ROW),
         Lookup::OutOfRange => Err(format!("id {text} is outside 0..{} ({})", transform.rows(), transform.kind_name())),
         Lookup::Unparsable => Err(match transform {
-            Transform::NumBuckets(_) => format!("{text:?} is not an integer id"),
+            Transform::NumBuckets(_) | Transform::FgEncoded(_) => format!("{text:?} is not an integer id"),
             _ => format!("{text:?} is not a number"),
         }),
     }

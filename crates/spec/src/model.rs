@@ -117,13 +117,16 @@ pub enum Transform {
     VocabDict(Vec<(String, u64)>),
     /// Row = number of boundaries `<= x` (searchsorted right); `len + 1` rows.
     Boundaries(Vec<f32>),
+    /// `fg_mode: FG_NONE`: the value is already the row (feature generation's output), valid rows `0..n`, whatever
+    /// transform the config names; `n` is the rows of the table that transform would index.
+    FgEncoded(u64),
 }
 
 impl Transform {
     /// Rows of the table this transform indexes.
     pub fn rows(&self) -> u64 {
         match self {
-            Transform::NumBuckets(n) | Transform::HashBucket(n) => *n,
+            Transform::NumBuckets(n) | Transform::HashBucket(n) | Transform::FgEncoded(n) => *n,
             Transform::VocabList(v) => v.len() as u64 + 2,
             Transform::VocabDict(m) => m.iter().map(|(_, row)| row + 1).max().unwrap_or(0),
             Transform::Boundaries(b) => b.len() as u64 + 1,
@@ -133,7 +136,7 @@ impl Transform {
     /// The element type callers feed for this transform.
     pub fn value_type(&self) -> ValueType {
         match self {
-            Transform::NumBuckets(_) => ValueType::Int64,
+            Transform::NumBuckets(_) | Transform::FgEncoded(_) => ValueType::Int64,
             Transform::HashBucket(_) | Transform::VocabList(_) | Transform::VocabDict(_) => ValueType::String,
             Transform::Boundaries(_) => ValueType::Float,
         }
@@ -146,6 +149,7 @@ impl Transform {
             Transform::VocabList(_) => "vocab_list",
             Transform::VocabDict(_) => "vocab_dict",
             Transform::Boundaries(_) => "boundaries",
+            Transform::FgEncoded(_) => "fg_encoded",
         }
     }
 }
@@ -450,11 +454,13 @@ pub struct DataSettings {
     pub fg_mode: FgMode,
 }
 
-/// TorchEasyRec's feature-generation mode, as far as plec honours it: plec always applies the transforms of
-/// semantics section 2 itself; the mode decides which column each feature reads.
+/// TorchEasyRec's feature-generation mode: which column each feature reads, and whether plec applies the transforms
+/// of semantics section 2 itself (`FG_DAG`, `FG_NORMAL`) or reads their output (`FG_NONE`, every sparse feature's
+/// transform is then [`Transform::FgEncoded`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FgMode {
-    /// `FG_NONE` (TorchEasyRec's default): each feature reads the column named by its `feature_name`.
+    /// `FG_NONE` (TorchEasyRec's default): each feature reads the column named by its `feature_name`, which holds
+    /// feature generation's output (table rows, multi-values joined by `fg_encoded_multival_sep`).
     #[default]
     None,
     /// `FG_DAG`: each feature reads the input its `expression` names (`user:user_id` -> `user_id`).
@@ -478,6 +484,16 @@ impl FgMode {
         match self {
             FgMode::None => "each feature's feature_name",
             FgMode::Dag | FgMode::Normal => "the input name of each feature's expression (`side:name`)",
+        }
+    }
+
+    /// What a feature's column holds under this mode.
+    pub fn value_rule(self) -> &'static str {
+        match self {
+            FgMode::None => {
+                "FG-encoded values: an id is its table row, as TorchEasyRec reads them (plec applies no transform)"
+            }
+            FgMode::Dag | FgMode::Normal => "raw values: plec applies each feature's transform (feature generation)",
         }
     }
 }

@@ -58,7 +58,7 @@ impl Transform {
     /// Row of one present (non-empty) raw value given as text.
     pub fn lookup_text(&self, text: &str) -> Lookup {
         match self {
-            Transform::NumBuckets(n) => match text.trim().parse::<i64>() {
+            Transform::NumBuckets(n) | Transform::FgEncoded(n) => match text.trim().parse::<i64>() {
                 Ok(id) => self.lookup_id(id, *n),
                 Err(_) => Lookup::Unparsable,
             },

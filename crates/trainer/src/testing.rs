@@ -16,6 +16,7 @@ train_config {{
   {extra_train}
 }}
 data_config {{
+  fg_mode: FG_DAG
   batch_size: 128
   dataset_type: CsvDataset
   with_header: true

@@ -4,7 +4,8 @@
 //! Every embedding feature computes a table row (`idx`, int64) and, where some values give no row, a validity
 //! mask; it then gathers `table[where(valid, idx, 0)]` and multiplies by the mask, so invalid values are zero
 //! vectors:
-//! - `num_buckets`: valid = 0 <= id < n (the missing id -1 and out-of-range ids give a zero vector);
+//! - `num_buckets`, and `fg_encoded` (`fg_mode: FG_NONE`, whatever the config's transform: the value is the row):
+//!   valid = 0 <= id < n (the missing id -1 and out-of-range ids give a zero vector);
 //! - `hash_bucket_size`: MurmurHash3 (positive=1, seed=0) -> int64 -> mod n; the missing "" gives a zero vector;
 //! - `vocab_list`: LabelEncoder, `v_i` -> i + 2, out of vocabulary -> 1, missing "" -> 0 (always valid);
 //! - `vocab_dict`: LabelEncoder with default -1, masked;
@@ -168,7 +169,7 @@ fn with_default(g: &mut Graph, p: &str, x: &str, transform: &Transform, default:
 /// masked out (transforms whose range check already excludes them ignore it).
 pub(crate) fn rows(g: &mut Graph, p: &str, x: &str, transform: &Transform, mask_missing: bool) -> Rows {
     match transform {
-        Transform::NumBuckets(n) => {
+        Transform::NumBuckets(n) | Transform::FgEncoded(n) => {
             // Missing (-1) is out of range as well: one mask covers both.
             let zero = g.scalar_i64(0);
             let n = g.scalar_i64(*n as i64);

@@ -184,7 +184,7 @@ fn positions(
                 g.param(&table_name)?;
             }
             let r = match transform {
-                Transform::NumBuckets(_) => {
+                Transform::NumBuckets(_) | Transform::FgEncoded(_) => {
                     let filled = fill_empty(g, p, tokens, "-1");
                     let ids = cast(g, &format!("{p}.ids"), &filled, DataType::INT64);
                     rows(g, p, &ids, transform, true)

@@ -10,6 +10,7 @@ pub(super) use plec_spec::placement::Tables;
 use plec_spec::{Encoding, Feature, FgMode, MultiValue, Pooling, SequenceEncoding, TableCollection, Transform};
 
 use super::audit::Policy;
+use super::fg_encoded::EncodedFields;
 use super::model::Group;
 use super::validator::Validator;
 
@@ -61,6 +62,7 @@ const ID_FEATURE: Policy = Policy {
         "default_value",
         "separator",
         "weighted",
+        "fg_encoded_default_value",
     ],
     inert: &[("embedding_constraints", "a sharding hint for distributed embedding")],
 };
@@ -79,6 +81,7 @@ const SEQUENCE_ID_FEATURE: Policy = Policy {
         "default_value",
         "sequence_length",
         "sequence_delim",
+        "fg_encoded_default_value",
     ],
     inert: &[("embedding_constraints", "a sharding hint for distributed embedding")],
 };
@@ -94,6 +97,7 @@ const SEQUENCE_RAW_FEATURE: Policy = Policy {
         "default_value",
         "sequence_length",
         "sequence_delim",
+        "fg_encoded_default_value",
     ],
     inert: &[("embedding_constraints", "a sharding hint for distributed embedding")],
 };
@@ -115,6 +119,7 @@ const RAW_FEATURE: Policy = Policy {
         "boundaries",
         "value_dim",
         "default_value",
+        "fg_encoded_default_value",
     ],
     inert: &[("embedding_constraints", "a sharding hint for distributed embedding")],
 };
@@ -128,6 +133,9 @@ impl DefinedKind {
 /// `fg_mode` is the validated `data_config.fg_mode` (FG_NONE when data_config itself is in error).
 pub(crate) fn defined(v: &mut Validator, config: &EasyRecConfig, fg_mode: FgMode) -> BTreeMap<String, Defined> {
     let mut out: BTreeMap<String, Defined> = BTreeMap::new();
+    // Under FG_NONE the columns hold feature generation's output (`fg_encoded`); the separator of its multi-values.
+    let separator = config.data_config.as_ref().map_or("\x03", |d| d.fg_encoded_multival_sep());
+    let fg_none = (fg_mode == FgMode::None).then_some(separator);
     for (i, fc) in config.feature_configs.iter().enumerate() {
         let base = format!("feature_configs[{i}]");
         let entries: Vec<(String, Defined)> = match &fc.feature {
@@ -135,21 +143,29 @@ pub(crate) fn defined(v: &mut Validator, config: &EasyRecConfig, fg_mode: FgMode
                 let path = format!("{base}.id_feature");
                 v.audit(f, &path, &ID_FEATURE);
                 input_column(v, fg_mode, f.feature_name(), f.expression.as_deref(), &path);
-                vec![(f.feature_name().to_string(), Defined { kind: id_feature(v, f, &path), path })]
+                let kind = id_feature(v, f, &path);
+                let kind =
+                    encoded(v, kind, fg_none, (f.has_default_value(), &f.fg_encoded_default_value, false), &path);
+                vec![(f.feature_name().to_string(), Defined { kind, path })]
             }
             Some(FeatureKind::RawFeature(f)) => {
                 let path = format!("{base}.raw_feature");
                 v.audit(f, &path, &RAW_FEATURE);
                 input_column(v, fg_mode, f.feature_name(), f.expression.as_deref(), &path);
-                vec![(f.feature_name().to_string(), Defined { kind: raw_feature(v, f, &path), path })]
+                let kind = raw_feature(v, f, &path);
+                let kind =
+                    encoded(v, kind, fg_none, (f.has_default_value(), &f.fg_encoded_default_value, false), &path);
+                vec![(f.feature_name().to_string(), Defined { kind, path })]
             }
             Some(FeatureKind::SequenceIdFeature(f)) => {
                 let path = format!("{base}.sequence_id_feature");
                 v.audit(f, &path, &SEQUENCE_ID_FEATURE);
                 input_column(v, fg_mode, f.feature_name(), f.expression.as_deref(), &path);
                 let kind = id_feature(v, f, &path);
+                let kind = encoded(v, kind, fg_none, (f.has_default_value(), &f.fg_encoded_default_value, true), &path);
                 let element = sequence_element(v, kind, &path);
-                let kind = sequence_kind(v, &path, f.sequence_delim(), f.sequence_length(), element);
+                let kind =
+                    sequence_kind(v, &path, f.sequence_delim(), max_length(fg_none, f.sequence_length()), element);
                 vec![(f.feature_name().to_string(), Defined { kind, path })]
             }
             Some(FeatureKind::SequenceRawFeature(f)) => {
@@ -157,14 +173,16 @@ pub(crate) fn defined(v: &mut Validator, config: &EasyRecConfig, fg_mode: FgMode
                 v.audit(f, &path, &SEQUENCE_RAW_FEATURE);
                 input_column(v, fg_mode, f.feature_name(), f.expression.as_deref(), &path);
                 let kind = raw_feature(v, f, &path);
+                let kind = encoded(v, kind, fg_none, (f.has_default_value(), &f.fg_encoded_default_value, true), &path);
                 let element = sequence_element(v, kind, &path);
-                let kind = sequence_kind(v, &path, f.sequence_delim(), f.sequence_length(), element);
+                let kind =
+                    sequence_kind(v, &path, f.sequence_delim(), max_length(fg_none, f.sequence_length()), element);
                 vec![(f.feature_name().to_string(), Defined { kind, path })]
             }
             Some(FeatureKind::SequenceFeature(f)) => {
                 let path = format!("{base}.sequence_feature");
                 v.audit(f, &path, &SEQUENCE_FEATURE);
-                grouped_sequence(v, f, &path, fg_mode)
+                grouped_sequence(v, f, &path, fg_mode, fg_none)
             }
             Some(other) => {
                 let (kind, name) = other_kind(other);
@@ -198,6 +216,7 @@ fn grouped_sequence(
     f: &SequenceFeatureConfig,
     path: &str,
     fg_mode: FgMode,
+    fg_none: Option<&str>,
 ) -> Vec<(String, Defined)> {
     let sequence = f.sequence_name();
     v.check_name(&format!("{path}.sequence_name"), "sequence_name", sequence);
@@ -212,12 +231,16 @@ fn grouped_sequence(
                 let sub_path = format!("{path}.features[{j}].id_feature");
                 v.audit(g, &sub_path, &ID_FEATURE);
                 let kind = id_feature(v, g, &sub_path);
+                let kind =
+                    encoded(v, kind, fg_none, (g.has_default_value(), &g.fg_encoded_default_value, true), &sub_path);
                 (sub_path, g.feature_name(), g.embedding_name(), g.expression.as_deref(), kind)
             }
             Some(SubFeatureKind::RawFeature(g)) => {
                 let sub_path = format!("{path}.features[{j}].raw_feature");
                 v.audit(g, &sub_path, &RAW_FEATURE);
                 let kind = raw_feature(v, g, &sub_path);
+                let kind =
+                    encoded(v, kind, fg_none, (g.has_default_value(), &g.fg_encoded_default_value, true), &sub_path);
                 (sub_path, g.feature_name(), g.embedding_name(), g.expression.as_deref(), kind)
             }
             Some(_) => {
@@ -245,10 +268,42 @@ fn grouped_sequence(
         }
         let element = (sequence_element(v, kind, &sub_path), sub_path);
         let (element, sub_path) = element;
-        let kind = sequence_kind(v, path, f.sequence_delim(), f.sequence_length(), element);
+        let kind = sequence_kind(v, path, f.sequence_delim(), max_length(fg_none, f.sequence_length()), element);
         out.push((name, Defined { kind, path: sub_path }));
     }
     out
+}
+
+/// `kind` as `fg_mode` reads it: unchanged under FG_DAG / FG_NORMAL (`fg_none` is `None`), FG-encoded under FG_NONE
+/// (`fg_none` is `fg_encoded_multival_sep`). `fields`: whether `default_value` is set, `fg_encoded_default_value`,
+/// whether the feature is a sequence's.
+fn encoded(
+    v: &mut Validator,
+    kind: DefinedKind,
+    fg_none: Option<&str>,
+    fields: (bool, &Option<String>, bool),
+    path: &str,
+) -> DefinedKind {
+    let Some(separator) = fg_none else {
+        return kind;
+    };
+    let (has_default_value, fg_default, in_sequence) = fields;
+    let fields = EncodedFields {
+        has_default_value,
+        fg_encoded_default_value: fg_default.as_deref().filter(|d| !d.is_empty()),
+        in_sequence,
+    };
+    super::fg_encoded::encoded(v, kind, &fields, separator, path)
+}
+
+/// Positions a sequence keeps: under FG_NONE every one (TorchEasyRec's FG-encoded parser keeps them all;
+/// `sequence_length` bounds feature generation), else the first `sequence_length`.
+fn max_length(fg_none: Option<&str>, sequence_length: u32) -> u32 {
+    if fg_none.is_some() {
+        0
+    } else {
+        sequence_length
+    }
 }
 
 /// Checks that `kind` can be one position of a sequence: a single id (no bag, no weights, no default) or a single

@@ -3,6 +3,7 @@
 mod audit;
 mod family;
 mod features;
+mod fg_encoded;
 mod model;
 mod network;
 mod sequence;

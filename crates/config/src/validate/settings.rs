@@ -24,13 +24,12 @@ const DATA_CONFIG: Policy = Policy {
         "shuffle",
         "shuffle_buffer_size",
         "fg_mode",
+        "fg_encoded_multival_sep",
     ],
     inert: &[
         ("num_workers", "plec decodes data on its own reader thread"),
         ("pin_memory", "plec copies batches itself"),
         ("fg_threads", "plec applies feature transforms itself"),
-        ("fg_encoded", "plec reads raw feature columns named like the features"),
-        ("fg_encoded_multival_sep", "plec reads raw feature columns named like the features"),
         ("odps_data_quota_name", "plec reads local CSV or Parquet files"),
         ("odps_data_compression", "plec reads local CSV or Parquet files"),
         ("is_orderby_partition", "plec reads local CSV or Parquet files"),
@@ -139,6 +138,9 @@ pub(crate) fn data(v: &mut Validator, config: &EasyRecConfig) -> Option<DataSett
     }
     if d.delimiter().is_empty() {
         v.error("data_config.delimiter", "delimiter must not be empty");
+    }
+    if fg_mode == plec_spec::FgMode::None && d.fg_encoded_multival_sep().is_empty() {
+        v.error("data_config.fg_encoded_multival_sep", "must not be empty under fg_mode FG_NONE");
     }
     let batch_size = d.batch_size() as usize;
     Some(DataSettings {
@@ -259,6 +261,18 @@ pub(crate) fn train(v: &mut Validator, config: &EasyRecConfig) -> Option<TrainSe
         dense.has_exponential_decay_learning_rate().then(|| dense.exponential_decay_learning_rate()),
         dense.has_manual_step_learning_rate().then(|| dense.manual_step_learning_rate()),
     );
+    // TorchEasyRec's `create_scheduler` reads the `learning_rate` oneof unconditionally (`getattr(config, None)`
+    // raises a TypeError): an optimizer without a schedule trains in plec (constant) but not in TorchEasyRec.
+    let unscheduled = [(sparse_path, sparse.learning_rate.is_none()), (dense_path, dense.learning_rate.is_none())];
+    for (path, missing) in unscheduled {
+        if missing {
+            v.warn(
+                path,
+                "no learning-rate schedule: plec trains at a constant rate, but TorchEasyRec's create_scheduler \
+                 fails on this config; add `constant_learning_rate {}`",
+            );
+        }
+    }
     let grad_clipping = t.grad_clipping.as_ref().and_then(|g| {
         v.audit(g, "train_config.grad_clipping", &GRAD_CLIPPING);
         if g.max_gradient() <= 0.0 {

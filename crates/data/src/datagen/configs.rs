@@ -93,7 +93,11 @@ impl ConfigText {
              eval_config {{\n}}\n",
             self.sparse_lr, self.dense_lr, self.num_epochs
         );
-        let _ = write!(out, "data_config {{\n    batch_size: {}\n    dataset_type: ParquetDataset\n", self.batch_size);
+        let _ = write!(
+            out,
+            "data_config {{\n    fg_mode: FG_DAG\n    batch_size: {}\n    dataset_type: ParquetDataset\n",
+            self.batch_size
+        );
         for task in &tasks {
             let _ = writeln!(out, "    label_fields: {}", quote(&task.label));
         }

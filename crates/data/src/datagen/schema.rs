@@ -294,7 +294,7 @@ pub(super) fn transform_keys(transform: &Transform) -> u64 {
 /// key is out of vocabulary), a value inside bucket `key` of the boundaries.
 pub(super) fn key_text(transform: &Transform, key: u64, salt: u64) -> String {
     match transform {
-        Transform::NumBuckets(n) => (hash3(salt, 1, key) % (*n).max(1)).to_string(),
+        Transform::NumBuckets(n) | Transform::FgEncoded(n) => (hash3(salt, 1, key) % (*n).max(1)).to_string(),
         Transform::HashBucket(_) => format!("k{key}"),
         Transform::VocabList(v) => v.get(key as usize).cloned().unwrap_or_else(|| "__unknown__".into()),
         Transform::VocabDict(m) => m.get(key as usize).map_or_else(|| "__unknown__".into(), |(k, _)| k.clone()),

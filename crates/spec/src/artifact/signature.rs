@@ -171,7 +171,7 @@ fn feature_inputs(feature: &Feature) -> Vec<InputSignature> {
                 input.separator = Some(multi.separator.clone());
                 input.pooling = Some(multi.pooling);
             }
-            if let Transform::NumBuckets(n) = transform {
+            if let Transform::NumBuckets(n) | Transform::FgEncoded(n) = transform {
                 input.valid_range = Some([0, *n as i64]);
             }
             input.transform = Some(transform.clone());
@@ -206,7 +206,7 @@ fn sequence_input(feature: &SequenceFeature) -> InputSignature {
     });
     match &feature.encoding {
         SequenceEncoding::Embedding { transform, .. } => {
-            if let Transform::NumBuckets(n) = transform {
+            if let Transform::NumBuckets(n) | Transform::FgEncoded(n) = transform {
                 input.valid_range = Some([0, *n as i64]);
             }
             input.transform = Some(transform.clone());
