@@ -52,3 +52,23 @@ fn bad_config_fails_with_location() {
     assert!(!ok);
     assert!(stderr.contains("cannot read config") && stderr.contains("missing.config"), "{stderr}");
 }
+
+/// TorchEasyRec's example MMoE and DBMTL configs: the figures worked out by hand in
+/// `crates/config/tests/torcheasyrec_configs.rs`, the relation edge, and the jrc config's refusal naming the loss.
+#[test]
+fn mmoe_and_dbmtl_configs() {
+    let config = |name: &str| format!("{ROOT}/tests/configs/torcheasyrec/{name}.config");
+    let (ok, stdout, stderr) = check(&[&config("examples_mmoe_taobao")]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains(": MMoE, 2 task(s): ctr, cvr"), "{stdout}");
+    assert!(stdout.contains("dense parameters: 1,037,448"), "{stdout}");
+    let (ok, stdout, stderr) = check(&[&config("examples_dbmtl_taobao"), "--json"]);
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(json["model"], "dbmtl");
+    assert_eq!(json["dense_params"], 484_930);
+    assert_eq!(json["towers"][1]["relation"]["reads"], serde_json::json!(["ctr"]));
+    let (ok, _, stderr) = check(&[&config("examples_dbmtl_taobao_jrc")]);
+    assert!(!ok);
+    assert!(stderr.contains("losses[0].jrc_loss: not supported yet: `jrc_loss` of LossConfig"), "{stderr}");
+}
