@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::column::{Column, ColumnBatch, StringColumn};
 use super::edge_sequences::{group_cases, length_sets, random_group};
-use super::encode::DENSE_SEPARATOR;
+use super::encoded::DENSE_SEPARATOR;
 use super::reader::{feature_column, required_columns};
 use plec_spec::splitmix::{self, SplitMix64};
 use plec_spec::{Encoding, Feature, ModelSpec, Transform};

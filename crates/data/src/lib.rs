@@ -18,7 +18,9 @@ mod csv_reader;
 mod edge_cases;
 mod edge_sequences;
 mod encode;
+mod encoded;
 mod error;
+mod feature_encoding;
 mod format;
 mod inputs;
 pub mod limits;
@@ -33,9 +35,9 @@ mod weighted;
 pub use column::{Cell, Column, ColumnBatch, StringColumn};
 pub use csv_reader::CsvOptions;
 pub use edge_cases::{edge_case_batch, random_batch};
-pub use encode::{
-    encode, EncodeOptions, EncodedBatch, EncodedFeature, EncodedSequence, EncodedSequenceGroup, SequenceValues,
-    DENSE_SEPARATOR,
+pub use encode::encode;
+pub use encoded::{
+    EncodeOptions, EncodedBatch, EncodedFeature, EncodedSequence, EncodedSequenceGroup, SequenceValues, DENSE_SEPARATOR,
 };
 pub use error::{BadCell, DataError, RowRef};
 pub use inputs::resolve_inputs;

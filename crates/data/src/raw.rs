@@ -2,7 +2,7 @@
 //! (`plec_spec::artifact::signature`): the graph itself hashes, bucketizes and looks up.
 
 use super::column::{Cell, ColumnBatch};
-use super::encode::DENSE_SEPARATOR;
+use super::encoded::DENSE_SEPARATOR;
 use super::error::{BadCell, DataError};
 use super::limits::{padding_problem, parts, too_many_values};
 use super::sequence::{kept, position_number, position_row, sequence_column, split_positions};
@@ -41,144 +41,224 @@ pub fn raw_inputs(signature: &Signature, batch: &ColumnBatch) -> Result<Vec<RawT
     let mut problems = Vec::new();
     let mut tensors = Vec::with_capacity(signature.inputs.len());
     for input in &signature.inputs {
-        // A weighted feature's weights come from the same column of `id:weight` pairs as its ids.
-        let column = batch.column(input.weight_of.as_deref().unwrap_or(&input.name))?;
         let mut report = |row: usize, reason: String| {
             problems.push((row, BadCell { at: batch.row_ref(row), column: input.name.clone(), reason }));
         };
-        let rows = batch.num_rows;
-        if let Some(sequence) = &input.sequence {
-            let column = sequence_column(batch, &input.name, &sequence.delimiter)?;
-            let texts: Vec<String> =
-                (0..rows).map(|i| column.cell(i).text().map_or_else(String::new, |t| t.into_owned())).collect();
-            // The graph splits each text and pads the batch to its longest kept sequence: bounded like lists.
-            let counts = position_counts(sequence, &texts);
-            for (row, &count) in counts.iter().enumerate() {
-                if let Some(reason) = too_many_values(count, "positions") {
-                    report(row, reason);
-                }
-            }
-            let kept_counts: Vec<usize> = counts.iter().map(|&c| kept(c, sequence.max_length)).collect();
-            if let Some((row, reason)) = padding_check(&kept_counts) {
-                report(row, reason);
-            }
-            tensors.push(RawTensor { name: input.name.clone(), shape: vec![rows], data: RawData::String(texts) });
-            continue;
-        }
-        let cells = (0..rows).map(|i| column.cell(i));
-        let pairs = input.weights.is_some();
-        let tensor = match (input.dtype, layout(input)) {
-            // The weights of a weighted feature: its ids input reports malformed pairs, so this one stays quiet.
-            (ValueType::Float, Layout::Multi(separator)) if input.weight_of.is_some() => {
-                let lists: Vec<Vec<f32>> = cells
-                    .map(|cell| {
-                        // Quiet: the ids input reports a cell with too many values.
-                        let values = split_cell(cell, &separator).unwrap_or_default();
-                        values.iter().map(|v| split_pair(v).map_or(f32::NAN, |(_, w)| w)).collect()
-                    })
-                    .collect();
-                padded(&input.name, lists, f32::NAN, RawData::Float).unwrap_or_else(|(row, reason)| {
-                    report(row, reason);
-                    RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
-                })
-            }
-            (ValueType::Int64, Layout::Multi(separator)) => {
-                let lists: Vec<Vec<i64>> = cells
-                    .enumerate()
-                    .map(|(i, cell)| {
-                        let values = split_cell(cell, &separator).unwrap_or_else(|r| reported(i, r, &mut report));
-                        values.iter().map(|v| int_value(&pair_id(v, pairs, i, &mut report), i, &mut report)).collect()
-                    })
-                    .collect();
-                padded(&input.name, lists, INT64_MISSING, RawData::Int64).unwrap_or_else(|(row, reason)| {
-                    report(row, reason);
-                    RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
-                })
-            }
-            (ValueType::String, Layout::Multi(separator)) => {
-                let lists: Vec<Vec<String>> = cells
-                    .enumerate()
-                    .map(|(i, cell)| {
-                        let values = split_cell(cell, &separator).unwrap_or_else(|r| reported(i, r, &mut report));
-                        values.iter().map(|v| pair_id(v, pairs, i, &mut report)).collect()
-                    })
-                    .collect();
-                padded(&input.name, lists, STRING_MISSING.to_string(), RawData::String).unwrap_or_else(
-                    |(row, reason)| {
-                        report(row, reason);
-                        RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
-                    },
-                )
-            }
-            (ValueType::Float, Layout::Multi(separator)) => {
-                let lists: Vec<Vec<f32>> = cells
-                    .enumerate()
-                    .map(|(i, cell)| {
-                        let values = split_cell(cell, &separator).unwrap_or_else(|r| reported(i, r, &mut report));
-                        values.iter().map(|v| float_value(v, i, &mut report)).collect()
-                    })
-                    .collect();
-                padded(&input.name, lists, f32::NAN, RawData::Float).unwrap_or_else(|(row, reason)| {
-                    report(row, reason);
-                    RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
-                })
-            }
-            (ValueType::Float, Layout::Wide(width)) => {
-                let mut values = Vec::with_capacity(rows * width);
-                for (i, cell) in cells.enumerate() {
-                    let parts = match cell {
-                        Cell::Missing => Vec::new(),
-                        _ => split_cell(cell, DENSE_SEPARATOR).unwrap_or_else(|r| reported(i, r, &mut report)),
-                    };
-                    if !parts.is_empty() && parts.len() != width {
-                        report(i, format!("expected {width} values joined by \\x1d, found {}", parts.len()));
-                    }
-                    let start = values.len();
-                    values.extend(parts.iter().take(width).map(|v| float_value(v, i, &mut report)));
-                    values.resize(start + width, f32::NAN);
-                }
-                RawTensor { name: input.name.clone(), shape: vec![rows, width], data: RawData::Float(values) }
-            }
-            (dtype, _) => {
-                let data = match dtype {
-                    ValueType::Int64 => RawData::Int64(
-                        cells
-                            .enumerate()
-                            .map(|(i, cell)| match cell {
-                                Cell::Missing => INT64_MISSING,
-                                Cell::Int(v) => v,
-                                Cell::Float(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => x as i64,
-                                other => int_value(&other.text().unwrap_or_default(), i, &mut report),
-                            })
-                            .collect(),
-                    ),
-                    ValueType::Float => RawData::Float(
-                        cells
-                            .enumerate()
-                            .map(|(i, cell)| match cell {
-                                Cell::Missing => f32::NAN,
-                                Cell::Int(v) => v as f32,
-                                Cell::Float(x) => x as f32,
-                                Cell::Text(text) => float_value(text, i, &mut report),
-                            })
-                            .collect(),
-                    ),
-                    ValueType::String => RawData::String(
-                        cells
-                            .map(|cell| cell.text().map_or_else(|| STRING_MISSING.to_string(), |t| t.into_owned()))
-                            .collect(),
-                    ),
-                };
-                RawTensor { name: input.name.clone(), shape: vec![rows], data }
-            }
-        };
-        tensors.push(tensor);
+        tensors.push(raw_input(input, batch, &mut report)?);
     }
     if problems.is_empty() {
         return Ok(tensors);
     }
     problems.sort_by_key(|(row, _)| *row);
     Err(DataError::BadCells(problems.into_iter().map(|(_, cell)| cell).collect()))
+}
+
+/// One input's tensor; bad cells go to `report`.
+fn raw_input(
+    input: &InputSignature,
+    batch: &ColumnBatch,
+    report: &mut dyn FnMut(usize, String),
+) -> Result<RawTensor, DataError> {
+    if let Some(sequence) = &input.sequence {
+        return sequence_input(input, sequence, batch, report);
+    }
+    // A weighted feature's weights come from the same column of `id:weight` pairs as its ids.
+    let column = batch.column(input.weight_of.as_deref().unwrap_or(&input.name))?;
+    let cells: Vec<Cell<'_>> = (0..batch.num_rows).map(|i| column.cell(i)).collect();
+    let pairs = input.weights.is_some();
+    Ok(match (input.dtype, layout(input)) {
+        (ValueType::Float, Layout::Multi(separator)) if input.weight_of.is_some() => {
+            weights_input(input, &cells, &separator, report)
+        }
+        (ValueType::Int64, Layout::Multi(separator)) => int_lists_input(input, &cells, &separator, pairs, report),
+        (ValueType::String, Layout::Multi(separator)) => string_lists_input(input, &cells, &separator, pairs, report),
+        (ValueType::Float, Layout::Multi(separator)) => float_lists_input(input, &cells, &separator, report),
+        (ValueType::Float, Layout::Wide(width)) => wide_input(input, &cells, width, report),
+        (dtype, _) => single_input(input, &cells, dtype, report),
+    })
+}
+
+/// A sequence input: each row's text as the file has it (`""` when missing); the graph splits it.
+fn sequence_input(
+    input: &InputSignature,
+    sequence: &SequenceSignature,
+    batch: &ColumnBatch,
+    report: &mut dyn FnMut(usize, String),
+) -> Result<RawTensor, DataError> {
+    let rows = batch.num_rows;
+    let column = sequence_column(batch, &input.name, &sequence.delimiter)?;
+    let texts: Vec<String> =
+        (0..rows).map(|i| column.cell(i).text().map_or_else(String::new, |t| t.into_owned())).collect();
+    // The graph splits each text and pads the batch to its longest kept sequence: bounded like lists.
+    let counts = position_counts(sequence, &texts);
+    for (row, &count) in counts.iter().enumerate() {
+        if let Some(reason) = too_many_values(count, "positions") {
+            report(row, reason);
+        }
+    }
+    let kept_counts: Vec<usize> = counts.iter().map(|&c| kept(c, sequence.max_length)).collect();
+    if let Some((row, reason)) = padding_check(&kept_counts) {
+        report(row, reason);
+    }
+    Ok(RawTensor { name: input.name.clone(), shape: vec![rows], data: RawData::String(texts) })
+}
+
+/// The weights of a weighted feature: its ids input reports malformed pairs, so this one stays quiet.
+fn weights_input(
+    input: &InputSignature,
+    cells: &[Cell<'_>],
+    separator: &str,
+    report: &mut dyn FnMut(usize, String),
+) -> RawTensor {
+    let lists: Vec<Vec<f32>> = cells
+        .iter()
+        .copied()
+        .map(|cell| {
+            // Quiet: the ids input reports a cell with too many values.
+            let values = split_cell(cell, &separator).unwrap_or_default();
+            values.iter().map(|v| split_pair(v).map_or(f32::NAN, |(_, w)| w)).collect()
+        })
+        .collect();
+    padded(&input.name, lists, f32::NAN, RawData::Float).unwrap_or_else(|(row, reason)| {
+        report(row, reason);
+        RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
+    })
+}
+
+/// Lists of int64 ids (or the ids of `id:weight` pairs), padded to the longest.
+fn int_lists_input(
+    input: &InputSignature,
+    cells: &[Cell<'_>],
+    separator: &str,
+    pairs: bool,
+    report: &mut dyn FnMut(usize, String),
+) -> RawTensor {
+    let lists: Vec<Vec<i64>> = cells
+        .iter()
+        .copied()
+        .enumerate()
+        .map(|(i, cell)| {
+            let values = split_cell(cell, &separator).unwrap_or_else(|r| reported(i, r, &mut *report));
+            values.iter().map(|v| int_value(&pair_id(v, pairs, i, &mut *report), i, &mut *report)).collect()
+        })
+        .collect();
+    padded(&input.name, lists, INT64_MISSING, RawData::Int64).unwrap_or_else(|(row, reason)| {
+        report(row, reason);
+        RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
+    })
+}
+
+/// Lists of string ids (or the ids of `id:weight` pairs), padded to the longest.
+fn string_lists_input(
+    input: &InputSignature,
+    cells: &[Cell<'_>],
+    separator: &str,
+    pairs: bool,
+    report: &mut dyn FnMut(usize, String),
+) -> RawTensor {
+    let lists: Vec<Vec<String>> = cells
+        .iter()
+        .copied()
+        .enumerate()
+        .map(|(i, cell)| {
+            let values = split_cell(cell, &separator).unwrap_or_else(|r| reported(i, r, &mut *report));
+            values.iter().map(|v| pair_id(v, pairs, i, &mut *report)).collect()
+        })
+        .collect();
+    padded(&input.name, lists, STRING_MISSING.to_string(), RawData::String).unwrap_or_else(|(row, reason)| {
+        report(row, reason);
+        RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
+    })
+}
+
+/// Lists of floats, padded to the longest.
+fn float_lists_input(
+    input: &InputSignature,
+    cells: &[Cell<'_>],
+    separator: &str,
+    report: &mut dyn FnMut(usize, String),
+) -> RawTensor {
+    let lists: Vec<Vec<f32>> = cells
+        .iter()
+        .copied()
+        .enumerate()
+        .map(|(i, cell)| {
+            let values = split_cell(cell, &separator).unwrap_or_else(|r| reported(i, r, &mut *report));
+            values.iter().map(|v| float_value(v, i, &mut *report)).collect()
+        })
+        .collect();
+    padded(&input.name, lists, f32::NAN, RawData::Float).unwrap_or_else(|(row, reason)| {
+        report(row, reason);
+        RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
+    })
+}
+
+/// A dense value of `width` floats per row.
+fn wide_input(
+    input: &InputSignature,
+    cells: &[Cell<'_>],
+    width: usize,
+    report: &mut dyn FnMut(usize, String),
+) -> RawTensor {
+    let mut values = Vec::with_capacity(cells.len() * width);
+    for (i, &cell) in cells.iter().enumerate() {
+        let parts = match cell {
+            Cell::Missing => Vec::new(),
+            _ => split_cell(cell, DENSE_SEPARATOR).unwrap_or_else(|r| reported(i, r, &mut *report)),
+        };
+        if !parts.is_empty() && parts.len() != width {
+            report(i, format!("expected {width} values joined by \\x1d, found {}", parts.len()));
+        }
+        let start = values.len();
+        values.extend(parts.iter().take(width).map(|v| float_value(v, i, &mut *report)));
+        values.resize(start + width, f32::NAN);
+    }
+    RawTensor { name: input.name.clone(), shape: vec![cells.len(), width], data: RawData::Float(values) }
+}
+
+/// One value per row.
+fn single_input(
+    input: &InputSignature,
+    cells: &[Cell<'_>],
+    dtype: ValueType,
+    report: &mut dyn FnMut(usize, String),
+) -> RawTensor {
+    let data = match dtype {
+        ValueType::Int64 => RawData::Int64(
+            cells
+                .iter()
+                .copied()
+                .enumerate()
+                .map(|(i, cell)| match cell {
+                    Cell::Missing => INT64_MISSING,
+                    Cell::Int(v) => v,
+                    Cell::Float(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => x as i64,
+                    other => int_value(&other.text().unwrap_or_default(), i, &mut *report),
+                })
+                .collect(),
+        ),
+        ValueType::Float => RawData::Float(
+            cells
+                .iter()
+                .copied()
+                .enumerate()
+                .map(|(i, cell)| match cell {
+                    Cell::Missing => f32::NAN,
+                    Cell::Int(v) => v as f32,
+                    Cell::Float(x) => x as f32,
+                    Cell::Text(text) => float_value(text, i, &mut *report),
+                })
+                .collect(),
+        ),
+        ValueType::String => RawData::String(
+            cells
+                .iter()
+                .copied()
+                .map(|cell| cell.text().map_or_else(|| STRING_MISSING.to_string(), |t| t.into_owned()))
+                .collect(),
+        ),
+    };
+    RawTensor { name: input.name.clone(), shape: vec![cells.len()], data }
 }
 
 /// A cell's values: none when missing, else its text split on `separator` (an empty part stays as `""`, which

@@ -4,8 +4,9 @@
 use std::collections::BTreeSet;
 
 use super::column::{Cell, Column, ColumnBatch};
-use super::encode::{encode_feature, EncodedSequence, EncodedSequenceGroup, SequenceValues};
+use super::encoded::{EncodedSequence, EncodedSequenceGroup, SequenceValues};
 use super::error::DataError;
+use super::feature_encoding::encode_feature;
 use super::limits::too_many_values;
 use plec_spec::transform::Lookup;
 use plec_spec::{ModelSpec, SequenceEncoding, SequenceFeature, SequenceGroup, Transform};

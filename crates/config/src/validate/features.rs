@@ -10,42 +10,10 @@ pub(super) use plec_spec::placement::Tables;
 use plec_spec::{Encoding, Feature, FgMode, MultiValue, Pooling, SequenceEncoding, TableCollection, Transform};
 
 use super::audit::Policy;
+pub(super) use super::defined::{Defined, DefinedKind};
 use super::fg_encoded::EncodedFields;
 use super::model::Group;
 use super::validator::Validator;
-
-/// A feature as defined in `feature_configs`, before the group places it.
-pub(crate) struct Defined {
-    pub(super) path: String,
-    pub(super) kind: DefinedKind,
-}
-
-pub(super) enum DefinedKind {
-    Embedding {
-        table: String,
-        dim: usize,
-        transform: Transform,
-        multi: Option<MultiValue>,
-        default_value: Option<String>,
-    },
-    Dense {
-        value_dim: usize,
-        default_value: f32,
-    },
-    /// A sequence feature (section 7): one string per row, positions joined by `delimiter`; each position is
-    /// `element` (an `Embedding` without `multi` or a one-wide `Dense`).
-    Sequence {
-        delimiter: String,
-        max_length: usize,
-        element: Box<DefinedKind>,
-    },
-    /// A feature kind plec cannot compute yet: an error only if the model uses it.
-    Unsupported {
-        kind: &'static str,
-    },
-    /// Defined but invalid: errors already reported.
-    Invalid,
-}
 
 const ID_FEATURE: Policy = Policy {
     used: &[
@@ -123,12 +91,6 @@ const RAW_FEATURE: Policy = Policy {
     ],
     inert: &[("embedding_constraints", "a sharding hint for distributed embedding")],
 };
-
-impl DefinedKind {
-    pub(super) fn is_weighted(&self) -> bool {
-        matches!(self, DefinedKind::Embedding { multi: Some(MultiValue { weighted: true, .. }), .. })
-    }
-}
 
 /// `fg_mode` is the validated `data_config.fg_mode` (FG_NONE when data_config itself is in error).
 pub(crate) fn defined(v: &mut Validator, config: &EasyRecConfig, fg_mode: FgMode) -> BTreeMap<String, Defined> {

@@ -6,7 +6,7 @@
 
 use plec_spec::{MultiValue, Transform};
 
-use super::features::DefinedKind;
+use super::defined::DefinedKind;
 use super::validator::Validator;
 
 /// The fields of one feature config that FG_NONE reads instead of the transform's own.

@@ -1,6 +1,7 @@
 //! EasyRecConfig -> ModelSpec: every rule of the semantics page, all errors collected with field paths.
 
 mod audit;
+mod defined;
 mod family;
 mod features;
 mod fg_encoded;

@@ -9,7 +9,8 @@ use crate::proto::tzrec::seq_encoder_config::Seq_module as EncoderConfig;
 use plec_spec::{EncoderKind, Pooling, SequenceEncoder, SequenceFeature, SequenceGroup, TableCollection};
 
 use super::audit::Policy;
-use super::features::{lookup, place, place_sequence, Defined, DefinedKind, Tables};
+use super::defined::{Defined, DefinedKind};
+use super::features::{lookup, place, place_sequence, Tables};
 use super::model::{mlp, Group};
 use super::validator::Validator;
 
@@ -39,9 +40,56 @@ pub(crate) fn sequences(
         (false, false) => {}
     }
     v.check_name(&format!("{path}.group_name"), "group_name of a group with sequence encoders", &group.name);
+    let (groups, complete) = sequence_groups(v, defined, group, tables);
+    let mut encoders = Vec::new();
+    let mut offset = offset;
+    let mut has_encoder = vec![false; groups.len()];
+    for (i, config) in group.sequence_encoders.iter().enumerate() {
+        let enc_path = format!("{path}.sequence_encoders[{i}]");
+        let Some(module) = &config.seq_module else {
+            v.error(&enc_path, "sequence encoder config has no encoder (expected e.g. `din_encoder { ... }`)");
+            continue;
+        };
+        let Some((kind_path, input, max_seq_length)) = encoder_settings(v, module, &enc_path) else { continue };
+        let Some(index) = encoder_input(v, input.as_deref(), &groups, &kind_path) else { continue };
+        has_encoder[index] = true;
+        if max_seq_length < 0 {
+            v.error(&format!("{kind_path}.max_seq_length"), "max_seq_length must not be negative");
+        }
+        let seq = &groups[index];
+        let Some(kind) = encoder_kind(v, module, seq, complete[index], &kind_path) else { continue };
+        let width = seq.sequence_width;
+        encoders.push(SequenceEncoder {
+            input: index,
+            kind,
+            max_seq_length: max_seq_length.max(0) as usize,
+            width,
+            offset,
+        });
+        offset += width;
+    }
+    for (i, used) in has_encoder.iter().enumerate() {
+        if !used && !group.sequence_encoders.is_empty() {
+            v.error(
+                &format!("{path}.sequence_groups[{i}]"),
+                format!("sequence group `{}` has no sequence encoder reading it", groups[i].name),
+            );
+        }
+    }
+    (groups, encoders, offset)
+}
+
+/// The group's sequence groups, and per group whether all its features are valid (a group with a feature already in
+/// error has its widths not checked again: one error, not a cascade).
+fn sequence_groups(
+    v: &mut Validator,
+    defined: &BTreeMap<String, Defined>,
+    group: &Group,
+    tables: &mut Tables,
+) -> (Vec<SequenceGroup>, Vec<bool>) {
+    let path = &group.path;
     let single = group.sequence_groups.len() == 1;
     let mut groups: Vec<SequenceGroup> = Vec::new();
-    // Groups with a feature already in error: their widths are not checked again (one error, not a cascade).
     let mut complete: Vec<bool> = Vec::new();
     for (i, config) in group.sequence_groups.iter().enumerate() {
         let seq_path = format!("{path}.sequence_groups[{i}]");
@@ -67,139 +115,130 @@ pub(crate) fn sequences(
         groups.push(group);
         complete.push(whole);
     }
+    (groups, complete)
+}
 
-    let mut encoders = Vec::new();
-    let mut offset = offset;
-    let mut has_encoder = vec![false; groups.len()];
-    for (i, config) in group.sequence_encoders.iter().enumerate() {
-        let enc_path = format!("{path}.sequence_encoders[{i}]");
-        let Some(module) = &config.seq_module else {
-            v.error(&enc_path, "sequence encoder config has no encoder (expected e.g. `din_encoder { ... }`)");
-            continue;
-        };
-        let (kind_path, input, max_seq_length) = match module {
-            EncoderConfig::DinEncoder(c) => {
-                let p = format!("{enc_path}.din_encoder");
-                v.audit(c, &p, &DIN);
-                (p, c.input.clone(), c.max_seq_length())
-            }
-            EncoderConfig::SimpleAttention(c) => {
-                let p = format!("{enc_path}.simple_attention");
-                v.audit(c, &p, &SIMPLE_ATTENTION);
-                (p, c.input.clone(), c.max_seq_length())
-            }
-            EncoderConfig::PoolingEncoder(c) => {
-                let p = format!("{enc_path}.pooling_encoder");
-                v.audit(c, &p, &POOLING);
-                (p, c.input.clone(), c.max_seq_length())
-            }
-            EncoderConfig::MultiWindowDinEncoder(_) | EncoderConfig::SelfAttentionEncoder(_) => {
-                let kind = if matches!(module, EncoderConfig::MultiWindowDinEncoder(_)) {
-                    "multi_window_din_encoder"
-                } else {
-                    "self_attention_encoder"
-                };
-                v.error(
-                    &format!("{enc_path}.{kind}"),
-                    format!("not supported yet: {kind} (plec supports din_encoder, simple_attention, pooling_encoder)"),
-                );
-                continue;
-            }
-        };
-        let index = match input {
-            None if groups.len() == 1 => 0,
-            None => {
+/// An encoder's config path, `input` and `max_seq_length`; `None` (with an error) for kinds plec lacks.
+fn encoder_settings(
+    v: &mut Validator,
+    module: &EncoderConfig,
+    enc_path: &str,
+) -> Option<(String, Option<String>, i32)> {
+    let settings = match module {
+        EncoderConfig::DinEncoder(c) => {
+            let p = format!("{enc_path}.din_encoder");
+            v.audit(c, &p, &DIN);
+            (p, c.input.clone(), c.max_seq_length())
+        }
+        EncoderConfig::SimpleAttention(c) => {
+            let p = format!("{enc_path}.simple_attention");
+            v.audit(c, &p, &SIMPLE_ATTENTION);
+            (p, c.input.clone(), c.max_seq_length())
+        }
+        EncoderConfig::PoolingEncoder(c) => {
+            let p = format!("{enc_path}.pooling_encoder");
+            v.audit(c, &p, &POOLING);
+            (p, c.input.clone(), c.max_seq_length())
+        }
+        EncoderConfig::MultiWindowDinEncoder(_) | EncoderConfig::SelfAttentionEncoder(_) => {
+            let kind = if matches!(module, EncoderConfig::MultiWindowDinEncoder(_)) {
+                "multi_window_din_encoder"
+            } else {
+                "self_attention_encoder"
+            };
+            v.error(
+                &format!("{enc_path}.{kind}"),
+                format!("not supported yet: {kind} (plec supports din_encoder, simple_attention, pooling_encoder)"),
+            );
+            return None;
+        }
+    };
+    Some(settings)
+}
+
+/// The index of the sequence group an encoder reads: its `input`, or the only group.
+fn encoder_input(v: &mut Validator, input: Option<&str>, groups: &[SequenceGroup], kind_path: &str) -> Option<usize> {
+    match input {
+        None if groups.len() == 1 => Some(0),
+        None => {
+            v.error(
+                &format!("{kind_path}.input"),
+                "the group has several sequence_groups: the encoder must name its input",
+            );
+            None
+        }
+        Some(input) => {
+            let index = groups.iter().position(|g| g.name == input);
+            if index.is_none() {
+                let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
                 v.error(
                     &format!("{kind_path}.input"),
-                    "the group has several sequence_groups: the encoder must name its input",
+                    format!("`{input}` names no sequence group (the group has: {})", names.join(", ")),
                 );
-                continue;
             }
-            Some(input) => match groups.iter().position(|g| g.name == input) {
-                Some(index) => index,
-                None => {
-                    let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
-                    v.error(
-                        &format!("{kind_path}.input"),
-                        format!("`{input}` names no sequence group (the group has: {})", names.join(", ")),
-                    );
-                    continue;
-                }
-            },
-        };
-        has_encoder[index] = true;
-        if max_seq_length < 0 {
-            v.error(&format!("{kind_path}.max_seq_length"), "max_seq_length must not be negative");
-        }
-        let seq = &groups[index];
-        let width = seq.sequence_width;
-        let check_widths = complete[index];
-        let kind = match module {
-            EncoderConfig::DinEncoder(c) => {
-                if check_widths && seq.query_width > width {
-                    v.error(
-                        &kind_path,
-                        format!(
-                            "the query of `{}` is {} wide, its sequence {width}: DIN needs query <= sequence",
-                            seq.name, seq.query_width
-                        ),
-                    );
-                }
-                if check_widths && seq.query.is_empty() {
-                    v.error(&kind_path, format!("sequence group `{}` has no query feature: DIN needs one", seq.name));
-                }
-                let attention = mlp(v, &c.attn_mlp, &format!("{kind_path}.attn_mlp"), 4 * width);
-                if attention.layers.is_empty() {
-                    v.error(&format!("{kind_path}.attn_mlp.hidden_units"), "the attention MLP needs a layer");
-                }
-                EncoderKind::Din { mlp: attention }
-            }
-            EncoderConfig::SimpleAttention(_) => {
-                if check_widths && seq.query_width != width {
-                    v.error(
-                        &kind_path,
-                        format!(
-                            "the query of `{}` is {} wide, its sequence {width}: simple_attention needs them equal",
-                            seq.name, seq.query_width
-                        ),
-                    );
-                }
-                EncoderKind::SimpleAttention
-            }
-            EncoderConfig::PoolingEncoder(c) => {
-                let pooling = match c.pooling_type() {
-                    "mean" => Pooling::Mean,
-                    "sum" => Pooling::Sum,
-                    other => {
-                        v.error(
-                            &format!("{kind_path}.pooling_type"),
-                            format!("unknown pooling_type `{other}`: expected `sum` or `mean`"),
-                        );
-                        Pooling::Mean
-                    }
-                };
-                EncoderKind::Pooling { pooling }
-            }
-            EncoderConfig::MultiWindowDinEncoder(_) | EncoderConfig::SelfAttentionEncoder(_) => continue,
-        };
-        encoders.push(SequenceEncoder {
-            input: index,
-            kind,
-            max_seq_length: max_seq_length.max(0) as usize,
-            width,
-            offset,
-        });
-        offset += width;
-    }
-    for (i, used) in has_encoder.iter().enumerate() {
-        if !used && !group.sequence_encoders.is_empty() {
-            v.error(
-                &format!("{path}.sequence_groups[{i}]"),
-                format!("sequence group `{}` has no sequence encoder reading it", groups[i].name),
-            );
+            index
         }
     }
-    (groups, encoders, offset)
+}
+
+/// What an encoder computes over `seq`; its widths are checked when `check_widths` (the group is valid).
+fn encoder_kind(
+    v: &mut Validator,
+    module: &EncoderConfig,
+    seq: &SequenceGroup,
+    check_widths: bool,
+    kind_path: &str,
+) -> Option<EncoderKind> {
+    let width = seq.sequence_width;
+    let kind = match module {
+        EncoderConfig::DinEncoder(c) => {
+            if check_widths && seq.query_width > width {
+                v.error(
+                    kind_path,
+                    format!(
+                        "the query of `{}` is {} wide, its sequence {width}: DIN needs query <= sequence",
+                        seq.name, seq.query_width
+                    ),
+                );
+            }
+            if check_widths && seq.query.is_empty() {
+                v.error(kind_path, format!("sequence group `{}` has no query feature: DIN needs one", seq.name));
+            }
+            let attention = mlp(v, &c.attn_mlp, &format!("{kind_path}.attn_mlp"), 4 * width);
+            if attention.layers.is_empty() {
+                v.error(&format!("{kind_path}.attn_mlp.hidden_units"), "the attention MLP needs a layer");
+            }
+            EncoderKind::Din { mlp: attention }
+        }
+        EncoderConfig::SimpleAttention(_) => {
+            if check_widths && seq.query_width != width {
+                v.error(
+                    kind_path,
+                    format!(
+                        "the query of `{}` is {} wide, its sequence {width}: simple_attention needs them equal",
+                        seq.name, seq.query_width
+                    ),
+                );
+            }
+            EncoderKind::SimpleAttention
+        }
+        EncoderConfig::PoolingEncoder(c) => {
+            let pooling = match c.pooling_type() {
+                "mean" => Pooling::Mean,
+                "sum" => Pooling::Sum,
+                other => {
+                    v.error(
+                        &format!("{kind_path}.pooling_type"),
+                        format!("unknown pooling_type `{other}`: expected `sum` or `mean`"),
+                    );
+                    Pooling::Mean
+                }
+            };
+            EncoderKind::Pooling { pooling }
+        }
+        EncoderConfig::MultiWindowDinEncoder(_) | EncoderConfig::SelfAttentionEncoder(_) => return None,
+    };
+    Some(kind)
 }
 
 fn sequence_group(

@@ -2,7 +2,10 @@
 
 use crate::proto::tzrec::dense_optimizer::Optimizer as DenseOpt;
 use crate::proto::tzrec::sparse_optimizer::Optimizer as SparseOpt;
-use crate::proto::tzrec::{DatasetType, EasyRecConfig, ExponentialDecayLR, FgMode, ManualStepLR, WeightDecayMode};
+use crate::proto::tzrec::{
+    DatasetType, DenseOptimizer as DenseOptimizerConfig, EasyRecConfig, ExponentialDecayLR, FgMode,
+    GradClipping as GradClippingConfig, ManualStepLR, SparseOptimizer as SparseOptimizerConfig, WeightDecayMode,
+};
 use plec_spec::{
     self, DataSettings, DatasetKind, DenseOptimizer, GradClipping, LrSchedule, SparseOptimizer, TrainSettings,
 };
@@ -171,7 +174,54 @@ pub(crate) fn train(v: &mut Validator, config: &EasyRecConfig) -> Option<TrainSe
     let sparse = &t.sparse_optimizer;
     v.audit(&**sparse, "train_config.sparse_optimizer", &SPARSE_OPTIMIZER);
     let sparse_path = "train_config.sparse_optimizer";
-    let sparse_optimizer = match &sparse.optimizer {
+    let sparse_optimizer = sparse_optimizer(v, sparse, sparse_path);
+    let sparse_lr = schedule(
+        v,
+        sparse_path,
+        sparse.has_exponential_decay_learning_rate().then(|| sparse.exponential_decay_learning_rate()),
+        sparse.has_manual_step_learning_rate().then(|| sparse.manual_step_learning_rate()),
+    );
+    let dense = &t.dense_optimizer;
+    let dense_path = "train_config.dense_optimizer";
+    v.audit(&**dense, dense_path, &DENSE_OPTIMIZER);
+    let dense_optimizer = dense_optimizer(v, dense, dense_path);
+    let dense_lr = schedule(
+        v,
+        dense_path,
+        dense.has_exponential_decay_learning_rate().then(|| dense.exponential_decay_learning_rate()),
+        dense.has_manual_step_learning_rate().then(|| dense.manual_step_learning_rate()),
+    );
+    // TorchEasyRec's `create_scheduler` reads the `learning_rate` oneof unconditionally (`getattr(config, None)`
+    // raises a TypeError): an optimizer without a schedule trains in plec (constant) but not in TorchEasyRec.
+    let unscheduled = [(sparse_path, sparse.learning_rate.is_none()), (dense_path, dense.learning_rate.is_none())];
+    for (path, missing) in unscheduled {
+        if missing {
+            v.warn(
+                path,
+                "no learning-rate schedule: plec trains at a constant rate, but TorchEasyRec's create_scheduler \
+                 fails on this config; add `constant_learning_rate {}`",
+            );
+        }
+    }
+    let grad_clipping = t.grad_clipping.as_ref().and_then(|g| grad_clipping(v, g));
+    Some(TrainSettings {
+        sparse_optimizer,
+        sparse_lr,
+        dense_optimizer,
+        dense_lr,
+        num_steps: t.has_num_steps().then(|| t.num_steps() as u64),
+        num_epochs: t.has_num_epochs().then(|| t.num_epochs() as u64),
+        save_checkpoints_steps: t.save_checkpoints_steps() as u64,
+        log_step_count_steps: t.log_step_count_steps().max(1) as u64,
+        keep_checkpoint_max: t.keep_checkpoint_max() as usize,
+        fine_tune_checkpoint: Some(t.fine_tune_checkpoint().to_string()).filter(|s| !s.is_empty()),
+        grad_clipping,
+    })
+}
+
+/// The sparse (embedding) optimizer; a missing one is an error.
+fn sparse_optimizer(v: &mut Validator, sparse: &SparseOptimizerConfig, sparse_path: &str) -> SparseOptimizer {
+    match &sparse.optimizer {
         Some(SparseOpt::SgdOptimizer(o)) => {
             v.audit(o, &format!("{sparse_path}.sgd_optimizer"), &LR_FIELDS);
             SparseOptimizer::Sgd { lr: o.lr() }
@@ -197,17 +247,12 @@ pub(crate) fn train(v: &mut Validator, config: &EasyRecConfig) -> Option<TrainSe
             v.error(sparse_path, "sparse_optimizer names no optimizer (e.g. `adagrad_optimizer { lr: 0.001 }`)");
             SparseOptimizer::Sgd { lr: 0.0 }
         }
-    };
-    let sparse_lr = schedule(
-        v,
-        sparse_path,
-        sparse.has_exponential_decay_learning_rate().then(|| sparse.exponential_decay_learning_rate()),
-        sparse.has_manual_step_learning_rate().then(|| sparse.manual_step_learning_rate()),
-    );
-    let dense = &t.dense_optimizer;
-    let dense_path = "train_config.dense_optimizer";
-    v.audit(&**dense, dense_path, &DENSE_OPTIMIZER);
-    let dense_optimizer = match &dense.optimizer {
+    }
+}
+
+/// The dense optimizer; a missing one is an error.
+fn dense_optimizer(v: &mut Validator, dense: &DenseOptimizerConfig, dense_path: &str) -> DenseOptimizer {
+    match &dense.optimizer {
         Some(DenseOpt::SgdOptimizer(o)) => {
             v.audit(o, &format!("{dense_path}.sgd_optimizer"), &SGD);
             DenseOptimizer::Sgd {
@@ -254,56 +299,27 @@ pub(crate) fn train(v: &mut Validator, config: &EasyRecConfig) -> Option<TrainSe
             v.error(dense_path, "dense_optimizer names no optimizer (e.g. `adam_optimizer { lr: 0.001 }`)");
             DenseOptimizer::Sgd { lr: 0.0, momentum: 0.0, weight_decay: 0.0, dampening: 0.0, nesterov: false }
         }
-    };
-    let dense_lr = schedule(
-        v,
-        dense_path,
-        dense.has_exponential_decay_learning_rate().then(|| dense.exponential_decay_learning_rate()),
-        dense.has_manual_step_learning_rate().then(|| dense.manual_step_learning_rate()),
-    );
-    // TorchEasyRec's `create_scheduler` reads the `learning_rate` oneof unconditionally (`getattr(config, None)`
-    // raises a TypeError): an optimizer without a schedule trains in plec (constant) but not in TorchEasyRec.
-    let unscheduled = [(sparse_path, sparse.learning_rate.is_none()), (dense_path, dense.learning_rate.is_none())];
-    for (path, missing) in unscheduled {
-        if missing {
-            v.warn(
-                path,
-                "no learning-rate schedule: plec trains at a constant rate, but TorchEasyRec's create_scheduler \
-                 fails on this config; add `constant_learning_rate {}`",
+    }
+}
+
+/// `grad_clipping`: by norm, by value, or none.
+fn grad_clipping(v: &mut Validator, g: &GradClippingConfig) -> Option<GradClipping> {
+    v.audit(g, "train_config.grad_clipping", &GRAD_CLIPPING);
+    if g.max_gradient() <= 0.0 {
+        v.error("train_config.grad_clipping.max_gradient", "max_gradient must be positive");
+    }
+    match g.clipping_type() {
+        "none" => None,
+        "norm" => Some(GradClipping::Norm { max_gradient: g.max_gradient(), norm_type: g.norm_type() }),
+        "value" => Some(GradClipping::Value { max_gradient: g.max_gradient() }),
+        other => {
+            v.error(
+                "train_config.grad_clipping.clipping_type",
+                format!("unknown clipping_type `{other}`: expected none, norm or value"),
             );
+            None
         }
     }
-    let grad_clipping = t.grad_clipping.as_ref().and_then(|g| {
-        v.audit(g, "train_config.grad_clipping", &GRAD_CLIPPING);
-        if g.max_gradient() <= 0.0 {
-            v.error("train_config.grad_clipping.max_gradient", "max_gradient must be positive");
-        }
-        match g.clipping_type() {
-            "none" => None,
-            "norm" => Some(GradClipping::Norm { max_gradient: g.max_gradient(), norm_type: g.norm_type() }),
-            "value" => Some(GradClipping::Value { max_gradient: g.max_gradient() }),
-            other => {
-                v.error(
-                    "train_config.grad_clipping.clipping_type",
-                    format!("unknown clipping_type `{other}`: expected none, norm or value"),
-                );
-                None
-            }
-        }
-    });
-    Some(TrainSettings {
-        sparse_optimizer,
-        sparse_lr,
-        dense_optimizer,
-        dense_lr,
-        num_steps: t.has_num_steps().then(|| t.num_steps() as u64),
-        num_epochs: t.has_num_epochs().then(|| t.num_epochs() as u64),
-        save_checkpoints_steps: t.save_checkpoints_steps() as u64,
-        log_step_count_steps: t.log_step_count_steps().max(1) as u64,
-        keep_checkpoint_max: t.keep_checkpoint_max() as usize,
-        fine_tune_checkpoint: Some(t.fine_tune_checkpoint().to_string()).filter(|s| !s.is_empty()),
-        grad_clipping,
-    })
 }
 
 /// An optimizer's `learning_rate` oneof: constant when unset or `constant_learning_rate` (other members are

@@ -11,6 +11,7 @@ pub mod census;
 mod configs;
 pub mod rng;
 pub mod schema;
+mod schema_keys;
 mod schema_sequences;
 pub mod synthetic;
 pub mod taobao;

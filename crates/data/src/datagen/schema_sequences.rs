@@ -10,7 +10,7 @@
 //! over-long. The features of a group share each position's decision and the row's length.
 
 use super::rng::{Rng, Zipf};
-use super::schema::{key_text, transform_keys, ZIPF_EXPONENT};
+use super::schema_keys::{key_text, transform_keys, ZIPF_EXPONENT};
 use plec_spec::{Feature, SequenceEncoding, SequenceGroup, Transform};
 
 const RELATED_WITH_INTEREST: f64 = 0.6;
