@@ -202,3 +202,14 @@ fn dbmtl_mask_net_and_forward_relations_are_refused() {
     let err = plec_config::load_str(&broken, "dbmtl.config").map(|_| ()).unwrap_err().to_string();
     insta::assert_snapshot!(err);
 }
+
+/// A DBMTL tower without `label_name` is refused when read (TorchEasyRec's schema leaves it optional, its loss
+/// does not).
+#[test]
+fn a_dbmtl_tower_needs_its_label_name() {
+    let text = std::fs::read_to_string(path("examples_dbmtl_taobao")).expect("read config");
+    let broken = text.replacen("label_name: \"buy\"", "", 1);
+    assert_ne!(broken, text, "the edit applies");
+    let err = plec_config::load_str(&broken, "dbmtl.config").map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("model_config.dbmtl.task_towers[1].label_name"), "{err}");
+}

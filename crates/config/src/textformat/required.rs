@@ -19,6 +19,8 @@ pub const REQUIRED: &[(&str, &str, &str)] = &[
     ("ExtractionNetwork", "network_name", "plec names the layer's parameters after it (`ple.<network_name>.*`)"),
     ("TaskTower", "tower_name", "it names the task's outputs (`probs_<tower_name>`) and parameters"),
     ("TaskTower", "label_name", "it names the label column the task trains on"),
+    ("BayesTaskTower", "tower_name", "it names the task's outputs (`probs_<tower_name>`), parameters and relations"),
+    ("BayesTaskTower", "label_name", "it names the label column the task trains on"),
     ("GroupedAUC", "grouping_key", "it names the column whose groups the metric averages over"),
 ];
 
