@@ -18,6 +18,7 @@
 use plec_config::artifact::names::{self, shared_expert, shared_gate, task_expert, task_gate};
 use plec_config::spec::{ExtractionLayer, ModelSpec};
 
+use super::dense::{DenseKind, DenseRole};
 use super::gate::gate_output_name;
 use super::graph::{attr_int, f32_tensor, value_info, Dim, Graph};
 use super::mlp::lower_mlp;
@@ -47,11 +48,11 @@ pub(crate) fn lower_layer(
     let mut expert_outputs = Vec::new();
     for (tower, x) in spec.towers.iter().zip(xs) {
         for e in 0..layer.experts_per_task {
-            expert_outputs.push(lower_mlp(g, &task_expert(l, &tower.name, e), &layer.task_expert, x)?);
+            expert_outputs.push(lower_mlp(g, DenseKind::Expert, &task_expert(l, &tower.name, e), &layer.task_expert, x)?);
         }
     }
     for e in 0..layer.shared_experts {
-        expert_outputs.push(lower_mlp(g, &shared_expert(l, e), &layer.shared_expert, s)?);
+        expert_outputs.push(lower_mlp(g, DenseKind::Expert, &shared_expert(l, e), &layer.shared_expert, s)?);
     }
     let total = expert_outputs.len();
     // The stacked experts are `[batch, experts, output_width]` (`ModelSpec::check`: every expert produces it).
@@ -140,7 +141,7 @@ pub(crate) fn mix_gates(
         }
         let w = g.add_f32_initializer(&names::weight(&node), vec![bias.len(), in_width], &weight);
         let b = g.add_f32_initializer(&names::bias(&node), vec![bias.len()], &bias);
-        let logits = g.node("Gemm", &node, &[input, &w, &b], vec![attr_int("transB", 1)]);
+        let logits = g.dense(DenseRole::linear(DenseKind::Gate), &node, &[input, &w, &b])?;
         let mut column = 0;
         for gate in readers {
             let width = gate.experts.len();

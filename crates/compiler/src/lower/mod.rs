@@ -4,10 +4,12 @@
 //! raw feature inputs --features--> group input --layers (explicit | fused | wide)--> y_t --towers--> outputs
 //! ```
 
+pub mod dense;
 mod features;
 mod fused;
 mod gate;
 pub(crate) mod graph;
+mod group_input;
 mod layer;
 mod mlp;
 mod sequence;
@@ -18,6 +20,7 @@ use onnx_protobuf::{GraphProto, ModelProto, OperatorSetIdProto, StringStringEntr
 use plec_config::artifact::precision::Precision;
 use plec_config::ModelSpec;
 
+pub use dense::{DenseKind, DenseLayer};
 pub use gate::gate_output_name;
 use graph::{Graph, ML_DOMAIN, MS_DOMAIN};
 
@@ -73,19 +76,20 @@ pub fn compile_owned(
     }
     let weights_sha256 = weights.content_sha256();
     let mut g = Graph::new(weights, opset);
-    let input = features::lower_features(&mut g, spec)?;
+    let input = group_input::lower_group_input(&mut g, spec)?;
     let ys = lower_layers(&mut g, spec, &input, options.layout, options.expose_gates)?;
     for (tower, y) in spec.towers.iter().zip(&ys) {
         tower::lower_tower(&mut g, tower, y)?;
     }
-    if options.precision == Precision::Int8 {
-        crate::quantize::quantize(&mut g, spec, &options.int8)?;
-    }
+    let int8 = match options.precision {
+        Precision::Int8 => Some(crate::quantize::quantize(&mut g, spec, &options.int8)?),
+        Precision::Float32 => None,
+    };
     let leftover = g.leftover_params();
     if !leftover.is_empty() {
         return Err(CompileError::Internal(format!("parameters not used by the graph: {}", leftover.join(", "))));
     }
-    Ok(CompiledModel { model: assemble(spec, g, options, weights_sha256)? })
+    Ok(CompiledModel { model: assemble(spec, g, options, weights_sha256)?, int8 })
 }
 
 /// The extraction layers in order, each lowered in `layout`: per-task inputs start as the group input and become

@@ -25,6 +25,7 @@ use plec_config::spec::{
 };
 
 use super::features::{gather, lower_feature, rows, string_missing};
+use super::dense::{DenseKind, DenseRole};
 use super::graph::{attr_int, attr_string, Dim, Graph};
 use super::mlp::lower_mlp;
 use crate::error::CompileError;
@@ -267,11 +268,11 @@ fn lower_encoder(
             );
             let flat_shape = g.ints(&[-1, 4 * group.width as i64]);
             let flat = g.node("Reshape", &format!("{ep}.attn_input_2d"), &[&attn_input, &flat_shape], vec![]);
-            let hidden = lower_mlp(g, &ep, mlp, &flat)?;
+            let hidden = lower_mlp(g, DenseKind::Attention, &ep, mlp, &flat)?;
             let head = seq_encoder_output(&spec.group_name, i);
             let w = g.param(&names::weight(&head))?;
             let b = g.param(&names::bias(&head))?;
-            let scores = g.node("Gemm", &head, &[&hidden, &w, &b], vec![attr_int("transB", 1)]);
+            let scores = g.dense(DenseRole::linear(DenseKind::Attention), &head, &[&hidden, &w, &b])?;
             let steps = g.node(
                 "Shape",
                 &format!("{ep}.scores_shape"),

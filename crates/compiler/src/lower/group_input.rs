@@ -1,0 +1,24 @@
+//! The group input (docs/semantics.md sections 1, 2 and 2b): every feature's part (`super::features`), then every
+//! sequence encoder's output (`super::sequence`), side by side.
+
+use plec_config::spec::ModelSpec;
+
+use super::features::lower_feature;
+use super::graph::{attr_int, Graph};
+use super::sequence::lower_sequences;
+use crate::error::CompileError;
+
+/// Declares one graph input per feature and returns the group input tensor `[batch, input_width]` (the features
+/// side by side, in order: `ModelSpec::check` guarantees their offsets and widths), recorded as
+/// `Graph::structure.group_input`. Sequence encoders' outputs follow the features (section 2b).
+pub(crate) fn lower_group_input(g: &mut Graph, spec: &ModelSpec) -> Result<String, CompileError> {
+    let mut parts = Vec::new();
+    for feature in &spec.features {
+        parts.push(lower_feature(g, spec, feature, &format!("features.{}", feature.name))?);
+    }
+    parts.extend(lower_sequences(g, spec)?);
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let input = g.node("Concat", "features.concat", &refs, vec![attr_int("axis", 1)]);
+    g.structure.group_input = input.clone();
+    Ok(input)
+}
