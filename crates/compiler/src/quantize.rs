@@ -92,18 +92,20 @@ pub(crate) fn quantize(g: &mut Graph, spec: &ModelSpec, options: &Int8Options) -
     let structure = std::mem::take(&mut g.structure);
     let mut report = Int8Report::default();
     let mut int8_tables = BTreeSet::new();
-    for table in &spec.tables {
-        let name = table.param_name();
-        let Some(tensor) = g.initializers.get(&name) else { continue };
-        let large = table.rows.saturating_mul(table.dim as u64) >= options.min_table_elements as u64;
+    for name in &structure.tables {
+        let Some(tensor) = g.initializers.get(name) else {
+            return Err(CompileError::Internal(format!("table `{name}` is not an initializer")));
+        };
+        let elements = tensor.dims.iter().map(|&d| d as u64).product::<u64>();
+        let large = elements >= options.min_table_elements as u64;
         if large {
             let (quant, scale) = quantize_table(tensor, options.table_scale)?;
-            g.initializers.remove(&name);
+            g.initializers.remove(name);
             g.initializers.insert(quant.name.clone(), quant);
             g.initializers.insert(scale.name.clone(), scale);
             int8_tables.insert(name.clone());
         }
-        report.tables.push((name, large));
+        report.tables.push((name.clone(), large));
     }
     let lookups: BTreeMap<&str, &str> = structure
         .lookups

@@ -82,10 +82,13 @@ pub struct TableLookup {
     pub table: String,
 }
 
-/// Every dense layer and table lookup of a lowered graph, in emission order, and the group input's name.
+/// Every dense layer, embedding table and table lookup of a lowered graph, in emission order, and the group
+/// input's name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Structure {
     pub dense: Vec<DenseLayer>,
+    /// Embedding table initializers (`[rows, dim]` float32): the parameters, or joint tables (`super::joint`).
+    pub tables: Vec<String>,
     pub lookups: Vec<TableLookup>,
     /// The group input (`[batch, input_width]`: embeddings and raw feature values side by side).
     pub group_input: String,

@@ -80,7 +80,7 @@ pub(crate) fn lower_feature(
             let table = &spec.tables[*table];
             let table_name = table.param_name();
             if !g.initializers.contains_key(&table_name) {
-                g.param(&table_name)?;
+                g.table(&table_name)?;
             }
             match multi {
                 None => single(g, p, name, transform, default_value.as_deref(), &table_name),

@@ -127,6 +127,13 @@ impl Graph {
         Ok(name.to_string())
     }
 
+    /// Moves embedding table `name` out of the weights into an initializer of the same name, recorded in
+    /// [`Graph::structure`].
+    pub fn table(&mut self, name: &str) -> Result<String, CompileError> {
+        self.structure.tables.push(name.to_string());
+        self.param(name)
+    }
+
     /// Removes parameter `name` from the weights, for callers that transform it.
     pub fn take(&mut self, name: &str) -> Result<Tensor, CompileError> {
         self.weights

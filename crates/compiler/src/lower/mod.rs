@@ -10,6 +10,7 @@ mod fused;
 mod gate;
 pub(crate) mod graph;
 mod group_input;
+mod joint;
 mod layer;
 mod mlp;
 mod sequence;
@@ -76,7 +77,7 @@ pub fn compile_owned(
     }
     let weights_sha256 = weights.content_sha256();
     let mut g = Graph::new(weights, opset);
-    let input = group_input::lower_group_input(&mut g, spec)?;
+    let input = group_input::lower_group_input(&mut g, spec, options.layout != Layout::Explicit)?;
     let ys = lower_layers(&mut g, spec, &input, options.layout, options.expose_gates)?;
     for (tower, y) in spec.towers.iter().zip(&ys) {
         tower::lower_tower(&mut g, tower, y)?;

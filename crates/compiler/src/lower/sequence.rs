@@ -182,7 +182,7 @@ fn positions(
             })?;
             let table_name = table.param_name();
             if !g.initializers.contains_key(&table_name) {
-                g.param(&table_name)?;
+                g.table(&table_name)?;
             }
             let r = match transform {
                 Transform::NumBuckets(_) => {
