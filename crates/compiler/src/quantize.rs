@@ -1,38 +1,29 @@
 //! `--precision int8`: a pass over the lowered float graph (any layout) that stores embedding tables and the
-//! wide expert / tower MLP layers as int8. The graph keeps its inputs, outputs and node names; only the nodes that
-//! read a quantized parameter change.
+//! expert / tower MLP layers as int8. It works from the lowered graph's records (`lower::dense`: which Gemm is
+//! which block of which expert, gate or tower; which Gather reads which table), never from node names. The graph
+//! keeps its inputs, outputs and node names; only the nodes that read a quantized parameter change. Why each
+//! choice, with the measurements: BENCHMARKS.md, sections "int8" and issue 24.
 //!
-//! - **Embedding tables** of at least [`Int8Options::min_table_elements`] elements (of every feature kind: single
-//!   ids, bags, weighted ids, sequences, default rows): `<table>.quant` int8 `[rows, dim]` and `<table>.scale` float16 `[rows, 1]`, symmetric per row:
-//!   `scale = max |row| / 127` (rounded up to the next float16, so no value clips), `q = round(x / scale)`. Every
-//!   `Gather` of the table becomes `Gather(quant) -> Cast -> Mul(Gather(scale) -> Cast)` under the Gather's name
-//!   (`<gather>.quant`, `<gather>.quant_f32`, `<gather>.scale`, `<gather>.scale_f32`, then `<gather>` itself),
-//!   so the dequantized rows feed the same masks and pooling as before. No offset: trained embedding rows are
-//!   centred near zero, and an offset per row would cost another 2-4 bytes per row and a second gather + add.
-//!   The float16 scale keeps a 16-wide row at 18 bytes (28% of its 64 float bytes); its rounding (at most
-//!   2^-11 relative) is 16x smaller than the int8 step (1/127 of the row's largest value).
-//! - **Dense layers**: the Gemms of expert and tower MLPs (not gates, not output layers, not sequence attention
-//!   MLPs) whose weight has at least [`Int8Options::min_weights`] elements become
+//! - **Embedding tables** of at least [`Int8Options::min_table_elements`] elements (the parameters, or the
+//!   joint tables of `lower::joint`): `<table>.quant` int8 `[rows, dim]` and `<table>.scale` float16
+//!   `[rows, 1]`, symmetric per row: `scale = max |row| / 127` (rounded up to the next float16, so no value
+//!   clips), `q = round(x / scale)`. Every lookup of the table becomes
+//!   `Gather(quant) -> Cast -> Mul(Gather(scale) -> Cast)` under the Gather's name (`<gather>.quant`,
+//!   `<gather>.quant_f32`, `<gather>.scale`, `<gather>.scale_f32`, then `<gather>` itself), so the dequantized
+//!   rows feed the same masks and pooling as before. No offset: trained embedding rows are centred near zero.
+//!   The float16 scale's rounding (at most 2^-11 relative) is 16x smaller than the int8 step.
+//! - **Dense layers**: every block of an expert with at least [`Int8Options::min_expert_weights`] weights in all,
+//!   and every expert or tower block with at least [`Int8Options::min_weights`] weights (the wide layout's wide
+//!   Gemms count per expert, so every layout makes the same choices), becomes
 //!   `com.microsoft.MatMulIntegerToFloat` under the Gemm's name: weight `<fc>.weight.quant` int8 `[in, out]`,
 //!   symmetric per output channel in 7 bits (levels -63..=63, [`WEIGHT_LEVELS`]: no saturation on CPUs without
-//!   VNNI) (`<fc>.weight.scale` float `[out]`), bias unchanged. Their input is quantized to
-//!   uint8 at run time (one scale and zero point per tensor: `DynamicQuantizeLinear`, node `<input>.quant`) once,
-//!   for every int8 Gemm that reads it (at the first layer, all experts of all tasks). ONNX Runtime runs these as
-//!   its u8s8 GEMM: VNNI on AVX-512 or AVX-VNNI; on AVX2 without VNNI its u8s8 kernel sums pairs of products in
-//!   int16, which the 7-bit weights keep from saturating.
-//!   Measured against one `com.microsoft.DynamicQuantizeMatMul` per Gemm (which quantizes its input itself, again
-//!   for each reader): in three interleaved A/B runs on the example model with every expert and tower layer int8
-//!   (2026-11-30, shared machine), the shared quantization was 3-16% faster at batch 1, 7-15% at 256 and 6-19% at
-//!   8192; with the default threshold the runs disagreed (-14% to +28%). `MatMulInteger` + `Cast` + `Mul` is
-//!   what ONNX Runtime fuses into these ops anyway, and with uint8 weights (u8u8) the same Gemm ran 1.0-4.4x
-//!   slower than with int8 weights (`benches/int8_kernels.py`).
-//! - **Wide layout** (`lower::wide`): a wide Gemm (several experts' first blocks side by side) is one int8 matmul,
-//!   quantized as above when each expert's share of it reaches [`Int8Options::min_weights`] (the same layers as in
-//!   the other layouts, so the same accuracy); its input is quantized once for all of them, as in the fused layout.
-//! - **Stay float32**: embedding tables below [`MIN_INT8_TABLE_ELEMENTS`], gates (a 256 x 6 Gemm is slower in int8 at every batch size, and its softmax decides the
-//!   expert mix), output layers (one or a few columns), sequence attention MLPs, Gemms narrower than
-//!   [`MIN_INT8_WEIGHTS`], and the Gemms reading the group input when it holds raw numbers (see
-//!   `reads_raw_numbers`).
+//!   VNNI) (`<fc>.weight.scale` float `[out]`), bias unchanged. Their input is quantized to uint8 at run time
+//!   (one scale and zero point per tensor: `DynamicQuantizeLinear`, node `<input>.quant`) once, for every int8
+//!   layer that reads it (at the first layer, all experts of all tasks); ONNX Runtime fuses a quantization read
+//!   by one layer into that layer (`DynamicQuantizeMatMul`).
+//! - **Stay float32**: smaller tables, gates (their softmax decides the expert mix), output layers (one or a few
+//!   columns), sequence attention MLPs, narrower layers, and the layers reading the group input when it holds
+//!   raw numbers (see `reads_raw_numbers`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
