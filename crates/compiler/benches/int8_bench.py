@@ -164,7 +164,7 @@ def dense_bytes(path):
     model = onnx.load(str(path), load_external_data=False)
     total = 0
     for t in model.graph.initializer:
-        if t.name.startswith("embedding."):
+        if t.name.startswith(("embedding.", "features.joint_")):  # parameter tables, joint tables (fused, wide)
             continue
         total += len(t.raw_data) if t.raw_data else numpy_helper.to_array(t).nbytes
     return total

@@ -20,9 +20,8 @@ pub use lower::{compile, compile_owned, gate_output_name, meta, DenseKind, Dense
 pub use model::{check_writable, read_model, CompiledModel, WriteSummary};
 pub use onnx_protobuf;
 pub use options::{
-    CompileOptions, Int8Options, Layout, TableScale, DEFAULT_OPSET, MAX_OPSET, MIN_INT8_EXPERT_WEIGHTS, MIN_INT8_TABLE_ELEMENTS,
-    MIN_INT8_WEIGHTS,
-    MIN_OPSET, SEQUENCE_MIN_OPSET,
+    CompileOptions, Int8Options, Layout, TableScale, DEFAULT_OPSET, MAX_OPSET, MIN_INT8_EXPERT_WEIGHTS,
+    MIN_INT8_TABLE_ELEMENTS, MIN_INT8_WEIGHTS, MIN_OPSET, SEQUENCE_MIN_OPSET,
 };
 pub use plec_config::artifact::precision::Precision;
 pub use quantize::Int8Report;

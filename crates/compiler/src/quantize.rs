@@ -278,10 +278,38 @@ fn dequantized_gather(gather: &NodeProto, table: &str) -> Result<Vec<NodeProto>,
         return Err(CompileError::Internal(format!("lookup `{n}` is not a Gather of `{table}`")));
     };
     let float = DataType::FLOAT as i64;
-    let quant = node_proto("", "Gather", &format!("{n}.quant"), &[&format!("{table}.quant"), idx], &[&format!("{n}.quant")], axis.clone());
-    let quant_f32 = node_proto("", "Cast", &format!("{n}.quant_f32"), &[&quant.name], &[&format!("{n}.quant_f32")], vec![attr_int("to", float)]);
-    let scale = node_proto("", "Gather", &format!("{n}.scale"), &[&format!("{table}.scale"), idx], &[&format!("{n}.scale")], axis);
-    let scale_f32 = node_proto("", "Cast", &format!("{n}.scale_f32"), &[&scale.name], &[&format!("{n}.scale_f32")], vec![attr_int("to", float)]);
+    let quant = node_proto(
+        "",
+        "Gather",
+        &format!("{n}.quant"),
+        &[&format!("{table}.quant"), idx],
+        &[&format!("{n}.quant")],
+        axis.clone(),
+    );
+    let quant_f32 = node_proto(
+        "",
+        "Cast",
+        &format!("{n}.quant_f32"),
+        &[&quant.name],
+        &[&format!("{n}.quant_f32")],
+        vec![attr_int("to", float)],
+    );
+    let scale = node_proto(
+        "",
+        "Gather",
+        &format!("{n}.scale"),
+        &[&format!("{table}.scale"), idx],
+        &[&format!("{n}.scale")],
+        axis,
+    );
+    let scale_f32 = node_proto(
+        "",
+        "Cast",
+        &format!("{n}.scale_f32"),
+        &[&scale.name],
+        &[&format!("{n}.scale_f32")],
+        vec![attr_int("to", float)],
+    );
     let outputs: Vec<&str> = gather.output.iter().map(String::as_str).collect();
     let mul = node_proto("", "Mul", n, &[&quant_f32.name, &scale_f32.name], &outputs, vec![]);
     Ok(vec![quant, quant_f32, scale, scale_f32, mul])
@@ -430,6 +458,49 @@ mod tests {
         // No level beyond 63, so 2 x 255 x 63 = 32,130 fits the int16 pair sums of a non-VNNI u8s8 GEMM.
         assert!(ints.iter().all(|q| q.unsigned_abs() <= 63));
         assert!(2 * 255 * (WEIGHT_LEVELS as i32) <= i16::MAX as i32);
+    }
+
+    fn layer(kind: DenseKind, out: usize, inputs: usize, mlp_weights: usize) -> DenseLayer {
+        let (node, input) = ("m.fc_1".to_string(), "x".to_string());
+        DenseLayer { node, kind, block: 1, experts: 1, mlp_weights, input, out, inputs }
+    }
+
+    #[test]
+    fn experts_go_int8_as_a_whole_and_towers_by_their_width() {
+        let defaults = Int8Options::default();
+        // A 64 x 32 block (2,048 weights) of an expert of 18,432: int8; of an expert of 10,240: float32.
+        assert!(pays_in_int8(&layer(DenseKind::Expert, 32, 64, 18_432), &defaults));
+        assert!(!pays_in_int8(&layer(DenseKind::Expert, 32, 64, 10_240), &defaults));
+        // A 256 x 256 expert block is wide enough on its own, whatever its expert holds.
+        assert!(pays_in_int8(&layer(DenseKind::Expert, 256, 256, 0), &defaults));
+        // Tower blocks by their own width only.
+        assert!(!pays_in_int8(&layer(DenseKind::Tower, 128, 256, 1 << 20), &defaults));
+        assert!(pays_in_int8(&layer(DenseKind::Tower, 256, 256, 0), &defaults));
+        // Gates, output and attention layers never, even with every threshold at 0.
+        let all = Int8Options { min_weights: 0, min_expert_weights: 0, ..defaults };
+        for kind in [DenseKind::Gate, DenseKind::Output, DenseKind::Attention] {
+            assert!(!pays_in_int8(&layer(kind, 1024, 1024, 1 << 20), &all), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_the_records() {
+        let report = Int8Report {
+            tables: vec![("a".into(), true), ("b".into(), false)],
+            dense: vec![
+                (layer(DenseKind::Expert, 8, 8, 0), true),
+                (layer(DenseKind::Expert, 8, 8, 0), true),
+                (layer(DenseKind::Gate, 8, 8, 0), false),
+                (layer(DenseKind::Output, 8, 8, 0), false),
+            ],
+        };
+        assert!(report.any());
+        assert_eq!(
+            report.summary(),
+            "int8: 1 of 2 embedding tables; dense layers int8: 2 expert; float32: 1 gate, 1 output (`plec dump` shows \
+             which)"
+        );
+        assert!(!Int8Report { tables: vec![("a".into(), false)], dense: vec![] }.any());
     }
 
     #[test]

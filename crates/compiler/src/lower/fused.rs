@@ -48,7 +48,13 @@ pub(crate) fn lower_layer(
     let mut expert_outputs = Vec::new();
     for (tower, x) in spec.towers.iter().zip(xs) {
         for e in 0..layer.experts_per_task {
-            expert_outputs.push(lower_mlp(g, DenseKind::Expert, &task_expert(l, &tower.name, e), &layer.task_expert, x)?);
+            expert_outputs.push(lower_mlp(
+                g,
+                DenseKind::Expert,
+                &task_expert(l, &tower.name, e),
+                &layer.task_expert,
+                x,
+            )?);
         }
     }
     for e in 0..layer.shared_experts {

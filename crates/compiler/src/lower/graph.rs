@@ -90,7 +90,9 @@ impl Graph {
         };
         let (out, width) = match self.initializers.get(weight).map(|w| w.dims.as_slice()) {
             Some([o, i]) => (*o as usize, *i as usize),
-            _ => return Err(CompileError::Internal(format!("dense layer `{name}` reads no 2-D initializer `{weight}`"))),
+            _ => {
+                return Err(CompileError::Internal(format!("dense layer `{name}` reads no 2-D initializer `{weight}`")))
+            }
         };
         let DenseRole { kind, block, experts, mlp_weights } = role;
         let mlp_weights = if mlp_weights == 0 { out * width } else { mlp_weights };

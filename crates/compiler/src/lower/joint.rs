@@ -63,9 +63,10 @@ fn fits(spec: &ModelSpec, start: usize, i: usize) -> bool {
 /// Whether every feature reading a table of `run` is in `run`.
 fn closed(spec: &ModelSpec, run: std::ops::Range<usize>) -> bool {
     let names: Vec<&str> = spec.features[run.clone()].iter().map(|f| f.name.as_str()).collect();
-    spec.features[run].iter().filter_map(|f| single_id(spec, f)).all(|(table, _)| {
-        spec.tables[table].features.iter().all(|reader| names.contains(&reader.as_str()))
-    })
+    spec.features[run]
+        .iter()
+        .filter_map(|f| single_id(spec, f))
+        .all(|(table, _)| spec.tables[table].features.iter().all(|reader| names.contains(&reader.as_str())))
 }
 
 /// Declares the inputs of the features `run` and returns their embeddings side by side, `[batch, k * dim]`.
@@ -104,7 +105,8 @@ pub(crate) fn lower_run(
     let flat = g.node("Concat", &format!("{p}.ids_flat"), &inputs, vec![attr_int("axis", 0)]);
     let shape = g.ints(&[k as i64, -1]);
     let ids = g.node("Reshape", &format!("{p}.ids"), &[&flat, &shape], vec![]);
-    let column = |g: &mut Graph, name: &str, values: &[i64]| g.constant(&format!("{p}.{name}"), i64_tensor(&[k, 1], values));
+    let column =
+        |g: &mut Graph, name: &str, values: &[i64]| g.constant(&format!("{p}.{name}"), i64_tensor(&[k, 1], values));
     let n = column(g, "buckets", &buckets);
     let offset = column(g, "offsets", &offsets);
     let zero = g.scalar_i64(0);
@@ -132,7 +134,10 @@ fn joint_table(
     for table in tables {
         let tensor = g.take(&table.param_name())?;
         if tensor.shape != [table.rows as usize, dim] || tensor.data.len() != tensor.numel() * 4 {
-            return Err(CompileError::Internal(format!("table `{}` is not [{}, {dim}] float32", table.name, table.rows)));
+            return Err(CompileError::Internal(format!(
+                "table `{}` is not [{}, {dim}] float32",
+                table.name, table.rows
+            )));
         }
         data.extend_from_slice(&tensor.data);
     }
@@ -140,4 +145,45 @@ fn joint_table(
     g.add_initializer(name, Tensor { shape: vec![total + 1, dim], data });
     g.structure.tables.push(name.to_string());
     Ok(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plec_config::testing::catalog;
+
+    fn spec(name: &str) -> ModelSpec {
+        catalog().into_iter().find(|(n, _)| *n == name).map(|(_, s)| s).unwrap()
+    }
+
+    #[test]
+    fn runs_hold_only_single_ids_of_one_width_whose_tables_they_own() {
+        for (name, spec) in catalog() {
+            let runs = runs(&spec);
+            for run in &runs {
+                assert!(run.len() >= 2, "{name}: {run:?}");
+                let dims: Vec<usize> = spec.features[run.clone()]
+                    .iter()
+                    .map(|f| single_id(&spec, f).map(|(t, _)| spec.tables[t].dim).unwrap())
+                    .collect();
+                assert!(dims.iter().all(|&d| d == dims[0]), "{name}: {dims:?}");
+                assert!(closed(&spec, run.clone()), "{name}: {run:?}");
+            }
+            // Disjoint and in order.
+            assert!(runs.windows(2).all(|w| w[0].end <= w[1].start), "{name}: {runs:?}");
+        }
+    }
+
+    #[test]
+    fn a_table_read_outside_the_run_keeps_its_features_out() {
+        // `sequences`: user_id and item_id, both plain num_buckets ids of width 4, side by side.
+        let mut s = spec("sequences");
+        let names: Vec<&str> = s.features.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(&names[..2], &["user_id", "item_id"]);
+        assert_eq!(runs(&s), vec![0..2]);
+        // Another (outside) reader of item_id's table: item_id cannot join, and user_id alone is no run.
+        let table = single_id(&s, &s.features[1]).unwrap().0;
+        s.tables[table].features.push("elsewhere".into());
+        assert_eq!(runs(&s), Vec::<std::ops::Range<usize>>::new());
+    }
 }

@@ -4,8 +4,8 @@
 use plec_config::artifact::names::{shared_expert, shared_gate, task_expert, task_gate};
 use plec_config::spec::{ExtractionLayer, ModelSpec};
 
-use super::gate::{expert_slot, lower_gate};
 use super::dense::DenseKind;
+use super::gate::{expert_slot, lower_gate};
 use super::graph::Graph;
 use super::mlp::lower_mlp;
 use crate::error::CompileError;

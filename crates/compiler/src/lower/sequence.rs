@@ -24,8 +24,8 @@ use plec_config::spec::{
     MASKED_SCORE,
 };
 
-use super::features::{gather, lower_feature, rows, string_missing};
 use super::dense::{DenseKind, DenseRole};
+use super::features::{gather, lower_feature, rows, string_missing};
 use super::graph::{attr_int, attr_string, Dim, Graph};
 use super::mlp::lower_mlp;
 use crate::error::CompileError;

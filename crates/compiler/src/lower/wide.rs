@@ -133,7 +133,11 @@ fn lower_stack(
             args.push(g.add_f32_initializer(&names::bias(&node), vec![n * units], &bias));
         }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut x = g.dense(DenseRole { kind: DenseKind::Expert, block: 0, experts: n, mlp_weights: mlp_weights(mlp) }, &node, &refs)?;
+        let mut x = g.dense(
+            DenseRole { kind: DenseKind::Expert, block: 0, experts: n, mlp_weights: mlp_weights(mlp) },
+            &node,
+            &refs,
+        )?;
         if first.norm == Norm::Layer {
             let shape = g.ints(&[0, n as i64, units as i64]);
             x = g.node("Reshape", &format!("{node}.experts"), &[&x, &shape], vec![]);
