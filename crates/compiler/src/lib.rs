@@ -10,6 +10,7 @@ pub mod dump;
 pub mod error;
 mod lower;
 pub mod model;
+pub mod opset;
 pub mod options;
 pub mod quantize;
 #[doc(hidden)]

@@ -197,6 +197,32 @@ mod tests {
     }
 
     #[test]
+    fn the_int8_report_names_every_dense_node_with_the_op_it_became() {
+        use crate::options::Int8Options;
+        for (name, spec) in catalog() {
+            let weights = Weights::random(&spec, 0);
+            for (layout, min_weights) in [(Layout::Fused, 0), (Layout::Wide, usize::MAX), (Layout::Explicit, 0)] {
+                let int8 = Int8Options { min_weights, min_expert_weights: min_weights, ..Int8Options::default() };
+                let options = CompileOptions { layout, precision: Precision::Int8, int8, ..Default::default() };
+                let compiled = compile(&spec, &weights, &options).unwrap();
+                let report = compiled.int8.expect("an int8 compilation reports");
+                let graph = &compiled.model.graph;
+                let matmuls =
+                    graph.node.iter().filter(|n| matches!(n.op_type.as_str(), "Gemm" | "MatMulIntegerToFloat"));
+                assert_eq!(matmuls.count(), report.dense.len(), "{name} {layout:?}");
+                for (layer, int8) in &report.dense {
+                    let node = graph.node.iter().find(|n| n.name == layer.node).unwrap();
+                    let want = if *int8 { "MatMulIntegerToFloat" } else { "Gemm" };
+                    assert_eq!(node.op_type, want, "{name} {layout:?} {}", layer.node);
+                }
+                if min_weights == usize::MAX {
+                    assert!(report.dense.iter().all(|(_, int8)| !int8), "{name} {layout:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_spec_that_breaks_an_invariant_is_refused_before_lowering() {
         let (_, mut spec) = catalog().remove(3);
         let weights = Weights::random(&spec, 0);

@@ -29,7 +29,7 @@ use super::features::{gather, lower_feature, rows, string_missing};
 use super::graph::{attr_int, attr_string, Dim, Graph};
 use super::mlp::lower_mlp;
 use crate::error::CompileError;
-use crate::options::SEQUENCE_MIN_OPSET;
+use crate::opset::SEQUENCE_MIN_OPSET;
 
 /// A lowered sequence group: tensors the encoders read.
 struct Lowered {
