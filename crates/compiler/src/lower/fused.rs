@@ -18,6 +18,7 @@
 use plec_spec::artifact::names::{self, shared_expert, shared_gate, task_expert, task_gate};
 use plec_spec::{ExtractionLayer, ModelSpec};
 
+use super::dense::{DenseKind, DenseRole};
 use super::gate::gate_output_name;
 use super::graph::{attr_int, f32_tensor, value_info, Dim, Graph};
 use super::mlp::lower_mlp;
@@ -47,11 +48,17 @@ pub(crate) fn lower_layer(
     let mut expert_outputs = Vec::new();
     for (tower, x) in spec.towers.iter().zip(xs) {
         for e in 0..layer.experts_per_task {
-            expert_outputs.push(lower_mlp(g, &task_expert(l, &tower.name, e), &layer.task_expert, x)?);
+            expert_outputs.push(lower_mlp(
+                g,
+                DenseKind::Expert,
+                &task_expert(l, &tower.name, e),
+                &layer.task_expert,
+                x,
+            )?);
         }
     }
     for e in 0..layer.shared_experts {
-        expert_outputs.push(lower_mlp(g, &shared_expert(l, e), &layer.shared_expert, s)?);
+        expert_outputs.push(lower_mlp(g, DenseKind::Expert, &shared_expert(l, e), &layer.shared_expert, s)?);
     }
     let total = expert_outputs.len();
     // The stacked experts are `[batch, experts, output_width]` (`ModelSpec::check`: every expert produces it).
@@ -108,10 +115,22 @@ pub(crate) fn mix_gates(
     experts_beu: &str,
     expose_gates: bool,
 ) -> Result<(Vec<String>, Option<String>), CompileError> {
-    let tasks = spec.towers.len();
+    let gates = layer_gates(spec, layer, inputs, position.len());
+    let mut scattered = Vec::new();
+    for (k, input) in inputs.names.iter().enumerate() {
+        let readers: Vec<&Gate> = gates.iter().filter(|gate| gate.input == k).collect();
+        if !readers.is_empty() {
+            let node = format!("ple.{}.{tag}.gates_{k}", layer.name);
+            scattered.extend(gate_rows(g, &node, input, &readers, position, expose_gates)?);
+        }
+    }
+    mix(g, spec, layer, tag, &gates, &scattered, experts_beu)
+}
+
+/// The layer's gates in mixing order: task gates in tower order, then the shared gate (if any); `total` experts.
+fn layer_gates(spec: &ModelSpec, layer: &ExtractionLayer, inputs: &LayerInputs, total: usize) -> Vec<Gate> {
     let l = &layer.name;
-    let total = position.len();
-    let task_count = tasks * layer.experts_per_task;
+    let task_count = spec.towers.len() * layer.experts_per_task;
     let mut gates = Vec::new();
     for (t, tower) in spec.towers.iter().enumerate() {
         let own = (t * layer.experts_per_task..(t + 1) * layer.experts_per_task).chain(task_count..total);
@@ -120,57 +139,75 @@ pub(crate) fn mix_gates(
     if layer.has_shared_gate {
         gates.push(Gate { name: shared_gate(l), input: inputs.shared, experts: (0..total).collect() });
     }
+    gates
+}
 
-    // Gates: one Gemm per input, a softmax per gate, scattered onto all experts, one mixing MatMul.
-    let mut scattered = Vec::new();
-    for (k, input) in inputs.names.iter().enumerate() {
-        let readers: Vec<&Gate> = gates.iter().filter(|gate| gate.input == k).collect();
-        if readers.is_empty() {
-            continue;
-        }
-        let node = format!("ple.{l}.{tag}.gates_{k}");
-        let mut weight = Vec::new();
-        let mut bias = Vec::new();
-        let mut in_width = 0;
-        for gate in &readers {
-            let w = g.take(&names::weight(&gate.name))?;
-            in_width = w.shape[1];
-            weight.extend(w.to_f32());
-            bias.extend(g.take(&names::bias(&gate.name))?.to_f32());
-        }
-        let w = g.add_f32_initializer(&names::weight(&node), vec![bias.len(), in_width], &weight);
-        let b = g.add_f32_initializer(&names::bias(&node), vec![bias.len()], &bias);
-        let logits = g.node("Gemm", &node, &[input, &w, &b], vec![attr_int("transB", 1)]);
-        let mut column = 0;
-        for gate in readers {
-            let width = gate.experts.len();
-            let gate_logits = if width == bias.len() {
-                logits.clone()
-            } else {
-                let starts = g.ints(&[column as i64]);
-                let ends = g.ints(&[(column + width) as i64]);
-                let axes = g.ints(&[1]);
-                g.node("Slice", &format!("{}.logits", gate.name), &[&logits, &starts, &ends, &axes], vec![])
-            };
-            column += width;
-            let softmax = g.node("Softmax", &gate_output_name(&gate.name), &[&gate_logits], vec![attr_int("axis", -1)]);
-            if expose_gates {
-                g.gate_outputs.push(value_info(&softmax, DataType::FLOAT, &[Dim::Named("batch"), Dim::Fixed(width)]));
-            }
-            let mut select = vec![0.0f32; width * total];
-            for (i, &e) in gate.experts.iter().enumerate() {
-                select[i * total + position[e]] = 1.0;
-            }
-            let sel = g.constant(&format!("{}.select", gate.name), f32_tensor(&[width, total], &select));
-            let wide = g.node("MatMul", &format!("{}.scatter", gate.name), &[&softmax, &sel], vec![]);
-            let axes = g.ints(&[1]);
-            scattered
-                .push((gate.name.clone(), g.node("Unsqueeze", &format!("{}.row", gate.name), &[&wide, &axes], vec![])));
-        }
+/// The gates `readers` of one input as one Gemm `node`, each gate's softmax scattered onto all `position.len()`
+/// experts as a `[batch, 1, experts]` row; returns (gate name, row) per gate.
+fn gate_rows(
+    g: &mut Graph,
+    node: &str,
+    input: &str,
+    readers: &[&Gate],
+    position: &[usize],
+    expose_gates: bool,
+) -> Result<Vec<(String, String)>, CompileError> {
+    let total = position.len();
+    let mut weight = Vec::new();
+    let mut bias = Vec::new();
+    let mut in_width = 0;
+    for gate in readers {
+        let w = g.take(&names::weight(&gate.name))?;
+        in_width = w.shape[1];
+        weight.extend(w.to_f32());
+        bias.extend(g.take(&names::bias(&gate.name))?.to_f32());
     }
-    // Mixing order = gate order (task gates in tower order, then the shared gate).
+    let w = g.add_f32_initializer(&names::weight(node), vec![bias.len(), in_width], &weight);
+    let b = g.add_f32_initializer(&names::bias(node), vec![bias.len()], &bias);
+    let logits = g.dense(DenseRole::linear(DenseKind::Gate), node, &[input, &w, &b])?;
+    let mut rows = Vec::new();
+    let mut column = 0;
+    for gate in readers {
+        let width = gate.experts.len();
+        let gate_logits = if width == bias.len() {
+            logits.clone()
+        } else {
+            let starts = g.ints(&[column as i64]);
+            let ends = g.ints(&[(column + width) as i64]);
+            let axes = g.ints(&[1]);
+            g.node("Slice", &format!("{}.logits", gate.name), &[&logits, &starts, &ends, &axes], vec![])
+        };
+        column += width;
+        let softmax = g.node("Softmax", &gate_output_name(&gate.name), &[&gate_logits], vec![attr_int("axis", -1)]);
+        if expose_gates {
+            g.gate_outputs.push(value_info(&softmax, DataType::FLOAT, &[Dim::Named("batch"), Dim::Fixed(width)]));
+        }
+        let mut select = vec![0.0f32; width * total];
+        for (i, &e) in gate.experts.iter().enumerate() {
+            select[i * total + position[e]] = 1.0;
+        }
+        let sel = g.constant(&format!("{}.select", gate.name), f32_tensor(&[width, total], &select));
+        let wide = g.node("MatMul", &format!("{}.scatter", gate.name), &[&softmax, &sel], vec![]);
+        let axes = g.ints(&[1]);
+        rows.push((gate.name.clone(), g.node("Unsqueeze", &format!("{}.row", gate.name), &[&wide, &axes], vec![])));
+    }
+    Ok(rows)
+}
+
+/// Every gate's row (`scattered`, in `gates` order once sorted) times the stacked experts in one MatMul
+/// (`ple.<layer>.<tag>.mix`); returns the per-task outputs and the next shared input.
+fn mix(
+    g: &mut Graph,
+    spec: &ModelSpec,
+    layer: &ExtractionLayer,
+    tag: &str,
+    gates: &[Gate],
+    scattered: &[(String, String)],
+    experts_beu: &str,
+) -> Result<(Vec<String>, Option<String>), CompileError> {
+    let l = &layer.name;
     let mut ordered = Vec::new();
-    for gate in &gates {
+    for gate in gates {
         if let Some((_, t)) = scattered.iter().find(|(name, _)| *name == gate.name) {
             ordered.push(t.as_str());
         }
@@ -192,7 +229,7 @@ pub(crate) fn mix_gates(
         ));
     }
     let next = if layer.has_shared_gate {
-        let idx = g.scalar_i64(tasks as i64);
+        let idx = g.scalar_i64(spec.towers.len() as i64);
         Some(g.node("Gather", &format!("{}.sum", shared_gate(l)), &[&mixed, &idx], vec![attr_int("axis", 1)]))
     } else {
         None

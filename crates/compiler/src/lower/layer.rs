@@ -4,6 +4,7 @@
 use plec_spec::artifact::names::{shared_expert, shared_gate, task_expert, task_gate};
 use plec_spec::{ExtractionLayer, ModelSpec};
 
+use super::dense::DenseKind;
 use super::gate::{expert_slot, lower_gate};
 use super::graph::Graph;
 use super::mlp::lower_mlp;
@@ -24,7 +25,7 @@ pub(crate) fn lower_layer(
         let mut slots = Vec::new();
         for e in 0..layer.experts_per_task {
             let module = task_expert(&layer.name, &tower.name, e);
-            let out = lower_mlp(g, &module, &layer.task_expert, x)?;
+            let out = lower_mlp(g, DenseKind::Expert, &module, &layer.task_expert, x)?;
             slots.push(expert_slot(g, &out, &module));
         }
         task_slots.push(slots);
@@ -32,7 +33,7 @@ pub(crate) fn lower_layer(
     let mut shared_slots = Vec::new();
     for e in 0..layer.shared_experts {
         let module = shared_expert(&layer.name, e);
-        let out = lower_mlp(g, &module, &layer.shared_expert, s)?;
+        let out = lower_mlp(g, DenseKind::Expert, &module, &layer.shared_expert, s)?;
         shared_slots.push(expert_slot(g, &out, &module));
     }
     let mut ys = Vec::new();

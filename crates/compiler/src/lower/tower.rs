@@ -6,6 +6,7 @@ use onnx_protobuf::tensor_proto::DataType;
 use plec_spec::artifact::names::{self, tower as tower_module, tower_output};
 use plec_spec::{OutputKind, Tower};
 
+use super::dense::{DenseKind, DenseRole};
 use super::graph::{attr_int, Dim, Graph};
 use super::mlp::lower_mlp;
 use crate::error::CompileError;
@@ -13,12 +14,12 @@ use crate::error::CompileError;
 pub(crate) fn lower_tower(g: &mut Graph, tower: &Tower, input: &str) -> Result<(), CompileError> {
     let mut x = input.to_string();
     if let Some(mlp) = &tower.mlp {
-        x = lower_mlp(g, &tower_module(&tower.name), mlp, &x)?;
+        x = lower_mlp(g, DenseKind::Tower, &tower_module(&tower.name), mlp, &x)?;
     }
     let head = tower_output(&tower.name);
     let w = g.param(&names::weight(&head))?;
     let b = g.param(&names::bias(&head))?;
-    let out2d = g.node("Gemm", &head, &[&x, &w, &b], vec![attr_int("transB", 1)]);
+    let out2d = g.dense(DenseRole::linear(DenseKind::Output), &head, &[&x, &w, &b])?;
     let named = |kind: OutputKind| tower.outputs.iter().find(|o| o.kind == kind).map(|o| o.name.clone());
     let squeezed = |g: &mut Graph, name: &str| {
         let axes = g.ints(&[1]);
