@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::Context;
 use plec_compiler::{
     check_writable, compile_owned, dump, CompileOptions, HashCheck, Int8Options, Layout, Precision, TableScale,
-    Weights, MIN_INT8_TABLE_ELEMENTS, MIN_INT8_WEIGHTS,
+    Weights, MIN_INT8_EXPERT_WEIGHTS, MIN_INT8_TABLE_ELEMENTS, MIN_INT8_WEIGHTS,
 };
 use plec_spec::artifact::checkpoint;
 use plec_spec::artifact::golden::GoldenSet;
@@ -76,9 +76,13 @@ pub struct Args {
     #[arg(long, hide = true, default_value = "per-row")]
     pub int8_table_scale: TableScale,
     /// With --precision int8: expert / tower layers with fewer weights stay float32 (0: every one int8; faster at
-    /// large batches, less accurate: see BENCHMARKS.md, "int8").
+    /// large batches, less accurate: see BENCHMARKS.md, "int8"), unless their expert is int8 as a whole.
     #[arg(long, default_value_t = MIN_INT8_WEIGHTS)]
     pub int8_min_weights: usize,
+    /// With --precision int8: experts with at least this many weights (all blocks together) are int8 in every
+    /// block, narrow ones included.
+    #[arg(long, default_value_t = MIN_INT8_EXPERT_WEIGHTS)]
+    pub int8_min_expert_weights: usize,
     /// Compile even if the checkpoint's weights or golden set differ from the sha256 its meta.json records (a
     /// damaged or hand-edited checkpoint; the model is then only as good as those files).
     #[arg(long)]
@@ -91,6 +95,7 @@ pub struct Args {
 fn int8_options(args: &Args) -> Int8Options {
     Int8Options {
         min_weights: args.int8_min_weights,
+        min_expert_weights: args.int8_min_expert_weights,
         min_table_elements: args.int8_min_table_elements,
         table_scale: args.int8_table_scale,
     }
@@ -206,10 +211,9 @@ fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
         written.model_bytes as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
-    if args.precision == Precision::Int8 {
-        println!("{}", plec_compiler::quantize::summary(&compiled.model));
-        let any = compiled.model.graph.initializer.iter().any(|t| t.name.ends_with(".quant"));
-        if !any {
+    if let Some(int8) = &compiled.int8 {
+        println!("{}", int8.summary());
+        if !int8.any() {
             println!(
                 "note: no table or layer of this model is large enough for int8 to pay (--int8-min-table-elements \
                  {}, --int8-min-weights {}): its arithmetic is float32",

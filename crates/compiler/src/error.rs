@@ -65,13 +65,13 @@ pub enum WeightsError {
 pub enum CompileError {
     #[error(transparent)]
     Weights(#[from] WeightsError),
-    #[error("opset {0} is not supported: plec emits ai.onnx opsets {min}..={max}", min = crate::options::MIN_OPSET,
-        max = crate::options::MAX_OPSET)]
+    #[error("opset {0} is not supported: plec emits ai.onnx opsets {min}..={max}", min = crate::opset::MIN_OPSET,
+        max = crate::opset::MAX_OPSET)]
     UnsupportedOpset(i64),
     #[error(
         "opset {opset} cannot compile sequence feature `{feature}`: sequence inputs are split inside the graph by \
          StringSplit, which needs ai.onnx opset {min} or newer (leave --opset out or pass {min} or {max})",
-        min = crate::options::SEQUENCE_MIN_OPSET, max = crate::options::MAX_OPSET
+        min = crate::opset::SEQUENCE_MIN_OPSET, max = crate::opset::MAX_OPSET
     )]
     SequenceOpset { opset: i64, feature: String },
     #[error("feature `{feature}`: {message}")]

@@ -10,16 +10,20 @@ pub mod dump;
 pub mod error;
 mod lower;
 pub mod model;
+pub mod opset;
 pub mod options;
 pub mod quantize;
 #[doc(hidden)]
 pub mod weights;
 
 pub use error::{CompileError, WeightProblem, WeightsError};
-pub use lower::{compile, compile_owned, gate_output_name, meta, GRAPH_NAME, PRODUCER};
+pub use lower::{compile, compile_owned, gate_output_name, meta, DenseKind, DenseLayer, GRAPH_NAME, PRODUCER};
 pub use model::{check_writable, read_model, CompiledModel, WriteSummary};
 pub use onnx_protobuf;
-pub use options::{CompileOptions, Layout, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, SEQUENCE_MIN_OPSET};
+pub use options::{
+    CompileOptions, Int8Options, Layout, TableScale, DEFAULT_OPSET, MAX_OPSET, MIN_INT8_EXPERT_WEIGHTS,
+    MIN_INT8_TABLE_ELEMENTS, MIN_INT8_WEIGHTS, MIN_OPSET, SEQUENCE_MIN_OPSET,
+};
 pub use plec_spec::artifact::precision::Precision;
-pub use quantize::{Int8Options, TableScale, MIN_INT8_TABLE_ELEMENTS, MIN_INT8_WEIGHTS};
+pub use quantize::Int8Report;
 pub use weights::{HashCheck, NormInit, Tensor, Weights};

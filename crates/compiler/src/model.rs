@@ -10,6 +10,7 @@ use onnx_protobuf::{Message, ModelProto, StringStringEntryProto};
 use plec_spec::artifact::integrity::{self, Sha256Writer};
 
 use crate::error::CompileError;
+use crate::quantize::Int8Report;
 
 /// Protobuf messages cannot exceed 2 GiB.
 pub const PROTOBUF_LIMIT: u64 = (1 << 31) - 1;
@@ -19,6 +20,8 @@ pub const EXTERNAL_MIN_BYTES: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct CompiledModel {
     pub model: ModelProto,
+    /// What `--precision int8` stored in int8 (None: a float32 compilation).
+    pub int8: Option<Int8Report>,
 }
 
 /// What `CompiledModel::write` wrote.

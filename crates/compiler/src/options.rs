@@ -3,19 +3,8 @@
 use plec_spec::artifact::precision::Precision;
 use plec_spec::ModelSpec;
 
-use crate::quantize::Int8Options;
-
 use crate::error::CompileError;
-
-/// Lowest and highest ai.onnx opset plec emits. 17 is the first with LayerNormalization; 21 is the newest that
-/// every ONNX Runtime plec supports (1.31) runs. Opsets 20 and up use the native `Gelu` op instead of its Erf
-/// expansion; nothing else differs.
-pub const MIN_OPSET: i64 = 17;
-pub const MAX_OPSET: i64 = 21;
-pub const DEFAULT_OPSET: i64 = 17;
-/// Models with sequence features split their strings inside the graph with `StringSplit`, new in opset 20; such
-/// models default to this opset and refuse older ones.
-pub const SEQUENCE_MIN_OPSET: i64 = 20;
+pub use crate::opset::{DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, SEQUENCE_MIN_OPSET};
 
 /// How experts are laid out in the graph; both compute the same function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,6 +93,65 @@ impl CompileOptions {
                 Err(CompileError::SequenceOpset { opset, feature: feature.name.clone() })
             }
             _ => Ok(opset),
+        }
+    }
+}
+
+/// Tower MLP blocks with fewer weights than this stay float32: alone, a narrower int8 Gemm is slower than float32
+/// at batch 1 (quantizing its activations costs more than the small product saves). Measurements: BENCHMARKS.md,
+/// sections "int8" and issue 24.
+pub const MIN_INT8_WEIGHTS: usize = 65_536;
+
+/// Experts whose blocks hold fewer weights than this in all stay float32; the others are int8 in every block,
+/// narrow ones included (in the whole model their float32 Gemms cost more than quantizing their inputs; an expert
+/// of a few 64-wide blocks stays float32, where int8 moved golden outputs the most). Measurements: BENCHMARKS.md,
+/// issue 24.
+pub const MIN_INT8_EXPERT_WEIGHTS: usize = 16_384;
+
+/// Embedding tables with fewer elements than this (64 KiB in float32) stay float32: they sit in cache, int8
+/// saves under 48 KB each, and the dequantization costs four nodes per lookup (BENCHMARKS.md, "int8").
+pub const MIN_INT8_TABLE_ELEMENTS: usize = 16_384;
+
+/// How a table's scales are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TableScale {
+    /// One scale per row (what `--precision int8` does).
+    #[default]
+    PerRow,
+    /// One scale for the whole table, stored per row: a deliberately poor choice (a table with one outlier row
+    /// loses every other row's resolution), kept only so tests can prove the eval-data accuracy check catches it.
+    PerTensor,
+}
+
+impl std::str::FromStr for TableScale {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "per-row" => Ok(TableScale::PerRow),
+            "per-tensor" => Ok(TableScale::PerTensor),
+            other => Err(format!("unknown table scale `{other}` (expected `per-row` or `per-tensor`)")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int8Options {
+    /// Tower Gemms with fewer weights stay float32.
+    pub min_weights: usize,
+    /// Experts with fewer weights (all blocks together) stay float32.
+    pub min_expert_weights: usize,
+    /// Embedding tables with fewer elements stay float32.
+    pub min_table_elements: usize,
+    pub table_scale: TableScale,
+}
+
+impl Default for Int8Options {
+    fn default() -> Self {
+        Int8Options {
+            min_weights: MIN_INT8_WEIGHTS,
+            min_expert_weights: MIN_INT8_EXPERT_WEIGHTS,
+            min_table_elements: MIN_INT8_TABLE_ELEMENTS,
+            table_scale: TableScale::PerRow,
         }
     }
 }

@@ -1,148 +1,148 @@
 //! `--precision int8`: a pass over the lowered float graph (any layout) that stores embedding tables and the
-//! wide expert / tower MLP layers as int8. The graph keeps its inputs, outputs and node names; only the nodes that
-//! read a quantized parameter change.
+//! expert / tower MLP layers as int8. It works from the lowered graph's records (`lower::dense`: which Gemm is
+//! which block of which expert, gate or tower; which Gather reads which table), never from node names. The graph
+//! keeps its inputs, outputs and node names; only the nodes that read a quantized parameter change. Why each
+//! choice, with the measurements: BENCHMARKS.md, sections "int8" and issue 24.
 //!
-//! - **Embedding tables** of at least [`Int8Options::min_table_elements`] elements (of every feature kind: single
-//!   ids, bags, weighted ids, sequences, default rows): `<table>.quant` int8 `[rows, dim]` and `<table>.scale` float16 `[rows, 1]`, symmetric per row:
-//!   `scale = max |row| / 127` (rounded up to the next float16, so no value clips), `q = round(x / scale)`. Every
-//!   `Gather` of the table becomes `Gather(quant) -> Cast -> Mul(Gather(scale) -> Cast)` under the Gather's name
-//!   (`<gather>.quant`, `<gather>.quant_f32`, `<gather>.scale`, `<gather>.scale_f32`, then `<gather>` itself),
-//!   so the dequantized rows feed the same masks and pooling as before. No offset: trained embedding rows are
-//!   centred near zero, and an offset per row would cost another 2-4 bytes per row and a second gather + add.
-//!   The float16 scale keeps a 16-wide row at 18 bytes (28% of its 64 float bytes); its rounding (at most
-//!   2^-11 relative) is 16x smaller than the int8 step (1/127 of the row's largest value).
-//! - **Dense layers**: the Gemms of expert and tower MLPs (not gates, not output layers, not sequence attention
-//!   MLPs) whose weight has at least [`Int8Options::min_weights`] elements become
+//! - **Embedding tables** of at least [`Int8Options::min_table_elements`] elements (the parameters, or the
+//!   joint tables of `lower::joint`): `<table>.quant` int8 `[rows, dim]` and `<table>.scale` float16
+//!   `[rows, 1]`, symmetric per row: `scale = max |row| / 127` (rounded up to the next float16, so no value
+//!   clips), `q = round(x / scale)`. Every lookup of the table becomes
+//!   `Gather(quant) -> Cast -> Mul(Gather(scale) -> Cast)` under the Gather's name (`<gather>.quant`,
+//!   `<gather>.quant_f32`, `<gather>.scale`, `<gather>.scale_f32`, then `<gather>` itself), so the dequantized
+//!   rows feed the same masks and pooling as before. No offset: trained embedding rows are centred near zero.
+//!   The float16 scale's rounding (at most 2^-11 relative) is 16x smaller than the int8 step.
+//! - **Dense layers**: every block of an expert with at least [`Int8Options::min_expert_weights`] weights in all,
+//!   and every expert or tower block with at least [`Int8Options::min_weights`] weights (the wide layout's wide
+//!   Gemms count per expert, so every layout makes the same choices), becomes
 //!   `com.microsoft.MatMulIntegerToFloat` under the Gemm's name: weight `<fc>.weight.quant` int8 `[in, out]`,
 //!   symmetric per output channel in 7 bits (levels -63..=63, [`WEIGHT_LEVELS`]: no saturation on CPUs without
-//!   VNNI) (`<fc>.weight.scale` float `[out]`), bias unchanged. Their input is quantized to
-//!   uint8 at run time (one scale and zero point per tensor: `DynamicQuantizeLinear`, node `<input>.quant`) once,
-//!   for every int8 Gemm that reads it (at the first layer, all experts of all tasks). ONNX Runtime runs these as
-//!   its u8s8 GEMM: VNNI on AVX-512 or AVX-VNNI; on AVX2 without VNNI its u8s8 kernel sums pairs of products in
-//!   int16, which the 7-bit weights keep from saturating.
-//!   Measured against one `com.microsoft.DynamicQuantizeMatMul` per Gemm (which quantizes its input itself, again
-//!   for each reader): in three interleaved A/B runs on the example model with every expert and tower layer int8
-//!   (2026-11-30, shared machine), the shared quantization was 3-16% faster at batch 1, 7-15% at 256 and 6-19% at
-//!   8192; with the default threshold the runs disagreed (-14% to +28%). `MatMulInteger` + `Cast` + `Mul` is
-//!   what ONNX Runtime fuses into these ops anyway, and with uint8 weights (u8u8) the same Gemm ran 1.0-4.4x
-//!   slower than with int8 weights (`benches/int8_kernels.py`).
-//! - **Wide layout** (`lower::wide`): a wide Gemm (several experts' first blocks side by side) is one int8 matmul,
-//!   quantized as above when each expert's share of it reaches [`Int8Options::min_weights`] (the same layers as in
-//!   the other layouts, so the same accuracy); its input is quantized once for all of them, as in the fused layout.
-//! - **Stay float32**: embedding tables below [`MIN_INT8_TABLE_ELEMENTS`], gates (a 256 x 6 Gemm is slower in int8 at every batch size, and its softmax decides the
-//!   expert mix), output layers (one or a few columns), sequence attention MLPs, Gemms narrower than
-//!   [`MIN_INT8_WEIGHTS`], and the Gemms reading the group input when it holds raw numbers (see
-//!   `reads_raw_numbers`).
+//!   VNNI) (`<fc>.weight.scale` float `[out]`), bias unchanged. Their input is quantized to uint8 at run time
+//!   (one scale and zero point per tensor: `DynamicQuantizeLinear`, node `<input>.quant`) once, for every int8
+//!   layer that reads it (at the first layer, all experts of all tasks); ONNX Runtime fuses a quantization read
+//!   by one layer into that layer (`DynamicQuantizeMatMul`).
+//! - **Stay float32**: smaller tables, gates (their softmax decides the expert mix), output layers (one or a few
+//!   columns), sequence attention MLPs, narrower layers, and the layers reading the group input when it holds
+//!   raw numbers (see `reads_raw_numbers`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use onnx_protobuf::tensor_proto::DataType;
 use onnx_protobuf::{NodeProto, TensorProto};
-use plec_spec::artifact::names::{self, fc, tower as tower_module};
-use plec_spec::{Encoding, Mlp, ModelSpec, SequenceEncoding};
+use plec_spec::{Encoding, ModelSpec, SequenceEncoding};
 
 use crate::error::CompileError;
-use crate::lower::graph::{attr_int, Graph, MS_DOMAIN};
+use crate::lower::dense::{DenseKind, DenseLayer};
+use crate::lower::graph::{attr_int, node_proto, Graph, MS_DOMAIN};
+use crate::options::{Int8Options, TableScale};
 
-/// Gemms with fewer weights than this stay float32. Measured (BENCHMARKS.md, "int8"; `benches/int8_kernels.py`), ONNX Runtime 1.31.1, 2
-/// threads, on this project's 2-vCPU AVX-512 VNNI machine:
-/// - one Gemm + Relu alone: int8 is faster at batch 1, 256 and 8192 from 512 x 256 (131,072 weights: 1.3x / 1.8x /
-///   2.9x) up; at 256 x 128 (32,768) it is 1.6x / 1.8x faster at 256 and 8192 but 30% slower at batch 1 (8.2 vs
-///   6.2 µs: quantizing the activations costs more than the tiny GEMV saves); at 64 x 32 and for a gate (256 x 6)
-///   it is slower at every batch size;
-/// - in the whole example model, quantizing every expert and tower layer (threshold 0) ran up to 1.1x faster than
-///   this threshold (noisy, shared machine), but its cvr AUC dropped by 0.000547 against 0.000126 (`--eval-data`),
-///   and on the census PLE, whose layers are all 64 wide, it moved golden probabilities by up to 1.0e-2 against
-///   2.8e-3 with those layers float. So only layers that pay on their own are int8.
-pub const MIN_INT8_WEIGHTS: usize = 65_536;
-
-/// Embedding tables with fewer elements than this (64 KiB in float32) stay float32: they sit in cache, int8
-/// saves under 48 KB each, and the dequantization costs four nodes per lookup. Measured on the census PLE (about
-/// 30 features over tables of 2 to 52 rows; `BENCHMARKS.md`, "int8"): with every table int8 and its dense layers
-/// float it ran 0.80x / 0.89x / 0.86x the float32 model's speed at batch 1 / 256 / 8192, for a file no smaller.
-pub const MIN_INT8_TABLE_ELEMENTS: usize = 16_384;
-
-/// How a table's scales are chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TableScale {
-    /// One scale per row (what `--precision int8` does).
-    #[default]
-    PerRow,
-    /// One scale for the whole table, stored per row: a deliberately poor choice (a table with one outlier row
-    /// loses every other row's resolution), kept only so tests can prove the eval-data accuracy check catches it.
-    PerTensor,
+/// What an int8 compilation stored in int8, from the lowered graph's records (`lower::dense`): every embedding
+/// table and every dense layer with its precision. The compile summary and `plec compile` read this.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Int8Report {
+    /// Embedding tables in the graph (parameter names) and whether each is stored int8.
+    pub tables: Vec<(String, bool)>,
+    /// Every dense layer and whether it runs as an int8 matmul.
+    pub dense: Vec<(DenseLayer, bool)>,
 }
 
-impl std::str::FromStr for TableScale {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "per-row" => Ok(TableScale::PerRow),
-            "per-tensor" => Ok(TableScale::PerTensor),
-            other => Err(format!("unknown table scale `{other}` (expected `per-row` or `per-tensor`)")),
-        }
+impl Int8Report {
+    /// Whether anything is int8 at all.
+    pub fn any(&self) -> bool {
+        self.tables.iter().any(|(_, q)| *q) || self.dense.iter().any(|(_, q)| *q)
     }
-}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Int8Options {
-    /// Expert / tower Gemms with fewer weights stay float32.
-    pub min_weights: usize,
-    /// Embedding tables with fewer elements stay float32.
-    pub min_table_elements: usize,
-    pub table_scale: TableScale,
-}
-
-impl Default for Int8Options {
-    fn default() -> Self {
-        Int8Options {
-            min_weights: MIN_INT8_WEIGHTS,
-            min_table_elements: MIN_INT8_TABLE_ELEMENTS,
-            table_scale: TableScale::PerRow,
-        }
+    /// One line on what the model holds in int8 and what stays float32, e.g. for `plec compile`.
+    pub fn summary(&self) -> String {
+        let int8_tables = self.tables.iter().filter(|(_, q)| *q).count();
+        let per_kind = |int8: bool| {
+            let mut counts: BTreeMap<DenseKind, usize> = BTreeMap::new();
+            for (layer, q) in &self.dense {
+                if *q == int8 {
+                    *counts.entry(layer.kind).or_default() += 1;
+                }
+            }
+            let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {}", k.name())).collect();
+            if parts.is_empty() {
+                "none".to_string()
+            } else {
+                parts.join(", ")
+            }
+        };
+        format!(
+            "int8: {int8_tables} of {} embedding tables; dense layers int8: {}; float32: {} (`plec dump` shows which)",
+            self.tables.len(),
+            per_kind(true),
+            per_kind(false)
+        )
     }
 }
 
 /// Rewrites `g` (fully lowered, float32) to int8 as described in the module documentation.
-pub(crate) fn quantize(g: &mut Graph, spec: &ModelSpec, options: &Int8Options) -> Result<(), CompileError> {
-    let mut tables = BTreeSet::new();
-    for table in &spec.tables {
-        let name = table.param_name();
-        if table.rows.saturating_mul(table.dim as u64) < options.min_table_elements as u64 {
-            continue;
-        }
-        if let Some(tensor) = g.initializers.remove(&name) {
-            let (quant, scale) = quantize_table(&tensor, options.table_scale)?;
+pub(crate) fn quantize(g: &mut Graph, spec: &ModelSpec, options: &Int8Options) -> Result<Int8Report, CompileError> {
+    let structure = std::mem::take(&mut g.structure);
+    let mut report = Int8Report::default();
+    let mut int8_tables = BTreeSet::new();
+    for name in &structure.tables {
+        let Some(tensor) = g.initializers.get(name) else {
+            return Err(CompileError::Internal(format!("table `{name}` is not an initializer")));
+        };
+        let elements = tensor.dims.iter().map(|&d| d as u64).product::<u64>();
+        let large = elements >= options.min_table_elements as u64;
+        if large {
+            let (quant, scale) = quantize_table(tensor, options.table_scale)?;
+            g.initializers.remove(name);
             g.initializers.insert(quant.name.clone(), quant);
             g.initializers.insert(scale.name.clone(), scale);
-            tables.insert(name);
+            int8_tables.insert(name.clone());
         }
+        report.tables.push((name.clone(), large));
     }
-    let dense = dense_layers(spec);
+    let lookups: BTreeMap<&str, &str> = structure
+        .lookups
+        .iter()
+        .filter(|l| int8_tables.contains(&l.table))
+        .map(|l| (l.node.as_str(), l.table.as_str()))
+        .collect();
     let raw_numbers = reads_raw_numbers(spec);
+    let mut chosen: BTreeMap<&str, &DenseLayer> = BTreeMap::new();
+    for layer in &structure.dense {
+        let int8 = pays_in_int8(layer, options) && !(raw_numbers && layer.input == structure.group_input);
+        if int8 {
+            chosen.insert(&layer.node, layer);
+        }
+        report.dense.push((layer.clone(), int8));
+    }
     let nodes = std::mem::take(&mut g.nodes);
     let mut shared = BTreeSet::new();
     let mut out = Vec::with_capacity(nodes.len());
     for node in nodes {
-        if node.op_type == "Gather" && node.domain.is_empty() && tables.contains(&node.input[0]) {
-            out.extend(dequantized_gather(&node));
-        } else if node.op_type == "Gemm"
-            && node.domain.is_empty()
-            && (dense.contains(&node.name) || g.wide.contains_key(&node.name))
-            && !(raw_numbers && node.input[0] == FEATURES)
-        {
-            let experts = g.wide.get(&node.name).copied().unwrap_or(1);
-            out.extend(quantized_gemm(g, node, options.min_weights, experts, &mut shared)?);
+        if let Some(table) = lookups.get(node.name.as_str()) {
+            out.extend(dequantized_gather(&node, table)?);
+        } else if let Some(layer) = chosen.remove(node.name.as_str()) {
+            out.extend(quantized_gemm(g, node, layer, &mut shared)?);
         } else {
             out.push(node);
         }
     }
+    if let Some(missing) = chosen.keys().next() {
+        return Err(CompileError::Internal(format!("dense layer `{missing}` is not in the graph")));
+    }
     g.nodes = out;
-    Ok(())
+    g.structure = structure;
+    Ok(report)
 }
 
-/// The group input (`lower::features`): embeddings and dense feature values side by side.
-const FEATURES: &str = "features.concat";
+/// Whether `layer` runs as an int8 matmul (see the module documentation).
+fn pays_in_int8(layer: &DenseLayer, options: &Int8Options) -> bool {
+    match layer.kind {
+        DenseKind::Expert => {
+            layer.mlp_weights >= options.min_expert_weights || layer.weights_per_expert() >= options.min_weights
+        }
+        DenseKind::Tower => layer.weights_per_expert() >= options.min_weights,
+        DenseKind::Gate | DenseKind::Output | DenseKind::Attention => false,
+    }
+}
 
 /// Whether the group input holds raw numbers (dense features, dense sequence positions). The Gemms reading it
 /// then stay float32: run-time activation quantization shares one scale across the whole batch and every input
@@ -156,38 +156,6 @@ fn reads_raw_numbers(spec: &ModelSpec) -> bool {
             .iter()
             .flat_map(|g| &g.sequence)
             .any(|f| matches!(f.encoding, SequenceEncoding::Dense { .. }))
-}
-
-/// Names of the expert and tower MLP Gemms (`<module>.fc_<j>`).
-fn dense_layers(spec: &ModelSpec) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut add = |module: &str, mlp: &Mlp| {
-        for j in 0..mlp.widths().count() {
-            out.insert(fc(module, j));
-        }
-    };
-    if let Some(bottom) = &spec.bottom_mlp {
-        add(names::BOTTOM_MLP, bottom);
-    }
-    for layer in &spec.layers {
-        for tower in &spec.towers {
-            for e in 0..layer.experts_per_task {
-                add(&layer.task_expert_module(&tower.name, e), &layer.task_expert);
-            }
-        }
-        for e in 0..layer.shared_experts {
-            add(&layer.shared_expert_module(e), &layer.shared_expert);
-        }
-    }
-    for tower in &spec.towers {
-        if let Some(mlp) = &tower.mlp {
-            add(&tower_module(&tower.name), mlp);
-        }
-        if let Some(relation) = &tower.relation {
-            add(&names::relation(&tower.name), &relation.mlp);
-        }
-    }
-    out
 }
 
 fn floats(tensor: &TensorProto) -> Result<Vec<f32>, CompileError> {
@@ -303,62 +271,78 @@ pub(crate) fn quantize_table(
     Ok((quant, scale))
 }
 
-fn node(op: &str, name: String, inputs: &[&str], attribute: Vec<onnx_protobuf::AttributeProto>) -> NodeProto {
-    NodeProto {
-        output: vec![name.clone()],
-        name,
-        op_type: op.to_string(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        attribute,
-        ..Default::default()
-    }
-}
-
 /// `Gather(table, idx) -> y` as `Gather(table.quant, idx) * Gather(table.scale, idx)`, still producing `y`.
-fn dequantized_gather(gather: &NodeProto) -> Vec<NodeProto> {
-    let (table, idx, n) = (&gather.input[0], &gather.input[1], &gather.name);
+fn dequantized_gather(gather: &NodeProto, table: &str) -> Result<Vec<NodeProto>, CompileError> {
+    let (n, axis) = (&gather.name, gather.attribute.clone());
+    let (Some(idx), true) = (gather.input.get(1), gather.op_type == "Gather" && gather.input[0] == table) else {
+        return Err(CompileError::Internal(format!("lookup `{n}` is not a Gather of `{table}`")));
+    };
     let float = DataType::FLOAT as i64;
-    let quant = node("Gather", format!("{n}.quant"), &[&format!("{table}.quant"), idx], gather.attribute.clone());
-    let quant_f32 = node("Cast", format!("{n}.quant_f32"), &[&quant.name], vec![attr_int("to", float)]);
-    let scale = node("Gather", format!("{n}.scale"), &[&format!("{table}.scale"), idx], gather.attribute.clone());
-    let scale_f32 = node("Cast", format!("{n}.scale_f32"), &[&scale.name], vec![attr_int("to", float)]);
-    let mut mul = node("Mul", n.clone(), &[&quant_f32.name, &scale_f32.name], vec![]);
-    mul.output = gather.output.clone();
-    vec![quant, quant_f32, scale, scale_f32, mul]
+    let quant = node_proto(
+        "",
+        "Gather",
+        &format!("{n}.quant"),
+        &[&format!("{table}.quant"), idx],
+        &[&format!("{n}.quant")],
+        axis.clone(),
+    );
+    let quant_f32 = node_proto(
+        "",
+        "Cast",
+        &format!("{n}.quant_f32"),
+        &[&quant.name],
+        &[&format!("{n}.quant_f32")],
+        vec![attr_int("to", float)],
+    );
+    let scale = node_proto(
+        "",
+        "Gather",
+        &format!("{n}.scale"),
+        &[&format!("{table}.scale"), idx],
+        &[&format!("{n}.scale")],
+        axis,
+    );
+    let scale_f32 = node_proto(
+        "",
+        "Cast",
+        &format!("{n}.scale_f32"),
+        &[&scale.name],
+        &[&format!("{n}.scale_f32")],
+        vec![attr_int("to", float)],
+    );
+    let outputs: Vec<&str> = gather.output.iter().map(String::as_str).collect();
+    let mul = node_proto("", "Mul", n, &[&quant_f32.name, &scale_f32.name], &outputs, vec![]);
+    Ok(vec![quant, quant_f32, scale, scale_f32, mul])
 }
 
-/// `Gemm(x, W, b) {transB=1}` -> `MatMulIntegerToFloat(x.quant, W.quant, x.quant_scale, W.scale,
-/// x.quant_zero_point, "", b)` when `W` is wide enough, preceded by `DynamicQuantizeLinear(x)` (named `x.quant`)
-/// at the first such Gemm reading `x` (`shared` holds the inputs already quantized).
-/// A wide Gemm (`experts` > 1, the wide layout) is quantized when each expert's share of it has at least
-/// `min_weights` weights: the same layers as in the other layouts, so the same accuracy.
+/// `Gemm(x, W, b) {transB=1}` (dense layer `layer`) -> `MatMulIntegerToFloat(x.quant, W.quant, x.quant_scale,
+/// W.scale, x.quant_zero_point, "", b)`, preceded by `DynamicQuantizeLinear(x)` (named `x.quant`) at the first
+/// int8 layer reading `x` (`shared` holds the inputs already quantized).
 fn quantized_gemm(
     g: &mut Graph,
     gemm: NodeProto,
-    min_weights: usize,
-    experts: usize,
+    layer: &DenseLayer,
     shared: &mut BTreeSet<String>,
 ) -> Result<Vec<NodeProto>, CompileError> {
     let transposed = gemm.attribute.iter().any(|a| a.name == "transB" && a.i == 1);
     let other = gemm.attribute.iter().any(|a| a.name != "transB");
-    let w_name = gemm.input.get(1).cloned().unwrap_or_default();
-    if !transposed || other || w_name != names::weight(&gemm.name) {
-        return Err(CompileError::Internal(format!("Gemm `{}` is not the Linear plec lowers", gemm.name)));
+    let (Some(x), Some(w_name)) = (gemm.input.first(), gemm.input.get(1)) else {
+        return Err(CompileError::Internal(format!("dense layer `{}` has no weight", layer.node)));
+    };
+    if gemm.op_type != "Gemm" || !transposed || other || *x != layer.input {
+        return Err(CompileError::Internal(format!("node `{}` is not the Gemm plec lowered", layer.node)));
     }
-    let Some(weight) = g.initializers.get(&w_name) else {
+    let Some(weight) = g.initializers.get(w_name) else {
         return Err(CompileError::Internal(format!("Gemm `{}` reads no initializer `{w_name}`", gemm.name)));
     };
-    let (out, inputs) = match weight.dims.as_slice() {
-        [o, i] => (*o as usize, *i as usize),
-        other => return Err(CompileError::Internal(format!("weight `{w_name}` has shape {other:?}"))),
-    };
-    if out * inputs / experts.max(1) < min_weights {
-        return Ok(vec![gemm]);
-    }
+    let (out, inputs) = (layer.out, layer.inputs);
     let values = floats(weight)?;
-    check_finite(&w_name, &values)?;
+    if values.len() != out * inputs {
+        return Err(CompileError::Internal(format!("weight `{w_name}` is not [{out}, {inputs}]")));
+    }
+    check_finite(w_name, &values)?;
     let (quant, scales) = quantize_weight(&values, out, inputs);
-    g.initializers.remove(&w_name);
+    g.initializers.remove(w_name);
     let q_name = format!("{w_name}.quant");
     let s_name = format!("{w_name}.scale");
     g.initializers.insert(
@@ -372,14 +356,13 @@ fn quantized_gemm(
         },
     );
     g.add_f32_initializer(&s_name, vec![out], &scales);
-    let bias = gemm.input.get(2).cloned().unwrap_or_default();
-    let mut out = Vec::new();
-    let (xq, xs, xz) = quantized_input(g, &gemm.input[0], shared, &mut out);
-    let mut q = node("MatMulIntegerToFloat", gemm.name.clone(), &[&xq, &q_name, &xs, &s_name, &xz, "", &bias], vec![]);
-    q.domain = MS_DOMAIN.to_string();
-    q.output = gemm.output;
-    out.push(q);
-    Ok(out)
+    let bias = gemm.input.get(2).map_or("", String::as_str);
+    let mut nodes = Vec::new();
+    let (xq, xs, xz) = quantized_input(g, x, shared, &mut nodes);
+    let outputs: Vec<&str> = gemm.output.iter().map(String::as_str).collect();
+    let inputs = [xq.as_str(), &q_name, &xs, &s_name, &xz, "", bias];
+    nodes.push(node_proto(MS_DOMAIN, "MatMulIntegerToFloat", &gemm.name, &inputs, &outputs, vec![]));
+    Ok(nodes)
 }
 
 /// The uint8 form of `x` (data, scale, zero point), quantized by `DynamicQuantizeLinear` (node `<x>.quant`)
@@ -394,27 +377,9 @@ fn quantized_input(
     g.domains.insert(MS_DOMAIN);
     let (xq, xs, xz) = (format!("{x}.quant"), format!("{x}.quant_scale"), format!("{x}.quant_zero_point"));
     if shared.insert(x.to_string()) {
-        let mut dq = node("DynamicQuantizeLinear", xq.clone(), &[x], vec![]);
-        dq.output = vec![xq.clone(), xs.clone(), xz.clone()];
-        out.push(dq);
+        out.push(node_proto("", "DynamicQuantizeLinear", &xq, &[x], &[&xq, &xs, &xz], vec![]));
     }
     (xq, xs, xz)
-}
-
-/// One line on what a compiled model holds in int8 and what stays float32, e.g. for `plec compile`.
-pub fn summary(model: &onnx_protobuf::ModelProto) -> String {
-    let graph = &model.graph;
-    let is_table = |name: &str| name.starts_with("embedding.") && name.ends_with(".weight");
-    let int8_tables = graph.initializer.iter().filter(|t| t.name.strip_suffix(".quant").is_some_and(is_table)).count();
-    let float_tables = graph.initializer.iter().filter(|t| is_table(&t.name)).count();
-    let int8_gemms = graph.node.iter().filter(|n| n.op_type == "MatMulIntegerToFloat").count();
-    let float_gemms = graph.node.iter().filter(|n| n.op_type == "Gemm").count();
-    format!(
-        "int8: {int8_tables} of {} embedding tables and {int8_gemms} of {} Gemms (the rest float32: small tables, \
-         gates, output layers, narrow layers; `plec dump` shows which)",
-        int8_tables + float_tables,
-        int8_gemms + float_gemms
-    )
 }
 
 #[cfg(test)]
@@ -493,6 +458,49 @@ mod tests {
         // No level beyond 63, so 2 x 255 x 63 = 32,130 fits the int16 pair sums of a non-VNNI u8s8 GEMM.
         assert!(ints.iter().all(|q| q.unsigned_abs() <= 63));
         assert!(2 * 255 * (WEIGHT_LEVELS as i32) <= i16::MAX as i32);
+    }
+
+    fn layer(kind: DenseKind, out: usize, inputs: usize, mlp_weights: usize) -> DenseLayer {
+        let (node, input) = ("m.fc_1".to_string(), "x".to_string());
+        DenseLayer { node, kind, block: 1, experts: 1, mlp_weights, input, out, inputs }
+    }
+
+    #[test]
+    fn experts_go_int8_as_a_whole_and_towers_by_their_width() {
+        let defaults = Int8Options::default();
+        // A 64 x 32 block (2,048 weights) of an expert of 18,432: int8; of an expert of 10,240: float32.
+        assert!(pays_in_int8(&layer(DenseKind::Expert, 32, 64, 18_432), &defaults));
+        assert!(!pays_in_int8(&layer(DenseKind::Expert, 32, 64, 10_240), &defaults));
+        // A 256 x 256 expert block is wide enough on its own, whatever its expert holds.
+        assert!(pays_in_int8(&layer(DenseKind::Expert, 256, 256, 0), &defaults));
+        // Tower blocks by their own width only.
+        assert!(!pays_in_int8(&layer(DenseKind::Tower, 128, 256, 1 << 20), &defaults));
+        assert!(pays_in_int8(&layer(DenseKind::Tower, 256, 256, 0), &defaults));
+        // Gates, output and attention layers never, even with every threshold at 0.
+        let all = Int8Options { min_weights: 0, min_expert_weights: 0, ..defaults };
+        for kind in [DenseKind::Gate, DenseKind::Output, DenseKind::Attention] {
+            assert!(!pays_in_int8(&layer(kind, 1024, 1024, 1 << 20), &all), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_the_records() {
+        let report = Int8Report {
+            tables: vec![("a".into(), true), ("b".into(), false)],
+            dense: vec![
+                (layer(DenseKind::Expert, 8, 8, 0), true),
+                (layer(DenseKind::Expert, 8, 8, 0), true),
+                (layer(DenseKind::Gate, 8, 8, 0), false),
+                (layer(DenseKind::Output, 8, 8, 0), false),
+            ],
+        };
+        assert!(report.any());
+        assert_eq!(
+            report.summary(),
+            "int8: 1 of 2 embedding tables; dense layers int8: 2 expert; float32: 1 gate, 1 output (`plec dump` shows \
+             which)"
+        );
+        assert!(!Int8Report { tables: vec![("a".into(), false)], dense: vec![] }.any());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Raw feature values -> the group input (docs/semantics.md sections 1 and 2), in ONNX ops that agree with
-//! `plec_spec::transform` exactly.
+//! One raw feature's values -> its part of the group input (docs/semantics.md sections 1 and 2), in ONNX ops that
+//! agree with `plec_spec::transform` exactly; the transform helpers here serve the sequence features too.
 //!
 //! Every embedding feature computes a table row (`idx`, int64) and, where some values give no row, a validity
 //! mask; it then gathers `table[where(valid, idx, 0)]` and multiplies by the mask, so invalid values are zero
@@ -27,19 +27,6 @@ use plec_spec::{Encoding, Feature, ModelSpec, MultiValue, Pooling, Transform, Va
 
 use super::graph::{attr_int, attr_ints, attr_strings, f32_tensor, string_tensor, Dim, Graph, ML_DOMAIN, MS_DOMAIN};
 use crate::error::CompileError;
-
-/// Declares one graph input per feature and returns the group input tensor `[batch, input_width]` (the features
-/// side by side, in order: `ModelSpec::check` guarantees their offsets and widths).
-/// Sequence encoders' outputs follow the features (section 2b).
-pub(crate) fn lower_features(g: &mut Graph, spec: &ModelSpec) -> Result<String, CompileError> {
-    let mut parts = Vec::new();
-    for feature in &spec.features {
-        parts.push(lower_feature(g, spec, feature, &format!("features.{}", feature.name))?);
-    }
-    parts.extend(super::sequence::lower_sequences(g, spec)?);
-    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-    Ok(g.node("Concat", "features.concat", &refs, vec![attr_int("axis", 1)]))
-}
 
 pub(crate) fn elem_type(t: ValueType) -> DataType {
     match t {
@@ -94,7 +81,7 @@ pub(crate) fn lower_feature(
             let table = &spec.tables[*table];
             let table_name = table.param_name();
             if !g.initializers.contains_key(&table_name) {
-                g.param(&table_name)?;
+                g.table(&table_name)?;
             }
             match multi {
                 None => single(g, p, name, transform, default_value.as_deref(), &table_name),
@@ -260,7 +247,7 @@ pub(crate) fn rows(g: &mut Graph, p: &str, x: &str, transform: &Transform, mask_
 
 /// Gathers rows and zeroes invalid ones; returns the embeddings and the float mask (if any).
 pub(crate) fn gather(g: &mut Graph, p: &str, table: &str, rows: &Rows) -> (String, Option<String>) {
-    let emb = g.node("Gather", &format!("{p}.gather"), &[table, &rows.idx], vec![attr_int("axis", 0)]);
+    let emb = g.lookup(&format!("{p}.gather"), table, &rows.idx);
     match &rows.valid {
         None => (emb, None),
         Some(valid) => {
@@ -362,7 +349,7 @@ fn pooled(
         let empty = g.node("Equal", &format!("{p}.empty"), &[&values, &zero], vec![]);
         let emptyf = g.node("Cast", &format!("{p}.empty_f32"), &[&empty], vec![attr_int("to", DataType::FLOAT as i64)]);
         let idx = g.ints(&[row as i64]);
-        let drow = g.node("Gather", &format!("{p}.default_row"), &[table, &idx], vec![attr_int("axis", 0)]);
+        let drow = g.lookup(&format!("{p}.default_row"), table, &idx);
         let fill = g.node("Mul", &format!("{p}.default_fill"), &[&emptyf, &drow], vec![]);
         pooled = g.node("Add", &format!("{p}.pooled"), &[&pooled, &fill], vec![]);
     }

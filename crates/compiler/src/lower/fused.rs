@@ -18,6 +18,7 @@
 use plec_spec::artifact::names;
 use plec_spec::{ExtractionLayer, ModelSpec};
 
+use super::dense::{DenseKind, DenseRole};
 use super::gate::gate_output_name;
 use super::graph::{attr_int, f32_tensor, value_info, Dim, Graph};
 use super::mlp::lower_mlp;
@@ -47,11 +48,13 @@ pub(crate) fn lower_layer(
     let mut expert_outputs = Vec::new();
     for (tower, x) in spec.towers.iter().zip(xs) {
         for e in 0..layer.experts_per_task {
-            expert_outputs.push(lower_mlp(g, &layer.task_expert_module(&tower.name, e), &layer.task_expert, x)?);
+            let module = layer.task_expert_module(&tower.name, e);
+            expert_outputs.push(lower_mlp(g, DenseKind::Expert, &module, &layer.task_expert, x)?);
         }
     }
     for e in 0..layer.shared_experts {
-        expert_outputs.push(lower_mlp(g, &layer.shared_expert_module(e), &layer.shared_expert, s)?);
+        let module = layer.shared_expert_module(e);
+        expert_outputs.push(lower_mlp(g, DenseKind::Expert, &module, &layer.shared_expert, s)?);
     }
     let total = expert_outputs.len();
     // The stacked experts are `[batch, experts, output_width]` (`ModelSpec::check`: every expert produces it).
@@ -92,26 +95,6 @@ impl LayerInputs {
     }
 }
 
-/// The tensors the gates read and which of them each task gate reads: the layer's inputs, and with MMoE's gate MLPs
-/// each task's gate MLP output, a tensor of its own.
-fn gate_inputs(
-    g: &mut Graph,
-    spec: &ModelSpec,
-    layer: &ExtractionLayer,
-    inputs: &LayerInputs,
-) -> Result<(Vec<String>, Vec<usize>), CompileError> {
-    let mut names = inputs.names.clone();
-    let mut task = inputs.task.clone();
-    if let Some(gate_mlp) = &layer.gate_mlp {
-        for (t, tower) in spec.towers.iter().enumerate() {
-            let x = inputs.names[inputs.task[t]].clone();
-            names.push(lower_mlp(g, &layer.task_gate_module(&tower.name), gate_mlp, &x)?);
-            task[t] = names.len() - 1;
-        }
-    }
-    Ok((names, task))
-}
-
 /// The gating of a layer whose experts are stacked in `experts_beu` `[batch, experts, units]`, expert `e` (in the
 /// shared gate's order: task 0's, ..., shared) at column `position[e]`: all gates reading the same input are one
 /// Gemm (`ple.<layer>.<tag>.gates_<k>`), sliced per gate into its softmax (`<gate>.softmax`, as in the explicit
@@ -128,70 +111,126 @@ pub(crate) fn mix_gates(
     experts_beu: &str,
     expose_gates: bool,
 ) -> Result<(Vec<String>, Option<String>), CompileError> {
-    let tasks = spec.towers.len();
-    let l = layer.node_prefix();
-    let total = position.len();
-    let task_count = tasks * layer.experts_per_task;
     let (gate_inputs, task_inputs) = gate_inputs(g, spec, layer, inputs)?;
+    let gates = layer_gates(spec, layer, &task_inputs, inputs.shared, position.len());
+    let mut scattered = Vec::new();
+    for (k, input) in gate_inputs.iter().enumerate() {
+        let readers: Vec<&Gate> = gates.iter().filter(|gate| gate.input == k).collect();
+        if !readers.is_empty() {
+            let node = format!("{}.{tag}.gates_{k}", layer.node_prefix());
+            scattered.extend(gate_rows(g, &node, input, &readers, position, expose_gates)?);
+        }
+    }
+    mix(g, spec, layer, tag, &gates, &scattered, experts_beu)
+}
+
+/// The tensors the gates read and which of them each task gate reads: the layer's inputs, and with MMoE's gate MLPs
+/// each task's gate MLP output, a tensor of its own.
+fn gate_inputs(
+    g: &mut Graph,
+    spec: &ModelSpec,
+    layer: &ExtractionLayer,
+    inputs: &LayerInputs,
+) -> Result<(Vec<String>, Vec<usize>), CompileError> {
+    let mut names = inputs.names.clone();
+    let mut task = inputs.task.clone();
+    if let Some(gate_mlp) = &layer.gate_mlp {
+        for (t, tower) in spec.towers.iter().enumerate() {
+            let x = inputs.names[inputs.task[t]].clone();
+            names.push(lower_mlp(g, DenseKind::Gate, &layer.task_gate_module(&tower.name), gate_mlp, &x)?);
+            task[t] = names.len() - 1;
+        }
+    }
+    Ok((names, task))
+}
+
+/// The layer's gates in mixing order: task gates in tower order (task gate t reading input `task_inputs[t]`), then
+/// the shared gate (if any, reading `shared_input`); `total` experts.
+fn layer_gates(
+    spec: &ModelSpec,
+    layer: &ExtractionLayer,
+    task_inputs: &[usize],
+    shared_input: usize,
+    total: usize,
+) -> Vec<Gate> {
+    let task_count = spec.towers.len() * layer.experts_per_task;
     let mut gates = Vec::new();
     for (t, tower) in spec.towers.iter().enumerate() {
         let own = (t * layer.experts_per_task..(t + 1) * layer.experts_per_task).chain(task_count..total);
         gates.push(Gate { name: layer.task_gate_module(&tower.name), input: task_inputs[t], experts: own.collect() });
     }
     if layer.has_shared_gate {
-        gates.push(Gate { name: layer.shared_gate_module(), input: inputs.shared, experts: (0..total).collect() });
+        gates.push(Gate { name: layer.shared_gate_module(), input: shared_input, experts: (0..total).collect() });
     }
+    gates
+}
 
-    // Gates: one Gemm per input, a softmax per gate, scattered onto all experts, one mixing MatMul.
-    let mut scattered = Vec::new();
-    for (k, input) in gate_inputs.iter().enumerate() {
-        let readers: Vec<&Gate> = gates.iter().filter(|gate| gate.input == k).collect();
-        if readers.is_empty() {
-            continue;
-        }
-        let node = format!("{l}.{tag}.gates_{k}");
-        let mut weight = Vec::new();
-        let mut bias = Vec::new();
-        let mut in_width = 0;
-        for gate in &readers {
-            let w = g.take(&names::weight(&gate.name))?;
-            in_width = w.shape[1];
-            weight.extend(w.to_f32());
-            bias.extend(g.take(&names::bias(&gate.name))?.to_f32());
-        }
-        let w = g.add_f32_initializer(&names::weight(&node), vec![bias.len(), in_width], &weight);
-        let b = g.add_f32_initializer(&names::bias(&node), vec![bias.len()], &bias);
-        let logits = g.node("Gemm", &node, &[input, &w, &b], vec![attr_int("transB", 1)]);
-        let mut column = 0;
-        for gate in readers {
-            let width = gate.experts.len();
-            let gate_logits = if width == bias.len() {
-                logits.clone()
-            } else {
-                let starts = g.ints(&[column as i64]);
-                let ends = g.ints(&[(column + width) as i64]);
-                let axes = g.ints(&[1]);
-                g.node("Slice", &format!("{}.logits", gate.name), &[&logits, &starts, &ends, &axes], vec![])
-            };
-            column += width;
-            let softmax = g.node("Softmax", &gate_output_name(&gate.name), &[&gate_logits], vec![attr_int("axis", -1)]);
-            if expose_gates {
-                g.gate_outputs.push(value_info(&softmax, DataType::FLOAT, &[Dim::Named("batch"), Dim::Fixed(width)]));
-            }
-            let mut select = vec![0.0f32; width * total];
-            for (i, &e) in gate.experts.iter().enumerate() {
-                select[i * total + position[e]] = 1.0;
-            }
-            let sel = g.constant(&format!("{}.select", gate.name), f32_tensor(&[width, total], &select));
-            let wide = g.node("MatMul", &format!("{}.scatter", gate.name), &[&softmax, &sel], vec![]);
-            let axes = g.ints(&[1]);
-            scattered
-                .push((gate.name.clone(), g.node("Unsqueeze", &format!("{}.row", gate.name), &[&wide, &axes], vec![])));
-        }
+/// The gates `readers` of one input as one Gemm `node`, each gate's softmax scattered onto all `position.len()`
+/// experts as a `[batch, 1, experts]` row; returns (gate name, row) per gate.
+fn gate_rows(
+    g: &mut Graph,
+    node: &str,
+    input: &str,
+    readers: &[&Gate],
+    position: &[usize],
+    expose_gates: bool,
+) -> Result<Vec<(String, String)>, CompileError> {
+    let total = position.len();
+    let mut weight = Vec::new();
+    let mut bias = Vec::new();
+    let mut in_width = 0;
+    for gate in readers {
+        let w = g.take(&names::weight(&gate.name))?;
+        in_width = w.shape[1];
+        weight.extend(w.to_f32());
+        bias.extend(g.take(&names::bias(&gate.name))?.to_f32());
     }
-    // Mixing order = gate order (task gates in tower order, then the shared gate).
+    let w = g.add_f32_initializer(&names::weight(node), vec![bias.len(), in_width], &weight);
+    let b = g.add_f32_initializer(&names::bias(node), vec![bias.len()], &bias);
+    let logits = g.dense(DenseRole::linear(DenseKind::Gate), node, &[input, &w, &b])?;
+    let mut rows = Vec::new();
+    let mut column = 0;
+    for gate in readers {
+        let width = gate.experts.len();
+        let gate_logits = if width == bias.len() {
+            logits.clone()
+        } else {
+            let starts = g.ints(&[column as i64]);
+            let ends = g.ints(&[(column + width) as i64]);
+            let axes = g.ints(&[1]);
+            g.node("Slice", &format!("{}.logits", gate.name), &[&logits, &starts, &ends, &axes], vec![])
+        };
+        column += width;
+        let softmax = g.node("Softmax", &gate_output_name(&gate.name), &[&gate_logits], vec![attr_int("axis", -1)]);
+        if expose_gates {
+            g.gate_outputs.push(value_info(&softmax, DataType::FLOAT, &[Dim::Named("batch"), Dim::Fixed(width)]));
+        }
+        let mut select = vec![0.0f32; width * total];
+        for (i, &e) in gate.experts.iter().enumerate() {
+            select[i * total + position[e]] = 1.0;
+        }
+        let sel = g.constant(&format!("{}.select", gate.name), f32_tensor(&[width, total], &select));
+        let wide = g.node("MatMul", &format!("{}.scatter", gate.name), &[&softmax, &sel], vec![]);
+        let axes = g.ints(&[1]);
+        rows.push((gate.name.clone(), g.node("Unsqueeze", &format!("{}.row", gate.name), &[&wide, &axes], vec![])));
+    }
+    Ok(rows)
+}
+
+/// Every gate's row (`scattered`, in `gates` order once sorted) times the stacked experts in one MatMul
+/// (`ple.<layer>.<tag>.mix`); returns the per-task outputs and the next shared input.
+fn mix(
+    g: &mut Graph,
+    spec: &ModelSpec,
+    layer: &ExtractionLayer,
+    tag: &str,
+    gates: &[Gate],
+    scattered: &[(String, String)],
+    experts_beu: &str,
+) -> Result<(Vec<String>, Option<String>), CompileError> {
+    let l = layer.node_prefix();
     let mut ordered = Vec::new();
-    for gate in &gates {
+    for gate in gates {
         if let Some((_, t)) = scattered.iter().find(|(name, _)| *name == gate.name) {
             ordered.push(t.as_str());
         }
@@ -202,12 +241,22 @@ pub(crate) fn mix_gates(
         g.node("Concat", &format!("{l}.{tag}.gates"), &ordered, vec![attr_int("axis", 1)])
     };
     let mixed = g.node("MatMul", &format!("{l}.{tag}.mix"), &[&stacked, experts_beu], vec![]);
-    // Gate i's mixed output is row i of `mixed`.
-    let mut gather = |gate: String, i: usize| {
-        let idx = g.scalar_i64(i as i64);
-        g.node("Gather", &format!("{gate}.sum"), &[&mixed, &idx], vec![attr_int("axis", 1)])
+    let mut ys = Vec::new();
+    for (t, tower) in spec.towers.iter().enumerate() {
+        let idx = g.scalar_i64(t as i64);
+        ys.push(g.node(
+            "Gather",
+            &format!("{}.sum", layer.task_gate_module(&tower.name)),
+            &[&mixed, &idx],
+            vec![attr_int("axis", 1)],
+        ));
+    }
+    let next = if layer.has_shared_gate {
+        let idx = g.scalar_i64(spec.towers.len() as i64);
+        let name = format!("{}.sum", layer.shared_gate_module());
+        Some(g.node("Gather", &name, &[&mixed, &idx], vec![attr_int("axis", 1)]))
+    } else {
+        None
     };
-    let ys = spec.towers.iter().enumerate().map(|(t, tower)| gather(layer.task_gate_module(&tower.name), t)).collect();
-    let next = layer.has_shared_gate.then(|| gather(layer.shared_gate_module(), tasks));
     Ok((ys, next))
 }

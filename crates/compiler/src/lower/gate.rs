@@ -6,6 +6,7 @@
 use onnx_protobuf::tensor_proto::DataType;
 use plec_spec::artifact::names;
 
+use super::dense::{DenseKind, DenseRole};
 use super::graph::{attr_int, value_info, Dim, Graph};
 use crate::error::CompileError;
 
@@ -34,7 +35,7 @@ pub(crate) fn lower_gate(
 ) -> Result<String, CompileError> {
     let w = g.param(&names::weight(gate))?;
     let b = g.param(&names::bias(gate))?;
-    let logits = g.node("Gemm", gate, &[input, &w, &b], vec![attr_int("transB", 1)]);
+    let logits = g.dense(DenseRole::linear(DenseKind::Gate), gate, &[input, &w, &b])?;
     let softmax = g.node("Softmax", &gate_output_name(gate), &[&logits], vec![attr_int("axis", -1)]);
     if expose {
         g.gate_outputs.push(value_info(&softmax, DataType::FLOAT, &[Dim::Named("batch"), Dim::Fixed(slots.len())]));

@@ -11,6 +11,7 @@ use onnx_protobuf::tensor_proto::DataType;
 use onnx_protobuf::tensor_shape_proto::{dimension, Dimension};
 use onnx_protobuf::{type_proto, AttributeProto, NodeProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto};
 
+use super::dense::{DenseLayer, DenseRole, Structure, TableLookup};
 use crate::error::CompileError;
 use crate::weights::{Tensor, Weights};
 
@@ -35,9 +36,8 @@ pub(crate) struct Graph {
     /// Exposed gate softmaxes, listed after the model's own outputs.
     pub gate_outputs: Vec<ValueInfoProto>,
     pub domains: BTreeSet<&'static str>,
-    /// The wide layout's wide Gemms, each with the number of experts it computes (`super::wide`; read by
-    /// `crate::quantize`, whose width threshold applies per expert).
-    pub wide: BTreeMap<String, usize>,
+    /// Which Gemm is which layer, which Gather reads which table (`super::dense`; read by `crate::quantize`).
+    pub structure: Structure,
     weights: Weights,
     constants: BTreeSet<String>,
     names: BTreeSet<String>,
@@ -53,7 +53,7 @@ impl Graph {
             outputs: Vec::new(),
             gate_outputs: Vec::new(),
             domains: BTreeSet::new(),
-            wide: BTreeMap::new(),
+            structure: Structure::default(),
             weights,
             constants: BTreeSet::new(),
             names: BTreeSet::new(),
@@ -77,17 +77,35 @@ impl Graph {
         if !domain.is_empty() {
             self.domains.insert(domain);
         }
-        let node = NodeProto {
-            name: name.to_string(),
-            op_type: op.to_string(),
-            domain: domain.to_string(),
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: vec![name.to_string()],
-            attribute: attributes,
-            ..Default::default()
-        };
-        self.nodes.push(node);
+        self.nodes.push(node_proto(domain, op, name, inputs, &[name], attributes));
         name.to_string()
+    }
+
+    /// `Gemm(input, weight, bias) {transB=1}` named `name` (weight `[out, in]` already an initializer), recorded
+    /// in [`Graph::structure`] as a dense layer in `role`.
+    pub fn dense(&mut self, role: DenseRole, name: &str, inputs: &[&str]) -> Result<String, CompileError> {
+        let (input, weight) = match inputs {
+            [input, weight, ..] => (*input, *weight),
+            _ => return Err(CompileError::Internal(format!("dense layer `{name}` has no weight"))),
+        };
+        let (out, width) = match self.initializers.get(weight).map(|w| w.dims.as_slice()) {
+            Some([o, i]) => (*o as usize, *i as usize),
+            _ => {
+                return Err(CompileError::Internal(format!("dense layer `{name}` reads no 2-D initializer `{weight}`")))
+            }
+        };
+        let DenseRole { kind, block, experts, mlp_weights } = role;
+        let mlp_weights = if mlp_weights == 0 { out * width } else { mlp_weights };
+        let input = input.to_string();
+        let layer = DenseLayer { node: name.to_string(), kind, block, experts, mlp_weights, input, out, inputs: width };
+        self.structure.dense.push(layer);
+        Ok(self.node("Gemm", name, inputs, vec![attr_int("transB", 1)]))
+    }
+
+    /// `Gather(table, rows) {axis=0}` named `name`, recorded in [`Graph::structure`] as a lookup of `table`.
+    pub fn lookup(&mut self, name: &str, table: &str, rows: &str) -> String {
+        self.structure.lookups.push(TableLookup { node: name.to_string(), table: table.to_string() });
+        self.node("Gather", name, &[table, rows], vec![attr_int("axis", 0)])
     }
 
     /// Adds a node with several outputs (named `outputs`, the first usually the node's name); returns them.
@@ -100,15 +118,7 @@ impl Graph {
         attributes: Vec<AttributeProto>,
     ) -> Vec<String> {
         debug_assert!(self.names.insert(name.to_string()), "duplicate node name {name}");
-        let node = NodeProto {
-            name: name.to_string(),
-            op_type: op.to_string(),
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: outputs.iter().map(|s| s.to_string()).collect(),
-            attribute: attributes,
-            ..Default::default()
-        };
-        self.nodes.push(node);
+        self.nodes.push(node_proto("", op, name, inputs, outputs, attributes));
         outputs.iter().map(|s| s.to_string()).collect()
     }
 
@@ -117,6 +127,13 @@ impl Graph {
         let tensor = self.take(name)?;
         self.add_initializer(name, tensor);
         Ok(name.to_string())
+    }
+
+    /// Moves embedding table `name` out of the weights into an initializer of the same name, recorded in
+    /// [`Graph::structure`].
+    pub fn table(&mut self, name: &str) -> Result<String, CompileError> {
+        self.structure.tables.push(name.to_string());
+        self.param(name)
     }
 
     /// Removes parameter `name` from the weights, for callers that transform it.
@@ -205,6 +222,26 @@ impl Graph {
     /// Parameters not consumed by lowering (should be none: weights were checked against the spec).
     pub fn leftover_params(&self) -> Vec<String> {
         self.weights.tensors.keys().cloned().collect()
+    }
+}
+
+/// A node of `domain` ("" for ai.onnx).
+pub(crate) fn node_proto(
+    domain: &str,
+    op: &str,
+    name: &str,
+    inputs: &[&str],
+    outputs: &[&str],
+    attributes: Vec<AttributeProto>,
+) -> NodeProto {
+    NodeProto {
+        name: name.to_string(),
+        op_type: op.to_string(),
+        domain: domain.to_string(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        attribute: attributes,
+        ..Default::default()
     }
 }
 

@@ -3,6 +3,7 @@
 
 use plec_spec::{ExtractionLayer, ModelSpec};
 
+use super::dense::DenseKind;
 use super::gate::{expert_slot, lower_gate};
 use super::graph::Graph;
 use super::mlp::lower_mlp;
@@ -23,7 +24,7 @@ pub(crate) fn lower_layer(
         let mut slots = Vec::new();
         for e in 0..layer.experts_per_task {
             let module = layer.task_expert_module(&tower.name, e);
-            let out = lower_mlp(g, &module, &layer.task_expert, x)?;
+            let out = lower_mlp(g, DenseKind::Expert, &module, &layer.task_expert, x)?;
             slots.push(expert_slot(g, &out, &module));
         }
         task_slots.push(slots);
@@ -31,7 +32,7 @@ pub(crate) fn lower_layer(
     let mut shared_slots = Vec::new();
     for e in 0..layer.shared_experts {
         let module = layer.shared_expert_module(e);
-        let out = lower_mlp(g, &module, &layer.shared_expert, s)?;
+        let out = lower_mlp(g, DenseKind::Expert, &module, &layer.shared_expert, s)?;
         shared_slots.push(expert_slot(g, &out, &module));
     }
     let mut ys = Vec::new();
@@ -40,7 +41,7 @@ pub(crate) fn lower_layer(
         let gate = layer.task_gate_module(&tower.name);
         // MMoE's gate MLP, under the gate's name, before its Linear.
         let gate_input = match &layer.gate_mlp {
-            Some(gate_mlp) => lower_mlp(g, &gate, gate_mlp, x)?,
+            Some(gate_mlp) => lower_mlp(g, DenseKind::Gate, &gate, gate_mlp, x)?,
             None => x.clone(),
         };
         ys.push(lower_gate(g, &gate, &gate_input, &slots, expose_gates)?);

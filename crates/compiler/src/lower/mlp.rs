@@ -8,6 +8,7 @@
 use plec_spec::artifact::names::{self, fc, leaf};
 use plec_spec::{Activation, Mlp, MlpLayer, Norm, NORM_EPS};
 
+use super::dense::{DenseKind, DenseRole};
 use super::graph::{attr_float, attr_int, Graph};
 use crate::error::CompileError;
 use crate::weights::Tensor;
@@ -45,14 +46,22 @@ pub(crate) fn linear_params(
     Ok((Tensor::from_f32(vec![units, inputs], &folded_w), Some(Tensor::from_f32(vec![units], &folded_b))))
 }
 
-/// Lowers `mlp` under `module` on `input` `[batch, in]`; returns the output tensor `[batch, units]`.
-pub(crate) fn lower_mlp(g: &mut Graph, module: &str, mlp: &Mlp, input: &str) -> Result<String, CompileError> {
-    lower_blocks(g, module, mlp, input, 0)
+/// Lowers `mlp` under `module` on `input` `[batch, in]`; returns the output tensor `[batch, units]`. Its Gemms are
+/// recorded as dense layers of `kind`.
+pub(crate) fn lower_mlp(
+    g: &mut Graph,
+    kind: DenseKind,
+    module: &str,
+    mlp: &Mlp,
+    input: &str,
+) -> Result<String, CompileError> {
+    lower_blocks(g, kind, module, mlp, input, 0)
 }
 
 /// Lowers the blocks of `mlp` from block `from` on (their input: `input`), as `lower_mlp`.
 pub(crate) fn lower_blocks(
     g: &mut Graph,
+    kind: DenseKind,
     module: &str,
     mlp: &Mlp,
     input: &str,
@@ -71,7 +80,8 @@ pub(crate) fn lower_blocks(
             inputs.push(b_name);
         }
         let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-        x = g.node("Gemm", &prefix, &refs, vec![attr_int("transB", 1)]);
+        let role = DenseRole { kind, block: j, experts: 1, mlp_weights: mlp_weights(mlp) };
+        x = g.dense(role, &prefix, &refs)?;
         if layer.norm == Norm::Layer {
             let scale = g.param(&names::param(&prefix, leaf::LN_WEIGHT))?;
             let shift = g.param(&names::param(&prefix, leaf::LN_BIAS))?;
@@ -85,6 +95,11 @@ pub(crate) fn lower_blocks(
         x = activation(g, &prefix, layer.activation, &x);
     }
     Ok(x)
+}
+
+/// Weights of all blocks of `mlp`.
+pub(crate) fn mlp_weights(mlp: &Mlp) -> usize {
+    mlp.widths().map(|(inputs, layer)| inputs * layer.units).sum()
 }
 
 /// Applies `activation` to `x`; node names are `<prefix>.<activation>`.

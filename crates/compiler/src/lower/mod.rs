@@ -5,10 +5,13 @@
 //!     --towers (MLP [, relation MLP]) --> outputs
 //! ```
 
+pub mod dense;
 mod features;
 mod fused;
 mod gate;
 pub(crate) mod graph;
+mod group_input;
+mod joint;
 mod layer;
 mod mlp;
 mod sequence;
@@ -19,6 +22,7 @@ use onnx_protobuf::{GraphProto, ModelProto, OperatorSetIdProto, StringStringEntr
 use plec_spec::artifact::precision::Precision;
 use plec_spec::ModelSpec;
 
+pub use dense::{DenseKind, DenseLayer};
 pub use gate::gate_output_name;
 use graph::{Graph, ML_DOMAIN, MS_DOMAIN};
 
@@ -74,20 +78,22 @@ pub fn compile_owned(
     }
     let weights_sha256 = weights.content_sha256();
     let mut g = Graph::new(weights, opset);
-    let mut input = features::lower_features(&mut g, spec)?;
+    let mut input = group_input::lower_group_input(&mut g, spec, options.layout != Layout::Explicit)?;
     if let Some(bottom) = &spec.bottom_mlp {
-        input = mlp::lower_mlp(&mut g, plec_spec::artifact::names::BOTTOM_MLP, bottom, &input)?;
+        let module = plec_spec::artifact::names::BOTTOM_MLP;
+        input = mlp::lower_mlp(&mut g, dense::DenseKind::Tower, module, bottom, &input)?;
     }
     let ys = lower_layers(&mut g, spec, &input, options.layout, options.expose_gates)?;
     tower::lower_towers(&mut g, spec, &ys)?;
-    if options.precision == Precision::Int8 {
-        crate::quantize::quantize(&mut g, spec, &options.int8)?;
-    }
+    let int8 = match options.precision {
+        Precision::Int8 => Some(crate::quantize::quantize(&mut g, spec, &options.int8)?),
+        Precision::Float32 => None,
+    };
     let leftover = g.leftover_params();
     if !leftover.is_empty() {
         return Err(CompileError::Internal(format!("parameters not used by the graph: {}", leftover.join(", "))));
     }
-    Ok(CompiledModel { model: assemble(spec, g, options, weights_sha256)? })
+    Ok(CompiledModel { model: assemble(spec, g, options, weights_sha256)?, int8 })
 }
 
 /// The extraction layers in order, each lowered in `layout`: per-task inputs start as the group input and become
@@ -194,6 +200,32 @@ mod tests {
     }
 
     #[test]
+    fn the_int8_report_names_every_dense_node_with_the_op_it_became() {
+        use crate::options::Int8Options;
+        for (name, spec) in catalog() {
+            let weights = Weights::random(&spec, 0);
+            for (layout, min_weights) in [(Layout::Fused, 0), (Layout::Wide, usize::MAX), (Layout::Explicit, 0)] {
+                let int8 = Int8Options { min_weights, min_expert_weights: min_weights, ..Int8Options::default() };
+                let options = CompileOptions { layout, precision: Precision::Int8, int8, ..Default::default() };
+                let compiled = compile(&spec, &weights, &options).unwrap();
+                let report = compiled.int8.expect("an int8 compilation reports");
+                let graph = &compiled.model.graph;
+                let matmuls =
+                    graph.node.iter().filter(|n| matches!(n.op_type.as_str(), "Gemm" | "MatMulIntegerToFloat"));
+                assert_eq!(matmuls.count(), report.dense.len(), "{name} {layout:?}");
+                for (layer, int8) in &report.dense {
+                    let node = graph.node.iter().find(|n| n.name == layer.node).unwrap();
+                    let want = if *int8 { "MatMulIntegerToFloat" } else { "Gemm" };
+                    assert_eq!(node.op_type, want, "{name} {layout:?} {}", layer.node);
+                }
+                if min_weights == usize::MAX {
+                    assert!(report.dense.iter().all(|(_, int8)| !int8), "{name} {layout:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_spec_that_breaks_an_invariant_is_refused_before_lowering() {
         let (_, mut spec) = catalog().remove(3);
         let weights = Weights::random(&spec, 0);
@@ -204,19 +236,5 @@ mod tests {
             err.to_string(),
             "model spec layers[0].has_shared_gate: is true, expected false: every layer but the last has a shared gate"
         );
-    }
-
-    #[test]
-    fn exposed_mmoe_gates_are_named_after_their_task_in_every_layout() {
-        let (_, spec) = catalog().into_iter().find(|(name, _)| *name == "mmoe_gate_mlp").unwrap();
-        let weights = Weights::random(&spec, 0);
-        for layout in [Layout::Explicit, Layout::Fused, Layout::Wide] {
-            let options = CompileOptions { layout, expose_gates: true, ..Default::default() };
-            let compiled = compile(&spec, &weights, &options).unwrap();
-            let graph = compiled.model.graph.as_ref().unwrap();
-            let gates: Vec<&str> =
-                graph.output.iter().map(|o| o.name.as_str()).filter(|n| n.ends_with(".softmax")).collect();
-            assert_eq!(gates, ["mmoe.gate_ctr.softmax", "mmoe.gate_cvr.softmax"], "{layout:?}");
-        }
     }
 }

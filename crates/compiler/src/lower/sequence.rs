@@ -24,11 +24,12 @@ use plec_spec::{
     MASKED_SCORE,
 };
 
+use super::dense::{DenseKind, DenseRole};
 use super::features::{gather, lower_feature, rows, string_missing};
 use super::graph::{attr_int, attr_string, Dim, Graph};
 use super::mlp::lower_mlp;
 use crate::error::CompileError;
-use crate::options::SEQUENCE_MIN_OPSET;
+use crate::opset::SEQUENCE_MIN_OPSET;
 
 /// A lowered sequence group: tensors the encoders read.
 struct Lowered {
@@ -181,7 +182,7 @@ fn positions(
             })?;
             let table_name = table.param_name();
             if !g.initializers.contains_key(&table_name) {
-                g.param(&table_name)?;
+                g.table(&table_name)?;
             }
             let r = match transform {
                 Transform::NumBuckets(_) | Transform::FgEncoded(_) => {
@@ -267,11 +268,11 @@ fn lower_encoder(
             );
             let flat_shape = g.ints(&[-1, 4 * group.width as i64]);
             let flat = g.node("Reshape", &format!("{ep}.attn_input_2d"), &[&attn_input, &flat_shape], vec![]);
-            let hidden = lower_mlp(g, &ep, mlp, &flat)?;
+            let hidden = lower_mlp(g, DenseKind::Attention, &ep, mlp, &flat)?;
             let head = seq_encoder_output(&spec.group_name, i);
             let w = g.param(&names::weight(&head))?;
             let b = g.param(&names::bias(&head))?;
-            let scores = g.node("Gemm", &head, &[&hidden, &w, &b], vec![attr_int("transB", 1)]);
+            let scores = g.dense(DenseRole::linear(DenseKind::Attention), &head, &[&hidden, &w, &b])?;
             let steps = g.node(
                 "Shape",
                 &format!("{ep}.scores_shape"),

@@ -9,6 +9,7 @@ use onnx_protobuf::tensor_proto::DataType;
 use plec_spec::artifact::names::{self, tower as tower_module, tower_output};
 use plec_spec::{ModelSpec, OutputKind, Tower};
 
+use super::dense::{DenseKind, DenseRole};
 use super::graph::{attr_int, Dim, Graph};
 use super::mlp::lower_mlp;
 use crate::error::CompileError;
@@ -19,19 +20,19 @@ pub(crate) fn lower_towers(g: &mut Graph, spec: &ModelSpec, ys: &[String]) -> Re
     for (tower, y) in spec.towers.iter().zip(ys) {
         let mut x = y.clone();
         if let Some(mlp) = &tower.mlp {
-            x = lower_mlp(g, &tower_module(&tower.name), mlp, &x)?;
+            x = lower_mlp(g, DenseKind::Tower, &tower_module(&tower.name), mlp, &x)?;
         }
         if let Some(relation) = &tower.relation {
             let module = names::relation(&tower.name);
             let mut parts = vec![x.as_str()];
             for &r in &relation.towers {
-                let earlier = relation_outputs.get(r).ok_or_else(|| {
-                    CompileError::Internal(format!("tower `{}` relates to a later tower", tower.name))
-                })?;
+                let earlier = relation_outputs
+                    .get(r)
+                    .ok_or_else(|| CompileError::Internal(format!("tower `{}` relates to a later tower", tower.name)))?;
                 parts.push(earlier);
             }
             let joined = g.node("Concat", &format!("{module}.concat"), &parts, vec![attr_int("axis", 1)]);
-            x = lower_mlp(g, &module, &relation.mlp, &joined)?;
+            x = lower_mlp(g, DenseKind::Tower, &module, &relation.mlp, &joined)?;
         }
         lower_head(g, tower, &x)?;
         relation_outputs.push(x);
@@ -44,7 +45,7 @@ fn lower_head(g: &mut Graph, tower: &Tower, x: &str) -> Result<(), CompileError>
     let head = tower_output(&tower.name);
     let w = g.param(&names::weight(&head))?;
     let b = g.param(&names::bias(&head))?;
-    let out2d = g.node("Gemm", &head, &[x, &w, &b], vec![attr_int("transB", 1)]);
+    let out2d = g.dense(DenseRole::linear(DenseKind::Output), &head, &[x, &w, &b])?;
     let named = |kind: OutputKind| tower.outputs.iter().find(|o| o.kind == kind).map(|o| o.name.clone());
     let squeezed = |g: &mut Graph, name: &str| {
         let axes = g.ints(&[1]);

@@ -16,15 +16,16 @@
 //! - the experts' outputs side by side become `[batch, experts, units]` (`ple.<layer>.experts_<s>.experts`).
 //!
 //! The gating is the fused layout's (`super::fused::mix_gates`), under `ple.<layer>.wide.*`.
-//! `Graph::wide` records each wide Gemm with its expert count, for `crate::quantize`: one int8 matmul per wide
-//! Gemm, whose input is quantized once.
+//! Each wide Gemm is recorded (`super::dense`) with its expert count, for `crate::quantize`: one int8 matmul per
+//! wide Gemm, whose input is quantized once.
 
 use plec_spec::artifact::names::{self, fc, leaf};
 use plec_spec::{ExtractionLayer, Mlp, MlpLayer, ModelSpec, Norm, NORM_EPS};
 
+use super::dense::{DenseKind, DenseRole};
 use super::fused::{mix_gates, LayerInputs};
 use super::graph::{attr_float, attr_int, Graph};
-use super::mlp::{activation, linear_params, lower_blocks};
+use super::mlp::{activation, linear_params, lower_blocks, mlp_weights};
 use crate::error::CompileError;
 
 /// An expert: its module name, MLP and the input it reads (index into `LayerInputs::names`).
@@ -132,8 +133,11 @@ fn lower_stack(
             args.push(g.add_f32_initializer(&names::bias(&node), vec![n * units], &bias));
         }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut x = g.node("Gemm", &node, &refs, vec![attr_int("transB", 1)]);
-        g.wide.insert(node.clone(), n);
+        let mut x = g.dense(
+            DenseRole { kind: DenseKind::Expert, block: 0, experts: n, mlp_weights: mlp_weights(mlp) },
+            &node,
+            &refs,
+        )?;
         if first.norm == Norm::Layer {
             let shape = g.ints(&[0, n as i64, units as i64]);
             x = g.node("Reshape", &format!("{node}.experts"), &[&x, &shape], vec![]);
@@ -148,7 +152,7 @@ fn lower_stack(
         if !deeper {
             outputs.push(x);
         } else if n == 1 {
-            outputs.push(lower_blocks(g, &experts[group[0]].module, mlp, &x, 1)?);
+            outputs.push(lower_blocks(g, DenseKind::Expert, &experts[group[0]].module, mlp, &x, 1)?);
         } else {
             // Deeper blocks: each expert its own chain of 2-D Gemms on its slice, under the parameter names.
             let parts: Vec<String> = group.iter().map(|&i| format!("{}.fc_0.slice", experts[i].module)).collect();
@@ -156,7 +160,7 @@ fn lower_stack(
             let sizes = g.ints(&vec![units as i64; n]);
             g.node_outputs("Split", &format!("{node}.split"), &[&x, &sizes], &part_refs, vec![attr_int("axis", 1)]);
             for (&i, part) in group.iter().zip(&parts) {
-                outputs.push(lower_blocks(g, &experts[i].module, mlp, part, 1)?);
+                outputs.push(lower_blocks(g, DenseKind::Expert, &experts[i].module, mlp, part, 1)?);
             }
         }
         start = end;

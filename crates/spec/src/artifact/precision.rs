@@ -10,9 +10,9 @@ pub enum Precision {
     /// Every parameter and every activation in float32.
     #[default]
     Float32,
-    /// Embedding tables int8 with a float16 scale per row (dequantized after the lookup); expert and tower MLP
-    /// layers int8 per output channel with activations quantized at run time; gates, output layers and other
-    /// small layers float32.
+    /// Embedding tables int8 with a float16 scale per row (dequantized after the lookup); expert layers (of experts
+    /// large enough) and large tower layers int8 per output channel with activations quantized at run time; gates,
+    /// output layers and small layers float32. The compiler's `Int8Options` hold the thresholds.
     Int8,
 }
 
