@@ -26,9 +26,9 @@ pub(crate) fn lower_towers(g: &mut Graph, spec: &ModelSpec, ys: &[String]) -> Re
             let module = names::relation(&tower.name);
             let mut parts = vec![x.as_str()];
             for &r in &relation.towers {
-                let earlier = relation_outputs
-                    .get(r)
-                    .ok_or_else(|| CompileError::Internal(format!("tower `{}` relates to a later tower", tower.name)))?;
+                let earlier = relation_outputs.get(r).ok_or_else(|| {
+                    CompileError::Internal(format!("tower `{}` relates to a later tower", tower.name))
+                })?;
                 parts.push(earlier);
             }
             let joined = g.node("Concat", &format!("{module}.concat"), &parts, vec![attr_int("axis", 1)]);
