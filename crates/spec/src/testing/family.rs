@@ -89,7 +89,9 @@ fn dbmtl_like(
     }
     spec.towers = towers.iter().map(|t| t.build(width)).collect();
     for def in relations {
-        let index = |name: &str| spec.towers.iter().position(|t| t.name == name).expect("a tower of the spec");
+        let index = |name: &str| {
+            spec.towers.iter().position(|t| t.name == name).unwrap_or_else(|| panic!("no tower `{name}` in the spec"))
+        };
         let (own, related): (usize, Vec<usize>) = (index(def.tower), def.related.iter().map(|r| index(r)).collect());
         let reads = spec.towers[own].task_output_width()
             + related.iter().map(|&r| spec.towers[r].head_input_width()).sum::<usize>();
