@@ -115,7 +115,7 @@ fn weights_input(
         .copied()
         .map(|cell| {
             // Quiet: the ids input reports a cell with too many values.
-            let values = split_cell(cell, &separator).unwrap_or_default();
+            let values = split_cell(cell, separator).unwrap_or_default();
             values.iter().map(|v| split_pair(v).map_or(f32::NAN, |(_, w)| w)).collect()
         })
         .collect();
@@ -138,7 +138,7 @@ fn int_lists_input(
         .copied()
         .enumerate()
         .map(|(i, cell)| {
-            let values = split_cell(cell, &separator).unwrap_or_else(|r| reported(i, r, &mut *report));
+            let values = split_cell(cell, separator).unwrap_or_else(|r| reported(i, r, &mut *report));
             values.iter().map(|v| int_value(&pair_id(v, pairs, i, &mut *report), i, &mut *report)).collect()
         })
         .collect();
@@ -161,7 +161,7 @@ fn string_lists_input(
         .copied()
         .enumerate()
         .map(|(i, cell)| {
-            let values = split_cell(cell, &separator).unwrap_or_else(|r| reported(i, r, &mut *report));
+            let values = split_cell(cell, separator).unwrap_or_else(|r| reported(i, r, &mut *report));
             values.iter().map(|v| pair_id(v, pairs, i, &mut *report)).collect()
         })
         .collect();
@@ -183,7 +183,7 @@ fn float_lists_input(
         .copied()
         .enumerate()
         .map(|(i, cell)| {
-            let values = split_cell(cell, &separator).unwrap_or_else(|r| reported(i, r, &mut *report));
+            let values = split_cell(cell, separator).unwrap_or_else(|r| reported(i, r, &mut *report));
             values.iter().map(|v| float_value(v, i, &mut *report)).collect()
         })
         .collect();
