@@ -2,6 +2,8 @@
 //! paths all count) and no function longer than [`MAX_FUNCTION_LINES`] lines. Reads the sources as text
 //! (rustfmt-formatted code: an item's closing brace sits at its opening line's indentation).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
