@@ -289,6 +289,9 @@ fn long_functions(text: &str) -> Vec<(usize, String, usize)> {
     for (i, line) in lines.iter().enumerate() {
         let trimmed = line.trim_start();
         let Some(name) = function_name(trimmed) else { continue };
+        if trimmed.ends_with(';') {
+            continue; // a declaration without a body
+        }
         let indent = line.len() - trimmed.len();
         // The signature may span lines; the body ends at the first `}` line at the signature's indentation.
         let closing = " ".repeat(indent) + "}";
@@ -297,9 +300,6 @@ fn long_functions(text: &str) -> Vec<(usize, String, usize)> {
             continue;
         };
         let length = end + 2;
-        if trimmed.ends_with(';') {
-            continue;
-        }
         if length > MAX_FUNCTION_LINES {
             found.push((i + 1, name, length));
         }

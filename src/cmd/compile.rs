@@ -162,7 +162,7 @@ fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
     } else {
         HashCheck::Check
     };
-    let weights = Weights::load_with(checkpoint, &loaded.spec, hash_check)?;
+    let weights = Weights::load_with(&resolved.weights, &loaded.spec, hash_check)?;
     let options = CompileOptions {
         layout: args.layout,
         opset: args.opset,

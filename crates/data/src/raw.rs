@@ -103,7 +103,7 @@ fn sequence_input(
     Ok(RawTensor { name: input.name.clone(), shape: vec![rows], data: RawData::String(texts) })
 }
 
-/// The weights of a weighted feature: its ids input reports malformed pairs, so this one stays quiet.
+/// The weights of a weighted feature. Quiet: its ids input reports malformed pairs and cells with too many values.
 fn weights_input(
     input: &InputSignature,
     cells: &[Cell<'_>],
@@ -112,17 +112,12 @@ fn weights_input(
 ) -> RawTensor {
     let lists: Vec<Vec<f32>> = cells
         .iter()
-        .copied()
-        .map(|cell| {
-            // Quiet: the ids input reports a cell with too many values.
+        .map(|&cell| {
             let values = split_cell(cell, separator).unwrap_or_default();
             values.iter().map(|v| split_pair(v).map_or(f32::NAN, |(_, w)| w)).collect()
         })
         .collect();
-    padded(&input.name, lists, f32::NAN, RawData::Float).unwrap_or_else(|(row, reason)| {
-        report(row, reason);
-        RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
-    })
+    padded_or_reported(input, lists, f32::NAN, RawData::Float, report)
 }
 
 /// Lists of int64 ids (or the ids of `id:weight` pairs), padded to the longest.
@@ -133,19 +128,8 @@ fn int_lists_input(
     pairs: bool,
     report: &mut dyn FnMut(usize, String),
 ) -> RawTensor {
-    let lists: Vec<Vec<i64>> = cells
-        .iter()
-        .copied()
-        .enumerate()
-        .map(|(i, cell)| {
-            let values = split_cell(cell, separator).unwrap_or_else(|r| reported(i, r, &mut *report));
-            values.iter().map(|v| int_value(&pair_id(v, pairs, i, &mut *report), i, &mut *report)).collect()
-        })
-        .collect();
-    padded(&input.name, lists, INT64_MISSING, RawData::Int64).unwrap_or_else(|(row, reason)| {
-        report(row, reason);
-        RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
-    })
+    let lists = split_lists(cells, separator, report, |v, i, r| int_value(&pair_id(v, pairs, i, r), i, r));
+    padded_or_reported(input, lists, INT64_MISSING, RawData::Int64, report)
 }
 
 /// Lists of string ids (or the ids of `id:weight` pairs), padded to the longest.
@@ -156,19 +140,8 @@ fn string_lists_input(
     pairs: bool,
     report: &mut dyn FnMut(usize, String),
 ) -> RawTensor {
-    let lists: Vec<Vec<String>> = cells
-        .iter()
-        .copied()
-        .enumerate()
-        .map(|(i, cell)| {
-            let values = split_cell(cell, separator).unwrap_or_else(|r| reported(i, r, &mut *report));
-            values.iter().map(|v| pair_id(v, pairs, i, &mut *report)).collect()
-        })
-        .collect();
-    padded(&input.name, lists, STRING_MISSING.to_string(), RawData::String).unwrap_or_else(|(row, reason)| {
-        report(row, reason);
-        RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
-    })
+    let lists = split_lists(cells, separator, report, |v, i, r| pair_id(v, pairs, i, r));
+    padded_or_reported(input, lists, STRING_MISSING.to_string(), RawData::String, report)
 }
 
 /// Lists of floats, padded to the longest.
@@ -178,16 +151,34 @@ fn float_lists_input(
     separator: &str,
     report: &mut dyn FnMut(usize, String),
 ) -> RawTensor {
-    let lists: Vec<Vec<f32>> = cells
-        .iter()
-        .copied()
-        .enumerate()
-        .map(|(i, cell)| {
-            let values = split_cell(cell, separator).unwrap_or_else(|r| reported(i, r, &mut *report));
-            values.iter().map(|v| float_value(v, i, &mut *report)).collect()
-        })
-        .collect();
-    padded(&input.name, lists, f32::NAN, RawData::Float).unwrap_or_else(|(row, reason)| {
+    let lists = split_lists(cells, separator, report, float_value);
+    padded_or_reported(input, lists, f32::NAN, RawData::Float, report)
+}
+
+/// Each row's cell split on `separator` and each value read by `value` (row `i`); bad cells go to `report`.
+fn split_lists<T>(
+    cells: &[Cell<'_>],
+    separator: &str,
+    report: &mut dyn FnMut(usize, String),
+    mut value: impl FnMut(&str, usize, &mut dyn FnMut(usize, String)) -> T,
+) -> Vec<Vec<T>> {
+    let mut lists = Vec::with_capacity(cells.len());
+    for (i, &cell) in cells.iter().enumerate() {
+        let values = split_cell(cell, separator).unwrap_or_else(|r| reported(i, r, &mut *report));
+        lists.push(values.iter().map(|v| value(v, i, &mut *report)).collect());
+    }
+    lists
+}
+
+/// The lists padded to the longest; a batch too large to pad is reported (and an empty tensor stands in).
+fn padded_or_reported<T: Clone>(
+    input: &InputSignature,
+    lists: Vec<Vec<T>>,
+    pad: T,
+    wrap: fn(Vec<T>) -> RawData,
+    report: &mut dyn FnMut(usize, String),
+) -> RawTensor {
+    padded(&input.name, lists, pad, wrap).unwrap_or_else(|(row, reason)| {
         report(row, reason);
         RawTensor { name: input.name.clone(), shape: vec![0], data: RawData::Float(Vec::new()) }
     })

@@ -65,7 +65,8 @@ pub struct TrainReport {
 
 /// `--device` in the one grammar (`plec_spec::device`): `cpu` or `cuda[:N]`; CUDA must be usable by libtorch.
 pub fn parse_device(name: &str) -> Result<Device> {
-    let parsed: plec_spec::device::Device = name.parse().map_err(|e| TrainError::Device(format!("{e}")))?;
+    let parsed: plec_spec::device::Device =
+        name.parse().map_err(|e: plec_spec::device::UnknownDevice| TrainError::Device(e.to_string()))?;
     let index = match parsed {
         plec_spec::device::Device::Cpu => return Ok(Device::Cpu),
         plec_spec::device::Device::Cuda(index) => index as usize,

@@ -190,10 +190,9 @@ pub fn resolve(path: &Path) -> Result<Resolved, ResolveError> {
         return Err(ResolveError::NoWeightsFile(weights));
     }
     let dir = weights.parent().map(Path::to_path_buf).unwrap_or_default();
-    let existing = |p: PathBuf, dir: bool| if (dir && p.is_dir()) || (!dir && p.is_file()) { Some(p) } else { None };
     Ok(Resolved {
-        meta: existing(dir.join(META_FILE), false),
-        golden: existing(dir.join(GOLDEN_DIR), true),
+        meta: Some(dir.join(META_FILE)).filter(|p| p.is_file()),
+        golden: Some(dir.join(GOLDEN_DIR)).filter(|p| p.is_dir()),
         config: config_in_or_above(&dir, 2),
         weights,
         dir,
