@@ -54,7 +54,7 @@ fn bad_config_fails_with_location() {
 }
 
 /// TorchEasyRec's example MMoE and DBMTL configs: the figures worked out by hand in
-/// `crates/config/tests/torcheasyrec_configs.rs`, the relation edge, and the jrc config's refusal naming the loss.
+/// `crates/config/tests/torcheasyrec_configs.rs`, the relation edge, and the jrc config's loss and its sessions.
 #[test]
 fn mmoe_and_dbmtl_configs() {
     let config = |name: &str| format!("{ROOT}/tests/configs/torcheasyrec/{name}.config");
@@ -68,7 +68,7 @@ fn mmoe_and_dbmtl_configs() {
     assert_eq!(json["model"], "dbmtl");
     assert_eq!(json["dense_params"], 484_930);
     assert_eq!(json["towers"][1]["relation"]["reads"], serde_json::json!(["ctr"]));
-    let (ok, _, stderr) = check(&[&config("examples_dbmtl_taobao_jrc")]);
-    assert!(!ok);
-    assert!(stderr.contains("losses[0].jrc_loss: not supported yet: `jrc_loss` of LossConfig"), "{stderr}");
+    let (ok, stdout, stderr) = check(&[&config("examples_dbmtl_taobao_jrc")]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("num_class 2, losses jrc_loss (sessions by user_id, alpha 0.5)"), "{stdout}");
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use cli_support::{fails, ok, run, s, text};
+use plec_spec::artifact::tolerance::Tolerance;
+use plec_spec::OutputKind;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -311,4 +313,28 @@ fn sequences_train_compile_verify_and_predict() {
         message.contains("line 2") && message.contains("click_seq__item_id") && message.contains("\"x\""),
         "{message}"
     );
+}
+
+/// DBMTL with `jrc_loss` end to end (the shape of TorchEasyRec's taobao `dbmtl_jrc` config: 2-class towers whose
+/// samples compete within the `user_id` sessions of a batch, a relation tower): datagen schema -> train -> compile
+/// (both layouts, checked against the trainer's golden set) -> verify -> predict, whose `probs1_<t>` is the
+/// softmax of the logits' second class.
+#[test]
+fn jrc_loss_dbmtl_train_compile_verify_and_predict() {
+    let config = format!("{ROOT}/tests/configs/dbmtl_jrc.config");
+    let (dir, _) = train_compile_verify_predict("jrc-pipeline", &config, 0.65);
+    let predictions = std::fs::read_to_string(dir.join("predictions.csv")).unwrap_or_default();
+    let mut lines = predictions.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let column = |name: &str| header.iter().position(|c| *c == name).unwrap_or_else(|| panic!("no {name}: {header:?}"));
+    let tolerance = Tolerance::for_output(OutputKind::Probs1);
+    for line in lines.take(50) {
+        let cells: Vec<f64> = line.split(',').map(|c| c.parse().unwrap_or(f64::NAN)).collect();
+        for tower in ["ctr", "cvr"] {
+            let [z0, z1, p1] = [format!("logits_{tower}_0"), format!("logits_{tower}_1"), format!("probs1_{tower}")]
+                .map(|name| cells[column(&name)]);
+            let softmax1 = 1.0 / (1.0 + (z0 - z1).exp());
+            assert!((p1 - softmax1).abs() <= tolerance.atol as f64, "{tower}: {line}");
+        }
+    }
 }

@@ -103,7 +103,8 @@ pub struct TowerRow {
     pub label: String,
     pub mlp: Option<String>,
     pub num_class: usize,
-    pub losses: Vec<&'static str>,
+    /// Loss names; `jrc_loss` with its session feature and alpha.
+    pub losses: Vec<String>,
     pub metrics: Vec<String>,
     pub weighted: bool,
     pub outputs: Vec<String>,
@@ -187,7 +188,7 @@ impl Summary {
                     label: t.label.clone(),
                     mlp: t.mlp.as_ref().map(describe_mlp),
                     num_class: t.num_class,
-                    losses: t.losses.iter().map(|l| l.name()).collect(),
+                    losses: t.losses.iter().map(loss_text).collect(),
                     metrics: t.metrics.iter().map(|m| format!("{}_{}", m.name(), t.name)).collect(),
                     weighted: t.weighting.is_some(),
                     outputs: t.outputs.iter().map(|o| o.name.clone()).collect(),
@@ -573,5 +574,15 @@ impl Summary {
             }
         }
         Ok(())
+    }
+}
+
+/// A loss as the summary names it: `jrc_loss` also says where its sessions come from.
+fn loss_text(loss: &plec_spec::Loss) -> String {
+    match loss {
+        plec_spec::Loss::Jrc { alpha, session_feature } => {
+            format!("jrc_loss (sessions by {session_feature}, alpha {alpha})")
+        }
+        other => other.name().to_string(),
     }
 }

@@ -1,7 +1,7 @@
 //! TorchEasyRec's own benchmark PLE configs (`tzrec/benchmark/configs/`, copied unchanged into
 //! `tests/configs/torcheasyrec/`): what `plec check` makes of them.
 
-use plec_spec::{EncoderKind, Encoding, FgMode, ModelKind, Pooling, Transform};
+use plec_spec::{EncoderKind, Encoding, FgMode, Loss, ModelKind, Pooling, Transform};
 
 fn path(name: &str) -> String {
     format!("{}/../../tests/configs/torcheasyrec/{name}.config", env!("CARGO_MANIFEST_DIR"))
@@ -169,8 +169,7 @@ fn dbmtl_taobao_parameters_and_flops_by_hand() {
     assert_eq!(spec.flops_per_sample(), 2 * (131_072 + 2 * 172_032 + 8_192 + 2 * 64));
 }
 
-/// The other benchmark and example MMoE/DBMTL configs load as written; the two `jrc_loss` ones are refused naming
-/// the loss.
+/// The other benchmark and example MMoE/DBMTL configs load as written, the two `jrc_loss` ones included.
 #[test]
 fn every_mmoe_and_dbmtl_config_loads_or_names_what_plec_lacks() {
     for name in [
@@ -181,14 +180,37 @@ fn every_mmoe_and_dbmtl_config_loads_or_names_what_plec_lacks() {
         "taobao_ccp_mmoe",
         "taobao_ccp_dbmtl",
         "examples_dbmtl_taobao_seq",
+        "taobao_dbmtl_jrc",
+        "examples_dbmtl_taobao_jrc",
     ] {
         let loaded = plec_config::load_file(path(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!loaded.spec.kind.is_ple(), "{name}");
     }
-    for name in ["taobao_dbmtl_jrc", "examples_dbmtl_taobao_jrc"] {
-        let err = plec_config::load_file(path(name)).map(|_| ()).unwrap_err().to_string();
-        assert!(err.contains("task_towers[0].losses[0].jrc_loss: not supported yet: `jrc_loss`"), "{name}: {err}");
+}
+
+/// The jrc configs' towers: 2 classes, `jrc_loss` with its session feature and the default alpha.
+#[test]
+fn jrc_loss_reads_its_session_feature_and_alpha() {
+    let loaded = plec_config::load_file(path("taobao_dbmtl_jrc")).unwrap_or_else(|e| panic!("{e}"));
+    for tower in &loaded.spec.towers {
+        assert_eq!(tower.num_class, 2, "{}", tower.name);
+        assert_eq!(tower.losses, [Loss::Jrc { alpha: 0.5, session_feature: "user_id".into() }], "{}", tower.name);
     }
+}
+
+/// `jrc_loss` on a one-class tower, and sessions from a feature the model does not read, are refused with the
+/// field path and what was expected.
+#[test]
+fn jrc_loss_needs_two_classes_and_an_id_feature_of_the_model() {
+    let text = std::fs::read_to_string(path("taobao_dbmtl_jrc")).expect("read config");
+    let broken = text.replacen("num_class: 2", "num_class: 1", 1).replacen(
+        "session_name: \"user_id\"",
+        "session_name: \"session\" alpha: 0.3",
+        1,
+    );
+    assert_ne!(broken, text, "the edit applies");
+    let err = plec_config::load_str(&broken, "jrc.config").map(|_| ()).unwrap_err().to_string();
+    insta::assert_snapshot!(err);
 }
 
 /// A DBMTL `mask_net` and a relation to a later tower are refused with the field and the reason.

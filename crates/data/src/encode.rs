@@ -112,7 +112,7 @@ fn label_check(spec: &ModelSpec, label: &str) -> Box<ValueCheck> {
         Some(Loss::BinaryCrossEntropy { .. } | Loss::BinaryFocal { .. }) => Box::new(move |y: f32| {
             (!(0.0..=1.0).contains(&y)).then(|| format!("label {y} of binary tower {tower_name:?} is outside [0, 1]"))
         }),
-        Some(Loss::SoftmaxCrossEntropy { .. }) => Box::new(move |y: f32| {
+        Some(Loss::SoftmaxCrossEntropy { .. } | Loss::Jrc { .. }) => Box::new(move |y: f32| {
             let valid = y.fract() == 0.0 && y >= 0.0 && (y as usize) < num_class;
             (!valid).then(|| format!("label {y} of tower {tower_name:?} is not a class index in 0..{num_class}"))
         }),

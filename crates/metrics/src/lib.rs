@@ -53,7 +53,7 @@ pub fn auc_legend(towers: &[Tower]) -> Vec<String> {
 }
 
 pub fn is_softmax(tower: &Tower) -> bool {
-    tower.losses.iter().any(|l| matches!(l, Loss::SoftmaxCrossEntropy { .. }))
+    tower.losses.iter().any(|l| matches!(l, Loss::SoftmaxCrossEntropy { .. } | Loss::Jrc { .. }))
 }
 
 /// Every metric of `tower` on `values`; undefined ones (e.g. AUC on one class) are `None`.

@@ -338,13 +338,28 @@ impl Tower {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Loss {
-    BinaryCrossEntropy { label_smoothing: f32 },
-    BinaryFocal { gamma: f32, alpha: f32 },
-    SoftmaxCrossEntropy { label_smoothing: f32 },
+    BinaryCrossEntropy {
+        label_smoothing: f32,
+    },
+    BinaryFocal {
+        gamma: f32,
+        alpha: f32,
+    },
+    SoftmaxCrossEntropy {
+        label_smoothing: f32,
+    },
     L2,
+    /// TorchEasyRec's `jrc_loss` (num_class 2): `alpha` x cross entropy + (1 - `alpha`) x each sample's
+    /// competition with the opposite-label samples of its session in the batch (semantics section 6).
+    /// `session_feature` names an id feature of `ModelSpec::features`; its first table row per sample (0 for an
+    /// empty value) is the session id, as TorchEasyRec's `to_padded_dense(1)[:, 0]`.
+    Jrc {
+        alpha: f32,
+        session_feature: String,
+    },
 }
 
 impl Loss {
@@ -354,6 +369,7 @@ impl Loss {
             Loss::BinaryFocal { .. } => "binary_focal_loss",
             Loss::SoftmaxCrossEntropy { .. } => "softmax_cross_entropy",
             Loss::L2 => "l2_loss",
+            Loss::Jrc { .. } => "jrc_loss",
         }
     }
 }

@@ -311,7 +311,7 @@ impl TowerDef {
             Loss::L2 => vec![Metric::MeanSquaredError],
             _ => vec![Metric::Auc { thresholds: 200 }],
         };
-        let losses = vec![self.loss];
+        let losses = vec![self.loss.clone()];
         Tower {
             name: self.name.clone(),
             label: self.label.clone(),

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use plec_data::{encode, resolve_inputs, BatchReader, EncodeOptions, EncodedBatch, ReadOptions};
-use plec_spec::ModelSpec;
+use plec_data::{encode, resolve_inputs, BatchReader, EncodeOptions, EncodedBatch, EncodedFeature, ReadOptions};
+use plec_spec::{Loss, ModelSpec};
 use tch::Device;
 
 use crate::error::{Result, TrainError};
@@ -58,10 +58,35 @@ pub fn input_files(spec: &str) -> Result<Vec<PathBuf>> {
 /// The model's tensors and the targets of an encoded batch.
 pub fn to_batch(spec: &ModelSpec, encoded: EncodedBatch, device: Device) -> Result<Batch> {
     let input = ModelInput::from_batch(spec, &encoded, device)?;
+    let sessions = session_ids(spec, &encoded)?;
     let mut columns = encoded.labels;
     columns.extend(encoded.sample_weights);
-    let targets = Targets::build(encoded.num_rows, &columns, device)?;
+    let targets = Targets::build(encoded.num_rows, &columns, device)?.with_sessions(&sessions, device)?;
     Ok(Batch { input, targets, groups: encoded.groups, rows: encoded.num_rows })
+}
+
+/// Each `jrc_loss` session feature's first table row per sample, 0 for an empty value (TorchEasyRec's
+/// `to_padded_dense(1)[:, 0]` of the feature's ids).
+fn session_ids(spec: &ModelSpec, encoded: &EncodedBatch) -> Result<BTreeMap<String, Vec<i64>>> {
+    let mut sessions = BTreeMap::new();
+    for tower in &spec.towers {
+        for loss in &tower.losses {
+            let Loss::Jrc { session_feature, .. } = loss else { continue };
+            let index = spec.features.iter().position(|f| &f.name == session_feature);
+            let Some(EncodedFeature::Ids { indices, offsets, .. }) = index.and_then(|i| encoded.features.get(i)) else {
+                return Err(TrainError::Config(format!(
+                    "tower `{}`: jrc_loss's session feature `{session_feature}` is not an id feature of the batch",
+                    tower.name
+                )));
+            };
+            let first = |r: usize| match (offsets.get(r), offsets.get(r + 1)) {
+                (Some(&start), Some(&end)) if start < end => indices.get(start as usize).copied().unwrap_or(0),
+                _ => 0,
+            };
+            sessions.insert(session_feature.clone(), (0..encoded.num_rows).map(first).collect());
+        }
+    }
+    Ok(sessions)
 }
 
 /// The reader thread's name, in panic messages.

@@ -166,3 +166,69 @@ fn a_missing_weight_column_is_named() {
     let err = tower_loss(&t, &binary_logits(), &targets(&[])).expect_err("error");
     assert_eq!(err.to_string(), "bad input: the batch has no column `weight_col`");
 }
+
+/// TorchEasyRec's `JRCLoss` written out as it computes it (mean over the positives of each positive's cross entropy
+/// against its session's negatives, times the positives' share, plus the same for the negatives), in f64.
+fn jrc_by_hand(logits: &[[f64; 2]], labels: &[usize], sessions: &[i64], alpha: f64) -> f64 {
+    let n = labels.len() as f64;
+    let cross_entropy = |l: &[f64; 2], y: usize| (l[0].exp() + l[1].exp()).ln() - l[y];
+    let ce = logits.iter().zip(labels).map(|(l, &y)| cross_entropy(l, y)).sum::<f64>() / n;
+    let mut competition = 0.0;
+    for class in [1, 0] {
+        let rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        let mut sum = 0.0;
+        for &i in &rows {
+            // i itself and the samples of its session with the other label, scored with the logit of `class`.
+            let rivals = (0..labels.len()).filter(|&j| j == i || (sessions[j] == sessions[i] && labels[j] != class));
+            let lse = rivals.map(|j| logits[j][class].exp()).sum::<f64>().ln();
+            sum += lse - logits[i][class];
+        }
+        if !rows.is_empty() {
+            competition += sum / rows.len() as f64 * rows.len() as f64 / n;
+        }
+    }
+    alpha * ce + (1.0 - alpha) * competition
+}
+
+fn jrc_tower(alpha: f32) -> Tower {
+    head_tower("ctr", "clk", 4, Loss::Jrc { alpha, session_feature: "user".into() }, 2)
+}
+
+fn jrc_targets(labels: &[usize], sessions: &[i64]) -> Targets {
+    let mut columns = BTreeMap::new();
+    columns.insert("clk".to_string(), labels.iter().map(|&y| y as f32).collect());
+    let mut session_ids = BTreeMap::new();
+    session_ids.insert("user".to_string(), sessions.to_vec());
+    Targets::build(labels.len(), &columns, Device::Cpu)
+        .and_then(|t| t.with_sessions(&session_ids, Device::Cpu))
+        .expect("targets")
+}
+
+#[test]
+fn jrc_loss_is_torcheasyrecs_session_competition() {
+    let logits = [[0.2, 1.0], [1.5, -0.5], [0.0, 0.3], [-1.0, 2.0], [0.7, 0.1], [0.4, -0.2], [2.0, 0.5]];
+    let labels = [1, 0, 0, 1, 1, 0, 0];
+    // Two sessions of three and one session of a single negative (it competes only with itself).
+    let sessions = [7, 7, 9, 9, 7, 9, 4];
+    let flat: Vec<f32> = logits.iter().flatten().map(|&v| v as f32).collect();
+    let tensor = || Tensor::from_slice(&flat).reshape([7, 2]);
+    let targets = jrc_targets(&labels, &sessions);
+    for alpha in [0.5, 0.2] {
+        let got = loss_of(&jrc_tower(alpha), tensor(), &targets);
+        close(got, jrc_by_hand(&logits, &labels, &sessions, alpha as f64));
+    }
+    // One session for all: every positive competes with every negative, so the loss changes.
+    let merged = loss_of(&jrc_tower(0.5), tensor(), &jrc_targets(&labels, &[1; 7]));
+    close(merged, jrc_by_hand(&logits, &labels, &[1; 7], 0.5));
+    assert!((merged - jrc_by_hand(&logits, &labels, &sessions, 0.5)).abs() > 1e-3);
+}
+
+#[test]
+fn jrc_loss_without_its_session_ids_is_an_error_naming_the_feature() {
+    let mut columns = BTreeMap::new();
+    columns.insert("clk".to_string(), vec![0.0, 1.0, 1.0, 0.0]);
+    let targets = Targets::build(4, &columns, Device::Cpu).expect("targets");
+    let err = tower_loss(&jrc_tower(0.5), &Tensor::zeros([4, 2], (tch::Kind::Float, Device::Cpu)), &targets)
+        .expect_err("error");
+    assert!(err.to_string().contains("no session ids of feature `user`"), "{err}");
+}

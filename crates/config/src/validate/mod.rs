@@ -49,7 +49,7 @@ pub(crate) fn validate(config: &EasyRecConfig) -> Result<(ModelSpec, Findings), 
     let (features, mut tables, features_width) = features::assemble(&mut v, &defined, &group);
     let (sequence_groups, encoders, input_width) =
         sequence::sequences(&mut v, &defined, &group, &mut tables, features_width);
-    let network = network::network(&mut v, config, input_width, &data);
+    let network = network::network(&mut v, config, input_width, &data, &features);
     if v.errors.is_empty() {
         let (Some(data), Some(train)) = (data, train) else {
             return Err(ConfigError::Invalid(vec![Diagnostic::new("", "internal: settings missing without error")]));

@@ -3,8 +3,8 @@
 use crate::proto::tzrec::loss_config::Loss as LossKind;
 use crate::proto::tzrec::metric_config::Metric as MetricKind;
 use crate::proto::tzrec::{
-    BayesTaskTower, EasyRecConfig, FeatureGroupType, LossConfig, MetricConfig, SeqEncoderConfig, SeqGroupConfig,
-    TaskTower, MLP,
+    BayesTaskTower, EasyRecConfig, FeatureGroupType, JRCLoss, LossConfig, MetricConfig, SeqEncoderConfig,
+    SeqGroupConfig, TaskTower, MLP,
 };
 use plec_spec::{
     head_outputs, Activation, ExtractionLayer, LayerModule, Loss, LossWeighting, Metric, Mlp, MlpLayer, ModelKind,
@@ -59,8 +59,10 @@ pub(super) const TASK_TOWER: Policy = Policy {
     ],
     inert: &[],
 };
-const LOSS: Policy =
-    Policy { used: &["binary_cross_entropy", "softmax_cross_entropy", "l2_loss", "binary_focal_loss"], inert: &[] };
+const LOSS: Policy = Policy {
+    used: &["binary_cross_entropy", "softmax_cross_entropy", "l2_loss", "binary_focal_loss", "jrc_loss"],
+    inert: &[],
+};
 const METRIC: Policy =
     Policy { used: &["auc", "mean_absolute_error", "mean_squared_error", "accuracy", "grouped_auc"], inert: &[] };
 const ACCURACY: Policy = Policy { used: &["threshold"], inert: &[] };
@@ -118,10 +120,11 @@ pub(super) struct Network {
     pub towers: Vec<Tower>,
 }
 
-/// The label and sample-weight columns towers may name.
+/// The label and sample-weight columns towers may name, and the id features a `jrc_loss` may take its sessions from.
 pub(super) struct Columns<'a> {
     pub labels: &'a [String],
     pub sample_weights: &'a [String],
+    pub id_features: &'a [String],
 }
 
 pub(super) fn ple(
@@ -368,7 +371,14 @@ fn activation(v: &mut Validator, text: &str, path: &str) -> Activation {
 }
 
 /// The tower's losses, each checked against its `num_class`.
-fn tower_losses(v: &mut Validator, tower: &dyn TowerConfig, path: &str, name: &str, num_class: usize) -> Vec<Loss> {
+fn tower_losses(
+    v: &mut Validator,
+    tower: &dyn TowerConfig,
+    path: &str,
+    name: &str,
+    num_class: usize,
+    columns: &Columns,
+) -> Vec<Loss> {
     let mut losses = Vec::new();
     if tower.loss_configs().is_empty() {
         v.error(&format!("{path}.losses"), format!("tower `{name}` has no loss"));
@@ -383,21 +393,22 @@ fn tower_losses(v: &mut Validator, tower: &dyn TowerConfig, path: &str, name: &s
                 Loss::SoftmaxCrossEntropy { label_smoothing: l.label_smoothing() }
             }
             Some(LossKind::L2Loss(_)) => Loss::L2,
-            Some(LossKind::JrcLoss(_)) => continue, // reported by the audit as not supported yet
+            Some(LossKind::JrcLoss(l)) => jrc_loss(v, l, &format!("{loss_path}.jrc_loss"), columns),
             None => {
                 v.error(&loss_path, "loss config names no loss");
                 continue;
             }
         };
-        let fits = match spec {
-            Loss::SoftmaxCrossEntropy { .. } => num_class >= 2,
-            _ => num_class == 1,
+        let (fits, needs) = match spec {
+            Loss::SoftmaxCrossEntropy { .. } => (num_class >= 2, "num_class >= 2"),
+            Loss::Jrc { .. } => (num_class == 2, "num_class 2"),
+            _ => (num_class == 1, "num_class 1"),
         };
         if !fits {
-            let needs = if matches!(spec, Loss::SoftmaxCrossEntropy { .. }) { "num_class >= 2" } else { "num_class 1" };
             v.error(&loss_path, format!("{} needs {needs}, but tower `{name}` has num_class {num_class}", spec.name()));
         }
-        if let Loss::BinaryCrossEntropy { label_smoothing } | Loss::SoftmaxCrossEntropy { label_smoothing } = spec {
+        if let Loss::BinaryCrossEntropy { label_smoothing } | Loss::SoftmaxCrossEntropy { label_smoothing } = &spec {
+            let label_smoothing = *label_smoothing;
             if !(0.0..1.0).contains(&label_smoothing) {
                 v.error(&loss_path, format!("label_smoothing {label_smoothing} is outside [0, 1)"));
             }
@@ -405,6 +416,27 @@ fn tower_losses(v: &mut Validator, tower: &dyn TowerConfig, path: &str, name: &s
         losses.push(spec);
     }
     losses
+}
+
+/// `jrc_loss`: its sessions come from an id feature of the model (TorchEasyRec reads `session_name` from the
+/// batch's sparse features), and `alpha` weighs its cross entropy.
+fn jrc_loss(v: &mut Validator, config: &JRCLoss, path: &str, columns: &Columns) -> Loss {
+    let session_feature = config.session_name().to_string();
+    if !columns.id_features.contains(&session_feature) {
+        v.error(
+            &format!("{path}.session_name"),
+            format!(
+                "`{session_feature}` is not an id feature of the model's feature group: jrc_loss takes each sample's \
+                 session from the first id of that feature (id features: [{}])",
+                columns.id_features.join(", ")
+            ),
+        );
+    }
+    let alpha = config.alpha();
+    if !alpha.is_finite() {
+        v.error(&format!("{path}.alpha"), format!("alpha {alpha} is not a finite number"));
+    }
+    Loss::Jrc { alpha, session_feature }
 }
 
 /// The tower's metrics, each checked against its `num_class`.
@@ -511,7 +543,7 @@ fn task_tower<T: TowerConfig + protobuf::MessageDyn>(
         v.error(&format!("{path}.num_class"), "num_class must be at least 1");
     }
     let mlp_spec = tower.tower_mlp().map(|m| mlp(v, m, &format!("{path}.mlp"), input_width));
-    let losses = tower_losses(v, tower, path, &name, num_class);
+    let losses = tower_losses(v, tower, path, &name, num_class, columns);
     let metrics = tower_metrics(v, tower, path, &name, num_class);
     let weighting = loss_weighting(v, tower, path, columns);
     let outputs = head_outputs(&name, num_class, &losses);

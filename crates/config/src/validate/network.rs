@@ -1,6 +1,6 @@
 //! `model_config`'s `oneof model`: which of plec's model readers a config goes to.
 
-use plec_spec::{DataSettings, ModelKind};
+use plec_spec::{DataSettings, Encoding, Feature, ModelKind};
 
 use super::family;
 use super::model::{self, Columns, Network};
@@ -14,10 +14,13 @@ pub(super) fn network(
     config: &EasyRecConfig,
     input_width: usize,
     data: &Option<DataSettings>,
+    features: &[Feature],
 ) -> Network {
     let labels: &[String] = data.as_ref().map_or(&[], |d| &d.label_fields);
     let sample_weights: &[String] = data.as_ref().map_or(&[], |d| &d.sample_weight_fields);
-    let columns = Columns { labels, sample_weights };
+    let id_features: Vec<String> =
+        features.iter().filter(|f| matches!(f.encoding, Encoding::Embedding { .. })).map(|f| f.name.clone()).collect();
+    let columns = Columns { labels, sample_weights, id_features: &id_features };
     match &config.model_config.model {
         Some(Model::Ple(ple_config)) => {
             let (layers, towers) = model::ple(v, ple_config, input_width, &columns);

@@ -126,7 +126,7 @@ impl<'a> Generator<'a> {
         let mut towers = Vec::new();
         for tower in &spec.towers {
             let kind = match tower.losses.first() {
-                Some(Loss::SoftmaxCrossEntropy { .. }) => LabelKind::Classes(tower.num_class.max(2)),
+                Some(Loss::SoftmaxCrossEntropy { .. } | Loss::Jrc { .. }) => LabelKind::Classes(tower.num_class.max(2)),
                 Some(Loss::L2) => LabelKind::Regression,
                 _ => LabelKind::Binary,
             };

@@ -56,6 +56,8 @@ pub struct ModelInput {
 #[derive(Default)]
 pub struct Targets {
     pub columns: BTreeMap<String, Tensor>,
+    /// `[batch]` int64 session ids per `jrc_loss` session feature.
+    pub sessions: BTreeMap<String, Tensor>,
 }
 
 impl ModelInput {
@@ -375,11 +377,36 @@ impl Targets {
                 .during(|| format!("building the `{name}` tensor of a batch of {num_rows} rows"))?;
             out.insert(name.clone(), tensor);
         }
-        Ok(Targets { columns: out })
+        Ok(Targets { columns: out, sessions: BTreeMap::new() })
+    }
+
+    /// Adds each feature's `[batch]` session ids; each must have one value per row of the batch.
+    pub fn with_sessions(mut self, sessions: &BTreeMap<String, Vec<i64>>, device: Device) -> Result<Self> {
+        let rows = self.columns.values().next().map(|t| t.size()[0]);
+        for (feature, ids) in sessions {
+            if rows.is_some_and(|rows| rows != ids.len() as i64) {
+                return Err(TrainError::Input(format!(
+                    "session feature `{feature}` has {} values for a batch of {rows:?} rows",
+                    ids.len()
+                )));
+            }
+            let tensor = Tensor::f_from_slice(ids)
+                .and_then(|t| t.f_to_device(device))
+                .during(|| format!("building the `{feature}` session tensor"))?;
+            self.sessions.insert(feature.clone(), tensor);
+        }
+        Ok(self)
     }
 
     pub fn get(&self, name: &str) -> Result<&Tensor> {
         self.columns.get(name).ok_or_else(|| TrainError::Input(format!("the batch has no column `{name}`")))
+    }
+
+    /// The session ids `jrc_loss` reads from `feature`.
+    pub fn session(&self, feature: &str) -> Result<&Tensor> {
+        self.sessions
+            .get(feature)
+            .ok_or_else(|| TrainError::Input(format!("the batch has no session ids of feature `{feature}`")))
     }
 }
 
@@ -445,12 +472,12 @@ impl SequenceGroupInput {
 
 impl Targets {
     pub fn to_device(&self, device: Device) -> Result<Targets> {
-        let columns = self
-            .columns
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), v.f_to_device(device)?)))
-            .collect::<Result<_, tch::TchError>>()
-            .during(|| format!("copying the labels of a batch to {device:?}"))?;
-        Ok(Targets { columns })
+        let copy = |map: &BTreeMap<String, Tensor>| {
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), v.f_to_device(device)?)))
+                .collect::<Result<BTreeMap<_, _>, tch::TchError>>()
+                .during(|| format!("copying the labels of a batch to {device:?}"))
+        };
+        Ok(Targets { columns: copy(&self.columns)?, sessions: copy(&self.sessions)? })
     }
 }
