@@ -138,7 +138,7 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
     assert_eq!(census::run(&experiment).unwrap().markdown, text);
 
     let per_run = runs(&text);
-    assert_eq!(per_run.len(), 2 * 5, "two seeds of five runs: {per_run:?}");
+    assert_eq!(per_run.len(), 2 * 7, "two seeds of seven runs: {per_run:?}");
     assert_eq!(parsed_runs(&text), per_run, "the results file reads back to other runs");
     let run_values = |run: &str, metric: &str| -> Vec<f64> {
         per_run.iter().filter(|r| r["run"] == run).map(|r| r[metric].parse().unwrap()).collect()
@@ -159,10 +159,18 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
             ]
         );
         let models: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-        assert_eq!(models, ["single-task", "MMoE", "CGC", "PLE"]);
+        assert_eq!(models, ["single-task", "MMoE", "CGC", "PLE", "MMoE (mmoe block)", "DBMTL"]);
         let singles = [mean_sd(&rows[0][1]).0, mean_sd(&rows[0][2]).0];
         for (task, column) in [("income", 1), ("never_married", 2)] {
-            for (row, run) in rows.iter().zip([format!("single_{task}"), "mmoe".into(), "cgc".into(), "ple".into()]) {
+            let arms = [
+                format!("single_{task}"),
+                "mmoe".into(),
+                "cgc".into(),
+                "ple".into(),
+                "mmoe_model".into(),
+                "dbmtl".into(),
+            ];
+            for (row, run) in rows.iter().zip(arms) {
                 let (mean, sd) = mean_sd(&row[column]);
                 let values = run_values(&run, &format!("{prefix}{task}"));
                 assert_eq!(values.len(), 2);
@@ -180,7 +188,8 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
             }
         }
     }
-    // Paired by seed on the exact AUC: PLE minus the task's single-task model, then PLE minus MMoE.
+    // Paired by seed on the exact AUC: PLE minus the task's single-task model, PLE minus MMoE, TorchEasyRec's MMoE
+    // block minus the PLE special case, DBMTL minus that MMoE.
     let (header, rows) = table_after(&text, "## Paired differences");
     assert_eq!(header[..4], ["comparison", "task", "seed 1", "seed 2"]);
     let pairs: Vec<(&str, &str)> = rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
@@ -190,18 +199,27 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
             ("PLE − single-task", "income"),
             ("PLE − single-task", "never_married"),
             ("PLE − MMoE", "income"),
-            ("PLE − MMoE", "never_married")
+            ("PLE − MMoE", "never_married"),
+            ("MMoE (mmoe block) − MMoE", "income"),
+            ("MMoE (mmoe block) − MMoE", "never_married"),
+            ("DBMTL − MMoE (mmoe block)", "income"),
+            ("DBMTL − MMoE (mmoe block)", "never_married")
         ]
     );
     for row in &rows {
         let task = &row[1];
-        let other = if row[0].ends_with("MMoE") { "mmoe".to_string() } else { format!("single_{task}") };
+        let (model, other) = match row[0].as_str() {
+            "PLE − single-task" => ("ple", format!("single_{task}")),
+            "PLE − MMoE" => ("ple", "mmoe".to_string()),
+            "MMoE (mmoe block) − MMoE" => ("mmoe_model", "mmoe".to_string()),
+            _ => ("dbmtl", "mmoe_model".to_string()),
+        };
         let metric = format!("exact_auc_{task}");
-        let (ple, other) = (run_values("ple", &metric), run_values(&other, &metric));
+        let (model, other) = (run_values(model, &metric), run_values(&other, &metric));
         for seed in 0..2 {
             let got: f64 = row[2 + seed].parse().unwrap();
             // The 6-decimal per-run values against the 5-decimal difference.
-            assert!((got - (ple[seed] - other[seed])).abs() < 1e-5, "{row:?}: seed {}", seed + 1);
+            assert!((got - (model[seed] - other[seed])).abs() < 1e-5, "{row:?}: seed {}", seed + 1);
         }
     }
 
@@ -212,6 +230,16 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
     let validation_runs = runs(&on_validation);
     assert_eq!(validation_runs.len(), per_run.len());
     assert!(validation_runs != per_run, "the validation rows scored exactly like the test rows");
+
+    // Without their configs, TorchEasyRec's MMoE and DBMTL blocks are left out (the PLE paper's four remain).
+    for name in ["mmoe_model", "dbmtl"] {
+        std::fs::remove_file(dir.join("configs").join(format!("{name}.config"))).unwrap();
+    }
+    let without = CensusExperiment { settings: settings(&dir.join("out-ple-only"), 1, None), ..experiment };
+    let text = census::run(&without).unwrap().markdown;
+    let (_, rows) = table_after(&text, "## Exact AUC");
+    assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["single-task", "MMoE", "CGC", "PLE"]);
+    assert_eq!(runs(&text).len(), 5);
 }
 
 #[test]

@@ -112,7 +112,8 @@ struct CensusArgs {
     /// Output folder (train.parquet, validation.parquet, test.parquet).
     #[arg(short, long)]
     output: PathBuf,
-    /// Also write the single-task, MMoE, CGC and PLE configs into this folder.
+    /// Also write the configs into this folder: single-task, MMoE, CGC and PLE (as `ple` blocks), and TorchEasyRec's
+    /// own `mmoe` and `dbmtl` blocks (`mmoe_model.config`, `dbmtl.config`).
     #[arg(long)]
     write_configs: Option<PathBuf>,
 }

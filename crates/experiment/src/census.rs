@@ -14,8 +14,13 @@ use super::{arm_spec, run_arms, Arm, RunResult, RunSettings};
 use crate::error::{file_err, io_err, ExperimentError, Result};
 use plec_trainer::metrics::exact_auc_name;
 
-/// The multi-task models, in table order: (config file stem, display name).
-pub const MULTI_TASK: [(&str, &str); 3] = [("mmoe", "MMoE"), ("cgc", "CGC"), ("ple", "PLE")];
+/// The multi-task models, in table order: (config file stem, display name). The PLE paper's three are PLE special
+/// cases (`model_config.ple`); the last two are TorchEasyRec's own `mmoe` and `dbmtl` blocks, run when their
+/// configs are in the folder.
+pub const MULTI_TASK: [(&str, &str); 5] =
+    [("mmoe", "MMoE"), ("cgc", "CGC"), ("ple", "PLE"), ("mmoe_model", "MMoE (mmoe block)"), ("dbmtl", "DBMTL")];
+/// The arms of `MULTI_TASK` that run only when their config exists.
+const OPTIONAL: [&str; 2] = ["mmoe_model", "dbmtl"];
 pub const RESULTS_FILE: &str = "results.md";
 pub const CHART_FILE: &str = "chart.png";
 
@@ -90,6 +95,9 @@ pub fn run(experiment: &CensusExperiment) -> Result<ExperimentReport> {
         arms.push(read_arm(&task.exact.single_arm, experiment)?);
     }
     for (name, _) in MULTI_TASK {
+        if OPTIONAL.contains(&name) && !experiment.configs_dir.join(format!("{name}.config")).is_file() {
+            continue;
+        }
         arms.push(read_arm(name, experiment)?);
     }
     let out = &settings.out_dir;
@@ -98,17 +106,27 @@ pub fn run(experiment: &CensusExperiment) -> Result<ExperimentReport> {
     write_report(experiment, &tasks, &results)
 }
 
-/// PLE minus single-task and PLE minus MMoE, per task, paired by seed on the exact AUC.
+/// PLE minus single-task and PLE minus MMoE, per task, paired by seed on the exact AUC; where they ran, the MMoE of
+/// TorchEasyRec's `mmoe` block minus the PLE special case, and DBMTL minus MMoE.
 fn paired_comparisons(tasks: &[TaskColumn], results: &BTreeMap<String, Vec<RunResult>>) -> String {
     let runs = |arm: &str| results.get(arm).map_or(&[][..], Vec::as_slice);
+    let pairs = [
+        ("PLE − single-task", "ple", None),
+        ("PLE − MMoE", "ple", Some("mmoe")),
+        ("MMoE (mmoe block) − MMoE", "mmoe_model", Some("mmoe")),
+        ("DBMTL − MMoE (mmoe block)", "dbmtl", Some("mmoe_model")),
+    ];
     let mut comparisons = Vec::new();
-    for (label, other) in [("PLE − single-task", None), ("PLE − MMoE", Some("mmoe"))] {
+    for (label, model, other) in pairs {
+        if !results.contains_key(model) {
+            continue;
+        }
         for task in tasks {
             let other = other.unwrap_or(task.single_arm.as_str());
             comparisons.push((
                 label.to_string(),
                 task.task.clone(),
-                Paired::of(runs("ple"), runs(other), &task.metric),
+                Paired::of(runs(model), runs(other), &task.metric),
             ));
         }
     }
@@ -121,7 +139,11 @@ fn write_report(
     results: &BTreeMap<String, Vec<RunResult>>,
 ) -> Result<ExperimentReport> {
     let out = &experiment.settings.out_dir;
-    let multi: Vec<(String, String)> = MULTI_TASK.iter().map(|(a, d)| (a.to_string(), d.to_string())).collect();
+    let multi: Vec<(String, String)> = MULTI_TASK
+        .iter()
+        .filter(|(arm, _)| !OPTIONAL.contains(arm) || results.contains_key(*arm))
+        .map(|(a, d)| (a.to_string(), d.to_string()))
+        .collect();
     let exact: Vec<TaskColumn> = columns.iter().map(|c| c.exact.clone()).collect();
     let binned: Vec<TaskColumn> = columns.iter().map(|c| c.binned.clone()).collect();
     let table = |tasks: &[TaskColumn], label: &str| {
@@ -158,7 +180,7 @@ fn write_report(
     md.push_str(&format!("\n## Paired differences ({split} exact AUC, per seed)\n\n"));
     md.push_str(&paired_comparisons(&exact, results));
     md.push_str(
-        "\nEach seed's exact AUC of PLE minus that of the other model trained with the same seed; paired t = mean / \
+        "\nEach seed's exact AUC of the first model minus that of the second trained with the same seed; paired t = mean / \
          (sd / sqrt(n)) with n - 1 degrees of freedom, p two-sided (below 0.05: a difference unlikely to be seed \
          noise).\n",
     );

@@ -281,5 +281,7 @@ pub fn census_configs(census: &Census) -> Vec<(&'static str, String)> {
         ("mmoe.config", text("mmoe").render(Architecture::Mmoe { experts: 6 })),
         ("cgc.config", text("cgc").render(Architecture::Cgc { per_task: 2, shared: 2 })),
         ("ple.config", text("ple").render(Architecture::Ple { layers: 2, per_task: 2, shared: 2 })),
+        ("mmoe_model.config", text("mmoe_model").render(Architecture::MmoeModel { experts: 6 })),
+        ("dbmtl.config", text("dbmtl").render(Architecture::Dbmtl { experts: 6, relation_hidden: 32 })),
     ]
 }

@@ -1,5 +1,5 @@
 //! Config texts for generated data sets: the PLE paper's baselines (single-task, MMoE, CGC, PLE) over one set
-//! of features, differing only in `model_config.ple`.
+//! of features, differing only in `model_config.ple`, and TorchEasyRec's own `mmoe` and `dbmtl` blocks beside them.
 
 use std::fmt::Write;
 
@@ -17,6 +17,11 @@ pub enum Architecture {
     Cgc { per_task: usize, shared: usize },
     /// `layers` layers of task and shared experts.
     Ple { layers: usize, per_task: usize, shared: usize },
+    /// TorchEasyRec's `model_config.mmoe`: `experts` experts, one softmax gate per task.
+    MmoeModel { experts: usize },
+    /// TorchEasyRec's `model_config.dbmtl`: an MMoE of `experts` experts, task MLPs, and each later task's relation
+    /// MLP (of `relation_hidden`) reading the task before it.
+    Dbmtl { experts: usize, relation_hidden: usize },
 }
 
 /// A task: its tower and label, and the loss and metric of its kind.
@@ -109,7 +114,21 @@ impl ConfigText {
         for (name, _) in &self.features {
             let _ = writeln!(out, "        feature_names: {}", quote(name));
         }
-        let _ = write!(out, "        group_type: DEEP\n    }}\n    ple {{\n");
+        let _ = writeln!(out, "        group_type: DEEP\n    }}");
+        match architecture {
+            Architecture::MmoeModel { experts } => self.mmoe_block(&mut out, experts, &tasks),
+            Architecture::Dbmtl { experts, relation_hidden } => {
+                self.dbmtl_block(&mut out, experts, relation_hidden, &tasks)
+            }
+            _ => self.ple_block(&mut out, architecture, &tasks),
+        }
+        let _ = write!(out, "    }}\n}}\n");
+        out
+    }
+
+    /// `ple { ... }` of the PLE paper's shapes.
+    fn ple_block(&self, out: &mut String, architecture: Architecture, tasks: &[&TaskText]) {
+        let _ = writeln!(out, "    ple {{");
         let hidden = list(&self.expert_hidden);
         let layers: Vec<(String, usize, usize)> = match architecture {
             Architecture::SingleTask(_) => vec![("single".into(), 1, 0)],
@@ -118,6 +137,7 @@ impl ConfigText {
             Architecture::Ple { layers, per_task, shared } => {
                 (1..=layers).map(|i| (format!("layer{i}"), per_task, shared)).collect()
             }
+            Architecture::MmoeModel { .. } | Architecture::Dbmtl { .. } => Vec::new(),
         };
         for (name, per_task, shared) in layers {
             let _ = write!(
@@ -135,26 +155,60 @@ impl ConfigText {
             );
             let _ = writeln!(out, "        }}");
         }
+        for task in tasks {
+            self.tower(out, task, "");
+        }
+    }
+
+    /// `mmoe { ... }`: the experts of `expert_hidden`, a gate per task.
+    fn mmoe_block(&self, out: &mut String, experts: usize, tasks: &[&TaskText]) {
+        let _ = write!(
+            out,
+            "    mmoe {{\n        expert_mlp {{\n            hidden_units: {}\n        }}\n        num_expert: {experts}\n",
+            list(&self.expert_hidden)
+        );
+        for task in tasks {
+            self.tower(out, task, "");
+        }
+    }
+
+    /// `dbmtl { ... }`: the MMoE of `mmoe_block`, and each task after the first reading the one before it.
+    fn dbmtl_block(&self, out: &mut String, experts: usize, relation_hidden: usize, tasks: &[&TaskText]) {
+        let _ = write!(
+            out,
+            "    dbmtl {{\n        expert_mlp {{\n            hidden_units: {}\n        }}\n        num_expert: {experts}\n",
+            list(&self.expert_hidden)
+        );
+        for (i, task) in tasks.iter().enumerate() {
+            let relation = match i.checked_sub(1).and_then(|previous| tasks.get(previous)) {
+                Some(previous) => format!(
+                    "            relation_tower_names: {}\n            relation_mlp {{\n                hidden_units: [{relation_hidden}]\n            }}\n",
+                    quote(&previous.tower)
+                ),
+                None => String::new(),
+            };
+            self.tower(out, task, &relation);
+        }
+    }
+
+    /// One `task_towers { ... }`, with `extra` fields (a DBMTL relation) before its closing brace.
+    fn tower(&self, out: &mut String, task: &TaskText, extra: &str) {
         let tower_norm = match self.tower_norm {
             Norm::None => "",
             Norm::Batch => "                use_bn: true\n",
             Norm::Layer => "                use_ln: true\n",
         };
-        for task in tasks {
-            let _ = write!(
-                out,
-                "        task_towers {{\n            tower_name: {}\n            label_name: {}\n            mlp {{\n                \
-                 hidden_units: {}\n{tower_norm}            }}\n            metrics {{\n                {}\n            }}\n            \
-                 losses {{\n                {}\n            }}\n        }}\n",
-                quote(&task.tower),
-                quote(&task.label),
-                list(&self.tower_hidden),
-                task.metric,
-                task.loss
-            );
-        }
-        let _ = write!(out, "    }}\n}}\n");
-        out
+        let _ = write!(
+            out,
+            "        task_towers {{\n            tower_name: {}\n            label_name: {}\n            mlp {{\n                \
+             hidden_units: {}\n{tower_norm}            }}\n            metrics {{\n                {}\n            }}\n            \
+             losses {{\n                {}\n            }}\n{extra}        }}\n",
+            quote(&task.tower),
+            quote(&task.label),
+            list(&self.tower_hidden),
+            task.metric,
+            task.loss
+        );
     }
 }
 
