@@ -235,3 +235,17 @@ fn jrc_loss_without_its_session_ids_is_an_error_naming_the_feature() {
         .expect_err("error");
     assert!(err.to_string().contains("no session ids of feature `user`"), "{err}");
 }
+
+/// A batch of one class: TorchEasyRec's mean-reduced `JRCLoss` is NaN there (the mean over no positives), which
+/// would end training; plec's per-sample form gives the mean of TorchEasyRec's own per-sample (`reduction="none"`)
+/// values instead.
+#[test]
+fn jrc_loss_on_a_batch_without_positives_is_finite() {
+    let logits = [[0.2, 1.0], [1.5, -0.5], [0.0, 0.3]];
+    let (labels, sessions) = ([0, 0, 0], [1, 1, 2]);
+    let flat: Vec<f32> = logits.iter().flatten().map(|&v| v as f32).collect();
+    let got = loss_of(&jrc_tower(0.5), Tensor::from_slice(&flat).reshape([3, 2]), &jrc_targets(&labels, &sessions));
+    close(got, jrc_by_hand(&logits, &labels, &sessions, 0.5));
+    // The mean of `JRCLoss(reduction="none")` of tzrec/loss/jrc_loss.py on these rows.
+    close(got, 0.358730673789978);
+}
