@@ -22,6 +22,7 @@ pub const REQUIRED: &[(&str, &str, &str)] = &[
     ("BayesTaskTower", "tower_name", "it names the task's outputs (`probs_<tower_name>`), parameters and relations"),
     ("BayesTaskTower", "label_name", "it names the label column the task trains on"),
     ("GroupedAUC", "grouping_key", "it names the column whose groups the metric averages over"),
+    ("JRCLoss", "session_name", "it names the id feature whose ids form the loss's sessions"),
 ];
 
 pub fn missing_required(message: &dyn MessageDyn, descriptor: &MessageDescriptor) -> Vec<Diagnostic> {
