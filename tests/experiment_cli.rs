@@ -128,6 +128,7 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
     let mut experiment = CensusExperiment {
         data_dir: dir.join("data"),
         configs_dir: dir.join("configs"),
+        only_models: Vec::new(),
         settings: settings(&out, 2, None),
     };
     let report = census::run(&experiment).unwrap();
@@ -235,7 +236,14 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
     for name in ["mmoe_model", "dbmtl"] {
         std::fs::remove_file(dir.join("configs").join(format!("{name}.config"))).unwrap();
     }
-    let without = CensusExperiment { settings: settings(&dir.join("out-ple-only"), 1, None), ..experiment };
+    let mut without = CensusExperiment { settings: settings(&dir.join("out-ple-only"), 1, None), ..experiment };
+    // `--only-model`: one model first, then the rest gathered with it; a model that is not there is refused.
+    without.only_models = vec!["dbmtl".into()];
+    let err = census::run(&without).unwrap_err().to_string();
+    assert!(err.contains("--only-model dbmtl: not a model here (single_income, "), "{err}");
+    without.only_models = vec!["cgc".into()];
+    assert_eq!(runs(&census::run(&without).unwrap().markdown).len(), 1);
+    without.only_models.clear();
     let text = census::run(&without).unwrap().markdown;
     let (_, rows) = table_after(&text, "## Exact AUC");
     assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["single-task", "MMoE", "CGC", "PLE"]);

@@ -17,8 +17,8 @@ pub struct Args {
 
 #[derive(clap::Subcommand, Debug)]
 enum Kind {
-    /// UCI Census-Income: single-task per task, MMoE, CGC and PLE; test AUC (exact and binned) over seeds, PLE
-    /// paired by seed against single-task and MMoE.
+    /// UCI Census-Income: single-task per task, MMoE, CGC and PLE, and TorchEasyRec's MMoE and DBMTL blocks where
+    /// their configs are present; test AUC (exact and binned) over seeds, paired by seed.
     Census(CensusArgs),
     /// The MMoE paper's synthetic regression at several correlations: single-task, MMoE, PLE; test MSE.
     Synthetic(SyntheticArgs),
@@ -80,9 +80,14 @@ struct CensusArgs {
     /// train/validation/test.parquet written by `plec datagen census`.
     #[arg(long)]
     data: PathBuf,
-    /// single_<task>.config, mmoe.config, cgc.config and ple.config.
+    /// single_<task>.config, mmoe.config, cgc.config and ple.config (and, if present, mmoe_model.config and
+    /// dbmtl.config).
     #[arg(long, default_value = "examples/census")]
     configs: PathBuf,
+    /// Train only these models (config stems, repeatable; to run models in parallel processes or add one to
+    /// finished runs: a last run without it gathers them all).
+    #[arg(long)]
+    only_model: Vec<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -131,9 +136,12 @@ fn settings(common: Common) -> anyhow::Result<RunSettings> {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let report: ExperimentReport = match args.kind {
-        Kind::Census(a) => {
-            census::run(&CensusExperiment { data_dir: a.data, configs_dir: a.configs, settings: settings(a.common)? })?
-        }
+        Kind::Census(a) => census::run(&CensusExperiment {
+            data_dir: a.data,
+            configs_dir: a.configs,
+            only_models: a.only_model,
+            settings: settings(a.common)?,
+        })?,
         Kind::Synthetic(a) => synthetic::run(&SyntheticExperiment {
             correlations: a.correlations,
             rows: a.rows,

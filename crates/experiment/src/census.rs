@@ -30,6 +30,8 @@ pub struct CensusExperiment {
     pub data_dir: PathBuf,
     /// `single_<task>.config`, `mmoe.config`, `cgc.config`, `ple.config`.
     pub configs_dir: PathBuf,
+    /// Train only these arms (config stems); empty: every arm.
+    pub only_models: Vec<String>,
     pub settings: RunSettings,
 }
 
@@ -100,6 +102,14 @@ pub fn run(experiment: &CensusExperiment) -> Result<ExperimentReport> {
         }
         arms.push(read_arm(name, experiment)?);
     }
+    if let Some(unknown) = experiment.only_models.iter().find(|m| !arms.iter().any(|a| &a.name == *m)) {
+        let known: Vec<&str> = arms.iter().map(|a| a.name.as_str()).collect();
+        return Err(ExperimentError::Config(format!(
+            "--only-model {unknown}: not a model here ({})",
+            known.join(", ")
+        )));
+    }
+    arms.retain(|a| experiment.only_models.is_empty() || experiment.only_models.contains(&a.name));
     let out = &settings.out_dir;
     std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
     let results = run_arms(&arms, settings, &out.join("runs"))?;
