@@ -5,7 +5,8 @@
 //!
 //! `--precision int8` quantizes the model (`plec_compiler::quantize`); with `--eval-data FILE`, the float32 and
 //! int8 models both score the file's rows and the compile fails when a task's exact AUC drops by more than
-//! `--max-auc-drop`.
+//! `--max-auc-drop`. With calibration rows (`--calibration-data`, else the `--eval-data` rows) int8 is static
+//! (`calibrate`: activation scales fixed from the rows' ranges); `--dynamic-activations` keeps run-time scales.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -71,8 +72,9 @@ pub struct Args {
     pub eval_data: Vec<PathBuf>,
     /// With --precision int8: CSV / Parquet rows (features; labels not needed) whose activation ranges fix the
     /// int8 scales of the expert layers (static int8: each expert's Gemm -> ReLU chain runs in uint8, no run-time
-    /// quantization; faster). Default: the --eval-data rows. Without either, activations are quantized at run time
-    /// (dynamic int8). The first 65,536 rows are read.
+    /// quantization; faster). Default: the --eval-data rows (the AUC check then scores its own calibration rows;
+    /// give other rows here to keep it independent). Without either, activations are quantized at run time
+    /// (dynamic int8). The first 65,536 rows are read; values past the observed ranges saturate.
     #[arg(long, num_args = 1..)]
     pub calibration_data: Vec<PathBuf>,
     /// With --precision int8: quantize activations at run time even when calibration rows are given.
