@@ -9,9 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
-use plec_compiler::{compile, dump, CompileOptions, Int8Options, Layout, NormInit, Precision, Weights};
+use plec_compiler::{
+    calibration_model, compile, dump, Calibration, CompileOptions, Int8Options, Layout, NormInit, Precision, Weights,
+};
 use plec_data::{edge_case_batch, random_batch};
-use plec_runtime::{Model, OptimizationLevel, RawInputs, RunOptions};
+use plec_runtime::{IntegrityCheck, Model, OptimizationLevel, RawInputs, RunOptions};
 use plec_spec::artifact::golden::{compare, compare_at, GoldenSet};
 use plec_spec::test_dir::TestDir;
 
@@ -56,6 +58,32 @@ fn run_golden(
         inputs.insert(tensor.clone());
     }
     model.run(&inputs).unwrap_or_else(|e| panic!("{e}")).to_raw_tensors()
+}
+
+/// The activation ranges static int8 needs, observed by the float32 calibration model on the golden inputs.
+fn calibrate(
+    spec: &plec_spec::ModelSpec,
+    weights: &Weights,
+    options: &CompileOptions,
+    golden: &GoldenSet,
+) -> Calibration {
+    let (model, taps) = calibration_model(spec, weights, options).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!taps.is_empty(), "no tensor to calibrate");
+    let run = RunOptions { integrity: IntegrityCheck::Skip, ..RunOptions::default() };
+    let bytes = model.to_bytes().unwrap_or_else(|e| panic!("{e}"));
+    let model = Model::from_bytes(PathBuf::from("<calibration>"), bytes, &run).unwrap_or_else(|e| panic!("{e}"));
+    let mut inputs = RawInputs::new();
+    for tensor in &golden.inputs {
+        inputs.insert(tensor.clone());
+    }
+    let outputs = model.run(&inputs).unwrap_or_else(|e| panic!("{e}"));
+    let mut calibration = Calibration::default();
+    for tap in &taps {
+        let values = &outputs.get(tap).unwrap_or_else(|| panic!("no output {tap}")).values;
+        calibration.observe(tap, values).unwrap_or_else(|e| panic!("{e}"));
+    }
+    calibration.add_rows(outputs.batch_size());
+    calibration
 }
 
 fn check_case(case: &str, failures: &mut Vec<String>) {
@@ -108,6 +136,11 @@ fn check_case(case: &str, failures: &mut Vec<String>) {
     if INT8_DENSE_CASES.contains(&case) {
         runs.push(("int8_dense_fused", int8(Layout::Fused, Int8Options { min_weights: 0, ..tables })));
         runs.push(("int8_dense_wide", int8(Layout::Wide, Int8Options { min_weights: 0, ..tables })));
+        // Static int8 (calibrated activation scales, uint8 inside every expert and tower ReLU chain), calibrated
+        // on the golden rows themselves.
+        let dense = int8(Layout::Fused, Int8Options { min_weights: 0, ..tables });
+        let calibration = calibrate(&spec, &weights, &dense, &golden);
+        runs.push(("int8_static_fused", CompileOptions { calibration: Some(calibration), ..dense }));
     }
     let tmp = TestDir::new(&format!("golden-suite-{case}"));
     for (name, options) in runs {

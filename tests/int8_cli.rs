@@ -29,8 +29,8 @@ model_config {
             network_name: "layer1"
             expert_num_per_task: 1
             share_num: 1
-            task_expert_net { hidden_units: [16] }
-            share_expert_net { hidden_units: [16] }
+            task_expert_net { hidden_units: [16, 8] }
+            share_expert_net { hidden_units: [16, 8] }
         }
         task_towers { tower_name: "ctr" label_name: "clk" losses { binary_cross_entropy {} } metrics { auc {} } }
     }
@@ -134,8 +134,31 @@ fn per_row_int8_keeps_the_auc_and_one_scale_per_table_is_caught() {
     assert_eq!(loaded.metadata().get("plec.precision").map(String::as_str), Some("int8"));
     let dump = text(&plec(&["dump", model.to_str().unwrap()]).stdout);
     assert!(dump.contains("initializer embedding.user_id_emb.weight.quant int8 [100, 8]"), "{dump}");
+    // --eval-data calibrates static int8: the group input quantized once with its calibrated range, each expert's
+    // first block writing its ReLU output as uint8 for the second, no run-time quantization anywhere.
+    assert!(stdout.contains("static int8: activation ranges from 400 rows of"), "{stdout}");
+    assert!(
+        dump.contains(
+            "node features.concat.quant = QuantizeLinear(features.concat, features.concat.quant_scale, \
+             features.concat.quant_zero_point)"
+        ),
+        "{dump}"
+    );
+    let expert = "ple.layer1.shared.expert_0";
+    assert!(dump.contains(&format!("= com.microsoft.QGemm({expert}.fc_0.relu.quant, ")), "{dump}");
+    assert!(dump.contains(&format!(") -> {expert}.fc_0.relu.quant {{transB=1}}")), "{dump}");
+    assert!(!dump.contains(&format!("node {expert}.fc_0.relu =")), "the ReLU is the uint8 clamp: {dump}");
+    assert!(!dump.contains("DynamicQuantizeLinear") && !dump.contains("MatMulIntegerToFloat"), "{dump}");
+
+    // --dynamic-activations: the run-time quantization of the inputs, as without calibration data.
+    let args = compile_args(d, &["--int8-min-weights", "0", "--dynamic-activations"]);
+    let out = plec(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("int8 AUC within 0.001 of float32 on every task"));
+    let dump = text(&plec(&["dump", model.to_str().unwrap()]).stdout);
     assert!(dump.contains("node features.concat.quant = DynamicQuantizeLinear(features.concat)"), "{dump}");
     assert!(dump.contains("= com.microsoft.MatMulIntegerToFloat(features.concat.quant, "), "{dump}");
+    assert!(!dump.contains("QGemm"), "{dump}");
 
     // One scale for the table: every row but the outlier rounds to zero, every id scores alike (AUC 0.5).
     let args = compile_args(d, &["--int8-table-scale", "per-tensor"]);
@@ -171,6 +194,15 @@ fn eval_data_needs_int8_and_a_sane_bound() {
     let out = plec(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("--max-auc-drop must be between 0 and 1"), "{}", text(&out.stderr));
+    let calibration = format!("{d}/eval.csv");
+    let args = compile_args(d, &["--calibration-data", &calibration, "--dynamic-activations"]);
+    let out = plec(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--calibration-data fixes static int8 activation scales: it needs --precision int8"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// `plec compile` and `plec verify` check an int8 model at the int8 tolerance its metadata names: the mmoe golden

@@ -5,7 +5,8 @@
 //!
 //! `--precision int8` quantizes the model (`plec_compiler::quantize`); with `--eval-data FILE`, the float32 and
 //! int8 models both score the file's rows and the compile fails when a task's exact AUC drops by more than
-//! `--max-auc-drop`.
+//! `--max-auc-drop`. With calibration rows (`--calibration-data`, else the `--eval-data` rows) int8 is static
+//! (`calibrate`: activation scales fixed from the rows' ranges); `--dynamic-activations` keeps run-time scales.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,6 +20,7 @@ use plec_spec::artifact::checkpoint;
 use plec_spec::artifact::golden::GoldenSet;
 use plec_spec::artifact::integrity::GOLDEN_SHA256_KEY;
 
+mod calibrate;
 mod eval;
 
 #[derive(clap::Args, Debug)]
@@ -68,6 +70,16 @@ pub struct Args {
     /// the float32 and the int8 model, print each task's AUC and logloss, and fail if an AUC drops too much.
     #[arg(long, num_args = 1..)]
     pub eval_data: Vec<PathBuf>,
+    /// With --precision int8: CSV / Parquet rows (features; labels not needed) whose activation ranges fix the
+    /// int8 scales of the expert layers (static int8: each expert's Gemm -> ReLU chain runs in uint8, no run-time
+    /// quantization; faster). Default: the --eval-data rows (the AUC check then scores its own calibration rows;
+    /// give other rows here to keep it independent). Without either, activations are quantized at run time
+    /// (dynamic int8). The first 65,536 rows are read; values past the observed ranges saturate.
+    #[arg(long, num_args = 1..)]
+    pub calibration_data: Vec<PathBuf>,
+    /// With --precision int8: quantize activations at run time even when calibration rows are given.
+    #[arg(long)]
+    pub dynamic_activations: bool,
     /// The largest AUC drop (float32 minus int8) --eval-data accepts on any task.
     #[arg(long, default_value_t = 0.001)]
     pub max_auc_drop: f64,
@@ -101,12 +113,30 @@ fn int8_options(args: &Args) -> Int8Options {
     }
 }
 
+/// The rows static int8 calibrates on: --calibration-data, else the --eval-data rows; none for float32, with
+/// --dynamic-activations, or without data.
+fn calibration_files(args: &Args) -> &[PathBuf] {
+    if args.precision != Precision::Int8 || args.dynamic_activations {
+        &[]
+    } else if args.calibration_data.is_empty() {
+        &args.eval_data
+    } else {
+        &args.calibration_data
+    }
+}
+
 /// Option combinations that cannot work, refused before any import or compilation.
 fn check_args(args: &Args) -> anyhow::Result<()> {
     if !args.eval_data.is_empty() && args.precision != Precision::Int8 {
         anyhow::bail!(
             "--eval-data compares an int8 model with its float32 compilation: it needs --precision int8 (got {})",
             args.precision.name()
+        );
+    }
+    if !args.calibration_data.is_empty() && (args.precision != Precision::Int8 || args.dynamic_activations) {
+        anyhow::bail!(
+            "--calibration-data fixes static int8 activation scales: it needs --precision int8 without \
+             --dynamic-activations"
         );
     }
     if !(0.0..=1.0).contains(&args.max_auc_drop) {
@@ -163,19 +193,12 @@ fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
         HashCheck::Check
     };
     let weights = Weights::load_with(&resolved.weights, &loaded.spec, hash_check)?;
-    let options = CompileOptions {
-        layout: args.layout,
-        opset: args.opset,
-        expose_gates: args.expose_gates,
-        config_text: loaded.text.clone(),
-        precision: args.precision,
-        int8: int8_options(args),
-    };
+    let options = compile_options(args, &loaded, &weights)?;
     // The float32 model --eval-data compares against: the same options at float32, kept in memory.
     let reference = if args.eval_data.is_empty() {
         None
     } else {
-        let float = CompileOptions { precision: Precision::Float32, ..options.clone() };
+        let float = CompileOptions { precision: Precision::Float32, calibration: None, ..options.clone() };
         Some(plec_compiler::compile(&loaded.spec, &weights, &float)?)
     };
     let mut compiled = compile_owned(&loaded.spec, weights, &options)?;
@@ -241,6 +264,31 @@ fn compile(args: &Args, checkpoint: &Path) -> anyhow::Result<()> {
         println!("int8 AUC within {} of float32 on every task", args.max_auc_drop);
     }
     Ok(())
+}
+
+/// What `args` asks of the compiler; with calibration rows, static int8 with the ranges observed on them.
+fn compile_options(
+    args: &Args,
+    loaded: &plec_config::LoadedConfig,
+    weights: &Weights,
+) -> anyhow::Result<CompileOptions> {
+    let options = CompileOptions {
+        layout: args.layout,
+        opset: args.opset,
+        expose_gates: args.expose_gates,
+        config_text: loaded.text.clone(),
+        precision: args.precision,
+        int8: int8_options(args),
+        calibration: None,
+    };
+    let calibration_files = calibration_files(args);
+    if calibration_files.is_empty() {
+        return Ok(options);
+    }
+    let calibration = calibrate::calibrate(&loaded.spec, weights, &options, calibration_files)?;
+    let files: Vec<String> = calibration_files.iter().map(|p| p.display().to_string()).collect();
+    println!("static int8: activation ranges from {} rows of {}", calibration.rows(), files.join(", "));
+    Ok(CompileOptions { calibration: Some(calibration), ..options })
 }
 
 /// A checkpoint's own golden set must have the content hash its `meta.json` records (when it records one).

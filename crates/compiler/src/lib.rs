@@ -6,6 +6,7 @@
 //!                                                                                     \--dump--> text
 //! ```
 
+pub mod calibration;
 pub mod dump;
 pub mod error;
 mod lower;
@@ -13,11 +14,15 @@ pub mod model;
 pub mod opset;
 pub mod options;
 pub mod quantize;
+mod static_int8;
 #[doc(hidden)]
 pub mod weights;
 
+pub use calibration::{ActivationRange, Calibration};
 pub use error::{CompileError, WeightProblem, WeightsError};
-pub use lower::{compile, compile_owned, gate_output_name, meta, DenseKind, DenseLayer, GRAPH_NAME, PRODUCER};
+pub use lower::{
+    calibration_model, compile, compile_owned, gate_output_name, meta, DenseKind, DenseLayer, GRAPH_NAME, PRODUCER,
+};
 pub use model::{check_writable, read_model, CompiledModel, WriteSummary};
 pub use onnx_protobuf;
 pub use options::{

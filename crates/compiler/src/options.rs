@@ -3,6 +3,7 @@
 use plec_spec::artifact::precision::Precision;
 use plec_spec::ModelSpec;
 
+use crate::calibration::Calibration;
 use crate::error::CompileError;
 pub use crate::opset::{DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, SEQUENCE_MIN_OPSET};
 
@@ -60,6 +61,10 @@ pub struct CompileOptions {
     pub precision: Precision,
     /// How `Precision::Int8` quantizes (ignored for float32).
     pub int8: Int8Options,
+    /// With `Precision::Int8`: activation ranges observed on calibration rows (`crate::calibration_model`);
+    /// the int8 dense layers then run static int8 (`crate::static_int8`) instead of quantizing activations at
+    /// run time.
+    pub calibration: Option<Calibration>,
 }
 
 impl Default for CompileOptions {
@@ -71,6 +76,7 @@ impl Default for CompileOptions {
             config_text: String::new(),
             precision: Precision::Float32,
             int8: Int8Options::default(),
+            calibration: None,
         }
     }
 }

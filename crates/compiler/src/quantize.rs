@@ -21,6 +21,8 @@
 //!   (one scale and zero point per tensor: `DynamicQuantizeLinear`, node `<input>.quant`) once, for every int8
 //!   layer that reads it (at the first layer, all experts of all tasks); ONNX Runtime fuses a quantization read
 //!   by one layer into that layer (`DynamicQuantizeMatMul`).
+//! - **With calibration data** (`CompileOptions::calibration`), the same layers run static int8 instead
+//!   (`crate::static_int8`: `QGemm` with calibrated input scales, uint8 ReLU outputs inside MLP chains).
 //! - **Stay float32**: smaller tables, gates (their softmax decides the expert mix), output layers (one or a few
 //!   columns), sequence attention MLPs, narrower layers, and the layers reading the group input when it holds
 //!   raw numbers (see `reads_raw_numbers`).
@@ -31,10 +33,12 @@ use onnx_protobuf::tensor_proto::DataType;
 use onnx_protobuf::{NodeProto, TensorProto};
 use plec_spec::{Encoding, ModelSpec, SequenceEncoding};
 
+use crate::calibration::Calibration;
 use crate::error::CompileError;
-use crate::lower::dense::{DenseKind, DenseLayer};
+use crate::lower::dense::{DenseKind, DenseLayer, Structure};
 use crate::lower::graph::{attr_int, node_proto, Graph, MS_DOMAIN};
 use crate::options::{Int8Options, TableScale};
+use crate::static_int8::{self, StaticWeight};
 
 /// What an int8 compilation stored in int8, from the lowered graph's records (`lower::dense`): every embedding
 /// table and every dense layer with its precision. The compile summary and `plec compile` read this.
@@ -79,7 +83,13 @@ impl Int8Report {
 }
 
 /// Rewrites `g` (fully lowered, float32) to int8 as described in the module documentation.
-pub(crate) fn quantize(g: &mut Graph, spec: &ModelSpec, options: &Int8Options) -> Result<Int8Report, CompileError> {
+/// With `calibration`, the chosen dense layers run static int8 (`crate::static_int8`).
+pub(crate) fn quantize(
+    g: &mut Graph,
+    spec: &ModelSpec,
+    options: &Int8Options,
+    calibration: Option<&Calibration>,
+) -> Result<Int8Report, CompileError> {
     let structure = std::mem::take(&mut g.structure);
     let mut report = Int8Report::default();
     let mut int8_tables = BTreeSet::new();
@@ -104,22 +114,27 @@ pub(crate) fn quantize(g: &mut Graph, spec: &ModelSpec, options: &Int8Options) -
         .filter(|l| int8_tables.contains(&l.table))
         .map(|l| (l.node.as_str(), l.table.as_str()))
         .collect();
-    let raw_numbers = reads_raw_numbers(spec);
-    let mut chosen: BTreeMap<&str, &DenseLayer> = BTreeMap::new();
-    for layer in &structure.dense {
-        let int8 = pays_in_int8(layer, options) && !(raw_numbers && layer.input == structure.group_input);
-        if int8 {
-            chosen.insert(&layer.node, layer);
-        }
-        report.dense.push((layer.clone(), int8));
-    }
+    let mut chosen = chosen_layers(&structure, spec, options, &mut report);
     let nodes = std::mem::take(&mut g.nodes);
+    let mut dequantized = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        match lookups.get(node.name.as_str()) {
+            Some(table) => dequantized.extend(dequantized_gather(&node, table)?),
+            None => dequantized.push(node),
+        }
+    }
+    let nodes = dequantized;
+    if let Some(calibration) = calibration {
+        let outputs: BTreeSet<&str> = g.outputs.iter().map(|o| o.name.as_str()).collect();
+        let chains = static_int8::chains(&nodes, &chosen, &outputs);
+        g.nodes = static_int8::rewrite(g, nodes, &chosen, &chains, calibration, static_weight)?;
+        g.structure = structure;
+        return Ok(report);
+    }
     let mut shared = BTreeSet::new();
     let mut out = Vec::with_capacity(nodes.len());
     for node in nodes {
-        if let Some(table) = lookups.get(node.name.as_str()) {
-            out.extend(dequantized_gather(&node, table)?);
-        } else if let Some(layer) = chosen.remove(node.name.as_str()) {
+        if let Some(layer) = chosen.remove(node.name.as_str()) {
             out.extend(quantized_gemm(g, node, layer, &mut shared)?);
         } else {
             out.push(node);
@@ -131,6 +146,58 @@ pub(crate) fn quantize(g: &mut Graph, spec: &ModelSpec, options: &Int8Options) -
     g.nodes = out;
     g.structure = structure;
     Ok(report)
+}
+
+/// The dense layers that run as int8 matmuls, by node name; records every layer's precision in `report`.
+fn chosen_layers<'a>(
+    structure: &'a Structure,
+    spec: &ModelSpec,
+    options: &Int8Options,
+    report: &mut Int8Report,
+) -> BTreeMap<&'a str, &'a DenseLayer> {
+    let raw_numbers = reads_raw_numbers(spec);
+    let mut chosen = BTreeMap::new();
+    for layer in &structure.dense {
+        let int8 = pays_in_int8(layer, options) && !(raw_numbers && layer.input == structure.group_input);
+        if int8 {
+            chosen.insert(layer.node.as_str(), layer);
+        }
+        report.dense.push((layer.clone(), int8));
+    }
+    chosen
+}
+
+/// The float32 tensors static int8 needs calibrated ranges for (`crate::static_int8::Chains::taps`), with their
+/// widths, in the fully lowered float graph `g`.
+pub(crate) fn calibration_taps(g: &Graph, spec: &ModelSpec, options: &Int8Options) -> Vec<(String, usize)> {
+    let chosen = chosen_layers(&g.structure, spec, options, &mut Int8Report::default());
+    let outputs: BTreeSet<&str> = g.outputs.iter().map(|o| o.name.as_str()).collect();
+    static_int8::chains(&g.nodes, &chosen, &outputs).taps(&chosen)
+}
+
+/// A chosen layer's weight for QGemm: int8 `[out, in]` in [`WEIGHT_LEVELS`] levels per output channel, and its
+/// float bias; both float initializers leave the graph.
+fn static_weight(g: &mut Graph, gemm: &NodeProto, layer: &DenseLayer) -> Result<StaticWeight, CompileError> {
+    let values = layer_weight(g, gemm, layer)?;
+    let (out, inputs) = (layer.out, layer.inputs);
+    let (transposed, scales) = quantize_weight(&values, out, inputs);
+    let mut quant = vec![0u8; out * inputs];
+    for i in 0..inputs {
+        for o in 0..out {
+            quant[o * inputs + i] = transposed[i * out + o];
+        }
+    }
+    let bias = match gemm.input.get(2).filter(|b| !b.is_empty()) {
+        Some(b) => {
+            let Some(tensor) = g.initializers.remove(b) else {
+                return Err(CompileError::Internal(format!("Gemm `{}` reads no initializer `{b}`", gemm.name)));
+            };
+            Some((b.clone(), floats(&tensor)?))
+        }
+        None => None,
+    };
+    let name = gemm.input.get(1).cloned().unwrap_or_default();
+    Ok(StaticWeight { name, quant, scales, bias })
 }
 
 /// Whether `layer` runs as an int8 matmul (see the module documentation).
@@ -324,25 +391,11 @@ fn quantized_gemm(
     layer: &DenseLayer,
     shared: &mut BTreeSet<String>,
 ) -> Result<Vec<NodeProto>, CompileError> {
-    let transposed = gemm.attribute.iter().any(|a| a.name == "transB" && a.i == 1);
-    let other = gemm.attribute.iter().any(|a| a.name != "transB");
-    let (Some(x), Some(w_name)) = (gemm.input.first(), gemm.input.get(1)) else {
-        return Err(CompileError::Internal(format!("dense layer `{}` has no weight", layer.node)));
-    };
-    if gemm.op_type != "Gemm" || !transposed || other || *x != layer.input {
-        return Err(CompileError::Internal(format!("node `{}` is not the Gemm plec lowered", layer.node)));
-    }
-    let Some(weight) = g.initializers.get(w_name) else {
-        return Err(CompileError::Internal(format!("Gemm `{}` reads no initializer `{w_name}`", gemm.name)));
-    };
+    let values = layer_weight(g, &gemm, layer)?;
     let (out, inputs) = (layer.out, layer.inputs);
-    let values = floats(weight)?;
-    if values.len() != out * inputs {
-        return Err(CompileError::Internal(format!("weight `{w_name}` is not [{out}, {inputs}]")));
-    }
-    check_finite(w_name, &values)?;
+    let w_name = &gemm.input[1];
+    let x = &gemm.input[0];
     let (quant, scales) = quantize_weight(&values, out, inputs);
-    g.initializers.remove(w_name);
     let q_name = format!("{w_name}.quant");
     let s_name = format!("{w_name}.scale");
     g.initializers.insert(
@@ -363,6 +416,29 @@ fn quantized_gemm(
     let inputs = [xq.as_str(), &q_name, &xs, &s_name, &xz, "", bias];
     nodes.push(node_proto(MS_DOMAIN, "MatMulIntegerToFloat", &gemm.name, &inputs, &outputs, vec![]));
     Ok(nodes)
+}
+
+/// The float weight of `gemm` (dense layer `layer`, checked to be the Gemm plec lowered), removed from the
+/// initializers.
+fn layer_weight(g: &mut Graph, gemm: &NodeProto, layer: &DenseLayer) -> Result<Vec<f32>, CompileError> {
+    let transposed = gemm.attribute.iter().any(|a| a.name == "transB" && a.i == 1);
+    let other = gemm.attribute.iter().any(|a| a.name != "transB");
+    let (Some(x), Some(w_name)) = (gemm.input.first(), gemm.input.get(1)) else {
+        return Err(CompileError::Internal(format!("dense layer `{}` has no weight", layer.node)));
+    };
+    if gemm.op_type != "Gemm" || !transposed || other || *x != layer.input {
+        return Err(CompileError::Internal(format!("node `{}` is not the Gemm plec lowered", layer.node)));
+    }
+    let Some(weight) = g.initializers.remove(w_name) else {
+        return Err(CompileError::Internal(format!("Gemm `{}` reads no initializer `{w_name}`", gemm.name)));
+    };
+    let (out, inputs) = (layer.out, layer.inputs);
+    let values = floats(&weight)?;
+    if values.len() != out * inputs {
+        return Err(CompileError::Internal(format!("weight `{w_name}` is not [{out}, {inputs}]")));
+    }
+    check_finite(w_name, &values)?;
+    Ok(values)
 }
 
 /// The uint8 form of `x` (data, scale, zero point), quantized by `DynamicQuantizeLinear` (node `<x>.quant`)

@@ -20,7 +20,8 @@ mod wide;
 
 use onnx_protobuf::{GraphProto, ModelProto, OperatorSetIdProto, StringStringEntryProto};
 use plec_spec::artifact::precision::Precision;
-use plec_spec::ModelSpec;
+use plec_spec::artifact::signature::OutputSignature;
+use plec_spec::{ModelSpec, OutputKind};
 
 pub use dense::{DenseKind, DenseLayer};
 pub use gate::gate_output_name;
@@ -70,6 +71,45 @@ pub fn compile_owned(
     weights: Weights,
     options: &CompileOptions,
 ) -> Result<CompiledModel, CompileError> {
+    let (mut g, weights_sha256) = lower_float(spec, weights, options)?;
+    let int8 = match options.precision {
+        Precision::Int8 => Some(crate::quantize::quantize(&mut g, spec, &options.int8, options.calibration.as_ref())?),
+        Precision::Float32 => None,
+    };
+    let leftover = g.leftover_params();
+    if !leftover.is_empty() {
+        return Err(CompileError::Internal(format!("parameters not used by the graph: {}", leftover.join(", "))));
+    }
+    Ok(CompiledModel { model: assemble(spec, g, options, weights_sha256, &[])?, int8 })
+}
+
+/// The float32 model of `options` with, as extra outputs (and in its signature, kind `Regression`, tower
+/// [`CALIBRATION_TOWER`]), every tensor whose range static int8 (`--precision int8` with calibration data)
+/// needs; also their names. Only for observing those ranges (`Calibration::observe`); never written.
+pub fn calibration_model(
+    spec: &ModelSpec,
+    weights: &Weights,
+    options: &CompileOptions,
+) -> Result<(CompiledModel, Vec<String>), CompileError> {
+    let float = CompileOptions { precision: Precision::Float32, calibration: None, ..options.clone() };
+    let (mut g, weights_sha256) = lower_float(spec, weights.clone(), &float)?;
+    let taps = crate::quantize::calibration_taps(&g, spec, &options.int8);
+    for (name, width) in &taps {
+        g.add_output(
+            name,
+            onnx_protobuf::tensor_proto::DataType::FLOAT,
+            &[graph::Dim::Named("batch"), graph::Dim::Fixed(*width)],
+        );
+    }
+    let model = assemble(spec, g, &float, weights_sha256, &taps)?;
+    Ok((CompiledModel { model, int8: None }, taps.into_iter().map(|(name, _)| name).collect()))
+}
+
+/// The signature's tower name of [`calibration_model`]'s extra outputs.
+pub const CALIBRATION_TOWER: &str = "<calibration>";
+
+/// The float32 graph of `spec` (every layer lowered, nothing quantized) and the weights' content hash.
+fn lower_float(spec: &ModelSpec, weights: Weights, options: &CompileOptions) -> Result<(Graph, String), CompileError> {
     spec.check()?;
     let opset = options.opset_for(spec)?;
     let problems = weights.problems(spec);
@@ -85,15 +125,7 @@ pub fn compile_owned(
     }
     let ys = lower_layers(&mut g, spec, &input, options.layout, options.expose_gates)?;
     tower::lower_towers(&mut g, spec, &ys)?;
-    let int8 = match options.precision {
-        Precision::Int8 => Some(crate::quantize::quantize(&mut g, spec, &options.int8)?),
-        Precision::Float32 => None,
-    };
-    let leftover = g.leftover_params();
-    if !leftover.is_empty() {
-        return Err(CompileError::Internal(format!("parameters not used by the graph: {}", leftover.join(", "))));
-    }
-    Ok(CompiledModel { model: assemble(spec, g, options, weights_sha256)?, int8 })
+    Ok((g, weights_sha256))
 }
 
 /// The extraction layers in order, each lowered in `layout`: per-task inputs start as the group input and become
@@ -126,6 +158,7 @@ fn assemble(
     g: Graph,
     options: &CompileOptions,
     weights_sha256: String,
+    taps: &[(String, usize)],
 ) -> Result<ModelProto, CompileError> {
     let opset = g.opset;
     let mut opset_import = vec![OperatorSetIdProto { domain: String::new(), version: opset, ..Default::default() }];
@@ -140,7 +173,14 @@ fn assemble(
     let mut outputs = g.outputs;
     outputs.extend(g.gate_outputs);
     let output_names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
-    let signature = serde_json::to_string(&spec.signature()).map_err(json_err("signature"))?;
+    let mut signature = spec.signature();
+    signature.outputs.extend(taps.iter().map(|(name, width)| OutputSignature {
+        name: name.clone(),
+        tower: CALIBRATION_TOWER.into(),
+        kind: OutputKind::Regression,
+        shape: vec!["batch".into(), (*width).into()],
+    }));
+    let signature = serde_json::to_string(&signature).map_err(json_err("signature"))?;
     let mut metadata = vec![
         (meta::VERSION, env!("CARGO_PKG_VERSION").to_string()),
         (meta::CONFIG, options.config_text.clone()),
