@@ -160,7 +160,7 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
             ]
         );
         let models: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-        assert_eq!(models, ["single-task", "MMoE", "CGC", "PLE", "MMoE (mmoe block)", "DBMTL"]);
+        assert_eq!(models, ["single-task", "MMoE", "CGC", "PLE", "mmoe block", "DBMTL"]);
         let singles = [mean_sd(&rows[0][1]).0, mean_sd(&rows[0][2]).0];
         for (task, column) in [("income", 1), ("never_married", 2)] {
             let arms = [
@@ -201,10 +201,10 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
             ("PLE − single-task", "never_married"),
             ("PLE − MMoE", "income"),
             ("PLE − MMoE", "never_married"),
-            ("MMoE (mmoe block) − MMoE", "income"),
-            ("MMoE (mmoe block) − MMoE", "never_married"),
-            ("DBMTL − MMoE (mmoe block)", "income"),
-            ("DBMTL − MMoE (mmoe block)", "never_married")
+            ("mmoe block − MMoE", "income"),
+            ("mmoe block − MMoE", "never_married"),
+            ("DBMTL − mmoe block", "income"),
+            ("DBMTL − mmoe block", "never_married")
         ]
     );
     for row in &rows {
@@ -212,7 +212,7 @@ fn census_experiment_writes_a_table_of_every_model_and_a_chart() {
         let (model, other) = match row[0].as_str() {
             "PLE − single-task" => ("ple", format!("single_{task}")),
             "PLE − MMoE" => ("ple", "mmoe".to_string()),
-            "MMoE (mmoe block) − MMoE" => ("mmoe_model", "mmoe".to_string()),
+            "mmoe block − MMoE" => ("mmoe_model", "mmoe".to_string()),
             _ => ("dbmtl", "mmoe_model".to_string()),
         };
         let metric = format!("exact_auc_{task}");

@@ -18,7 +18,7 @@ use plec_trainer::metrics::exact_auc_name;
 /// cases (`model_config.ple`); the last two are TorchEasyRec's own `mmoe` and `dbmtl` blocks, run when their
 /// configs are in the folder.
 pub const MULTI_TASK: [(&str, &str); 5] =
-    [("mmoe", "MMoE"), ("cgc", "CGC"), ("ple", "PLE"), ("mmoe_model", "MMoE (mmoe block)"), ("dbmtl", "DBMTL")];
+    [("mmoe", "MMoE"), ("cgc", "CGC"), ("ple", "PLE"), ("mmoe_model", "mmoe block"), ("dbmtl", "DBMTL")];
 /// The arms of `MULTI_TASK` that run only when their config exists.
 const OPTIONAL: [&str; 2] = ["mmoe_model", "dbmtl"];
 pub const RESULTS_FILE: &str = "results.md";
@@ -123,8 +123,8 @@ fn paired_comparisons(tasks: &[TaskColumn], results: &BTreeMap<String, Vec<RunRe
     let pairs = [
         ("PLE − single-task", "ple", None),
         ("PLE − MMoE", "ple", Some("mmoe")),
-        ("MMoE (mmoe block) − MMoE", "mmoe_model", Some("mmoe")),
-        ("DBMTL − MMoE (mmoe block)", "dbmtl", Some("mmoe_model")),
+        ("mmoe block − MMoE", "mmoe_model", Some("mmoe")),
+        ("DBMTL − mmoe block", "dbmtl", Some("mmoe_model")),
     ];
     let mut comparisons = Vec::new();
     for (label, model, other) in pairs {
