@@ -17,7 +17,7 @@ pub mod quantize;
 pub mod weights;
 
 pub use error::{CompileError, WeightProblem, WeightsError};
-pub use lower::{compile, compile_owned, gate_output_name, meta, DenseKind, DenseLayer, GRAPH_NAME, PRODUCER};
+pub use lower::{compile, compile_owned, meta, DenseKind, DenseLayer, GRAPH_NAME, PRODUCER};
 pub use model::{check_writable, read_model, CompiledModel, WriteSummary};
 pub use onnx_protobuf;
 pub use options::{

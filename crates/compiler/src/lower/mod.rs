@@ -23,7 +23,6 @@ use plec_spec::artifact::precision::Precision;
 use plec_spec::ModelSpec;
 
 pub use dense::{DenseKind, DenseLayer};
-pub use gate::gate_output_name;
 use graph::{Graph, ML_DOMAIN, MS_DOMAIN};
 
 use crate::error::{CompileError, WeightsError};
