@@ -301,7 +301,10 @@ fn an_fg_none_checkpoint_scores_the_same_file_as_torcheasyrec_predict() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("fg_none.onnx outputs no gates: compile it with `plec compile --expose-gates`"), "{stderr}");
+    assert!(
+        stderr.contains("fg_none.onnx outputs no gates: compile it with `plec compile --expose-gates`"),
+        "{stderr}"
+    );
 }
 
 /// TorchEasyRec's MMoE (with gate MLPs and BatchNorm experts) and DBMTL (bottom MLP, an MMoE, task MLPs and relation

@@ -55,7 +55,8 @@ fn exposed_gates_are_outputs_named_after_their_gate() {
         for layout in [Layout::Explicit, Layout::Fused, Layout::Wide] {
             let options = CompileOptions { layout, expose_gates: true, ..Default::default() };
             let dumped = dump(&compile(&spec, &weights, &options).unwrap().model);
-            let hidden = dump(&compile(&spec, &weights, &CompileOptions { layout, ..Default::default() }).unwrap().model);
+            let hidden =
+                dump(&compile(&spec, &weights, &CompileOptions { layout, ..Default::default() }).unwrap().model);
             let mut gates: Vec<String> = dumped
                 .lines()
                 .filter(|line| line.starts_with("output ") && !hidden.lines().any(|h| h == *line))

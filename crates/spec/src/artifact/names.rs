@@ -405,8 +405,14 @@ mod tests {
         for gate in [task_gate("layer1", "ctr"), shared_gate("layer2"), format!("{MMOE}.gate_cvr")] {
             assert_eq!(gate_of_output(&gate_output(&gate)), Some(gate.as_str()));
         }
-        for other in ["probs_ctr", "tower.ctr.output.softmax", "ple.layer1.gate_ctr", "mmoe.expert_0.softmax", "x.gate_a.softmax"]
-        {
+        for other in [
+            "probs_ctr",
+            "tower.ctr.output.softmax",
+            "ple.layer1.gate_ctr",
+            "mmoe.expert_0.softmax",
+            "x.gate_a.softmax",
+            "ple.a.b.gate_c.softmax",
+        ] {
             assert_eq!(gate_of_output(other), None, "{other}");
         }
     }
