@@ -137,12 +137,8 @@ fn prepare(model: &Model, batch: ColumnBatch) -> Result<Prepared, PredictError> 
     Ok(Prepared { batch, scored_row, inputs, batch_size, bad })
 }
 
-/// Scores every row of `options.inputs` into `options.output`.
-pub fn predict(
-    model: &Model,
-    options: &PredictOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<PredictSummary, PredictError> {
+/// The output's value columns, after checking that `options` can be met by `model`.
+fn checked_value_columns(model: &Model, options: &PredictOptions) -> Result<Vec<ValueColumn>, PredictError> {
     if options.batch_size == 0 {
         return Err(PredictError::Usage("--batch-size must be at least 1".into()));
     }
@@ -158,6 +154,16 @@ pub fn predict(
             return Err(PredictError::Usage(format!("kept column {kept:?} has the name of an output column")));
         }
     }
+    Ok(values)
+}
+
+/// Scores every row of `options.inputs` into `options.output`.
+pub fn predict(
+    model: &Model,
+    options: &PredictOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<PredictSummary, PredictError> {
+    let values = checked_value_columns(model, options)?;
     let mut columns: Vec<String> = model.signature().columns();
     for kept in &options.keep_columns {
         if !columns.contains(kept) {
