@@ -201,6 +201,74 @@ fn numeric_csv(path: &Path) -> (Vec<String>, Vec<Vec<f32>>) {
     (header, rows)
 }
 
+/// The largest difference between plec's columns and TorchEasyRec's seen on a file, by kind, and how many columns
+/// were compared.
+#[derive(Debug, Default)]
+struct Differences {
+    probs: f32,
+    logits: f32,
+    gates: f32,
+    columns: usize,
+}
+
+/// TorchEasyRec's column for plec's column `name`: the same name for an output; for an MMoE gate's column
+/// `mmoe.gate_<tower>.softmax_<e>`, `gate_<tower>_<e>` (what `tzrec_predict_with_gates.py` writes).
+fn torcheasyrec_column(name: &str) -> String {
+    match name.strip_prefix("mmoe.gate_").and_then(|rest| rest.split_once(".softmax_")) {
+        Some((tower, expert)) => format!("gate_{tower}_{expert}"),
+        None => name.to_string(),
+    }
+}
+
+/// Every column of plec's predictions `ours` within tolerance of TorchEasyRec's `theirs` on each of the `rows` rows.
+fn assert_same_as_torcheasyrec(ours: &Path, theirs: &Path, rows: usize) -> Differences {
+    let (ours_header, ours) = numeric_csv(ours);
+    let (theirs_header, theirs) = numeric_csv(theirs);
+    assert_eq!((ours.len(), theirs.len()), (rows, rows));
+    let mut seen = Differences::default();
+    for (column, name) in ours_header.iter().enumerate() {
+        let (tolerance, worst) = if name.starts_with("mmoe.gate_") {
+            (Tolerance::GATE_SOFTMAX, &mut seen.gates)
+        } else if name.starts_with("probs_") {
+            (Tolerance::for_output(OutputKind::Probs), &mut seen.probs)
+        } else {
+            (Tolerance::for_output(OutputKind::Logits), &mut seen.logits)
+        };
+        let wanted = torcheasyrec_column(name);
+        let theirs_column =
+            theirs_header.iter().position(|h| *h == wanted).unwrap_or_else(|| panic!("TorchEasyRec wrote no {wanted}"));
+        for (row, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            let (got, want) = (a[column], b[theirs_column]);
+            assert!((got - want).abs() <= tolerance.allowed(want), "row {row} {name}: plec {got}, TorchEasyRec {want}");
+            *worst = worst.max((got - want).abs());
+        }
+        seen.columns += 1;
+    }
+    seen
+}
+
+/// The gates of a `plec predict --expose-gates` file (columns `<gate>.softmax_<e>`) and how many experts each
+/// mixes, after checking that every gate's columns sum to 1 on every row.
+fn assert_gates_sum_to_one(predictions: &Path) -> Vec<(String, usize)> {
+    let (header, rows) = numeric_csv(predictions);
+    let mut gates: Vec<(String, Vec<usize>)> = Vec::new();
+    for (column, name) in header.iter().enumerate() {
+        let Some((gate, _expert)) = name.rsplit_once(".softmax_") else { continue };
+        match gates.iter_mut().find(|(g, _)| g == gate) {
+            Some((_, columns)) => columns.push(column),
+            None => gates.push((gate.to_string(), vec![column])),
+        }
+    }
+    for (gate, columns) in &gates {
+        for (row, values) in rows.iter().enumerate() {
+            let sum: f32 = columns.iter().map(|&c| values[c]).sum();
+            assert!(columns.iter().all(|&c| (0.0..=1.0).contains(&values[c])), "row {row} {gate}: {values:?}");
+            assert!((sum - 1.0).abs() <= Tolerance::GATE_SOFTMAX.allowed(1.0), "row {row} {gate} sums to {sum}");
+        }
+    }
+    gates.into_iter().map(|(gate, columns)| (gate, columns.len())).collect()
+}
+
 /// fg_mode FG_NONE end to end against TorchEasyRec itself: `fg_none/` holds a checkpoint that TorchEasyRec's
 /// `train_eval` trained on FG-encoded rows of `fg_encoded.config` (hash, vocabulary, boundaries, weighted,
 /// multi-valued and sequence features) and what TorchEasyRec's `predict` wrote for `rows.csv`
@@ -223,19 +291,76 @@ fn an_fg_none_checkpoint_scores_the_same_file_as_torcheasyrec_predict() {
     plec(&["compile", "--tzrec-checkpoint", &checkpoint, "--config", &config, "--golden-data", &rows, "-o", model]);
     let predictions = dir.path().join("plec.csv");
     plec(&["predict", model, "--input", &rows, "--output", predictions.to_str().unwrap()]);
-    let (ours_header, ours) = numeric_csv(&predictions);
-    let (theirs_header, theirs) = numeric_csv(Path::new(&fixture("fg_none/tzrec_predictions.csv")));
-    assert_eq!((ours.len(), theirs.len()), (300, 300));
-    let mut checked = 0;
-    for (column, name) in ours_header.iter().enumerate() {
-        let kind = if name.starts_with("probs_") { OutputKind::Probs } else { OutputKind::Logits };
-        let tolerance = Tolerance::for_output(kind);
-        let theirs_column = theirs_header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no {name}"));
-        for (row, (a, b)) in ours.iter().zip(&theirs).enumerate() {
-            let (got, want) = (a[column], b[theirs_column]);
-            assert!((got - want).abs() <= tolerance.allowed(want), "row {row} {name}: plec {got}, TorchEasyRec {want}");
-            checked += 1;
-        }
+    let seen = assert_same_as_torcheasyrec(&predictions, Path::new(&fixture("fg_none/tzrec_predictions.csv")), 300);
+    assert_eq!(seen.columns, 4, "{seen:?}");
+    // Gates are written only by a model compiled to output them.
+    let output = Command::new(env!("CARGO_BIN_EXE_plec"))
+        .args(["predict", model, "--input", &rows, "--output", dir.path().join("gates.csv").to_str().unwrap()])
+        .arg("--expose-gates")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("fg_none.onnx outputs no gates: compile it with `plec compile --expose-gates`"),
+        "{stderr}"
+    );
+}
+
+/// TorchEasyRec's MMoE (with gate MLPs and BatchNorm experts) and DBMTL (bottom MLP, an MMoE, task MLPs and relation
+/// towers, one reading another's relation MLP), trained by TorchEasyRec's `train_eval` on FG_NONE rows
+/// (`train_fg_none_with_tzrec.sh`): `plec compile --tzrec-checkpoint --expose-gates` in `layouts`, then
+/// `plec predict --expose-gates` on the same rows.csv, give TorchEasyRec's probabilities and logits, and every MMoE
+/// gate's softmax as TorchEasyRec's MMoE module computes it (`tzrec_predict_with_gates.py`); each gate sums to 1.
+fn assert_multi_task_case_matches(case: &str, config_name: &str, layouts: &[&str], gates: &[(&str, usize)]) {
+    let dir = TestDir::new(&format!("tzrec-{case}"));
+    let rows = fixture(&format!("{case}/rows.csv"));
+    let checkpoint = fixture(&format!("{case}/model.ckpt-62"));
+    let config = config(config_name);
+    let theirs = fixture(&format!("{case}/tzrec_predictions.csv"));
+    for layout in layouts {
+        let model = dir.path().join(format!("{layout}.onnx"));
+        let model = model.to_str().unwrap();
+        let compiled = plec(&[
+            "compile",
+            "--tzrec-checkpoint",
+            &checkpoint,
+            "--config",
+            &config,
+            "--golden-data",
+            &rows,
+            "--layout",
+            layout,
+            "--expose-gates",
+            "-o",
+            model,
+        ]);
+        assert!(String::from_utf8_lossy(&compiled.stdout).contains("outputs match the trainer"));
+        let predictions = dir.path().join(format!("{layout}.csv"));
+        plec(&["predict", model, "--input", &rows, "--output", predictions.to_str().unwrap(), "--expose-gates"]);
+        let found = assert_gates_sum_to_one(&predictions);
+        let expected: Vec<(String, usize)> = gates.iter().map(|(g, n)| (g.to_string(), *n)).collect();
+        assert_eq!(found, expected);
+        let seen = assert_same_as_torcheasyrec(&predictions, Path::new(&theirs), 300);
+        let towers = theirs_towers(&theirs);
+        assert_eq!(seen.columns, 2 * towers + gates.iter().map(|(_, n)| n).sum::<usize>(), "{seen:?}");
+        eprintln!("{case} {layout}: largest difference from TorchEasyRec {seen:?}");
     }
-    assert_eq!(checked, 4 * 300, "columns {ours_header:?}");
+}
+
+/// How many towers TorchEasyRec's predictions file has (one `probs_<tower>` column each).
+fn theirs_towers(theirs: &str) -> usize {
+    numeric_csv(Path::new(theirs)).0.iter().filter(|h| h.starts_with("probs_")).count()
+}
+
+#[test]
+fn a_torcheasyrec_mmoe_checkpoint_scores_and_gates_as_torcheasyrec_predict() {
+    let gates = [("mmoe.gate_ctr", 3), ("mmoe.gate_cvr", 3)];
+    assert_multi_task_case_matches("mmoe", "tzrec_mmoe_fg_none.config", &["explicit", "fused"], &gates);
+}
+
+#[test]
+fn a_torcheasyrec_dbmtl_checkpoint_scores_and_gates_as_torcheasyrec_predict() {
+    let gates = [("mmoe.gate_ctr", 2), ("mmoe.gate_cvr", 2), ("mmoe.gate_ctcvr", 2)];
+    assert_multi_task_case_matches("dbmtl", "tzrec_dbmtl_fg_none.config", &["wide"], &gates);
 }

@@ -30,6 +30,11 @@ pub struct Args {
     /// others; their predictions are left empty. Without it, a bad row stops the run.
     #[arg(long)]
     pub bad_rows: Option<PathBuf>,
+    /// Also write every gate's softmax the model outputs (compiled with `plec compile --expose-gates`), one column
+    /// per expert after the predictions: `<gate>.softmax_<e>` (e.g. `mmoe.gate_ctr.softmax_0`,
+    /// `ple.layer1.gate_shared.softmax_2`).
+    #[arg(long)]
+    pub expose_gates: bool,
     /// CSV field delimiter of the inputs.
     #[arg(long, default_value = ",")]
     pub delimiter: char,
@@ -72,6 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         keep_columns: args.keep_columns,
         bad_rows: args.bad_rows.clone(),
         csv: CsvOptions { delimiter: args.delimiter as u8, ..CsvOptions::default() },
+        gates: args.expose_gates,
         interrupt: Some(crate::interrupt::install()),
     };
     let show_progress = std::io::stderr().is_terminal();

@@ -20,9 +20,7 @@ pub mod weights;
 
 pub use calibration::{ActivationRange, Calibration};
 pub use error::{CompileError, WeightProblem, WeightsError};
-pub use lower::{
-    calibration_model, compile, compile_owned, gate_output_name, meta, DenseKind, DenseLayer, GRAPH_NAME, PRODUCER,
-};
+pub use lower::{calibration_model, compile, compile_owned, meta, DenseKind, DenseLayer, GRAPH_NAME, PRODUCER};
 pub use model::{check_writable, read_model, CompiledModel, WriteSummary};
 pub use onnx_protobuf;
 pub use options::{

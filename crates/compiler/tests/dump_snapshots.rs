@@ -30,3 +30,42 @@ fn compiling_twice_gives_identical_bytes() {
         }
     }
 }
+
+/// With `expose_gates`, every gate's softmax is a graph output, in every layout: `ple.<layer>.gate_<tower>.softmax`
+/// over the task's and the shared experts, `ple.<layer>.gate_shared.softmax` over all of the layer's (every layer but
+/// the last), and MMoE's (also DBMTL's) `mmoe.gate_<tower>.softmax` over its experts. The names and widths expected
+/// are derived from the spec here; the snapshot lists each catalog model's gate outputs for review.
+#[test]
+fn exposed_gates_are_outputs_named_after_their_gate() {
+    let mut text = String::new();
+    for (name, spec) in catalog() {
+        let mut expected = Vec::new();
+        for layer in &spec.layers {
+            for tower in &spec.towers {
+                let gate = layer.task_gate_module(&tower.name);
+                expected.push(format!("output {gate}.softmax float [batch, {}]", layer.task_gate_width()));
+            }
+            if layer.has_shared_gate {
+                let all = layer.experts_per_task * spec.towers.len() + layer.shared_experts;
+                expected.push(format!("output {}.softmax float [batch, {all}]", layer.shared_gate_module()));
+            }
+        }
+        expected.sort();
+        let weights = Weights::random(&spec, 0);
+        for layout in [Layout::Explicit, Layout::Fused, Layout::Wide] {
+            let options = CompileOptions { layout, expose_gates: true, ..Default::default() };
+            let dumped = dump(&compile(&spec, &weights, &options).unwrap().model);
+            let hidden =
+                dump(&compile(&spec, &weights, &CompileOptions { layout, ..Default::default() }).unwrap().model);
+            let mut gates: Vec<String> = dumped
+                .lines()
+                .filter(|line| line.starts_with("output ") && !hidden.lines().any(|h| h == *line))
+                .map(str::to_string)
+                .collect();
+            gates.sort();
+            assert_eq!(gates, expected, "{name} {}", layout.name());
+        }
+        text.push_str(&format!("{name}:\n  {}\n", expected.join("\n  ")));
+    }
+    insta::assert_snapshot!(text);
+}

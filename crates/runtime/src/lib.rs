@@ -17,7 +17,7 @@ pub mod validate;
 
 pub use device::{Device, DeviceError, DeviceReport};
 pub use error::{Result, RuntimeError};
-pub use model::{BareRunner, IntegrityReport, Model};
+pub use model::{BareRunner, GateOutput, IntegrityReport, Model};
 pub use options::{IntegrityCheck, OptimizationLevel, RunOptions};
 pub use tensor::{OutputTensor, Outputs, RawData, RawInputs, RawTensor};
 pub use validate::{BadValue, InputError};

@@ -8,6 +8,7 @@ use ort::session::builder::SessionBuilder;
 use ort::session::{Session, SessionInputValue};
 use ort::value::{Tensor, TensorElementType, TensorRef, ValueType as OrtValueType};
 use plec_spec::artifact::integrity::{self, ModelIntegrity};
+use plec_spec::artifact::names;
 use plec_spec::artifact::signature::{OutputSignature, Signature, SIGNATURE_KEY};
 use plec_spec::ValueType;
 
@@ -27,10 +28,19 @@ pub struct Model {
     bytes: Vec<u8>,
     options: RunOptions,
     signature: Signature,
+    gates: Vec<GateOutput>,
     metadata: BTreeMap<String, String>,
     device: DeviceReport,
     integrity: Option<IntegrityReport>,
     pool: SessionPool,
+}
+
+/// A gate's softmax that a model exposes beside its signature's outputs (`plec compile --expose-gates`): graph
+/// output `name` (`<gate>.softmax`, `plec_spec::artifact::names::gate_output`), `[batch, experts]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateOutput {
+    pub name: String,
+    pub experts: usize,
 }
 
 /// The content hashes a load checked, and how long it took.
@@ -95,13 +105,14 @@ impl Model {
         let metadata = read_metadata(&path, &session)?;
         let signature = parse_signature(&path, &metadata)?;
         check_graph(&path, &session, &signature)?;
+        let gates = gate_outputs(&path, &session, &signature)?;
         let max_sessions = options
             .max_sessions
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
         let mut options = options.clone();
         options.device = device.used;
         let pool = SessionPool::new(session, max_sessions);
-        Ok(Model { path, bytes, options, signature, metadata, device, integrity, pool })
+        Ok(Model { path, bytes, options, signature, gates, metadata, device, integrity, pool })
     }
 
     pub fn path(&self) -> &Path {
@@ -116,6 +127,12 @@ impl Model {
     /// The outputs every run returns, in order.
     pub fn outputs(&self) -> &[OutputSignature] {
         &self.signature.outputs
+    }
+
+    /// The gates' softmaxes the graph outputs beside the signature's outputs, in graph order (none unless compiled
+    /// with `--expose-gates`).
+    pub fn gate_outputs(&self) -> &[GateOutput] {
+        &self.gates
     }
 
     /// Every custom metadata entry of the model (plec's are under `plec.`), by key.
@@ -155,28 +172,50 @@ impl Model {
 
     /// Runs a batch that [`validate::check`] accepted with this batch size.
     pub fn run_checked(&self, inputs: &RawInputs, batch: usize) -> Result<Outputs> {
+        self.run_outputs(inputs, batch, false)
+    }
+
+    /// As [`Model::run_checked`], returning the signature's outputs and then every gate output
+    /// ([`Model::gate_outputs`]).
+    pub fn run_checked_with_gates(&self, inputs: &RawInputs, batch: usize) -> Result<Outputs> {
+        self.run_outputs(inputs, batch, true)
+    }
+
+    /// The signature's outputs and, with `gates`, the gate outputs: `(name, [batch, dims...] without batch)`.
+    fn output_shapes(&self, gates: bool) -> Vec<(&str, Vec<usize>)> {
+        let mut out: Vec<(&str, Vec<usize>)> = self
+            .signature
+            .outputs
+            .iter()
+            .map(|o| (o.name.as_str(), o.shape.iter().skip(1).map(|d| d.as_u64().unwrap_or(0) as usize).collect()))
+            .collect();
+        if gates {
+            out.extend(self.gates.iter().map(|g| (g.name.as_str(), vec![g.experts])));
+        }
+        out
+    }
+
+    fn run_outputs(&self, inputs: &RawInputs, batch: usize, gates: bool) -> Result<Outputs> {
+        let wanted = self.output_shapes(gates);
         if batch == 0 {
-            return Ok(self.empty_outputs());
+            return Ok(empty_outputs(&wanted));
         }
         let mut session = self.pool.acquire(|| new_session(&self.path, &self.bytes, &self.options))?;
         let values = self.input_values(inputs)?;
         let run_error = |source: ort::Error| RuntimeError::Run { path: self.path.clone(), source };
         let results = session.run(values).map_err(run_error)?;
         let mut outputs = Outputs::default();
-        for output in &self.signature.outputs {
-            let output_error = |message: String| RuntimeError::Output {
-                path: self.path.clone(),
-                output: output.name.clone(),
-                message,
-            };
-            let value = results.get(&output.name).ok_or_else(|| output_error("not produced by the run".into()))?;
+        for (name, _) in wanted {
+            let output_error =
+                |message: String| RuntimeError::Output { path: self.path.clone(), output: name.to_string(), message };
+            let value = results.get(name).ok_or_else(|| output_error("not produced by the run".into()))?;
             let (shape, values) = value.try_extract_tensor::<f32>().map_err(|source| RuntimeError::OutputTensor {
                 path: self.path.clone(),
-                output: output.name.clone(),
+                output: name.to_string(),
                 source,
             })?;
             let shape = shape.iter().map(|&d| usize::try_from(d).unwrap_or(0)).collect();
-            outputs.tensors.push((output.name.clone(), OutputTensor { shape, values: values.to_vec() }));
+            outputs.tensors.push((name.to_string(), OutputTensor { shape, values: values.to_vec() }));
         }
         Ok(outputs)
     }
@@ -217,20 +256,19 @@ impl Model {
         }
         Ok(values)
     }
+}
 
-    fn empty_outputs(&self) -> Outputs {
-        let tensors = self
-            .signature
-            .outputs
-            .iter()
-            .map(|output| {
-                let mut shape = vec![0];
-                shape.extend(output.shape.iter().skip(1).map(|d| d.as_u64().unwrap_or(0) as usize));
-                (output.name.clone(), OutputTensor { shape, values: Vec::new() })
-            })
-            .collect();
-        Outputs { tensors }
-    }
+/// Zero-row outputs of the given shapes (without the batch axis).
+fn empty_outputs(wanted: &[(&str, Vec<usize>)]) -> Outputs {
+    let tensors = wanted
+        .iter()
+        .map(|(name, dims)| {
+            let mut shape = vec![0];
+            shape.extend(dims);
+            (name.to_string(), OutputTensor { shape, values: Vec::new() })
+        })
+        .collect();
+    Outputs { tensors }
 }
 
 /// See [`Model::bare_runner`].
@@ -401,4 +439,28 @@ fn check_graph(path: &Path, session: &Session, signature: &Signature) -> Result<
         }
     }
     Ok(())
+}
+
+/// The graph outputs beside the signature's that hold a gate's softmax (`names::gate_of_output` recognises their
+/// names): each must be float32 `[batch, experts]`.
+fn gate_outputs(path: &Path, session: &Session, signature: &Signature) -> Result<Vec<GateOutput>> {
+    let mut gates = Vec::new();
+    for output in session.outputs() {
+        let name = output.name();
+        if signature.outputs.iter().any(|o| o.name == name) || names::gate_of_output(name).is_none() {
+            continue;
+        }
+        let experts = match output.dtype() {
+            OrtValueType::Tensor { ty: TensorElementType::Float32, shape, .. } if shape.len() == 2 => {
+                usize::try_from(shape[1]).ok().filter(|&e| e > 0)
+            }
+            _ => None,
+        };
+        let experts = experts.ok_or_else(|| RuntimeError::Metadata {
+            path: path.to_path_buf(),
+            message: format!("gate output `{name}` is {:?}, expected float32 [batch, experts]", output.dtype()),
+        })?;
+        gates.push(GateOutput { name: name.to_string(), experts });
+    }
+    Ok(gates)
 }

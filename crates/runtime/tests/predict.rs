@@ -54,6 +54,7 @@ fn options(inputs: Vec<PathBuf>, output: PathBuf, batch_size: usize) -> PredictO
         keep_columns: vec!["row_id".into()],
         bad_rows: None,
         csv: CsvOptions::default(),
+        gates: false,
         interrupt: None,
     }
 }

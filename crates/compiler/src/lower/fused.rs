@@ -19,7 +19,6 @@ use plec_spec::artifact::names;
 use plec_spec::{ExtractionLayer, ModelSpec};
 
 use super::dense::{DenseKind, DenseRole};
-use super::gate::gate_output_name;
 use super::graph::{attr_int, f32_tensor, value_info, Dim, Graph};
 use super::mlp::lower_mlp;
 use crate::error::CompileError;
@@ -201,7 +200,7 @@ fn gate_rows(
             g.node("Slice", &format!("{}.logits", gate.name), &[&logits, &starts, &ends, &axes], vec![])
         };
         column += width;
-        let softmax = g.node("Softmax", &gate_output_name(&gate.name), &[&gate_logits], vec![attr_int("axis", -1)]);
+        let softmax = g.node("Softmax", &names::gate_output(&gate.name), &[&gate_logits], vec![attr_int("axis", -1)]);
         if expose_gates {
             g.gate_outputs.push(value_info(&softmax, DataType::FLOAT, &[Dim::Named("batch"), Dim::Fixed(width)]));
         }

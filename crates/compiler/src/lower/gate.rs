@@ -10,11 +10,6 @@ use super::dense::{DenseKind, DenseRole};
 use super::graph::{attr_int, value_info, Dim, Graph};
 use crate::error::CompileError;
 
-/// Name of the graph output carrying a gate's softmax when gates are exposed.
-pub fn gate_output_name(gate: &str) -> String {
-    format!("{gate}.softmax")
-}
-
 /// `[batch, 1, units]` view of an expert's output, made once per expert and shared by every gate that mixes it.
 pub(crate) fn expert_slot(g: &mut Graph, expert_output: &str, expert: &str) -> String {
     let name = format!("{expert}.unsqueeze");
@@ -36,7 +31,7 @@ pub(crate) fn lower_gate(
     let w = g.param(&names::weight(gate))?;
     let b = g.param(&names::bias(gate))?;
     let logits = g.dense(DenseRole::linear(DenseKind::Gate), gate, &[input, &w, &b])?;
-    let softmax = g.node("Softmax", &gate_output_name(gate), &[&logits], vec![attr_int("axis", -1)]);
+    let softmax = g.node("Softmax", &names::gate_output(gate), &[&logits], vec![attr_int("axis", -1)]);
     if expose {
         g.gate_outputs.push(value_info(&softmax, DataType::FLOAT, &[Dim::Named("batch"), Dim::Fixed(slots.len())]));
     }

@@ -24,7 +24,6 @@ use plec_spec::artifact::signature::OutputSignature;
 use plec_spec::{ModelSpec, OutputKind};
 
 pub use dense::{DenseKind, DenseLayer};
-pub use gate::gate_output_name;
 use graph::{Graph, ML_DOMAIN, MS_DOMAIN};
 
 use crate::error::{CompileError, WeightsError};

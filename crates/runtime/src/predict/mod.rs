@@ -36,6 +36,8 @@ pub struct PredictOptions {
     /// Where bad rows go; `None`: a bad row fails the run.
     pub bad_rows: Option<PathBuf>,
     pub csv: CsvOptions,
+    /// Also write every gate output the model exposes ([`Model::gate_outputs`]), one column per expert.
+    pub gates: bool,
     /// Checked between batches (set by a SIGINT / SIGTERM handler): when set, the run stops and removes its
     /// partial output files.
     pub interrupt: Option<Arc<AtomicBool>>,
@@ -59,8 +61,9 @@ pub struct PredictSummary {
     pub inference: Duration,
 }
 
-/// The output's value columns, from the model's outputs.
-pub fn value_columns(model: &Model) -> Vec<ValueColumn> {
+/// The output's value columns, from the model's outputs and, with `gates`, then its gate outputs
+/// (`<gate>.softmax_<e>` for expert `e` in the gate's order).
+pub fn value_columns(model: &Model, gates: bool) -> Vec<ValueColumn> {
     let mut columns = Vec::new();
     for (output, signature) in model.outputs().iter().enumerate() {
         let width: usize = signature.shape.iter().skip(1).map(|d| d.as_u64().unwrap_or(1) as usize).product();
@@ -69,6 +72,15 @@ pub fn value_columns(model: &Model) -> Vec<ValueColumn> {
         } else {
             for index in 0..width {
                 columns.push(ValueColumn { name: format!("{}_{index}", signature.name), output, index, width });
+            }
+        }
+    }
+    if gates {
+        let first = model.outputs().len();
+        for (g, gate) in model.gate_outputs().iter().enumerate() {
+            let width = gate.experts;
+            for index in 0..width {
+                columns.push(ValueColumn { name: format!("{}_{index}", gate.name), output: first + g, index, width });
             }
         }
     }
@@ -125,21 +137,33 @@ fn prepare(model: &Model, batch: ColumnBatch) -> Result<Prepared, PredictError> 
     Ok(Prepared { batch, scored_row, inputs, batch_size, bad })
 }
 
+/// The output's value columns, after checking that `options` can be met by `model`.
+fn checked_value_columns(model: &Model, options: &PredictOptions) -> Result<Vec<ValueColumn>, PredictError> {
+    if options.batch_size == 0 {
+        return Err(PredictError::Usage("--batch-size must be at least 1".into()));
+    }
+    if options.gates && model.gate_outputs().is_empty() {
+        return Err(PredictError::Usage(format!(
+            "{} outputs no gates: compile it with `plec compile --expose-gates` to write them",
+            model.path().display()
+        )));
+    }
+    let values = value_columns(model, options.gates);
+    for kept in &options.keep_columns {
+        if values.iter().any(|v| &v.name == kept) {
+            return Err(PredictError::Usage(format!("kept column {kept:?} has the name of an output column")));
+        }
+    }
+    Ok(values)
+}
+
 /// Scores every row of `options.inputs` into `options.output`.
 pub fn predict(
     model: &Model,
     options: &PredictOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<PredictSummary, PredictError> {
-    if options.batch_size == 0 {
-        return Err(PredictError::Usage("--batch-size must be at least 1".into()));
-    }
-    let values = value_columns(model);
-    for kept in &options.keep_columns {
-        if values.iter().any(|v| &v.name == kept) {
-            return Err(PredictError::Usage(format!("kept column {kept:?} has the name of an output column")));
-        }
-    }
+    let values = checked_value_columns(model, options)?;
     let mut columns: Vec<String> = model.signature().columns();
     for kept in &options.keep_columns {
         if !columns.contains(kept) {
@@ -185,7 +209,11 @@ pub fn predict(
                 summary.bad_rows += rows as u64;
             }
             let run_start = Instant::now();
-            let outputs = model.run_checked(&prepared.inputs, prepared.batch_size)?;
+            let outputs = if options.gates {
+                model.run_checked_with_gates(&prepared.inputs, prepared.batch_size)?
+            } else {
+                model.run_checked(&prepared.inputs, prepared.batch_size)?
+            };
             summary.inference += run_start.elapsed();
             let scored = ScoredBatch {
                 batch: &prepared.batch,

@@ -26,7 +26,7 @@ pub struct ScoredBatch<'a> {
     pub batch: &'a ColumnBatch,
     /// Per input row: the row's index into `values`' batch axis, or `None`.
     pub scored_row: Vec<Option<usize>>,
-    /// Per output (signature order): row-major values of the scored rows.
+    /// Per output (signature order, then any gate outputs): row-major values of the scored rows.
     pub values: Vec<&'a [f32]>,
 }
 

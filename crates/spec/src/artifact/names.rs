@@ -186,6 +186,26 @@ impl ExtractionLayer {
     }
 }
 
+/// What ends the name of the graph output that carries a gate's softmax when gates are exposed
+/// (`plec compile --expose-gates`): `<gate>.softmax`, `[batch, experts the gate mixes]`, e.g.
+/// `ple.layer1.gate_ctr.softmax`, `ple.layer1.gate_shared.softmax`, `mmoe.gate_ctr.softmax`.
+pub const GATE_OUTPUT_SUFFIX: &str = ".softmax";
+
+/// The graph output (and node) holding the softmax of gate `gate` (a gate module: [`task_gate`], [`shared_gate`],
+/// or [`ExtractionLayer::task_gate_module`] for MMoE).
+pub fn gate_output(gate: &str) -> String {
+    format!("{gate}{GATE_OUTPUT_SUFFIX}")
+}
+
+/// The gate module whose softmax graph output is `output`, if `output` is one: `<gate>.softmax` where `<gate>` is
+/// `gate_<...>` of a PLE layer (`ple.<layer>`) or of the MMoE module (`mmoe`).
+pub fn gate_of_output(output: &str) -> Option<&str> {
+    let gate = output.strip_suffix(GATE_OUTPUT_SUFFIX)?;
+    let (module, last) = gate.rsplit_once('.')?;
+    let of_a_layer = module == MMOE || module.strip_prefix("ple.").is_some_and(|layer| !layer.contains('.'));
+    (of_a_layer && last.starts_with("gate_")).then_some(gate)
+}
+
 pub fn tower_output(tower: &str) -> String {
     format!("tower.{tower}.output")
 }
@@ -373,5 +393,27 @@ impl ModelSpec {
         }
         let digest = Sha256::digest(structure.to_string().as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gate_outputs_name_their_gate_and_nothing_else_does() {
+        for gate in [task_gate("layer1", "ctr"), shared_gate("layer2"), format!("{MMOE}.gate_cvr")] {
+            assert_eq!(gate_of_output(&gate_output(&gate)), Some(gate.as_str()));
+        }
+        for other in [
+            "probs_ctr",
+            "tower.ctr.output.softmax",
+            "ple.layer1.gate_ctr",
+            "mmoe.expert_0.softmax",
+            "x.gate_a.softmax",
+            "ple.a.b.gate_c.softmax",
+        ] {
+            assert_eq!(gate_of_output(other), None, "{other}");
+        }
     }
 }

@@ -44,6 +44,10 @@ impl Tolerance {
         }
     }
 
+    /// A gate's softmax (`plec predict --expose-gates`) against another computation of it, and the sum of a gate's
+    /// softmax against 1: probabilities over experts, bounded as [`OutputKind::Probs`] are.
+    pub const GATE_SOFTMAX: Tolerance = Tolerance { atol: 1e-5, rtol: 0.0 };
+
     /// Explicit vs fused layout of the same compiled model: the bound on probabilities.
     pub const LAYOUTS_PROBS: Tolerance = Tolerance { atol: 1e-6, rtol: 0.0 };
 
