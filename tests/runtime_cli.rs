@@ -160,6 +160,32 @@ fn export_triton_writes_a_repository_that_parses_against_the_schema() {
     assert_eq!(config["max_batch_size"], 1024);
 }
 
+/// A model compiled with `--expose-gates`: its Triton config lists every gate softmax after the signature's
+/// outputs, `[experts]` wide, so a Triton client can request them.
+#[test]
+fn export_triton_lists_the_gate_outputs() {
+    let dir = temp_dir("cli_triton_gates");
+    let model_path = compiled_gated_model();
+    let run = plec(&["export-triton", model_path.to_str().unwrap(), dir.to_str().unwrap(), "--name", "mmoe"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let checker = project_root().join("crates/runtime/tests/fixtures/check_triton_config.py");
+    let parsed = std::process::Command::new(python()).arg(checker).arg(dir.join("mmoe/config.pbtxt")).output().unwrap();
+    assert!(parsed.status.success(), "{}", text(&parsed.stderr));
+    let config: serde_json::Value = serde_json::from_slice(&parsed.stdout).unwrap();
+    let model = Model::load(model_path, &RunOptions::default()).unwrap();
+    let outputs = config["output"].as_array().unwrap();
+    let signature_outputs = model.signature().outputs.len();
+    let gates = &outputs[signature_outputs..];
+    assert_eq!(gates.len(), model.gate_outputs().len());
+    assert!(!gates.is_empty(), "the MMoE exposes its gates");
+    for (listed, gate) in gates.iter().zip(model.gate_outputs()) {
+        assert_eq!(listed["name"], gate.name.as_str());
+        // The config's mmoe has num_expert 3; MessageToDict writes int64 as strings.
+        assert_eq!(listed["dims"], serde_json::json!(["3"]), "{listed}");
+        assert_eq!(gate.experts, 3);
+    }
+}
+
 #[test]
 fn a_missing_onnx_runtime_library_is_named() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_plec"))

@@ -23,8 +23,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Loading checks the model is a plec model whose graph matches its signature before anything is written.
     let model = Model::load(&args.model, &RunOptions::default())?;
     let name = args.name.unwrap_or_else(|| triton::default_name(&args.model));
-    let folder = triton::export(&args.model, model.signature(), &args.dir, &name, args.max_batch_size)
-        .with_context(|| format!("exporting {} to {}", args.model.display(), args.dir.display()))?;
+    let folder =
+        triton::export(&args.model, model.signature(), model.gate_outputs(), &args.dir, &name, args.max_batch_size)
+            .with_context(|| format!("exporting {} to {}", args.model.display(), args.dir.display()))?;
     println!("wrote {} (config.pbtxt, 1/model.onnx)", folder.display());
     Ok(())
 }

@@ -49,6 +49,15 @@ pub fn compiled_int8_model() -> &'static Path {
     })
 }
 
+/// `tests/configs/mmoe_gate.config` compiled with random weights and `expose_gates`: an MMoE's gate softmaxes beside
+/// the signature's outputs.
+pub fn compiled_gated_model() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        compile_test_config("mmoe_gate", "_gates", CompileOptions { expose_gates: true, ..CompileOptions::default() })
+    })
+}
+
 /// `tests/configs/sequences.config` compiled with random weights: sequence inputs and all three encoders.
 pub fn compiled_sequences_model() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::model::GateOutput;
 use plec_spec::artifact::signature::Signature;
 use plec_spec::ValueType;
 
@@ -88,8 +89,14 @@ pub fn check_name(name: &str) -> Result<(), TritonError> {
     }
 }
 
-/// The `config.pbtxt` text of a model with this signature.
-pub fn config_pbtxt(signature: &Signature, name: &str, max_batch_size: u32) -> Result<String, TritonError> {
+/// The `config.pbtxt` text of a model with this signature and these gate outputs (`plec compile --expose-gates`;
+/// none otherwise): every output a Triton client may request.
+pub fn config_pbtxt(
+    signature: &Signature,
+    gates: &[GateOutput],
+    name: &str,
+    max_batch_size: u32,
+) -> Result<String, TritonError> {
     check_name(name)?;
     if max_batch_size == 0 {
         return Err(TritonError::MaxBatchSize);
@@ -114,6 +121,11 @@ pub fn config_pbtxt(signature: &Signature, name: &str, max_batch_size: u32) -> R
         write_tensor(&mut tensor, &output.name, "TYPE_FP32", dims("output", &output.name, &output.shape)?);
         outputs.push(tensor);
     }
+    for gate in gates {
+        let mut tensor = String::new();
+        write_tensor(&mut tensor, &gate.name, "TYPE_FP32", Some(vec![gate.experts as i64]));
+        outputs.push(tensor);
+    }
     let _ = writeln!(text, "output [\n{}\n]", outputs.join(",\n"));
     let _ = writeln!(text, "dynamic_batching {{ }}");
     Ok(text)
@@ -124,11 +136,12 @@ pub fn config_pbtxt(signature: &Signature, name: &str, max_batch_size: u32) -> R
 pub fn export(
     model_path: &Path,
     signature: &Signature,
+    gates: &[GateOutput],
     repository: &Path,
     name: &str,
     max_batch_size: u32,
 ) -> Result<PathBuf, TritonError> {
-    let config = config_pbtxt(signature, name, max_batch_size)?;
+    let config = config_pbtxt(signature, gates, name, max_batch_size)?;
     let folder = repository.join(name);
     let version = folder.join("1");
     let io = |path: &Path| {
