@@ -164,7 +164,7 @@ fn compile_tzrec(_: Args, _: &Path) -> anyhow::Result<()> {
 fn compile_tzrec(args: Args, tzrec: &Path) -> anyhow::Result<()> {
     let tzrec = tzrec.to_path_buf();
     check_writable(&args.output)?;
-    let config = super::config_near(args.config.as_deref(), &tzrec, super::import::CONFIG_SEARCH_LEVELS)?;
+    let config = super::import::config_near(args.config.as_deref(), &tzrec, super::import::CONFIG_SEARCH_LEVELS)?;
     let mut name = args.output.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(format!("{}{}", super::import::TEMPORARY_MARK, std::process::id()));
     let staging = args.output.with_file_name(name);

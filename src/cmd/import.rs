@@ -5,6 +5,19 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
+use plec_spec::artifact::checkpoint::{self, CONFIG_FILE};
+
+/// The config to use: the explicit one, or the `pipeline.config` in `near` or up to `levels - 1` folders above it.
+pub fn config_near(explicit: Option<&Path>, near: &Path, levels: usize) -> anyhow::Result<PathBuf> {
+    if let Some(config) = explicit {
+        return Ok(config.to_path_buf());
+    }
+    checkpoint::config_in_or_above(near, levels).with_context(|| {
+        format!("no --config given and no {CONFIG_FILE} in or above {}: pass --config", near.display())
+    })
+}
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// TorchEasyRec checkpoint: its model_dir (newest `model.ckpt-<step>`), one `model.ckpt-<step>` folder, or that
@@ -25,7 +38,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let config = super::config_near(args.config.as_deref(), &args.tzrec_checkpoint, CONFIG_SEARCH_LEVELS)?;
+    let config = config_near(args.config.as_deref(), &args.tzrec_checkpoint, CONFIG_SEARCH_LEVELS)?;
     import(&args.tzrec_checkpoint, &config, &args.model_dir, args.golden_data.as_deref())?;
     println!("next: plec compile --checkpoint {} -o model.onnx", args.model_dir.display());
     Ok(())

@@ -25,16 +25,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use plec_spec::artifact::checkpoint::{self, CONFIG_FILE};
 
-/// The config to use: the explicit one, or the `pipeline.config` in `near` or up to `levels - 1` folders above it.
-pub fn config_near(explicit: Option<&Path>, near: &Path, levels: usize) -> anyhow::Result<PathBuf> {
-    if let Some(config) = explicit {
-        return Ok(config.to_path_buf());
-    }
-    checkpoint::config_in_or_above(near, levels).with_context(|| {
-        format!("no --config given and no {CONFIG_FILE} in or above {}: pass --config", near.display())
-    })
-}
-
 /// `--config`, else the `pipeline.config` of the resolved checkpoint (its folder or the model_dir above it).
 pub fn checkpoint_config(explicit: Option<&Path>, resolved: &checkpoint::Resolved) -> anyhow::Result<PathBuf> {
     if let Some(config) = explicit {
