@@ -211,6 +211,22 @@ fn jrc_loss_needs_two_classes_and_an_id_feature_of_the_model() {
     assert_ne!(broken, text, "the edit applies");
     let err = plec_config::load_str(&broken, "jrc.config").map(|_| ()).unwrap_err().to_string();
     insta::assert_snapshot!(err);
+    // No session feature at all (the reader's required field), and, separately, an alpha that is not a number.
+    let load_err = |edited: String| {
+        assert_ne!(edited, text, "the edit applies");
+        plec_config::load_str(&edited, "jrc.config").map(|_| ()).unwrap_err().to_string()
+    };
+    let err = load_err(text.replacen(
+        "jrc_loss {\n                    session_name: \"user_id\"\n                }",
+        "jrc_loss {}",
+        1,
+    ));
+    assert!(
+        err.contains("task_towers[0].losses[0].jrc_loss.session_name: missing field `session_name` of JRCLoss"),
+        "{err}"
+    );
+    let err = load_err(text.replacen("session_name: \"user_id\"", "session_name: \"user_id\" alpha: nan", 1));
+    assert!(err.contains("task_towers[0].losses[0].jrc_loss.alpha: alpha NaN is not a finite number"), "{err}");
 }
 
 /// A DBMTL `mask_net` and a relation to a later tower are refused with the field and the reason.

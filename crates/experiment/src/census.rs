@@ -28,7 +28,8 @@ pub const CHART_FILE: &str = "chart.png";
 pub struct CensusExperiment {
     /// `train.parquet`, `validation.parquet` and `test.parquet`, as written by `plec datagen census`.
     pub data_dir: PathBuf,
-    /// `single_<task>.config`, `mmoe.config`, `cgc.config`, `ple.config`.
+    /// `single_<task>.config`, `mmoe.config`, `cgc.config`, `ple.config`, and optionally `mmoe_model.config` and
+    /// `dbmtl.config`.
     pub configs_dir: PathBuf,
     /// Train only these arms (config stems); empty: every arm.
     pub only_models: Vec<String>,
@@ -116,8 +117,8 @@ pub fn run(experiment: &CensusExperiment) -> Result<ExperimentReport> {
     write_report(experiment, &tasks, &results)
 }
 
-/// PLE minus single-task and PLE minus MMoE, per task, paired by seed on the exact AUC; where they ran, the MMoE of
-/// TorchEasyRec's `mmoe` block minus the PLE special case, and DBMTL minus MMoE.
+/// PLE minus single-task and PLE minus MMoE, per task, paired by seed on the exact AUC; where they ran, TorchEasyRec's
+/// `mmoe` block minus the PLE special case, and DBMTL minus the `mmoe` block.
 fn paired_comparisons(tasks: &[TaskColumn], results: &BTreeMap<String, Vec<RunResult>>) -> String {
     let runs = |arm: &str| results.get(arm).map_or(&[][..], Vec::as_slice);
     let pairs = [

@@ -61,7 +61,8 @@ pub fn to_batch(spec: &ModelSpec, encoded: EncodedBatch, device: Device) -> Resu
     let sessions = session_ids(spec, &encoded)?;
     let mut columns = encoded.labels;
     columns.extend(encoded.sample_weights);
-    let targets = Targets::build(encoded.num_rows, &columns, device)?.with_sessions(&sessions, device)?;
+    let targets =
+        Targets::build(encoded.num_rows, &columns, device)?.with_sessions(encoded.num_rows, &sessions, device)?;
     Ok(Batch { input, targets, groups: encoded.groups, rows: encoded.num_rows })
 }
 

@@ -200,7 +200,7 @@ fn jrc_targets(labels: &[usize], sessions: &[i64]) -> Targets {
     let mut session_ids = BTreeMap::new();
     session_ids.insert("user".to_string(), sessions.to_vec());
     Targets::build(labels.len(), &columns, Device::Cpu)
-        .and_then(|t| t.with_sessions(&session_ids, Device::Cpu))
+        .and_then(|t| t.with_sessions(labels.len(), &session_ids, Device::Cpu))
         .expect("targets")
 }
 

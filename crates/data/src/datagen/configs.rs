@@ -162,11 +162,7 @@ impl ConfigText {
 
     /// `mmoe { ... }`: the experts of `expert_hidden`, a gate per task.
     fn mmoe_block(&self, out: &mut String, experts: usize, tasks: &[&TaskText]) {
-        let _ = write!(
-            out,
-            "    mmoe {{\n        expert_mlp {{\n            hidden_units: {}\n        }}\n        num_expert: {experts}\n",
-            list(&self.expert_hidden)
-        );
+        self.experts_header(out, "mmoe", experts);
         for task in tasks {
             self.tower(out, task, "");
         }
@@ -174,11 +170,7 @@ impl ConfigText {
 
     /// `dbmtl { ... }`: the MMoE of `mmoe_block`, and each task after the first reading the one before it.
     fn dbmtl_block(&self, out: &mut String, experts: usize, relation_hidden: usize, tasks: &[&TaskText]) {
-        let _ = write!(
-            out,
-            "    dbmtl {{\n        expert_mlp {{\n            hidden_units: {}\n        }}\n        num_expert: {experts}\n",
-            list(&self.expert_hidden)
-        );
+        self.experts_header(out, "dbmtl", experts);
         for (i, task) in tasks.iter().enumerate() {
             let relation = match i.checked_sub(1).and_then(|previous| tasks.get(previous)) {
                 Some(previous) => format!(
@@ -189,6 +181,15 @@ impl ConfigText {
             };
             self.tower(out, task, &relation);
         }
+    }
+
+    /// Opens `block { ... }` with its MMoE fields: `experts` experts of `expert_hidden`.
+    fn experts_header(&self, out: &mut String, block: &str, experts: usize) {
+        let _ = write!(
+            out,
+            "    {block} {{\n        expert_mlp {{\n            hidden_units: {}\n        }}\n        num_expert: {experts}\n",
+            list(&self.expert_hidden)
+        );
     }
 
     /// One `task_towers { ... }`, with `extra` fields (a DBMTL relation) before its closing brace.

@@ -380,13 +380,17 @@ impl Targets {
         Ok(Targets { columns: out, sessions: BTreeMap::new() })
     }
 
-    /// Adds each feature's `[batch]` session ids; each must have one value per row of the batch.
-    pub fn with_sessions(mut self, sessions: &BTreeMap<String, Vec<i64>>, device: Device) -> Result<Self> {
-        let rows = self.columns.values().next().map(|t| t.size()[0]);
+    /// Adds each feature's `[batch]` session ids; each must have `num_rows` values.
+    pub fn with_sessions(
+        mut self,
+        num_rows: usize,
+        sessions: &BTreeMap<String, Vec<i64>>,
+        device: Device,
+    ) -> Result<Self> {
         for (feature, ids) in sessions {
-            if rows.is_some_and(|rows| rows != ids.len() as i64) {
+            if ids.len() != num_rows {
                 return Err(TrainError::Input(format!(
-                    "session feature `{feature}` has {} values for a batch of {rows:?} rows",
+                    "session feature `{feature}` has {} values for {num_rows} rows",
                     ids.len()
                 )));
             }
