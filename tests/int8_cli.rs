@@ -134,20 +134,27 @@ fn per_row_int8_keeps_the_auc_and_one_scale_per_table_is_caught() {
     assert_eq!(loaded.metadata().get("plec.precision").map(String::as_str), Some("int8"));
     let dump = text(&plec(&["dump", model.to_str().unwrap()]).stdout);
     assert!(dump.contains("initializer embedding.user_id_emb.weight.quant int8 [100, 8]"), "{dump}");
-    // --eval-data calibrates static int8: the group input quantized once with its calibrated range, each expert's
-    // first block writing its ReLU output as uint8 for the second, no run-time quantization anywhere.
+    // --eval-data calibrates static int8: the group input quantized once with its calibrated range (in the NHWC
+    // view the 1x1 convolutions read), each expert's blocks writing their ReLU outputs as uint8, the last ones
+    // concatenated as bytes for the gate mixing, no run-time quantization anywhere.
     assert!(stdout.contains("static int8: activation ranges from 400 rows of"), "{stdout}");
     assert!(
         dump.contains(
-            "node features.concat.quant = QuantizeLinear(features.concat, features.concat.quant_scale, \
+            "node features.concat.quant = QuantizeLinear(features.concat.nhwc, features.concat.quant_scale, \
              features.concat.quant_zero_point)"
         ),
         "{dump}"
     );
     let expert = "ple.layer1.shared.expert_0";
-    assert!(dump.contains(&format!("= com.microsoft.QGemm({expert}.fc_0.relu.quant, ")), "{dump}");
-    assert!(dump.contains(&format!(") -> {expert}.fc_0.relu.quant {{transB=1}}")), "{dump}");
+    assert!(dump.contains(&format!("= com.microsoft.QLinearConv({expert}.fc_0.relu.quant, ")), "{dump}");
+    assert!(dump.contains(&format!(") -> {expert}.fc_0.relu.quant {{channels_last=1}}")), "{dump}");
     assert!(!dump.contains(&format!("node {expert}.fc_0.relu =")), "the ReLU is the uint8 clamp: {dump}");
+    let concat = "ple.layer1.fused.experts.concat";
+    assert!(dump.contains(&format!("node {concat}.levels = Cast({concat}.quant)")), "{dump}");
+    let mix = "ple.layer1.fused.mix";
+    assert!(dump.contains(&format!("node {mix}.scaled_gates = Mul(")), "{dump}");
+    assert!(dump.contains(&format!(", {mix}.expert_scale) -> {mix}.scaled_gates")), "{dump}");
+    assert!(dump.contains(&format!("node {mix} = MatMul({mix}.scaled_gates, ")), "{dump}");
     assert!(!dump.contains("DynamicQuantizeLinear") && !dump.contains("MatMulIntegerToFloat"), "{dump}");
 
     // --dynamic-activations: the run-time quantization of the inputs, as without calibration data.
@@ -158,7 +165,7 @@ fn per_row_int8_keeps_the_auc_and_one_scale_per_table_is_caught() {
     let dump = text(&plec(&["dump", model.to_str().unwrap()]).stdout);
     assert!(dump.contains("node features.concat.quant = DynamicQuantizeLinear(features.concat)"), "{dump}");
     assert!(dump.contains("= com.microsoft.MatMulIntegerToFloat(features.concat.quant, "), "{dump}");
-    assert!(!dump.contains("QGemm"), "{dump}");
+    assert!(!dump.contains("QGemm") && !dump.contains("QLinearConv"), "{dump}");
 
     // One scale for the table: every row but the outlier rounds to zero, every id scores alike (AUC 0.5).
     let args = compile_args(d, &["--int8-table-scale", "per-tensor"]);

@@ -22,7 +22,7 @@
 //!   layer that reads it (at the first layer, all experts of all tasks); ONNX Runtime fuses a quantization read
 //!   by one layer into that layer (`DynamicQuantizeMatMul`).
 //! - **With calibration data** (`CompileOptions::calibration`), the same layers run static int8 instead
-//!   (`crate::static_int8`: `QGemm` with calibrated input scales, uint8 ReLU outputs inside MLP chains).
+//!   (`crate::static_int8`: calibrated input scales, every ReLU output written as uint8).
 //! - **Stay float32**: smaller tables, gates (their softmax decides the expert mix), output layers (one or a few
 //!   columns), sequence attention MLPs, narrower layers, and the layers reading the group input when it holds
 //!   raw numbers (see `reads_raw_numbers`).
@@ -175,7 +175,7 @@ pub(crate) fn calibration_taps(g: &Graph, spec: &ModelSpec, options: &Int8Option
     static_int8::chains(&g.nodes, &chosen, &outputs).taps(&chosen)
 }
 
-/// A chosen layer's weight for QGemm: int8 `[out, in]` in [`WEIGHT_LEVELS`] levels per output channel, and its
+/// A chosen layer's weight for static int8: int8 `[out, in]` in [`WEIGHT_LEVELS`] levels per output channel, and its
 /// float bias; both float initializers leave the graph.
 fn static_weight(g: &mut Graph, gemm: &NodeProto, layer: &DenseLayer) -> Result<StaticWeight, CompileError> {
     let values = layer_weight(g, gemm, layer)?;

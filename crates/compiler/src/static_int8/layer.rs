@@ -1,0 +1,212 @@
+//! One static int8 layer: `QLinearConv` for a uint8 writer, `QGemm` for a float writer, and the views and
+//! dequantization around them.
+
+use onnx_protobuf::tensor_proto::DataType;
+use onnx_protobuf::{NodeProto, TensorProto};
+
+use super::chains::Uint8Output;
+use crate::calibration::Calibration;
+use crate::error::CompileError;
+use crate::lower::dense::DenseLayer;
+use crate::lower::graph::{attr_int, node_proto, Graph, MS_DOMAIN};
+
+/// Input widths up to which a uint8 writer keeps symmetric weights (all zero points 0), which selects ONNX
+/// Runtime's indirect convolution kernel; wider inputs get one zero point of -1, which selects its GEMM kernel
+/// (same values: that channel's stored weights are one lower). Measured per layer shape at batch 1 / 256 / 8192
+/// (BENCHMARKS.md, issue 24): the indirect kernel is faster up to 256 inputs (4.8 against 6.3 ms at 8192 for
+/// 256 -> 1024) and much slower from 512 (7.8 against 3.9 ms for 1024 -> 512).
+pub(crate) const MAX_INDIRECT_CONV_INPUTS: usize = 256;
+
+/// A layer's int8 weight (`[out, in]`).
+pub(crate) struct StaticWeight {
+    /// `<fc>.weight`.
+    pub name: String,
+    /// int8 `[out, in]`, row-major.
+    pub quant: Vec<u8>,
+    /// One scale per output channel.
+    pub scales: Vec<f32>,
+    /// `<fc>.bias` and its values.
+    pub bias: Option<(String, Vec<f32>)>,
+}
+
+/// The NHWC view `[1, batch, 1, width]` of a `[batch, width]` activation.
+pub(crate) fn nhwc_shape(width: usize) -> [i64; 4] {
+    [1, -1, 1, width as i64]
+}
+
+/// `<x>.quant_scale` (float) and `<x>.quant_zero_point` (uint8) from `x`'s calibrated range, added once.
+pub(crate) fn activation_params(
+    g: &mut Graph,
+    x: &str,
+    calibration: &Calibration,
+) -> Result<(String, String), CompileError> {
+    let (s, z) = (format!("{x}.quant_scale"), format!("{x}.quant_zero_point"));
+    if !g.initializers.contains_key(&s) {
+        let (scale, zero) = activation_scale(x, calibration)?;
+        g.add_f32_initializer(&s, vec![], &[scale]);
+        g.initializers.insert(z.clone(), uint8_scalar(&z, zero));
+    }
+    Ok((s, z))
+}
+
+/// `x`'s calibrated uint8 scale and zero point.
+pub(crate) fn activation_scale(x: &str, calibration: &Calibration) -> Result<(f32, u8), CompileError> {
+    match calibration.range(x) {
+        Some(range) => Ok(range.uint8()),
+        None => Err(CompileError::Internal(format!("no calibrated range for `{x}`"))),
+    }
+}
+
+/// A uint8 writer as `com.microsoft.QLinearConv {channels_last = 1}` over NHWC views: reads `<input>.quant`,
+/// writes `<relu>.quant`, weight `<fc>.weight.quant` `[out, in, 1, 1]`.
+pub(crate) fn qlinear_conv(
+    g: &mut Graph,
+    layer: &DenseLayer,
+    written: &Uint8Output,
+    calibration: &Calibration,
+    mut weight: StaticWeight,
+) -> Result<NodeProto, CompileError> {
+    let (out, inputs) = (layer.out, layer.inputs);
+    let mut zero_points = vec![0u8; out];
+    if inputs > MAX_INDIRECT_CONV_INPUTS && out > 0 {
+        // Channel 0 stored one lower with zero point -1: the same weights, ONNX Runtime's GEMM kernel.
+        for q in &mut weight.quant[..inputs] {
+            let Some(lower) = (*q as i8).checked_sub(1) else {
+                return Err(CompileError::Internal(format!("`{}` holds -128", weight.name)));
+            };
+            *q = lower as u8;
+        }
+        zero_points[0] = (-1i8) as u8;
+    }
+    let (xs, xz) = activation_params(g, &layer.input, calibration)?;
+    let (ys, yz) = activation_params(g, &written.relu, calibration)?;
+    let dims = vec![out as i64, inputs as i64, 1, 1];
+    let (q, s, z, bias) = weight_initializers(g, weight, dims, zero_points, &xs)?;
+    let x = format!("{}.quant", layer.input);
+    let y = format!("{}.quant", written.relu);
+    let ins = [x.as_str(), &xs, &xz, &q, &s, &z, &ys, &yz, &bias];
+    let ins = if bias.is_empty() { &ins[..8] } else { &ins[..] };
+    Ok(node_proto(MS_DOMAIN, "QLinearConv", &layer.node, ins, &[&y], vec![attr_int("channels_last", 1)]))
+}
+
+/// A float writer as `com.microsoft.QGemm` (`transB = 1`) reading `<input>.quant.rows`.
+pub(crate) fn qgemm(
+    g: &mut Graph,
+    gemm: &NodeProto,
+    layer: &DenseLayer,
+    calibration: &Calibration,
+    weight: StaticWeight,
+) -> Result<NodeProto, CompileError> {
+    let (xs, xz) = activation_params(g, &layer.input, calibration)?;
+    let dims = vec![layer.out as i64, layer.inputs as i64];
+    let (q, s, z, bias) = weight_initializers(g, weight, dims, vec![0; layer.out], &xs)?;
+    let x = format!("{}.quant.rows", layer.input);
+    let output = gemm.output.first().cloned().unwrap_or_else(|| gemm.name.clone());
+    let ins = [x.as_str(), &xs, &xz, &q, &s, &z, &bias];
+    Ok(node_proto(MS_DOMAIN, "QGemm", &gemm.name, &ins, &[&output], vec![attr_int("transB", 1)]))
+}
+
+/// `Reshape(<x>.quant) -> <x>.quant.rows`, the `[batch, width]` view `QGemm` reads.
+pub(crate) fn rows_view(g: &mut Graph, x: &str, width: usize) -> NodeProto {
+    let shape = g.ints(&[-1, width as i64]);
+    let (quant, rows) = (format!("{x}.quant"), format!("{x}.quant.rows"));
+    node_proto("", "Reshape", &rows, &[&quant, &shape], &[&rows], vec![])
+}
+
+/// The float form of a uint8 output for its other readers: `DequantizeLinear -> <relu>.dequant`, then the
+/// `[batch, width]` view under the ReLU output's own name.
+pub(crate) fn dequantized(
+    g: &mut Graph,
+    written: &Uint8Output,
+    width: usize,
+    calibration: &Calibration,
+) -> Result<[NodeProto; 2], CompileError> {
+    let relu = written.relu.as_str();
+    let (ys, yz) = activation_params(g, relu, calibration)?;
+    let shape = g.ints(&[-1, width as i64]);
+    let (quant, dequant) = (format!("{relu}.quant"), format!("{relu}.dequant"));
+    Ok([
+        node_proto("", "DequantizeLinear", &dequant, &[&quant, &ys, &yz], &[&dequant], vec![]),
+        node_proto("", "Reshape", relu, &[&dequant, &shape], &[relu], vec![]),
+    ])
+}
+
+/// Adds `<fc>.weight.quant` (`dims`), `<fc>.weight.scale`, `<fc>.weight.zero_point` and the int32
+/// `<fc>.bias.quant` (for input scale `xs`); returns their names ("" for no bias).
+fn weight_initializers(
+    g: &mut Graph,
+    weight: StaticWeight,
+    dims: Vec<i64>,
+    zero_points: Vec<u8>,
+    xs: &str,
+) -> Result<(String, String, String, String), CompileError> {
+    let out = weight.scales.len();
+    let w = &weight.name;
+    let (q, s, z) = (format!("{w}.quant"), format!("{w}.scale"), format!("{w}.zero_point"));
+    g.initializers.insert(q.clone(), int8_tensor(&q, dims, weight.quant));
+    g.add_f32_initializer(&s, vec![out], &weight.scales);
+    g.initializers.insert(z.clone(), int8_tensor(&z, vec![out as i64], zero_points));
+    let x_scale = g.initializers.get(xs).and_then(|t| t.float_data.first().copied().or_else(|| first_f32(t)));
+    let Some(x_scale) = x_scale else {
+        return Err(CompileError::Internal(format!("no scale `{xs}`")));
+    };
+    let bias = match weight.bias {
+        Some((b, values)) => {
+            let name = format!("{b}.quant");
+            let raw = int32_bias(&values, x_scale, &weight.scales).iter().flat_map(|v| v.to_le_bytes()).collect();
+            let t = TensorProto {
+                name: name.clone(),
+                dims: vec![out as i64],
+                data_type: DataType::INT32 as i32,
+                raw_data: raw,
+                ..Default::default()
+            };
+            g.initializers.insert(name.clone(), t);
+            name
+        }
+        None => String::new(),
+    };
+    Ok((q, s, z, bias))
+}
+
+/// The int32 bias added to the integer products: `round(b / (x_scale * w_scale))` per channel (0 where a
+/// channel's weights are all zero), saturated to the int32 range.
+pub(crate) fn int32_bias(bias: &[f32], x_scale: f32, w_scales: &[f32]) -> Vec<i32> {
+    bias.iter()
+        .zip(w_scales)
+        .map(|(&b, &w)| {
+            let step = x_scale as f64 * w as f64;
+            if step > 0.0 {
+                (b as f64 / step).round().clamp(i32::MIN as f64, i32::MAX as f64) as i32
+            } else {
+                0
+            }
+        })
+        .collect()
+}
+
+fn uint8_scalar(name: &str, value: u8) -> TensorProto {
+    TensorProto { name: name.into(), data_type: DataType::UINT8 as i32, raw_data: vec![value], ..Default::default() }
+}
+
+fn first_f32(t: &TensorProto) -> Option<f32> {
+    let b = t.raw_data.get(..4)?;
+    Some(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn int8_tensor(name: &str, dims: Vec<i64>, raw: Vec<u8>) -> TensorProto {
+    TensorProto { name: name.into(), dims, data_type: DataType::INT8 as i32, raw_data: raw, ..Default::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_int32_bias_is_the_float_bias_in_product_steps() {
+        // x step 0.5, weight steps 0.1 and 0 (an all-zero channel): 1.0 / 0.05 = 20; -0.26 / 0.05 = -5.2 -> -5.
+        assert_eq!(int32_bias(&[1.0, 3.0, -0.26], 0.5, &[0.1, 0.0, 0.1]), vec![20, 0, -5]);
+        // Far past the int32 range: saturated, not wrapped.
+        assert_eq!(int32_bias(&[1e12, -1e12], 1e-3, &[1e-3, 1e-3]), vec![i32::MAX, i32::MIN]);
+    }
+}
