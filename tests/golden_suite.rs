@@ -216,6 +216,7 @@ fn a_moved_golden_output_is_reported() {
 fn float32_and_static_int8(
     spec: &plec_spec::ModelSpec,
     weights: &Weights,
+    stack_experts: bool,
     label: &str,
 ) -> (Vec<plec_spec::artifact::tensor::RawTensor>, Vec<plec_spec::artifact::tensor::RawTensor>, String) {
     let golden = GoldenSet::read(&case_dir("mmoe")).unwrap_or_else(|e| panic!("{e}"));
@@ -227,16 +228,17 @@ fn float32_and_static_int8(
         (run_golden(&path, &golden, OptimizationLevel::All), dump::dump(&compiled.model))
     };
     let (float32, _) = run("float32", &CompileOptions { layout: Layout::Fused, ..CompileOptions::default() });
-    let int8 = Int8Options { min_table_elements: 0, min_weights: 0, ..Int8Options::default() };
+    let int8 = Int8Options { min_table_elements: 0, min_weights: 0, stack_experts, ..Int8Options::default() };
     let dense = CompileOptions { layout: Layout::Fused, precision: Precision::Int8, int8, ..Default::default() };
     let calibration = calibrate(spec, weights, &dense, &golden);
     let (int8, dump) = run("static", &CompileOptions { calibration: Some(calibration), ..dense });
     (float32, int8, dump)
 }
 
-/// Static int8 mixes the experts' uint8 outputs at each expert's own scale (the scales move onto the gates): with
-/// one expert's outputs made 8x larger than the others', ONNX Runtime still scores what the float32 model scores
-/// within the int8 tolerance, where mixing an expert at another's scale would move its share by up to 8x.
+/// Static int8 keeps each expert at its own scale, in a stack and in the gate mixing (the scales move onto the
+/// gates): with one expert's outputs made 8x smaller than the others', ONNX Runtime still scores what the float32
+/// model scores within the int8 tolerance, where requantizing or mixing an expert at another's scale would saturate
+/// the others or move its share by 8x.
 #[test]
 fn static_int8_mixes_each_expert_at_its_own_scale() {
     let spec = plec_config::load_file(Path::new(ROOT).join("tests/configs/mmoe.config"))
@@ -244,16 +246,27 @@ fn static_int8_mixes_each_expert_at_its_own_scale() {
         .spec;
     let mut weights =
         Weights::load(&case_dir("mmoe").join("weights.safetensors"), &spec).unwrap_or_else(|e| panic!("{e}"));
-    for name in ["ple.mmoe.shared.expert_0.fc_1.weight", "ple.mmoe.shared.expert_0.fc_1.bias"] {
+    // Expert 0's outputs 8x smaller; the output layers 16x larger, so that logits span a trained model's range
+    // and a mixing error shows beyond the int8 tolerance.
+    let factors = [
+        ("ple.mmoe.shared.expert_0.fc_1.weight", 0.125),
+        ("ple.mmoe.shared.expert_0.fc_1.bias", 0.125),
+        ("tower.income.output.weight", 16.0),
+        ("tower.married.output.weight", 16.0),
+    ];
+    for (name, factor) in factors {
         let tensor = weights.tensors.get_mut(name).unwrap_or_else(|| panic!("no {name}"));
-        let scaled: Vec<f32> = tensor.to_f32().iter().map(|v| v * 8.0).collect();
+        let scaled: Vec<f32> = tensor.to_f32().iter().map(|v| v * factor).collect();
         *tensor = plec_compiler::Tensor::from_f32(tensor.shape.clone(), &scaled);
     }
-    let (float32, int8, dump) = float32_and_static_int8(&spec, &weights, "expert-scales");
-    let scales = dump.lines().find(|l| l.starts_with("initializer ple.mmoe.fused.mix.expert_scale float [3]"));
-    assert!(scales.is_some(), "the experts' scales are not on the gates:\n{dump}");
-    let comparison = compare_at(&float32, &int8, &spec.signature().outputs, Precision::Int8);
-    assert!(comparison.passed(), "static int8 against float32:\n{comparison}");
+    for stack_experts in [true, false] {
+        let (float32, int8, dump) = float32_and_static_int8(&spec, &weights, stack_experts, "expert-scales");
+        let scales = dump.lines().find(|l| l.starts_with("initializer ple.mmoe.fused.mix.expert_scale float [3]"));
+        assert!(scales.is_some(), "the experts' scales are not on the gates:\n{dump}");
+        assert_eq!(dump.contains("group=3"), stack_experts, "{dump}");
+        let comparison = compare_at(&float32, &int8, &spec.signature().outputs, Precision::Int8);
+        assert!(comparison.passed(), "static int8 (stacked experts: {stack_experts}) against float32:\n{comparison}");
+    }
 }
 
 /// An int8 layer whose output meets a LayerNorm instead of a ReLU writes float (`QGemm`, reading the `[batch,
@@ -270,7 +283,7 @@ fn static_int8_runs_layers_that_write_float() {
     assert!(text.contains("use_ln: true"), "the mmoe config changed: update this test");
     let spec = plec_config::load_str(&text, Path::new("mmoe_ln.config")).unwrap_or_else(|e| panic!("{e}")).spec;
     let weights = Weights::random_with(&spec, WEIGHT_SEED, NormInit::Random);
-    let (float32, int8, dump) = float32_and_static_int8(&spec, &weights, "layer-norm");
+    let (float32, int8, dump) = float32_and_static_int8(&spec, &weights, true, "layer-norm");
     let expert = "ple.mmoe.shared.expert_0";
     assert!(dump.contains(&format!("node {expert}.fc_0 = com.microsoft.QGemm(features.concat.quant.rows, ")), "{dump}");
     assert!(dump.contains(&format!("node {expert}.fc_1 = com.microsoft.QGemm({expert}.fc_0.")), "{dump}");

@@ -145,17 +145,29 @@ fn per_row_int8_keeps_the_auc_and_one_scale_per_table_is_caught() {
         ),
         "{dump}"
     );
-    let expert = "ple.layer1.shared.expert_0";
-    assert!(dump.contains(&format!("= com.microsoft.QLinearConv({expert}.fc_0.relu.quant, ")), "{dump}");
-    assert!(dump.contains(&format!(") -> {expert}.fc_0.relu.quant {{channels_last=1}}")), "{dump}");
-    assert!(!dump.contains(&format!("node {expert}.fc_0.relu =")), "the ReLU is the uint8 clamp: {dump}");
+    // The layer's two experts (one per task, one shared, same shape) read the group input: one stacked chain, the
+    // second block grouped by expert, its output the experts' outputs side by side for the gate mixing.
+    let stack = "ple.layer1.fused.experts.concat.stack_0";
+    assert!(dump.contains(&format!("node {stack}.fc_0 = com.microsoft.QLinearConv(features.concat.quant, ")), "{dump}");
+    assert!(dump.contains(&format!(") -> {stack}.fc_1 {{channels_last=1, group=2}}")), "{dump}");
+    assert!(!dump.contains("node ple.layer1.shared.expert_0.fc_0.relu ="), "the ReLU is the uint8 clamp: {dump}");
     let concat = "ple.layer1.fused.experts.concat";
-    assert!(dump.contains(&format!("node {concat}.levels = Cast({concat}.quant)")), "{dump}");
+    assert!(dump.contains(&format!("node {concat}.levels = Cast({stack}.fc_1)")), "{dump}");
     let mix = "ple.layer1.fused.mix";
     assert!(dump.contains(&format!("node {mix}.scaled_gates = Mul(")), "{dump}");
     assert!(dump.contains(&format!(", {mix}.expert_scale) -> {mix}.scaled_gates")), "{dump}");
     assert!(dump.contains(&format!("node {mix} = MatMul({mix}.scaled_gates, ")), "{dump}");
     assert!(!dump.contains("DynamicQuantizeLinear") && !dump.contains("MatMulIntegerToFloat"), "{dump}");
+
+    // --int8-unstacked-experts: one convolution per expert block, the last ones' bytes concatenated.
+    let args = compile_args(d, &["--int8-min-weights", "0", "--int8-unstacked-experts"]);
+    let out = plec(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let dump = text(&plec(&["dump", model.to_str().unwrap()]).stdout);
+    let expert = "ple.layer1.shared.expert_0";
+    assert!(dump.contains(&format!("node {expert}.fc_0 = com.microsoft.QLinearConv(features.concat.quant, ")));
+    assert!(dump.contains(&format!(") -> {expert}.fc_0.relu.quant {{channels_last=1}}")), "{dump}");
+    assert!(dump.contains(&format!("node {concat}.quant = Concat(")) && !dump.contains(".stack_"), "{dump}");
 
     // --dynamic-activations: the run-time quantization of the inputs, as without calibration data.
     let args = compile_args(d, &["--int8-min-weights", "0", "--dynamic-activations"]);

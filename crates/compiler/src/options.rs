@@ -149,6 +149,10 @@ pub struct Int8Options {
     /// Embedding tables with fewer elements stay float32.
     pub min_table_elements: usize,
     pub table_scale: TableScale,
+    /// Static int8: the experts of a layer that read one tensor and share a shape run as one stacked chain
+    /// (`crate::static_int8`'s stacks: fewer nodes, faster up to a few hundred rows per call); `false` keeps one
+    /// convolution per expert block (faster from about 1,024 rows per call). Measurements: BENCHMARKS.md, issue 24.
+    pub stack_experts: bool,
 }
 
 impl Default for Int8Options {
@@ -158,6 +162,7 @@ impl Default for Int8Options {
             min_expert_weights: MIN_INT8_EXPERT_WEIGHTS,
             min_table_elements: MIN_INT8_TABLE_ELEMENTS,
             table_scale: TableScale::PerRow,
+            stack_experts: true,
         }
     }
 }

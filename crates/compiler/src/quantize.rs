@@ -127,7 +127,7 @@ pub(crate) fn quantize(
     if let Some(calibration) = calibration {
         let outputs: BTreeSet<&str> = g.outputs.iter().map(|o| o.name.as_str()).collect();
         let chains = static_int8::chains(&nodes, &chosen, &outputs);
-        g.nodes = static_int8::rewrite(g, nodes, &chosen, &chains, calibration, static_weight)?;
+        g.nodes = static_int8::rewrite(g, nodes, &chosen, &chains, calibration, options.stack_experts, static_weight)?;
         g.structure = structure;
         return Ok(report);
     }

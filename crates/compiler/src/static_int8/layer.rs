@@ -34,6 +34,18 @@ pub(crate) fn nhwc_shape(width: usize) -> [i64; 4] {
     [1, -1, 1, width as i64]
 }
 
+/// Stores output channel 0 (`channel`, int8 bytes) one lower, for zero point -1: the same weights, and the zero
+/// point that selects ONNX Runtime's GEMM kernel ([`MAX_INDIRECT_CONV_INPUTS`]).
+pub(crate) fn lower_first_channel(channel: &mut [u8], name: &str) -> Result<(), CompileError> {
+    for q in channel {
+        let Some(lower) = (*q as i8).checked_sub(1) else {
+            return Err(CompileError::Internal(format!("`{name}` holds -128")));
+        };
+        *q = lower as u8;
+    }
+    Ok(())
+}
+
 /// `<x>.quant_scale` (float) and `<x>.quant_zero_point` (uint8) from `x`'s calibrated range, added once.
 pub(crate) fn activation_params(
     g: &mut Graph,
@@ -69,13 +81,7 @@ pub(crate) fn qlinear_conv(
     let (out, inputs) = (layer.out, layer.inputs);
     let mut zero_points = vec![0u8; out];
     if inputs > MAX_INDIRECT_CONV_INPUTS && out > 0 {
-        // Channel 0 stored one lower with zero point -1: the same weights, ONNX Runtime's GEMM kernel.
-        for q in &mut weight.quant[..inputs] {
-            let Some(lower) = (*q as i8).checked_sub(1) else {
-                return Err(CompileError::Internal(format!("`{}` holds -128", weight.name)));
-            };
-            *q = lower as u8;
-        }
+        lower_first_channel(&mut weight.quant[..inputs], &weight.name)?;
         zero_points[0] = (-1i8) as u8;
     }
     let (xs, xz) = activation_params(g, &layer.input, calibration)?;

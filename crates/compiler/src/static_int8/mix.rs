@@ -37,18 +37,43 @@ impl MixFold {
         self.relus.iter().map(String::as_str)
     }
 
-    /// `Concat(<relu>.quant ...) -> <concat>.quant`, `Cast -> <concat>.levels`, and the `[batch, width]` view
-    /// under the Concat's own output name.
-    pub fn emit(&self, g: &mut Graph) -> Vec<NodeProto> {
-        let quants: Vec<String> = self.relus.iter().map(|r| format!("{r}.quant")).collect();
-        let quant_refs: Vec<&str> = quants.iter().map(String::as_str).collect();
+    /// The Concat node's name.
+    pub fn concat(&self) -> &str {
+        &self.concat
+    }
+
+    /// `Concat(<relu>.quant ...) -> <concat>.quant` (a stacked run of experts contributes its stack's output once:
+    /// `stacked` maps each of its ReLU outputs to it; one source needs no Concat), `Cast -> <concat>.levels`, and
+    /// the `[batch, width]` view under the Concat's own output name.
+    pub fn emit(&self, g: &mut Graph, stacked: &BTreeMap<&str, String>) -> Vec<NodeProto> {
+        let mut sources: Vec<String> = Vec::with_capacity(self.relus.len());
+        for relu in &self.relus {
+            let source = stacked.get(relu.as_str()).cloned().unwrap_or_else(|| format!("{relu}.quant"));
+            if sources.last() != Some(&source) {
+                sources.push(source);
+            }
+        }
         let (quant, levels) = (format!("{}.quant", self.concat), format!("{}.levels", self.concat));
         let shape = g.ints(&[-1, self.width as i64]);
-        vec![
-            node_proto("", "Concat", &quant, &quant_refs, &[&quant], vec![attr_int("axis", 3)]),
-            node_proto("", "Cast", &levels, &[&quant], &[&levels], vec![attr_int("to", DataType::FLOAT as i64)]),
-            node_proto("", "Reshape", &self.concat, &[&levels, &shape], &[&self.output], vec![]),
-        ]
+        let mut nodes = Vec::with_capacity(3);
+        let bytes = match sources.as_slice() {
+            [one] => one.clone(),
+            _ => {
+                let refs: Vec<&str> = sources.iter().map(String::as_str).collect();
+                nodes.push(node_proto("", "Concat", &quant, &refs, &[&quant], vec![attr_int("axis", 3)]));
+                quant
+            }
+        };
+        nodes.push(node_proto(
+            "",
+            "Cast",
+            &levels,
+            &[&bytes],
+            &[&levels],
+            vec![attr_int("to", DataType::FLOAT as i64)],
+        ));
+        nodes.push(node_proto("", "Reshape", &self.concat, &[&levels, &shape], &[&self.output], vec![]));
+        nodes
     }
 
     /// `Mul(gates, <mix>.expert_scale) -> <mix>.scaled_gates`, then the mixing MatMul reading it.

@@ -11,6 +11,9 @@
 //! - **Float readers of a uint8 output** (the expert's last layer feeds the gate mixing): where the outputs are
 //!   concatenated for one gate-mixing MatMul (`mix::MixFold`), the uint8 outputs are concatenated and cast to
 //!   float once, and each expert's scale moves onto its gate weight; elsewhere one `DequantizeLinear` per output.
+//! - **Expert stacks** (`stack`; unless `Int8Options::stack_experts` is off): the experts of one layer that read
+//!   one tensor and share a shape run as one chain of convolutions, the first over their concatenated weights, the
+//!   deeper ones grouped by expert, each expert at its own calibrated scales.
 //! - **Other int8 layers** (an output that meets a LayerNorm or no activation) write float through `QGemm`.
 //! - **Heads**: each tensor an int8 layer reads that no int8 layer writes (the group input, a layer's gate-mixed
 //!   input) is quantized once by `QuantizeLinear` with its calibrated range (`<x>.nhwc`, then `<x>.quant`).
@@ -19,6 +22,7 @@
 mod chains;
 mod layer;
 mod mix;
+mod stack;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,16 +45,40 @@ pub(crate) fn rewrite(
     chosen: &BTreeMap<&str, &DenseLayer>,
     chains: &Chains,
     calibration: &Calibration,
+    stack_experts: bool,
     mut weight_of: impl FnMut(&mut Graph, &NodeProto, &DenseLayer) -> Result<StaticWeight, CompileError>,
 ) -> Result<Vec<NodeProto>, CompileError> {
     g.domains.insert(MS_DOMAIN);
     let folds = mix::folds(&nodes, chosen, chains, calibration)?;
     let folded: BTreeSet<&str> = folds.values().flat_map(|f| f.relu_outputs()).collect();
+    let stacks = if stack_experts { stack::stacks(&nodes, chosen, chains, &folds) } else { Vec::new() };
+    let stack_of: BTreeMap<&str, usize> =
+        stacks.iter().enumerate().flat_map(|(i, s)| s.layers.iter().flatten().map(move |l| (l.as_str(), i))).collect();
+    let stacked: BTreeMap<&str, String> =
+        stacks.iter().flat_map(|s| s.tails.iter().map(move |t| (t.as_str(), s.output()))).collect();
+    let members: BTreeMap<&str, (&NodeProto, &DenseLayer)> = nodes
+        .iter()
+        .filter(|n| stack_of.contains_key(n.name.as_str()))
+        .filter_map(|n| Some((n.name.as_str(), (n, *chosen.get(n.name.as_str())?))))
+        .collect();
+    let mut emitted = BTreeSet::new();
     let relus = chains.writer_of_relu();
     let mut views = Views::default();
     let mut out = Vec::with_capacity(nodes.len());
     let mut rewritten = 0;
     for node in &nodes {
+        if let Some(&i) = stack_of.get(node.name.as_str()) {
+            if emitted.insert(i) {
+                let head = stacks[i].head.as_str();
+                if chains.heads.contains_key(head) && views.quantized.insert(head.to_string()) {
+                    let width = chosen.get(node.name.as_str()).map_or(0, |l| l.inputs);
+                    out.extend(quantize_head(g, head, width, calibration)?);
+                }
+                out.extend(stack::emit(g, &stacks[i], &members, chains, calibration, &mut weight_of)?);
+            }
+            rewritten += 1;
+            continue;
+        }
         if let Some((layer, written)) = relus.get(node.name.as_str()) {
             if written.float_readers && !folded.contains(written.relu.as_str()) {
                 let width = chosen.get(layer).map_or(0, |l| l.out);
@@ -59,7 +87,7 @@ pub(crate) fn rewrite(
             continue;
         }
         if let Some(fold) = folds.get(node.name.as_str()) {
-            out.extend(fold.emit(g));
+            out.extend(fold.emit(g, &stacked));
             continue;
         }
         if let Some(fold) = folds.values().find(|f| f.mix == node.name) {
