@@ -210,10 +210,18 @@ def raw_inputs(session, spec, batch, rng):
     meta = session.get_modelmeta().custom_metadata_map
     signature = json.loads(meta["plec.signature"])
     feeds = {}
+    lengths = {}  # a sequence group's rows have one length across its sub-features: 0-100 positions
     for inp in signature["inputs"]:
+        sequence = inp.get("sequence")
         if inp["dtype"] == "int64":
             lo, hi = inp["valid_range"]
             feeds[inp["name"]] = rng.integers(lo, hi, size=batch).astype(np.int64)
+        elif inp["dtype"] == "string" and sequence and sequence["element"] == "int64":
+            group = (sequence["groups"] or [inp["name"]])[0]
+            n = lengths.setdefault(group, rng.integers(0, 101, size=batch))
+            lo, hi = inp["valid_range"]
+            sep = sequence["delimiter"]
+            feeds[inp["name"]] = np.array([sep.join(map(str, rng.integers(lo, hi, size=k))) for k in n], dtype=object)
         elif inp["dtype"] == "string":
             feeds[inp["name"]] = np.array(["v%d" % v for v in rng.integers(0, 1000, size=batch)], dtype=object)
         else:
