@@ -5,6 +5,7 @@
 mod common;
 
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 use plec_spec::test_dir::TestDir;
 use plec_trainer::testing::{small_config, write_synthetic_csv};
@@ -40,8 +41,18 @@ fn temp(name: &str) -> TestDir {
     TestDir::new(&format!("trainer-{name}"))
 }
 
+/// libtorch's seed and random stream are process-wide and the tests of this file run on parallel threads: each
+/// test holds this lock while it trains, so its initialisation and dropout draws do not interleave with another
+/// test's (the resume test once saw its two runs start from different weights).
+static TORCH_SEED: Mutex<()> = Mutex::new(());
+
+fn seeded() -> MutexGuard<'static, ()> {
+    TORCH_SEED.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[test]
 fn learns_the_signal_of_generated_data() {
+    let _seeded = seeded();
     let dir = temp("learn");
     let (spec, text) = setup(&dir, "num_epochs: 4");
     let report = train(&spec, &options(&dir, &text, None, true)).expect("train");
@@ -82,6 +93,7 @@ fn logged_steps(model_dir: &Path) -> Vec<u64> {
 
 #[test]
 fn a_short_run_logs_a_curve_of_at_least_twenty_points() {
+    let _seeded = seeded();
     let dir = temp("curve");
     // 60 steps with log_step_count_steps 5: every 5th step alone would be 12 points.
     let (spec, text) = setup(&dir, "");
@@ -95,6 +107,7 @@ fn a_short_run_logs_a_curve_of_at_least_twenty_points() {
 
 #[test]
 fn resume_after_a_kill_reaches_the_same_weights() {
+    let _seeded = seeded();
     let extra = "save_checkpoints_steps: 10";
     let straight = temp("straight");
     let (spec, text) = setup(&straight, extra);
@@ -124,6 +137,7 @@ fn resume_after_a_kill_reaches_the_same_weights() {
 
 #[test]
 fn keeps_at_most_keep_checkpoint_max() {
+    let _seeded = seeded();
     let dir = temp("keep");
     let (spec, text) = setup(&dir, "save_checkpoints_steps: 5\n  keep_checkpoint_max: 2");
     train(&spec, &options(&dir, &text, Some(17), false)).expect("train");
@@ -137,6 +151,7 @@ fn keeps_at_most_keep_checkpoint_max() {
 
 #[test]
 fn a_bad_row_stops_training_naming_file_and_row() {
+    let _seeded = seeded();
     let dir = temp("badrow");
     let (spec, text) = setup(&dir, "num_epochs: 1");
     let mut csv = std::fs::read_to_string(dir.join("train.csv")).expect("csv");
@@ -149,6 +164,7 @@ fn a_bad_row_stops_training_naming_file_and_row() {
 
 #[test]
 fn a_diverging_loss_names_the_step_and_task() {
+    let _seeded = seeded();
     let dir = temp("nan");
     let (mut spec, text) = setup(&dir, "num_epochs: 1");
     // A learning rate this large blows the dense weights up to inf within a few steps.
