@@ -138,9 +138,19 @@ fn check_case(case: &str, failures: &mut Vec<String>) {
         runs.push(("int8_dense_wide", int8(Layout::Wide, Int8Options { min_weights: 0, ..tables })));
         // Static int8 (calibrated activation scales, uint8 inside every expert and tower ReLU chain), calibrated
         // on the golden rows themselves.
-        let dense = int8(Layout::Fused, Int8Options { min_weights: 0, ..tables });
-        let calibration = calibrate(&spec, &weights, &dense, &golden);
-        runs.push(("int8_static_fused", CompileOptions { calibration: Some(calibration), ..dense }));
+        // The explicit layout mixes each gate on its own (no concatenation to fold: every expert output is
+        // dequantized by itself); the wide layout splits a wide first block (no stack across the Split). Each
+        // layout is calibrated on its own graph (its tensors have its names).
+        let layouts = [
+            ("int8_static_fused", Layout::Fused),
+            ("int8_static_explicit", Layout::Explicit),
+            ("int8_static_wide", Layout::Wide),
+        ];
+        for (name, layout) in layouts {
+            let dense = int8(layout, Int8Options { min_weights: 0, ..tables });
+            let calibration = calibrate(&spec, &weights, &dense, &golden);
+            runs.push((name, CompileOptions { calibration: Some(calibration), ..dense }));
+        }
     }
     let tmp = TestDir::new(&format!("golden-suite-{case}"));
     for (name, options) in runs {
