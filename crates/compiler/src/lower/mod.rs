@@ -6,6 +6,7 @@
 //! ```
 
 pub mod dense;
+mod din;
 mod features;
 mod fused;
 mod gate;

@@ -11,7 +11,8 @@
 //!
 //! Each encoder reads the first `max_seq_length` positions (all with 0) and reduces them to `[batch, Ds]`:
 //! - DIN: `[q, s, q - s, q * s]` (q zero-padded to Ds) -> attention MLP and a Linear to one score per position,
-//!   on the flattened `[batch * T, 4 Ds]`; masked softmax over `t`; weighted sum of `s`.
+//!   on the flattened `[batch * T, ...]` (the first block without that input: `super::din`); masked softmax over
+//!   `t`; weighted sum of `s`.
 //! - simple attention: score `s_t . q`; masked softmax; weighted sum.
 //! - pooling: sum over `t`, or for mean divided by `max(n, 1)`.
 //!
@@ -25,9 +26,9 @@ use plec_spec::{
 };
 
 use super::dense::{DenseKind, DenseRole};
+use super::din::attention_mlp;
 use super::features::{gather, lower_feature, rows, string_missing};
 use super::graph::{attr_int, attr_string, Dim, Graph};
-use super::mlp::lower_mlp;
 use crate::error::CompileError;
 use crate::opset::SEQUENCE_MIN_OPSET;
 
@@ -255,20 +256,7 @@ fn lower_encoder(
                 let pads = g.ints(&[0, 0, 0, (group.width - group.query_width) as i64]);
                 q = g.node("Pad", &format!("{ep}.query_padded"), &[&q, &pads], vec![]);
             }
-            let q = g.node("Unsqueeze", &format!("{ep}.query_row"), &[&q, &axis1], vec![]);
-            let shape = g.node("Shape", &format!("{ep}.shape"), &[&sequence], vec![]);
-            let queries = g.node("Expand", &format!("{ep}.queries"), &[&q, &shape], vec![]);
-            let diff = g.node("Sub", &format!("{ep}.diff"), &[&q, &sequence], vec![]);
-            let prod = g.node("Mul", &format!("{ep}.prod"), &[&q, &sequence], vec![]);
-            let attn_input = g.node(
-                "Concat",
-                &format!("{ep}.attn_input"),
-                &[&queries, &sequence, &diff, &prod],
-                vec![attr_int("axis", -1)],
-            );
-            let flat_shape = g.ints(&[-1, 4 * group.width as i64]);
-            let flat = g.node("Reshape", &format!("{ep}.attn_input_2d"), &[&attn_input, &flat_shape], vec![]);
-            let hidden = lower_mlp(g, DenseKind::Attention, &ep, mlp, &flat)?;
+            let hidden = attention_mlp(g, &ep, mlp, &q, &sequence, group.width)?;
             let head = seq_encoder_output(&spec.group_name, i);
             let w = g.param(&names::weight(&head))?;
             let b = g.param(&names::bias(&head))?;
