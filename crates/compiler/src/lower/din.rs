@@ -7,12 +7,12 @@
 //! function; only the float32 rounding order differs. Measured on TorchEasyRec's `ple_has_sequence`: BENCHMARKS.md,
 //! issue 24, fourth attempt.
 
-use plec_spec::artifact::names::{self, fc, leaf};
-use plec_spec::{Mlp, Norm, NORM_EPS};
+use plec_spec::artifact::names::{self, fc};
+use plec_spec::Mlp;
 
 use super::dense::{DenseKind, DenseRole};
-use super::graph::{attr_float, attr_int, Graph};
-use super::mlp::{activation, linear_params, lower_blocks, lower_mlp, mlp_weights};
+use super::graph::{attr_int, Graph};
+use super::mlp::{linear_params, lower_blocks, lower_mlp, mlp_weights, norm_and_activation, with_bias};
 use crate::error::CompileError;
 use crate::weights::Tensor;
 
@@ -51,26 +51,15 @@ pub(crate) fn attention_mlp(
     g.add_initializer(&wq, Tensor::from_f32(vec![units, width], &query_weight));
     let wk = format!("{}.keys", names::weight(&prefix));
     g.add_initializer(&wk, Tensor::from_f32(vec![2 * width, units], &keys_weight));
-    let mut query_inputs = vec![q.to_string(), wq];
-    if let Some(bias) = bias {
-        let b = names::bias(&prefix);
-        g.add_initializer(&b, bias);
-        query_inputs.push(b);
-    }
+    let query_inputs = with_bias(g, &prefix, bias, vec![q.to_string(), wq]);
     let refs: Vec<&str> = query_inputs.iter().map(String::as_str).collect();
     let role = DenseRole { kind: DenseKind::Attention, block: 0, experts: 1, mlp_weights: mlp_weights(mlp) };
     let by_row = g.dense(role, &format!("{prefix}.query"), &refs)?;
     let by_row = g.node("Unsqueeze", &format!("{prefix}.query_row"), &[&by_row, &axis1], vec![]);
     let keys = g.node("Concat", &format!("{ep}.keys_input"), &[sequence, &prod], vec![attr_int("axis", -1)]);
     let by_position = g.node("MatMul", &format!("{prefix}.keys"), &[&keys, &wk], vec![]);
-    let mut x = g.node("Add", &prefix, &[&by_position, &by_row], vec![]);
-    if first.norm == Norm::Layer {
-        let scale = g.param(&names::param(&prefix, leaf::LN_WEIGHT))?;
-        let shift = g.param(&names::param(&prefix, leaf::LN_BIAS))?;
-        let attrs = vec![attr_int("axis", -1), attr_float("epsilon", NORM_EPS)];
-        x = g.node("LayerNormalization", &format!("{prefix}.ln"), &[&x, &scale, &shift], attrs);
-    }
-    x = activation(g, &prefix, first.activation, &x);
+    let x = g.node("Add", &prefix, &[&by_position, &by_row], vec![]);
+    let x = norm_and_activation(g, &prefix, first, &x)?;
     let flat = g.ints(&[-1, units as i64]);
     let flat = g.node("Reshape", &format!("{prefix}.rows"), &[&x, &flat], vec![]);
     lower_blocks(g, DenseKind::Attention, ep, mlp, &flat, 1)

@@ -73,28 +73,44 @@ pub(crate) fn lower_blocks(
         let (weight, bias) = linear_params(g, &prefix, layer)?;
         let w_name = names::weight(&prefix);
         g.add_initializer(&w_name, weight);
-        let mut inputs = vec![x.clone(), w_name];
-        if let Some(bias) = bias {
-            let b_name = names::bias(&prefix);
-            g.add_initializer(&b_name, bias);
-            inputs.push(b_name);
-        }
+        let inputs = with_bias(g, &prefix, bias, vec![x.clone(), w_name]);
         let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
         let role = DenseRole { kind, block: j, experts: 1, mlp_weights: mlp_weights(mlp) };
         x = g.dense(role, &prefix, &refs)?;
-        if layer.norm == Norm::Layer {
-            let scale = g.param(&names::param(&prefix, leaf::LN_WEIGHT))?;
-            let shift = g.param(&names::param(&prefix, leaf::LN_BIAS))?;
-            x = g.node(
-                "LayerNormalization",
-                &format!("{prefix}.ln"),
-                &[&x, &scale, &shift],
-                vec![attr_int("axis", -1), attr_float("epsilon", NORM_EPS)],
-            );
-        }
-        x = activation(g, &prefix, layer.activation, &x);
+        x = norm_and_activation(g, &prefix, layer, &x)?;
     }
     Ok(x)
+}
+
+/// `inputs` and, with a bias, `<prefix>.bias` (added as an initializer).
+pub(crate) fn with_bias(g: &mut Graph, prefix: &str, bias: Option<Tensor>, mut inputs: Vec<String>) -> Vec<String> {
+    if let Some(bias) = bias {
+        let b_name = names::bias(prefix);
+        g.add_initializer(&b_name, bias);
+        inputs.push(b_name);
+    }
+    inputs
+}
+
+/// What follows block `prefix`'s product `x`: its LayerNorm (`<prefix>.ln`) if it has one, then its activation.
+pub(crate) fn norm_and_activation(
+    g: &mut Graph,
+    prefix: &str,
+    layer: &MlpLayer,
+    x: &str,
+) -> Result<String, CompileError> {
+    let mut x = x.to_string();
+    if layer.norm == Norm::Layer {
+        let scale = g.param(&names::param(prefix, leaf::LN_WEIGHT))?;
+        let shift = g.param(&names::param(prefix, leaf::LN_BIAS))?;
+        x = g.node(
+            "LayerNormalization",
+            &format!("{prefix}.ln"),
+            &[&x, &scale, &shift],
+            vec![attr_int("axis", -1), attr_float("epsilon", NORM_EPS)],
+        );
+    }
+    Ok(activation(g, prefix, layer.activation, &x))
 }
 
 /// Weights of all blocks of `mlp`.

@@ -36,7 +36,7 @@ pub(crate) fn nhwc_shape(width: usize) -> [i64; 4] {
 
 /// Stores output channel 0 (`channel`, int8 bytes) one lower, for zero point -1: the same weights, and the zero
 /// point that selects ONNX Runtime's GEMM kernel ([`MAX_INDIRECT_CONV_INPUTS`]).
-pub(crate) fn lower_first_channel(channel: &mut [u8], name: &str) -> Result<(), CompileError> {
+fn lower_first_channel(channel: &mut [u8], name: &str) -> Result<(), CompileError> {
     for q in channel {
         let Some(lower) = (*q as i8).checked_sub(1) else {
             return Err(CompileError::Internal(format!("`{name}` holds -128")));
@@ -79,15 +79,12 @@ pub(crate) fn qlinear_conv(
     mut weight: StaticWeight,
 ) -> Result<NodeProto, CompileError> {
     let (out, inputs) = (layer.out, layer.inputs);
-    let mut zero_points = vec![0u8; out];
-    if inputs > MAX_INDIRECT_CONV_INPUTS && out > 0 {
-        lower_first_channel(&mut weight.quant[..inputs], &weight.name)?;
-        zero_points[0] = (-1i8) as u8;
-    }
+    let zero_points = conv_zero_points(&mut weight.quant, inputs, out, &weight.name)?;
     let (xs, xz) = activation_params(g, &layer.input, calibration)?;
     let (ys, yz) = activation_params(g, &written.relu, calibration)?;
+    let x_scale = activation_scale(&layer.input, calibration)?.0;
     let dims = vec![out as i64, inputs as i64, 1, 1];
-    let (q, s, z, bias) = weight_initializers(g, weight, dims, zero_points, &xs)?;
+    let [q, s, z, bias] = weight_initializers(g, weight, dims, zero_points, x_scale);
     let x = format!("{}.quant", layer.input);
     let y = format!("{}.quant", written.relu);
     let ins = [x.as_str(), &xs, &xz, &q, &s, &z, &ys, &yz, &bias];
@@ -104,8 +101,9 @@ pub(crate) fn qgemm(
     weight: StaticWeight,
 ) -> Result<NodeProto, CompileError> {
     let (xs, xz) = activation_params(g, &layer.input, calibration)?;
+    let x_scale = activation_scale(&layer.input, calibration)?.0;
     let dims = vec![layer.out as i64, layer.inputs as i64];
-    let (q, s, z, bias) = weight_initializers(g, weight, dims, vec![0; layer.out], &xs)?;
+    let [q, s, z, bias] = weight_initializers(g, weight, dims, vec![0; layer.out], x_scale);
     let x = format!("{}.quant.rows", layer.input);
     let output = gemm.output.first().cloned().unwrap_or_else(|| gemm.name.clone());
     let ins = [x.as_str(), &xs, &xz, &q, &s, &z, &bias];
@@ -137,42 +135,69 @@ pub(crate) fn dequantized(
     ])
 }
 
-/// Adds `<fc>.weight.quant` (`dims`), `<fc>.weight.scale`, `<fc>.weight.zero_point` and the int32
-/// `<fc>.bias.quant` (for input scale `xs`); returns their names ("" for no bias).
+/// The weight zero points of a `QLinearConv` over `inputs`: all 0 (the indirect convolution kernel), or, past
+/// [`MAX_INDIRECT_CONV_INPUTS`], -1 for channel 0, whose stored weights (`quant`, int8 `[out, inputs]`) go one
+/// lower (the GEMM kernel).
+pub(crate) fn conv_zero_points(
+    quant: &mut [u8],
+    inputs: usize,
+    out: usize,
+    name: &str,
+) -> Result<Vec<u8>, CompileError> {
+    let mut zero_points = vec![0u8; out];
+    if inputs > MAX_INDIRECT_CONV_INPUTS && out > 0 {
+        lower_first_channel(&mut quant[..inputs], name)?;
+        zero_points[0] = (-1i8) as u8;
+    }
+    Ok(zero_points)
+}
+
+/// One layer's weight initializers, with the int32 bias for input scale `x_scale` (see [`add_weights`]).
 fn weight_initializers(
     g: &mut Graph,
     weight: StaticWeight,
     dims: Vec<i64>,
     zero_points: Vec<u8>,
-    xs: &str,
-) -> Result<(String, String, String, String), CompileError> {
-    let out = weight.scales.len();
-    let w = &weight.name;
-    let (q, s, z) = (format!("{w}.quant"), format!("{w}.scale"), format!("{w}.zero_point"));
-    g.initializers.insert(q.clone(), int8_tensor(&q, dims, weight.quant));
-    g.add_f32_initializer(&s, vec![out], &weight.scales);
-    g.initializers.insert(z.clone(), int8_tensor(&z, vec![out as i64], zero_points));
-    let x_scale = g.initializers.get(xs).and_then(|t| t.float_data.first().copied().or_else(|| first_f32(t)));
-    let Some(x_scale) = x_scale else {
-        return Err(CompileError::Internal(format!("no scale `{xs}`")));
+    x_scale: f32,
+) -> [String; 4] {
+    let (bias_name, bias) = match &weight.bias {
+        Some((b, values)) => (b.as_str(), Some(int32_bias(values, x_scale, &weight.scales))),
+        None => ("", None),
     };
-    let bias = match weight.bias {
-        Some((b, values)) => {
-            let name = format!("{b}.quant");
-            let raw = int32_bias(&values, x_scale, &weight.scales).iter().flat_map(|v| v.to_le_bytes()).collect();
-            let t = TensorProto {
-                name: name.clone(),
-                dims: vec![out as i64],
-                data_type: DataType::INT32 as i32,
-                raw_data: raw,
-                ..Default::default()
-            };
-            g.initializers.insert(name.clone(), t);
+    let weights = QuantWeights { quant: weight.quant, scales: weight.scales, zero_points, bias };
+    add_weights(g, &weight.name, bias_name, dims, weights)
+}
+
+/// An int8 matmul's weights as initializers read them.
+pub(crate) struct QuantWeights {
+    /// int8 `[out, in]`, row-major.
+    pub quant: Vec<u8>,
+    /// One scale and one zero point per output channel.
+    pub scales: Vec<f32>,
+    pub zero_points: Vec<u8>,
+    /// In integer product steps.
+    pub bias: Option<Vec<i32>>,
+}
+
+/// Adds `<weight>.quant` (`dims`), `<weight>.scale`, `<weight>.zero_point` and, with a bias, the int32
+/// `<bias>.quant`; returns their names ("" for no bias).
+pub(crate) fn add_weights(g: &mut Graph, weight: &str, bias: &str, dims: Vec<i64>, w: QuantWeights) -> [String; 4] {
+    let out = w.scales.len();
+    let names = [format!("{weight}.quant"), format!("{weight}.scale"), format!("{weight}.zero_point")];
+    g.initializers.insert(names[0].clone(), int_tensor(&names[0], DataType::INT8, dims, w.quant));
+    g.add_f32_initializer(&names[1], vec![out], &w.scales);
+    g.initializers.insert(names[2].clone(), int_tensor(&names[2], DataType::INT8, vec![out as i64], w.zero_points));
+    let bias_name = match w.bias {
+        Some(values) => {
+            let name = format!("{bias}.quant");
+            let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            g.initializers.insert(name.clone(), int_tensor(&name, DataType::INT32, vec![out as i64], raw));
             name
         }
         None => String::new(),
     };
-    Ok((q, s, z, bias))
+    let [q, s, z] = names;
+    [q, s, z, bias_name]
 }
 
 /// The int32 bias added to the integer products: `round(b / (x_scale * w_scale))` per channel (0 where a
@@ -191,17 +216,12 @@ pub(crate) fn int32_bias(bias: &[f32], x_scale: f32, w_scales: &[f32]) -> Vec<i3
         .collect()
 }
 
-fn uint8_scalar(name: &str, value: u8) -> TensorProto {
-    TensorProto { name: name.into(), data_type: DataType::UINT8 as i32, raw_data: vec![value], ..Default::default() }
+pub(crate) fn uint8_scalar(name: &str, value: u8) -> TensorProto {
+    int_tensor(name, DataType::UINT8, vec![], vec![value])
 }
 
-fn first_f32(t: &TensorProto) -> Option<f32> {
-    let b = t.raw_data.get(..4)?;
-    Some(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-}
-
-fn int8_tensor(name: &str, dims: Vec<i64>, raw: Vec<u8>) -> TensorProto {
-    TensorProto { name: name.into(), dims, data_type: DataType::INT8 as i32, raw_data: raw, ..Default::default() }
+fn int_tensor(name: &str, data_type: DataType, dims: Vec<i64>, raw: Vec<u8>) -> TensorProto {
+    TensorProto { name: name.into(), dims, data_type: data_type as i32, raw_data: raw, ..Default::default() }
 }
 
 #[cfg(test)]

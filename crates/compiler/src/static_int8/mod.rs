@@ -51,6 +51,7 @@ pub(crate) fn rewrite(
     g.domains.insert(MS_DOMAIN);
     let folds = mix::folds(&nodes, chosen, chains, calibration)?;
     let folded: BTreeSet<&str> = folds.values().flat_map(|f| f.relu_outputs()).collect();
+    let mixes: BTreeMap<&str, &mix::MixFold> = folds.values().map(|f| (f.mix.as_str(), f)).collect();
     let stacks = if stack_experts { stack::stacks(&nodes, chosen, chains, &folds) } else { Vec::new() };
     let stack_of: BTreeMap<&str, usize> =
         stacks.iter().enumerate().flat_map(|(i, s)| s.layers.iter().flatten().map(move |l| (l.as_str(), i))).collect();
@@ -90,7 +91,7 @@ pub(crate) fn rewrite(
             out.extend(fold.emit(g, &stacked));
             continue;
         }
-        if let Some(fold) = folds.values().find(|f| f.mix == node.name) {
+        if let Some(fold) = mixes.get(node.name.as_str()) {
             out.extend(fold.emit_mix(g, node)?);
             continue;
         }

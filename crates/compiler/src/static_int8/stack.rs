@@ -12,11 +12,10 @@
 
 use std::collections::BTreeMap;
 
-use onnx_protobuf::tensor_proto::DataType;
-use onnx_protobuf::{NodeProto, TensorProto};
+use onnx_protobuf::NodeProto;
 
 use super::chains::{readers, Chains};
-use super::layer::{self, StaticWeight, MAX_INDIRECT_CONV_INPUTS};
+use super::layer::{self, QuantWeights, StaticWeight};
 use super::mix::MixFold;
 use crate::calibration::Calibration;
 use crate::error::CompileError;
@@ -119,7 +118,7 @@ pub(crate) fn emit(
     let (head_scale, head_zero) = layer::activation_params(g, &stack.head, calibration)?;
     let (unit, zero) = (format!("{}.unit_scale", stack.name), format!("{}.zero_point", stack.name));
     g.add_f32_initializer(&unit, vec![], &[1.0]);
-    g.initializers.insert(zero.clone(), u8_tensor(&zero, vec![], vec![0]));
+    g.initializers.insert(zero.clone(), layer::uint8_scalar(&zero, 0));
     let mut input = format!("{}.quant", stack.head);
     let mut out = Vec::with_capacity(stack.layers.len());
     for (depth, row) in stack.layers.iter().enumerate() {
@@ -194,27 +193,9 @@ impl Block {
     /// Adds `<name>.weight.quant` `[out, in, 1, 1]`, `.weight.scale`, `.weight.zero_point` and `<name>.bias.quant`.
     fn initializers(mut self, g: &mut Graph, name: &str) -> Result<[String; 4], CompileError> {
         let out = self.scales.len();
-        let mut zero_points = vec![0u8; out];
-        if self.inputs > MAX_INDIRECT_CONV_INPUTS && out > 0 {
-            layer::lower_first_channel(&mut self.quant[..self.inputs], name)?;
-            zero_points[0] = (-1i8) as u8;
-        }
-        let names =
-            [".weight.quant", ".weight.scale", ".weight.zero_point", ".bias.quant"].map(|s| format!("{name}{s}"));
+        let zero_points = layer::conv_zero_points(&mut self.quant, self.inputs, out, name)?;
         let dims = vec![out as i64, self.inputs as i64, 1, 1];
-        g.initializers.insert(names[0].clone(), int_tensor(&names[0], DataType::INT8, dims, self.quant));
-        g.add_f32_initializer(&names[1], vec![out], &self.scales);
-        g.initializers.insert(names[2].clone(), int_tensor(&names[2], DataType::INT8, vec![out as i64], zero_points));
-        let bias = self.bias.iter().flat_map(|v| v.to_le_bytes()).collect();
-        g.initializers.insert(names[3].clone(), int_tensor(&names[3], DataType::INT32, vec![out as i64], bias));
-        Ok(names)
+        let weights = QuantWeights { quant: self.quant, scales: self.scales, zero_points, bias: Some(self.bias) };
+        Ok(layer::add_weights(g, &format!("{name}.weight"), &format!("{name}.bias"), dims, weights))
     }
-}
-
-fn u8_tensor(name: &str, dims: Vec<i64>, raw: Vec<u8>) -> TensorProto {
-    int_tensor(name, DataType::UINT8, dims, raw)
-}
-
-fn int_tensor(name: &str, data_type: DataType, dims: Vec<i64>, raw: Vec<u8>) -> TensorProto {
-    TensorProto { name: name.into(), dims, data_type: data_type as i32, raw_data: raw, ..Default::default() }
 }

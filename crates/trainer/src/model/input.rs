@@ -364,20 +364,8 @@ fn check_bags(name: &str, num_rows: usize, indices: &[i64], offsets: &[i64], row
 impl Targets {
     /// Label / weight columns as `[batch]` tensors; each must have `num_rows` values.
     pub fn build(num_rows: usize, columns: &BTreeMap<String, Vec<f32>>, device: Device) -> Result<Self> {
-        let mut out = BTreeMap::new();
-        for (name, values) in columns {
-            if values.len() != num_rows {
-                return Err(TrainError::Input(format!(
-                    "column `{name}` has {} values for {num_rows} rows",
-                    values.len()
-                )));
-            }
-            let tensor = Tensor::f_from_slice(values)
-                .and_then(|t| t.f_to_device(device))
-                .during(|| format!("building the `{name}` tensor of a batch of {num_rows} rows"))?;
-            out.insert(name.clone(), tensor);
-        }
-        Ok(Targets { columns: out, sessions: BTreeMap::new() })
+        let columns = batch_tensors(num_rows, columns, "column", device)?;
+        Ok(Targets { columns, sessions: BTreeMap::new() })
     }
 
     /// Adds each feature's `[batch]` session ids; each must have `num_rows` values.
@@ -387,18 +375,7 @@ impl Targets {
         sessions: &BTreeMap<String, Vec<i64>>,
         device: Device,
     ) -> Result<Self> {
-        for (feature, ids) in sessions {
-            if ids.len() != num_rows {
-                return Err(TrainError::Input(format!(
-                    "session feature `{feature}` has {} values for {num_rows} rows",
-                    ids.len()
-                )));
-            }
-            let tensor = Tensor::f_from_slice(ids)
-                .and_then(|t| t.f_to_device(device))
-                .during(|| format!("building the `{feature}` session tensor"))?;
-            self.sessions.insert(feature.clone(), tensor);
-        }
+        self.sessions.extend(batch_tensors(num_rows, sessions, "session feature", device)?);
         Ok(self)
     }
 
@@ -472,6 +449,26 @@ impl SequenceGroupInput {
                 .collect::<Result<_, tch::TchError>>()?,
         })
     }
+}
+
+/// One `[batch]` tensor per named column (`what` names the kind in errors); each must have `num_rows` values.
+fn batch_tensors<T: tch::kind::Element>(
+    num_rows: usize,
+    columns: &BTreeMap<String, Vec<T>>,
+    what: &str,
+    device: Device,
+) -> Result<BTreeMap<String, Tensor>> {
+    let mut out = BTreeMap::new();
+    for (name, values) in columns {
+        if values.len() != num_rows {
+            return Err(TrainError::Input(format!("{what} `{name}` has {} values for {num_rows} rows", values.len())));
+        }
+        let tensor = Tensor::f_from_slice(values)
+            .and_then(|t| t.f_to_device(device))
+            .during(|| format!("building the {what} `{name}` tensor of a batch of {num_rows} rows"))?;
+        out.insert(name.clone(), tensor);
+    }
+    Ok(out)
 }
 
 impl Targets {
